@@ -1,0 +1,64 @@
+"""Run the whole course headless: execute every notebook into `build/notebooks/` and write `build/REPORT.md`.
+
+    python -m rlhf_lib.course                 # every chapter, profile from RLHF_PROFILE or the hardware
+    python -m rlhf_lib.course --profile ci --only 00 01
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .config import PROFILES, REPO_ROOT, detect_profile
+from .report import write_report
+
+NOTEBOOKS = REPO_ROOT / "notebooks"
+BUILD = REPO_ROOT / "build"
+
+
+def run_notebook(path: Path, out_dir: Path, timeout: int) -> tuple[float, str]:
+    """Execute one notebook with nbclient; save the executed copy even when a cell fails."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    status = "ok"
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        status = "FAILED: " + str(err).strip().splitlines()[-1][:200]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out_dir / path.name)
+    return time.perf_counter() - start, status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", choices=PROFILES, default=None)
+    parser.add_argument("--only", nargs="*", default=None, help="chapter numbers to run, e.g. 00 02")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
+    args = parser.parse_args(argv)
+    profile = args.profile or detect_profile()
+    os.environ["RLHF_PROFILE"] = profile  # the kernels inherit it
+    notebooks = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if args.only:
+        notebooks = [p for p in notebooks if p.name[:2] in args.only]
+    timings = {}
+    for path in notebooks:
+        print(f"[{profile}] running {path.name} ...", flush=True)
+        seconds, status = run_notebook(path, BUILD / "notebooks", args.timeout)
+        timings[path.name] = (seconds, status)
+        print(f"    {seconds:7.1f} s  {status}", flush=True)
+    report = write_report(BUILD / "REPORT.md", timings, profile)
+    print(f"report: {report}")
+    return 0 if all(s == "ok" for _, s in timings.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+import torch
+
+from rlhf_lib import models
+
+
+def test_gguf_is_found_through_package_metadata():
+    path = models.gguf_path(install=False)
+    assert path.suffix == ".gguf" and path.stat().st_size > 50e6
+
+
+def test_converted_cache_holds_safetensors_only():
+    folder = models.convert_gguf()
+    assert (folder / "model.safetensors").is_file()
+    assert not list(folder.glob("*.bin")) and not list(folder.glob("*.pt"))
+
+
+def test_tokenizer_has_chat_template_and_left_padding():
+    tok = models.load_tokenizer()
+    assert tok.padding_side == "left" and tok.pad_token is not None
+    text = models.chat_prompt(tok, "Hi there")
+    assert text.rstrip().endswith("assistant") and "Hi there" in text
+
+
+def test_local_folder_loads_through_the_same_function(tmp_path, tiny):
+    model, tok = tiny
+    model.save_pretrained(tmp_path, safe_serialization=True)
+    tok.save_pretrained(tmp_path)
+    loaded, loaded_tok = models.load_model(str(tmp_path), device="cpu")
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        assert torch.allclose(model(ids).logits, loaded(ids).logits, atol=1e-5)
+    assert loaded_tok.padding_side == "left"
+
+
+def test_generate_shapes_eos_and_repeatability(tiny):
+    model, tok = tiny
+    kwargs = dict(n=3, max_new_tokens=6, batch_size=4, seed=7, progress=False)
+    first = models.generate(model, tok, ["a", "b"], **kwargs)
+    again = models.generate(model, tok, ["a", "b"], **kwargs)
+    assert [len(g) for g in first] == [3, 3]
+    assert [[x.text for x in g] for g in first] == [[x.text for x in g] for g in again]
+    for g in first[0]:
+        assert 1 <= g.n_tokens <= 6 and g.finished == (g.n_tokens < 6 or g.finished)
+
+
+def test_generate_marks_finished_answers():
+    """A model that always predicts EOS finishes every answer after one token."""
+    model, tok = models.load_tiny_model(seed=1)
+    eos_only = torch.full((len(tok),), -1e4)
+    eos_only[tok.eos_token_id] = 0.0
+    model.lm_head.register_forward_hook(lambda mod, inp, out: torch.zeros_like(out) + eos_only)
+    out = models.generate(model, tok, ["x"], n=2, max_new_tokens=5, progress=False)[0]
+    assert all(g.finished and g.n_tokens == 1 and g.text == "" for g in out)
+
+
+def test_device_and_dtype_choice():
+    assert models.pick_device("cpu").type == "cpu"
+    assert models.pick_dtype(torch.device("cpu")) == torch.float32
+    with models.autocast("cpu"):
+        y = torch.ones(2, 2) @ torch.ones(2, 2)
+    assert y.dtype == torch.bfloat16
+
+
+def test_the_base_model_knows_paris():
+    model, tok = models.load_model()
+    assert "Paris" in models.chat(model, tok, "What is the capital of France?", max_new_tokens=20)
