@@ -27,25 +27,48 @@ TABLE: dict[str, tuple] = {
     "model.max_new_tokens":       (48,      96,      160),    # answer length when chatting
     "model.probe_samples":        (4,       16,      32),     # samples per probe question in chapter 0
     # chapter 1: preference data
+    # ci and cpu sample with the same settings, so both reuse the responses shipped in data/responses.jsonl
     "data.max_prompts":           (48,      None,    None),   # None = every prompt in data/prompts.jsonl
-    "data.samples_per_prompt":    (2,       4,       8),      # K responses sampled per prompt
-    "data.max_new_tokens":        (48,      96,      160),
+    "data.samples_per_prompt":    (4,       4,       8),      # K responses sampled per prompt
+    "data.max_new_tokens":        (96,      96,      160),
     "data.temperature":           (0.9,     0.9,     0.9),
     "data.top_p":                 (0.95,    0.95,    0.95),
-    "data.gen_batch_size":        (16,      32,      128),
+    "data.gen_batch_size":        (32,      32,      128),
+    "data.live_prompts":          (2,       6,       12),     # prompts sampled live in the notebook to show sampling
     "data.n_annotators":          (5,       5,       5),
     # chapter 2: reward model
-    "reward.arch":                ("ffn",   "lora",  "full"), # best architecture trained per profile
-    "reward.max_length":          (192,     256,     512),    # prompt + response tokens seen by the RM
-    "reward.batch_size":          (16,      16,      32),
-    "reward.epochs":              (1,       3,       3),
-    "reward.lr":                  (1e-4,    1e-4,    2e-5),
-    "reward.ffn_lr":              (1e-3,    1e-3,    1e-3),
-    "reward.ffn_epochs":          (30,      60,      60),
+    "reward.arch":                ("topk",  "topk",  "lora"), # transformer RM: top-k layers on cached states | LoRA
+    "reward.top_k":               (2,       3,       4),      # decoder layers trained in the "topk" arch
+    "reward.max_length":          (256,     384,     512),    # prompt + response tokens seen by the RM (left-cut)
+    "reward.max_train_pairs":     (96,      None,    None),   # None = every pair of the split
+    "reward.max_eval_pairs":      (48,      None,    None),   # val and test pairs
+    "reward.feature_batch_size":  (16,      16,      64),     # sequences per frozen forward pass
+    "reward.batch_size":          (16,      16,      32),     # pairs per step
+    "reward.epochs":              (2,       4,       3),
+    "reward.lr":                  (1e-4,    5e-5,    1e-4),   # AdamW, transformer RM
     "reward.lora_r":              (8,       16,      16),
-    "reward.max_train_pairs":     (256,     None,    None),
-    "reward.eval_every":          (8,       25,      50),
-    "reward.patience":            (3,       4,       4),
+    "reward.ffn_layer":           (20,      20,      20),     # which layer's pooled hidden states feed the FFN
+    "reward.ffn_hidden":          (128,     256,     256),
+    "reward.ffn_lr":              (1e-3,    1e-3,    1e-3),   # AdamW, FFN
+    "reward.ffn_sgd_lr":          (0.05,    0.05,    0.05),   # SGD with momentum 0.9, FFN
+    "reward.ffn_epochs":          (10,      40,      40),
+    "reward.eval_every":          (4,       20,      40),     # steps between validation passes
+    "reward.patience":            (4,       5,       5),      # evaluations without improvement before stopping
+    # chapter 3: validation metrics
+    "metrics.n_boot":             (200,     1000,    1000),   # bootstrap resamples per confidence interval
+    "metrics.n_bins":             (10,      10,      10),     # reliability-diagram bins
+    "metrics.probe_pairs":        (12,      96,      192),    # pairs per bias probe / shifted test (RM forward passes)
+    "metrics.judge_pairs":        (6,       48,      96),     # pairs the base-LM judge reads (order-symmetry probe)
+    "metrics.sweep_epochs":       (3,       15,      15),     # FFN epochs per tuning-sweep run
+    "metrics.sweep_lrs":          ((1e-3, 1e-2), (3e-4, 1e-3, 3e-3, 1e-2), (3e-4, 1e-3, 3e-3, 1e-2)),
+    "metrics.sweep_batch_sizes":  ((16,),   (8, 32, 128), (8, 32, 128)),
+    "metrics.overfit_frac":       (0.5,     0.25,    0.25),   # share of train pairs in the overfitting study
+    "metrics.overfit_epochs":     (4,       60,      60),
+    "metrics.refine_seed_frac":   (0.3,     0.15,    0.15),   # labelled share of train at round 0 (rest: the pool)
+    "metrics.refine_rounds":      (1,       4,       4),      # label-and-retrain rounds
+    "metrics.refine_batch":       (8,       40,      80),     # pairs sent to annotators per round
+    "metrics.refine_repeats":     (1,       3,       5),      # seeds averaged (random selection is noisy)
+    "metrics.refine_epochs":      (3,       20,      20),
 }
 
 
@@ -95,9 +118,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"  # shipped, versioned inputs
 
 
-def artifacts_dir() -> Path:
-    """Where the chapters write models, caches and figures: git-ignored, `RLHF_ARTIFACTS` moves it."""
-    path = Path(os.environ.get("RLHF_ARTIFACTS", REPO_ROOT / "artifacts"))
+def artifacts_dir(profile: str | None = None) -> Path:
+    """Where the chapters write models, caches and figures: `artifacts/<profile>/`, git-ignored.
+
+    One folder per profile, so a quick `ci` run never replaces what a `cpu` run built. `RLHF_ARTIFACTS` moves it.
+    """
+    if os.environ.get("RLHF_ARTIFACTS"):
+        path = Path(os.environ["RLHF_ARTIFACTS"])
+    else:
+        path = REPO_ROOT / "artifacts" / (profile or detect_profile())
     path.mkdir(parents=True, exist_ok=True)
     return path
 

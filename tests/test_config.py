@@ -58,6 +58,13 @@ def test_artifacts_dir_follows_the_environment(tmp_path, monkeypatch):
     assert (tmp_path / "a").is_dir()
 
 
+def test_each_profile_has_its_own_artifacts(monkeypatch):
+    monkeypatch.delenv("RLHF_ARTIFACTS", raising=False)
+    monkeypatch.setenv("RLHF_PROFILE", "ci")
+    assert config.artifacts_dir() == config.REPO_ROOT / "artifacts" / "ci"
+    assert config.artifacts_dir("cpu") == config.REPO_ROOT / "artifacts" / "cpu"
+
+
 def test_artifacts_are_git_ignored():
     ignored = (config.REPO_ROOT / ".gitignore").read_text().split()
     assert "artifacts/" in ignored and "build/" in ignored
