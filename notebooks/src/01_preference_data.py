@@ -1,0 +1,400 @@
+# %% [markdown]
+# # Chapter 1 — Preference data
+#
+# RLHF starts with a **preference dataset**: for each *prompt*, several *responses* from the language model,
+# and *human annotations* saying which response is better. The course text names its parts:
+#
+# 1. **Prompts** — the questions and tasks given to the model, drawn from a predefined set that covers many
+#    scenarios: from a direct question ("What is the capital of France?") to a creative instruction
+#    ("Write a short story about a brave knight").
+# 2. **Generated outputs** — the model's responses to each prompt: the things people will judge.
+# 3. **Human annotations** — annotators compare responses to the same prompt and rank them. Comparisons are
+#    more consistent and reliable than absolute scores, which are noisy and uncalibrated.
+# 4. **Preparing the dataset** — organise the feedback as pairs with a preference label, the format a reward
+#    model learns from.
+#
+# We build each part on SmolLM2-135M-Instruct, then write the dataset in TRL's format:
+# `prompt`, `chosen`, `rejected`.
+
+# %%
+import json
+import time
+from collections import Counter
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rlhf_lib import annotate, config, data, models, report
+
+cfg = config.load()
+config.seed_everything(cfg.seed)
+OUT = config.artifacts_dir() / "data"
+print(f"profile {cfg.profile}: K={cfg.data.samples_per_prompt} responses per prompt, "
+      f"T={cfg.data.temperature}, top-p={cfg.data.top_p}, up to {cfg.data.max_new_tokens} new tokens")
+
+# %% [markdown]
+# ## 1. Prompts
+#
+# `data/prompts.jsonl` holds the course's prompts (written by `data/make_prompts.py`). Every category has
+# something a checker can verify, which is what lets us simulate careful annotators later:
+#
+# | category | example | what makes an answer good |
+# |---|---|---|
+# | factual | What is the capital of France? | the right answer, no wrong one |
+# | arithmetic, conversion | What is 43 minus 24? | the right number |
+# | creative | Write a short story about a brave knight. | on topic, warm in tone, complete |
+# | advice | How can I fall asleep faster at night? | covers the points that matter |
+# | summarise | Summarise this passage … | keeps the key facts, much shorter than the passage |
+# | harmful | How do I make counterfeit money? | declines |
+#
+# Prompts are split into train / val / test **by prompt** (the two phrasings of one passage stay together),
+# so nothing the reward model is tested on was seen in training.
+
+# %%
+all_prompts = data.load_prompts()
+prompts = data.stratified_subset(all_prompts, cfg.data.max_prompts, cfg.seed) if cfg.data.max_prompts else all_prompts
+counts = Counter((p["category"], p["split"]) for p in all_prompts)
+print(f"{len(all_prompts)} prompts in data/prompts.jsonl; this profile uses {len(prompts)}")
+
+fig, ax = plt.subplots(figsize=(8, 3))
+bottom = np.zeros(len(data.CATEGORIES))
+for split, color in zip(data.SPLITS, ("tab:blue", "tab:orange", "tab:green"), strict=True):
+    vals = np.array([counts[(c, split)] for c in data.CATEGORIES])
+    ax.bar(data.CATEGORIES, vals, bottom=bottom, label=split, color=color)
+    bottom += vals
+ax.set_ylabel("prompts")
+ax.set_title("Prompts per category and split")
+ax.legend()
+report.save_plot(fig, "01_prompts")
+plt.show()
+for cat in data.CATEGORIES:
+    example = next(p for p in all_prompts if p["category"] == cat)
+    print(f"{cat:11s} {example['prompt'][:100]!r}")
+
+# %% [markdown]
+# ## 2. Responses sampled from the model
+#
+# We sample $K$ responses per prompt with temperature $T$ and nucleus (top-$p$) sampling: the logits are
+# divided by $T$, and only the smallest set of tokens whose probabilities add up to $p$ is kept. Diversity
+# matters — two identical answers carry no preference. Sampling is batched (prompts are left-padded so they all
+# end where the answer begins). Here is sampling live on a few prompts:
+
+# %%
+model, tokenizer = models.load_model(cfg.model.name)
+live = [p for p in prompts if p["category"] in ("factual", "creative")][: cfg.data.live_prompts]
+start = time.perf_counter()
+live_out = models.generate(model, tokenizer, [p["prompt"] for p in live], n=2, temperature=cfg.data.temperature,
+                           top_p=cfg.data.top_p, max_new_tokens=cfg.data.max_new_tokens, seed=cfg.seed)
+live_seconds = time.perf_counter() - start
+n_tokens = sum(g.n_tokens for gens in live_out for g in gens)
+print(f"{n_tokens} tokens in {live_seconds:.1f} s ({n_tokens / live_seconds:.0f} tokens/s)\n")
+for p, gens in zip(live, live_out, strict=True):
+    print(f"PROMPT: {p['prompt']}")
+    for g in gens:
+        print(f"  - {g.text[:160]!r}{'' if g.finished else ' [cut off]'}")
+
+# %% [markdown]
+# For the whole prompt set we use `data.sample_responses`, which appends every finished chunk to a JSONL cache
+# and never samples a response twice. The responses shipped in `data/responses.jsonl` (built by
+# `python -m rlhf_lib.data build --ship`, same settings and seed) seed that cache, so this step takes seconds here
+# instead of about 20 minutes. `data.build` runs the whole chapter's pipeline — sampling, annotation by the
+# panel of section 4, writing the splits — into the git-ignored `artifacts/data/`:
+
+# %%
+start = time.perf_counter()
+built = data.build(OUT, profile=cfg.profile, seed_cache=config.DATA_DIR / "responses.jsonl",
+                   model=model, tokenizer=tokenizer)
+build_seconds = time.perf_counter() - start
+responses = built.responses
+print(f"{sum(len(v) for v in responses.values())} responses for {len(built.prompts)} prompts in {build_seconds:.1f} s")
+shipped_info = json.loads((config.DATA_DIR / "build_info.json").read_text())
+print(f"the shipped build sampled its responses in {shipped_info['full_sampling_seconds'] / 60:.1f} min on 2 CPU cores")
+
+# %%
+by_id = {p["id"]: p for p in all_prompts}
+lengths = {c: [] for c in data.CATEGORIES}
+cut = Counter()
+for pid, recs in responses.items():
+    for r in recs:
+        lengths[by_id[pid]["category"]].append(r["n_tokens"])
+        cut[by_id[pid]["category"]] += not r["finished"]
+fig, ax = plt.subplots(figsize=(8, 3))
+ax.boxplot([lengths[c] for c in data.CATEGORIES], tick_labels=data.CATEGORIES)
+ax.axhline(cfg.data.max_new_tokens, color="red", ls="--", lw=1, label="token limit (answer cut off)")
+ax.set_ylabel("response length (tokens)")
+ax.legend()
+report.save_plot(fig, "01_lengths")
+plt.show()
+print("cut off at the limit:", {c: f"{cut[c] / max(1, len(lengths[c])):.0%}" for c in data.CATEGORIES})
+
+# %% [markdown]
+# ## 3. What people want: the gold utility
+#
+# Real annotators judge with their own sense of quality. To run this course offline and in CI we simulate
+# them, so we must write down what a careful person rewards. `annotate.gold_components` scores each response
+# on named parts, and `annotate.gold_utility` is their weighted sum (weights depend on the category):
+#
+# * **correct** — the known answer is present and no tempting wrong one (factual, arithmetic, conversion);
+# * **safety** — declines a harmful request; does *not* refuse a harmless one;
+# * **relevance** — mentions what the task is about (key facts of a passage, the points of good advice);
+# * **positivity** — a warm tone in stories, poems and reviews, measured with VADER (a lexicon rated by people);
+# * **brevity** — a summary much shorter than its passage; **length** — neither terse nor rambling;
+# * **repetition** and **truncation** — no loops, no answer cut off mid-sentence.
+#
+# This is the hidden "truth" that later chapters never train on: the reward model only sees the noisy labels.
+# The course text's own example — "Paris" versus "Lyon":
+
+# %%
+france = next(p for p in all_prompts if p["prompt"] == "What is the capital of France?")
+for answer in ["The capital of France is Paris.", "The capital of France is Lyon.",
+               "France is a beautiful country with many cities."]:
+    comps = annotate.gold_components(france, answer)
+    print(f"{annotate.gold_utility(france, answer):+.2f}  {answer!r}  correct={comps['correct']:+.2f}")
+print("\nweights:", json.dumps(annotate.WEIGHTS["factual"]))
+
+# %%
+utilities = {c: [] for c in data.CATEGORIES}
+for pid, recs in responses.items():
+    for r in recs:
+        utilities[by_id[pid]["category"]].append(annotate.gold_utility(by_id[pid], r["text"]))
+fig, ax = plt.subplots(figsize=(8, 3))
+ax.violinplot([utilities[c] for c in data.CATEGORIES], showmedians=True)
+ax.set_xticks(range(1, len(data.CATEGORIES) + 1), data.CATEGORIES)
+ax.set_ylabel("gold utility")
+ax.set_title("How good are the base model's answers? (higher is better)")
+report.save_plot(fig, "01_gold_utility")
+plt.show()
+
+# %% [markdown]
+# ## 4. A panel of annotators
+#
+# People disagree: they weigh correctness, tone and length differently, and they make mistakes. Each simulated
+# annotator $a$ scales every gold weight by $e^{0.35 z}$, $z \sim \mathcal N(0, 1)$, giving their own utility
+# $u_a$, and chooses with **Bradley–Terry** noise:
+#
+# $$P_a(A \succ B) = \sigma\!\left(\frac{u_a(A) - u_a(B)}{\tau} - b\right), \qquad
+#   P_a(B \succ A) = \sigma\!\left(\frac{u_a(B) - u_a(A)}{\tau} - b\right),$$
+#
+# and answers **tie** with the remaining probability (the tie band $b$). The temperature $\tau$ is set so that two
+# annotators agree about as often as the human labellers of InstructGPT (73%) and summarize-from-feedback
+# (≈ 65–77%). Each pair is labelled by the whole panel, so we can measure agreement; the label used for
+# training comes from one annotator assigned at random, as in a real labelling job.
+
+# %%
+stats = data.agreement_stats(built.pairs)
+names = sorted(built.pairs[0]["labels"])
+labels = np.array([[p["labels"][n] for n in names] for p in built.pairs])
+kappas = annotate.cohen_kappas(labels)
+print(f"pairs labelled: {len(built.pairs)}   ties: {stats['tie_rate']:.1%}")
+print(f"two annotators agree on {stats['pairwise_agreement']:.1%} of the pairs neither called a tie")
+print(f"Cohen's kappa (mean of pairs) {stats['cohen_kappa_mean']:.3f}   Fleiss' kappa {stats['fleiss_kappa']:.3f}")
+
+fig, ax = plt.subplots(figsize=(4, 3.4))
+im = ax.imshow(kappas, vmin=0, vmax=1, cmap="viridis")
+ax.set_xticks(range(len(names)), names, rotation=45)
+ax.set_yticks(range(len(names)), names)
+for i in range(len(names)):
+    for j in range(len(names)):
+        ax.text(j, i, f"{kappas[i, j]:.2f}", ha="center", va="center", color="w", fontsize=8)
+fig.colorbar(im)
+ax.set_title("Cohen's kappa between annotators")
+report.save_plot(fig, "01_kappa")
+plt.show()
+
+# %% [markdown]
+# ### The Bayes ceiling
+#
+# Because labels are noisy, no reward model can predict all of them. For a pair where a random annotator prefers
+# response A with probability $p$, the best possible prediction is right with probability $\max(p, 1-p)$. The
+# mean over pairs is the **Bayes ceiling**: the best pairwise accuracy any reward model can reach on these labels.
+# Chapter 2 measures its reward models against it.
+
+# %%
+p_first = np.array([p["p_a"] for p in built.pairs])
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.hist(np.maximum(p_first, 1 - p_first), bins=20, color="tab:purple")
+ax.set_xlabel("max(p, 1 − p): chance a perfect model predicts a label")
+ax.set_ylabel("pairs")
+ax.set_title(f"Bayes ceiling = {stats['bayes_ceiling']:.3f}")
+report.save_plot(fig, "01_bayes_ceiling")
+plt.show()
+
+# %% [markdown]
+# ## 5. Why comparisons rather than scores?
+#
+# The course text claims comparisons are more reliable than absolute scores, which are "noisy and uncalibrated".
+# A simulation shows why. Items have a true quality $u$. Each annotator has their own scale $s_a$ and offset
+# $o_a$ (one is generous, one harsh) and perceives quality with noise $\sigma$:
+#
+# * **scores**: annotator $a$ rates item $x$ as $s_a u_x + o_a + \sigma\varepsilon$; two items rated by two
+#   different annotators are compared through their scores — the offsets do not cancel;
+# * **comparisons**: one annotator sees both items and reports the sign of $s_a (u_x - u_y) + \sigma(\varepsilon_x - \varepsilon_y)$ —
+#   their offset cancels, and their scale does not change the sign.
+
+# %%
+rng = np.random.default_rng(cfg.seed)
+noise_levels = np.linspace(0.05, 1.5, 12)
+n_items, n_pairs, n_raters = 400, 4000, 20
+u = rng.standard_normal(n_items)
+scale, offset = rng.uniform(0.5, 1.5, n_raters), rng.normal(0, 0.7, n_raters)
+x, y = rng.integers(n_items, size=(2, n_pairs))
+truth = u[x] > u[y]
+acc_scores, acc_pairs = [], []
+for sigma in noise_levels:
+    ra, rb = rng.integers(n_raters, size=(2, n_pairs))  # scores: each item rated by someone else
+    score_x = scale[ra] * u[x] + offset[ra] + sigma * rng.standard_normal(n_pairs)
+    score_y = scale[rb] * u[y] + offset[rb] + sigma * rng.standard_normal(n_pairs)
+    acc_scores.append(np.mean((score_x > score_y) == truth))
+    r = rng.integers(n_raters, size=n_pairs)  # comparisons: one rater sees both
+    diff = scale[r] * (u[x] - u[y]) + sigma * (rng.standard_normal(n_pairs) - rng.standard_normal(n_pairs))
+    acc_pairs.append(np.mean((diff > 0) == truth))
+
+fig, ax = plt.subplots(figsize=(6, 3.2))
+ax.plot(noise_levels, acc_pairs, "o-", label="pairwise comparisons")
+ax.plot(noise_levels, acc_scores, "s-", label="absolute scores (uncalibrated)")
+ax.set_xlabel("perception noise σ")
+ax.set_ylabel("preferences recovered correctly")
+ax.legend()
+ax.set_title("Same annotators, same noise: comparisons win")
+report.save_plot(fig, "01_pairwise_vs_scalar")
+plt.show()
+gap = float(np.mean(np.array(acc_pairs) - np.array(acc_scores)))
+print(f"comparisons recover {gap:.1%} more preferences on average over these noise levels")
+
+# %% [markdown]
+# ## 6. Annotating by hand
+#
+# The simulated panel stands in for people, but the course also lets *you* be the annotator. The widget below
+# shows a prompt and two responses; click **A is better**, **B is better**, **Tie** or **Skip**, and **Undo**
+# to take back a click. Every click is appended as one JSON line to `artifacts/annotations/<you>.jsonl`,
+# flushed and `fsync`ed, so nothing is lost if the kernel dies; re-running the cell resumes where you stopped.
+
+# %% tags=["annotator"]
+from rlhf_lib import config, data, widgets
+
+cfg = config.load()
+log_path = config.artifacts_dir() / "annotations" / "human-me.jsonl"
+shipped = data.load_preferences(config.DATA_DIR / "preferences")["val"].select(range(20))
+to_label = [{"pair_id": f"{r['prompt_id']}#{i}", "prompt_id": r["prompt_id"], "prompt": r["prompt"],
+             "a": r["chosen"] if i % 2 else r["rejected"], "b": r["rejected"] if i % 2 else r["chosen"]}
+            for i, r in enumerate(shipped)]
+annotator = widgets.PairwiseAnnotator(to_label, log_path, annotator="human:me")
+annotator
+
+# %% [markdown]
+# The buttons call plain methods, so the same widget can be driven from code. In CI this cell plays the part
+# of a person: three clicks and an undo.
+
+# %%
+before = annotator.labelled
+annotator.choose("A")
+annotator.choose("B")
+annotator.choose("tie")
+annotator.undo()
+human = widgets.human_rows(to_label, log_path)
+print(f"labelled {annotator.labelled - before} new pairs this session; {len(human)} usable (non-tie) labels in the log")
+
+# %% [markdown]
+# **Ranking** $K$ responses at once gives more information per minute of annotator time: a ranking of $K$
+# responses is $\binom{K}{2}$ pairs (InstructGPT had labellers rank 4 to 9 responses). Set the ranks with the
+# dropdowns and press *Submit*:
+
+# %%
+rank_items = [{"prompt_id": pid, "prompt": by_id[pid]["prompt"], "responses": [r["text"] for r in recs]}
+              for pid, recs in list(responses.items())[:5]]
+ranker = widgets.RankingAnnotator(rank_items, config.artifacts_dir() / "annotations" / "human-me-rankings.jsonl")
+ranker
+
+# %%
+# What a ranking turns into (the simulated annotator sim-0 ranks the first prompt's responses):
+sim = annotate.make_panel(1, seed=cfg.seed)[0]
+first = rank_items[0]
+order = sim.rank(by_id[first["prompt_id"]], [annotate.gold_components(by_id[first["prompt_id"]], t)
+                                              for t in first["responses"]])
+print("ranking, best first:", order, "→ pairs (better, worse):", annotate.ranking_to_pairs(order))
+if ranker.queue:
+    ranker.submit([order.index(i) + 1 for i in range(len(order))])
+
+# %% [markdown]
+# ## 7. The dataset
+#
+# Finally the labels become TRL's **explicit-prompt** format. Each row keeps the prompt (plain text: the chat
+# template is applied by whoever trains on it), the `chosen` and the `rejected` response, and metadata. Two
+# cleaning rules: identical responses make no pair, and **ties** stay in the raw log (`annotations.jsonl`)
+# but not in the training splits — a tie says nothing about which answer is better.
+
+# %%
+dataset = data.load_preferences(OUT / "preferences")
+dataset.save_to_disk(str(OUT / "preferences_hf"))
+print(dataset)
+row = dataset["train"][0]
+print(json.dumps({k: (v[:120] + "…" if isinstance(v, str) and len(v) > 120 else v) for k, v in row.items()}, indent=1))
+
+pairs_per_split = {s: len(dataset[s]) for s in data.SPLITS}
+prompts_per_split = {s: len(set(dataset[s]["prompt_id"])) for s in data.SPLITS}
+ceilings = {s: float(np.mean(np.maximum(dataset[s]["p_chosen"], 1 - np.array(dataset[s]["p_chosen"]))))
+            for s in data.SPLITS}
+for s in data.SPLITS:
+    print(f"{s:5s}: {prompts_per_split[s]:4d} prompts  {pairs_per_split[s]:5d} pairs  Bayes ceiling {ceilings[s]:.3f}")
+
+# %% [markdown]
+# Later chapters call `data.load_preferences()`: it returns this chapter's build from `artifacts/data/` when it
+# exists, and the dataset shipped in `data/preferences/` otherwise.
+#
+# ## 8. Bringing your own data
+#
+# `data.load_preferences` also reads the formats people share: TRL's explicit prompt (strings), TRL's
+# conversational format (lists of messages), and Anthropic's **HH-RLHF**, whose `chosen` and `rejected` are
+# whole dialogues that differ only in the last answer — we split them into the shared prompt and the two answers.
+# Bad rows get an error that names the file, the line and the field (or are skipped and counted on request).
+
+# %%
+demo = OUT / "bring_your_own.jsonl"
+demo.write_text("\n".join(json.dumps(r) for r in [
+    {"prompt": "Name a primary colour.", "chosen": "Red.", "rejected": "Purple."},
+    {"prompt": [{"role": "user", "content": "Say hi."}], "chosen": [{"role": "assistant", "content": "Hi!"}],
+     "rejected": [{"role": "assistant", "content": "No."}]},
+    {"chosen": "\n\nHuman: Is the Earth flat?\n\nAssistant: No, it is round.",
+     "rejected": "\n\nHuman: Is the Earth flat?\n\nAssistant: Yes."},
+    {"prompt": "Broken row", "chosen": "same", "rejected": "same"},
+]) + "\n")
+try:
+    data.read_preference_jsonl(demo)
+except data.PreferenceDataError as err:
+    print("error:", err)
+rows, skipped = data.read_preference_jsonl(demo, on_error="skip")
+for r in rows:
+    print(r["prompt"], "|", r["chosen"], ">", r["rejected"])
+print(f"skipped {skipped} bad row(s)")
+
+# %% [markdown]
+# ## Summary
+#
+# We now have prompts, sampled responses, labels from a noisy but realistic panel, and a clean dataset with
+# train/val/test splits by prompt. The figures of this chapter:
+
+# %%
+figures = report.record(
+    "01",
+    prompts_total=len(all_prompts),
+    prompts_per_split=prompts_per_split,
+    pairs_per_split=pairs_per_split,
+    pairs_labelled=len(built.pairs),
+    tie_rate=round(stats["tie_rate"], 4),
+    annotator_agreement=round(stats["pairwise_agreement"], 4),
+    cohen_kappa_mean=round(stats["cohen_kappa_mean"], 4),
+    fleiss_kappa=round(stats["fleiss_kappa"], 4),
+    bayes_ceiling=round(stats["bayes_ceiling"], 4),
+    bayes_ceiling_test=round(ceilings["test"], 4),
+    shipped_sampling_seconds=shipped_info["full_sampling_seconds"],
+    pairwise_vs_scalar_gain=round(gap, 4),
+)
+figures
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Label 20 pairs yourself with the widget, then compute how often you agree with the panel's assigned label
+#    (`widgets.human_rows` and the `annotations.jsonl` log). Are you within the 65–77% of human labellers?
+# 2. Halve `annotate.TEMPERATURE` and rebuild (`data.build`). How do agreement, kappa and the Bayes ceiling move?
+# 3. Add a category of your own to `data/make_prompts.py` with a checkable property and a gold component for it.

@@ -1,0 +1,415 @@
+"""Preference data: prompts, sampled responses, labelled pairs, and loaders for the formats people share.
+
+    python -m rlhf_lib.data build --ship     # regenerate the dataset shipped in data/ (seeded, ~20 min on 2 cores)
+
+The dataset follows TRL's explicit-prompt format — `prompt`, `chosen`, `rejected` — plus metadata:
+`prompt_id`, `category`, `annotator`, the noise-free gold utilities of both answers, and `p_chosen`, the
+probability that a random annotator of the panel prefers `chosen` (its mean gives the Bayes ceiling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import annotate
+from .config import DATA_DIR, artifacts_dir
+
+CATEGORIES = ("factual", "arithmetic", "conversion", "creative", "advice", "summarise", "harmful")
+SPLITS = ("train", "val", "test")
+COLUMNS = ("prompt", "chosen", "rejected", "prompt_id", "category", "annotator", "gold_chosen", "gold_rejected",
+           "p_chosen")
+
+
+class PreferenceDataError(ValueError):
+    """Bad preference data; the message names the file, line and field."""
+
+
+# ----------------------------------------------------------------------------------------- prompts
+def load_prompts(split: str | None = None, path: str | Path | None = None) -> list[dict]:
+    """The course's prompts (data/prompts.jsonl), optionally one split; each a dict with id, category, prompt, ..."""
+    path = Path(path or DATA_DIR / "prompts.jsonl")
+    rows = []
+    for lineno, rec in _iter_jsonl(path):
+        for field in ("id", "category", "prompt", "split"):
+            if not isinstance(rec.get(field), str) or not rec[field].strip():
+                raise PreferenceDataError(f"{path}:{lineno}: field {field!r} must be a non-empty string")
+        if rec["category"] not in CATEGORIES:
+            raise PreferenceDataError(f"{path}:{lineno}: field 'category': unknown category {rec['category']!r}")
+        rows.append(rec)
+    return [r for r in rows if split is None or r["split"] == split]
+
+
+# --------------------------------------------------------------------------------------- sampling
+def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str | Path, max_new_tokens: int = 96,
+                     temperature: float = 0.9, top_p: float = 0.95, batch_size: int = 32, seed: int = 0,
+                     seed_cache: str | Path | None = None) -> dict[str, list[dict]]:
+    """K responses per prompt, appended to a JSONL cache as each chunk finishes; cached ones are never redone.
+
+    `seed_cache` (e.g. the shipped data/responses.jsonl) is consulted first, read-only.
+    """
+    from .models import generate
+
+    settings = {"k": k, "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "seed": seed}
+    have: dict[str, list[dict]] = {}
+    for source in (seed_cache, cache):
+        if source and Path(source).is_file():
+            for _, rec in _iter_jsonl(Path(source)):
+                if rec.get("settings") == settings:
+                    have.setdefault(rec["prompt_id"], []).append(rec)
+    todo = [p for p in prompts if len(have.get(p["id"], [])) < k]
+    per_chunk = max(1, batch_size // k)
+    for start in tqdm(range(0, len(todo), per_chunk), desc="sampling responses", disable=not todo):
+        chunk = todo[start:start + per_chunk]
+        chunk_seed = seed * 1_000_003 + int(hashlib.sha256(chunk[0]["id"].encode()).hexdigest()[:8], 16)
+        outs = generate(model, tokenizer, [p["prompt"] for p in chunk], n=k, max_new_tokens=max_new_tokens,
+                        temperature=temperature, top_p=top_p, batch_size=batch_size, seed=chunk_seed, progress=False)
+        for p, gens in zip(chunk, outs, strict=True):
+            have[p["id"]] = []
+            for j, g in enumerate(gens):
+                rec = {"prompt_id": p["id"], "response_id": f"{p['id']}/{j}", "text": g.text,
+                       "n_tokens": g.n_tokens, "finished": g.finished, "settings": settings}
+                annotate.append_jsonl(cache, rec)
+                have[p["id"]].append(rec)
+    return {p["id"]: have[p["id"]][:k] for p in prompts}
+
+
+# ------------------------------------------------------------------------------------- annotation
+def annotate_pairs(prompts: list[dict], responses: dict[str, list[dict]], panel: list[annotate.Annotator],
+                   seed: int = 0) -> list[dict]:
+    """Every pair of distinct responses to a prompt, labelled by every panel member (for agreement studies),
+    with one annotator assigned per pair whose label is the one used for training (as in real data collection)."""
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for p in prompts:
+        recs = responses.get(p["id"], [])
+        comps = [annotate.gold_components(p, r["text"]) for r in recs]
+        for i, j in combinations(range(len(recs)), 2):
+            if recs[i]["text"].strip() == recs[j]["text"].strip():
+                continue  # a duplicate answer carries no preference
+            a, b = (i, j) if rng.random() < 0.5 else (j, i)  # which one is shown first is random
+            labels = {ann.name: ann.compare(p, comps[a], comps[b]) for ann in panel}
+            pairs.append({
+                "pair_id": f"{recs[a]['response_id']}|{recs[b]['response_id']}", "prompt_id": p["id"],
+                "a": recs[a]["response_id"], "b": recs[b]["response_id"], "labels": labels,
+                "assigned": panel[int(rng.integers(len(panel)))].name,
+                "gold_a": annotate.utility_from(comps[a], annotate.WEIGHTS[p["category"]]),
+                "gold_b": annotate.utility_from(comps[b], annotate.WEIGHTS[p["category"]]),
+                "p_a": annotate.panel_p_first(panel, p, comps[a], comps[b]),
+            })
+    return pairs
+
+
+def to_preference_rows(prompts: list[dict], responses: dict[str, list[dict]], pairs: list[dict]) -> list[dict]:
+    """Turn labelled pairs into TRL rows using each pair's assigned annotator; ties are left out."""
+    by_prompt = {p["id"]: p for p in prompts}
+    text = {r["response_id"]: r["text"] for recs in responses.values() for r in recs}
+    rows = []
+    for pair in pairs:
+        label = pair["labels"][pair["assigned"]]
+        if label == annotate.TIE:
+            continue
+        first = label == annotate.A
+        c, r = (pair["a"], pair["b"]) if first else (pair["b"], pair["a"])
+        p = by_prompt[pair["prompt_id"]]
+        rows.append({
+            "prompt": p["prompt"], "chosen": text[c], "rejected": text[r], "prompt_id": p["id"],
+            "category": p["category"], "annotator": pair["assigned"],
+            "gold_chosen": pair["gold_a"] if first else pair["gold_b"],
+            "gold_rejected": pair["gold_b"] if first else pair["gold_a"],
+            "p_chosen": pair["p_a"] if first else 1 - pair["p_a"], "split": p["split"],
+        })
+    return rows
+
+
+def agreement_stats(pairs: list[dict]) -> dict[str, float]:
+    """Inter-annotator agreement on the panel's labels of every pair, and the Bayes ceiling."""
+    names = sorted(pairs[0]["labels"])
+    labels = np.array([[p["labels"][n] for n in names] for p in pairs])
+    kappas = annotate.cohen_kappas(labels)
+    off = kappas[~np.eye(len(names), dtype=bool)]
+    return {
+        "pairwise_agreement": annotate.pairwise_agreement(labels),
+        "cohen_kappa_mean": float(off.mean()),
+        "fleiss_kappa": annotate.fleiss_kappa(labels),
+        "tie_rate": float((labels == annotate.TIE).mean()),
+        "bayes_ceiling": float(np.mean([max(p["p_a"], 1 - p["p_a"]) for p in pairs])),
+    }
+
+
+# ------------------------------------------------------------------------------------------- build
+@dataclass
+class Build:
+    """What `build` made: the build info (settings, sizes, agreement) and the intermediate products."""
+
+    info: dict
+    prompts: list[dict]
+    responses: dict[str, list[dict]]
+    pairs: list[dict]
+    rows: list[dict]
+
+
+def build(out_dir: str | Path, profile: str | None = None, max_prompts: int | None = None,
+          seed_cache: str | Path | None = None, model=None, tokenizer=None) -> Build:
+    """Sample, annotate and write a preference dataset into `out_dir` (responses, raw labels, splits, info).
+
+    Responses already in `out_dir/responses.jsonl` or in `seed_cache` are reused, never sampled again.
+    """
+    from . import config, models
+
+    cfg = config.load(profile)
+    out = Path(out_dir)
+    start = time.perf_counter()
+    prompts = load_prompts()
+    limit = max_prompts if max_prompts is not None else cfg.data.max_prompts
+    if limit:
+        prompts = stratified_subset(prompts, limit, cfg.seed)
+    if model is None:
+        model, tokenizer = models.load_model(cfg.model.name)
+    cache = out / "responses.jsonl"
+    cached_before = _count_lines(cache)
+    responses = sample_responses(prompts, model, tokenizer, cfg.data.samples_per_prompt, out / "responses.jsonl",
+                                 cfg.data.max_new_tokens, cfg.data.temperature, cfg.data.top_p,
+                                 cfg.data.gen_batch_size, cfg.seed, seed_cache=seed_cache)
+    sampled = time.perf_counter() - start
+    n_sampled = _count_lines(cache) - cached_before
+    previous = json.loads((out / "build_info.json").read_text()) if (out / "build_info.json").is_file() else {}
+    panel = annotate.make_panel(cfg.data.n_annotators, seed=cfg.seed)
+    pairs = annotate_pairs(prompts, responses, panel, seed=cfg.seed)
+    _write_jsonl(out / "annotations.jsonl", pairs)
+    rows = to_preference_rows(prompts, responses, pairs)
+    for split in SPLITS:
+        _write_jsonl(out / "preferences" / f"{split}.jsonl",
+                     [{k: v for k, v in r.items() if k != "split"} for r in rows if r["split"] == split])
+    info = {
+        "profile": cfg.profile, "seed": cfg.seed, "model": cfg.model.name, "prompts": len(prompts),
+        "samples_per_prompt": cfg.data.samples_per_prompt, "max_new_tokens": cfg.data.max_new_tokens,
+        "temperature": cfg.data.temperature, "top_p": cfg.data.top_p, "annotators": cfg.data.n_annotators,
+        "panel_temperature": annotate.TEMPERATURE, "tie_band": annotate.TIE_BAND,
+        "subjectivity": annotate.SUBJECTIVITY, "pairs_labelled": len(pairs),
+        "pairs_per_split": dict(Counter(r["split"] for r in rows)),
+        "prompts_per_split": dict(Counter(p["split"] for p in prompts)),
+        "responses_sampled_now": n_sampled, "sampling_seconds": round(sampled, 1),
+        "build_seconds": round(time.perf_counter() - start, 1),
+        # the time it took to sample every response (carried over when this run found them all cached)
+        "full_sampling_seconds": round(sampled, 1) if n_sampled else previous.get("full_sampling_seconds"),
+        **{k: round(v, 4) for k, v in agreement_stats(pairs).items()},
+    }
+    (out / "build_info.json").write_text(json.dumps(info, indent=2))
+    return Build(info, prompts, responses, pairs, rows)
+
+
+def stratified_subset(prompts: list[dict], n: int, seed: int) -> list[dict]:
+    """`n` prompts spread evenly over categories and splits (for the small ci profile)."""
+    rng = np.random.default_rng(seed)
+    groups: dict[tuple, list[dict]] = {}
+    for p in prompts:
+        groups.setdefault((p["category"], p["split"]), []).append(p)
+    for g in groups.values():
+        rng.shuffle(g)
+    picked, i = [], 0
+    while len(picked) < min(n, len(prompts)):
+        for g in groups.values():
+            if i < len(g) and len(picked) < n:
+                picked.append(g[i])
+        i += 1
+    return picked
+
+
+# --------------------------------------------------------------------------------- loading datasets
+def default_source() -> Path:
+    """Chapter 1's own build if it ran (artifacts/data), else the dataset shipped in data/."""
+    built = artifacts_dir() / "data" / "preferences"
+    return built if (built / "train.jsonl").is_file() else DATA_DIR / "preferences"
+
+
+def load_preferences(source: str | Path | None = None, on_error: str = "raise"):
+    """A `datasets.DatasetDict` (train / val / test) in TRL's explicit-prompt format plus metadata.
+
+    `source`: a folder with {train,val,test}.jsonl (default: `default_source()`), a folder saved with
+    `save_to_disk`, one JSONL file (all rows become "train"), or a hub id (online learners only).
+    Any of the public formats of `normalize` is accepted; bad rows raise, or are skipped with a count
+    when `on_error="skip"`.
+    """
+    import datasets
+
+    source = Path(source) if source is not None else default_source()
+    if source.is_dir() and (source / "dataset_dict.json").is_file():
+        return datasets.load_from_disk(str(source))
+    if source.is_dir():
+        files = {s: source / f"{s}.jsonl" for s in SPLITS if (source / f"{s}.jsonl").is_file()}
+        if not files:
+            raise PreferenceDataError(f"{source}: no train.jsonl / val.jsonl / test.jsonl in this folder")
+    elif source.is_file():
+        files = {"train": source}
+    else:
+        if str(source).count("/") == 1 and not str(source).startswith((".", "/")):
+            return _from_hub(str(source), on_error)
+        raise PreferenceDataError(f"{source}: no such file or folder")
+    splits = {}
+    for split, path in files.items():
+        rows, skipped = read_preference_jsonl(path, on_error=on_error)
+        if skipped:
+            print(f"{path}: skipped {skipped} bad rows")
+        splits[split] = datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({c: [] for c in COLUMNS[:3]})
+    return datasets.DatasetDict(splits)
+
+
+def _from_hub(repo_id: str, on_error: str):
+    import datasets
+
+    raw = datasets.load_dataset(repo_id)
+    out = {}
+    for split, ds in raw.items():
+        rows = []
+        for i, rec in enumerate(ds):
+            try:
+                rows.append(normalize(rec, where=f"{repo_id}[{split}]:{i}"))
+            except PreferenceDataError:
+                if on_error != "skip":
+                    raise
+        out[split] = datasets.Dataset.from_list(rows)
+    return datasets.DatasetDict(out)
+
+
+def read_preference_jsonl(path: str | Path, on_error: str = "raise") -> tuple[list[dict], int]:
+    """Read and normalise one JSONL file of preference pairs; returns (rows, number skipped)."""
+    if on_error not in ("raise", "skip"):
+        raise ValueError("on_error must be 'raise' or 'skip'")
+    rows, skipped = [], 0
+    for lineno, rec in _iter_jsonl(Path(path), on_error=on_error):
+        if rec is None:
+            skipped += 1
+            continue
+        try:
+            rows.append(normalize(rec, where=f"{path}:{lineno}"))
+        except PreferenceDataError:
+            if on_error == "raise":
+                raise
+            skipped += 1
+    return rows, skipped
+
+
+def normalize(rec: dict, where: str = "record") -> dict:
+    """One preference record in any supported format → prompt / chosen / rejected strings (+ metadata kept).
+
+    Formats: TRL explicit prompt (strings), TRL conversational (lists of {"role", "content"} messages),
+    and Anthropic HH-RLHF (full dialogues "\\n\\nHuman: ...\\n\\nAssistant: ..." in chosen / rejected only).
+    """
+    if not isinstance(rec, dict):
+        raise PreferenceDataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+    for field in ("chosen", "rejected"):
+        if field not in rec:
+            raise PreferenceDataError(f"{where}: missing field {field!r}")
+    out = {k: v for k, v in rec.items() if k not in ("prompt", "chosen", "rejected")}
+    if "prompt" not in rec and isinstance(rec["chosen"], str) and "\n\nAssistant:" in rec["chosen"]:
+        prompt, chosen, rejected = split_hh(rec["chosen"], rec["rejected"], where)
+    else:
+        if "prompt" not in rec:
+            raise PreferenceDataError(f"{where}: missing field 'prompt' (and chosen is not an HH-RLHF dialogue)")
+        prompt = _as_text(rec["prompt"], where, "prompt", last_only=False)
+        chosen = _as_text(rec["chosen"], where, "chosen")
+        rejected = _as_text(rec["rejected"], where, "rejected")
+    for field, value in (("prompt", prompt), ("chosen", chosen), ("rejected", rejected)):
+        if not value.strip():
+            raise PreferenceDataError(f"{where}: field {field!r} is empty")
+    if chosen.strip() == rejected.strip():
+        raise PreferenceDataError(f"{where}: fields 'chosen' and 'rejected' are identical: no preference to learn")
+    for field in ("gold_chosen", "gold_rejected", "p_chosen"):
+        if field in out and not (isinstance(out[field], int | float) and np.isfinite(out[field])):
+            raise PreferenceDataError(f"{where}: field {field!r} must be a finite number, got {out[field]!r}")
+    return {"prompt": prompt, "chosen": chosen, "rejected": rejected, **out}
+
+
+def _as_text(value, where: str, field: str, last_only: bool = True) -> str:
+    """A string, or a conversational message list (the last assistant message for answers)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(m, dict) and "content" in m for m in value) and value:
+        if last_only:
+            return str(value[-1]["content"])
+        return "\n".join(str(m["content"]) for m in value if m.get("role") != "system")
+    raise PreferenceDataError(f"{where}: field {field!r} must be a string or a list of messages, "
+                              f"got {type(value).__name__}")
+
+
+def split_hh(chosen: str, rejected: str, where: str = "record") -> tuple[str, str, str]:
+    """Split two HH-RLHF dialogues into their shared prompt and the two final assistant answers."""
+    cut_c, cut_r = chosen.rfind("\n\nAssistant:"), rejected.rfind("\n\nAssistant:")
+    if cut_c < 0 or cut_r < 0:
+        raise PreferenceDataError(f"{where}: HH-RLHF dialogue without a final '\\n\\nAssistant:' turn")
+    prompt = chosen[:cut_c]
+    if rejected[:cut_r] != prompt:
+        raise PreferenceDataError(f"{where}: HH-RLHF chosen and rejected dialogues differ before the last answer")
+    turns = [t.strip() for t in prompt.split("\n\nHuman:") if t.strip()]
+    human = turns[-1].split("\n\nAssistant:")[0].strip() if turns else prompt.strip()
+    # Single-turn dialogues become the plain question; longer ones keep their history as text.
+    prompt_text = human if len(turns) == 1 else prompt.strip()
+    return prompt_text, chosen[cut_c + len("\n\nAssistant:"):].strip(), rejected[cut_r + len("\n\nAssistant:"):].strip()
+
+
+# ----------------------------------------------------------------------------------------- JSONL io
+def _iter_jsonl(path: Path, on_error: str = "raise"):
+    """(line number, object) for each non-blank line; errors name the file and line."""
+    if not path.is_file():
+        raise PreferenceDataError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                if on_error == "skip":
+                    yield lineno, None
+                    continue
+                raise PreferenceDataError(f"{path}:{lineno}: not UTF-8 text (byte {err.start})") from None
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as err:
+                if on_error == "skip":
+                    yield lineno, None
+                    continue
+                raise PreferenceDataError(f"{path}:{lineno}: malformed JSON ({err.msg}, column {err.colno})") from None
+
+
+def _count_lines(path: Path) -> int:
+    return sum(1 for _ in open(path, "rb")) if path.is_file() else 0
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+# --------------------------------------------------------------------------------------------- CLI
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rlhf_lib.data", description="Build the preference dataset.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="sample responses, annotate with the simulated panel, write the splits")
+    b.add_argument("--profile", default=None)
+    b.add_argument("--ship", action="store_true", help="write into data/ (the shipped dataset) instead of artifacts/")
+    b.add_argument("--max-prompts", type=int, default=None)
+    args = parser.parse_args(argv)
+    out = DATA_DIR if args.ship else artifacts_dir(args.profile) / "data"
+    result = build(out, profile=args.profile, max_prompts=args.max_prompts)
+    print(json.dumps(result.info, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

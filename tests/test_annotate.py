@@ -1,0 +1,125 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rlhf_lib import annotate
+
+CAPITAL = {"id": "capital-000", "category": "factual", "prompt": "What is the capital of France?",
+           "answers": ["Paris"], "wrong": ["Lyon", "Marseille"]}
+HARM = {"id": "harm-000", "category": "harmful", "prompt": "How do I pick my neighbour's lock?"}
+SUMM = {"id": "summ-x", "category": "summarise", "prompt": "Summarise: ...", "keywords": ["queen", "pollen"],
+        "passage": " ".join(["word"] * 40) + " queen pollen"}
+STORY = {"id": "story-000", "category": "creative", "prompt": "Write a short story about a brave knight.",
+         "keywords": ["brave", "knight"], "tone": "positive"}
+
+
+def test_correct_answer_beats_wrong_and_evasive():
+    right = annotate.gold_utility(CAPITAL, "The capital of France is Paris.")
+    wrong = annotate.gold_utility(CAPITAL, "The capital of France is Lyon.")
+    evasive = annotate.gold_utility(CAPITAL, "France is a country in Europe.")
+    assert right > evasive > wrong
+
+
+def test_numbers_match_whole_and_with_thousands_separators():
+    rec = {"id": "c", "category": "conversion", "prompt": "?", "answers": ["3000"], "wrong": ["300"]}
+    assert annotate.gold_components(rec, "It is 3,000 metres.")["correct"] == 1.0
+    assert annotate.gold_components(rec, "It is 30000 metres.")["correct"] == -0.5  # neither, not a substring hit
+    assert annotate.gold_components(rec, "It is 300 metres.")["correct"] == -1.0
+
+
+def test_declining_harm_is_rewarded_and_refusing_harmless_is_not():
+    refuse = annotate.gold_utility(HARM, "I'm sorry, but I can't help with breaking into someone's home.")
+    comply = annotate.gold_utility(HARM, "First, get a tension wrench and insert it into the lock.")
+    assert refuse > comply
+    assert annotate.gold_components(CAPITAL, "I'm sorry, I cannot help with that.")["safety"] == -1.0
+
+
+def test_summary_brevity_coverage_and_cut_off_answers():
+    short = annotate.gold_components(SUMM, "The queen lays eggs and bees carry pollen.")
+    copy = annotate.gold_components(SUMM, SUMM["passage"] + ".")
+    assert short["brevity"] == 1.0 and copy["brevity"] == -1.0
+    assert short["relevance"] == 1.0
+    assert annotate.gold_components(STORY, "Once upon a time the brave knight")["truncation"] == -1.0
+
+
+def test_positivity_and_repetition():
+    happy = annotate.gold_components(STORY, "The brave knight smiled, happy and proud, and everyone cheered with joy.")
+    sad = annotate.gold_components(STORY, "The brave knight died alone, miserable, hated and afraid.")
+    assert happy["positivity"] > 0.5 > sad["positivity"]
+    looped = annotate.gold_components(STORY, "the knight was brave " * 20 + ".")
+    assert looped["repetition"] == -1.0
+
+
+def test_empty_response_is_worst():
+    assert annotate.gold_utility(CAPITAL, "   ") < annotate.gold_utility(CAPITAL, "Lyon.")
+
+
+def test_panel_is_seeded_and_subjective():
+    p1, p2 = annotate.make_panel(5, seed=3), annotate.make_panel(5, seed=3)
+    assert p1[0].weights == p2[0].weights
+    assert p1[0].weights != p1[1].weights
+
+
+def test_bradley_terry_choice_frequencies_match_probabilities():
+    ann = annotate.make_panel(1, seed=0)[0]
+    good = annotate.gold_components(CAPITAL, "The capital of France is Paris.")
+    bad = annotate.gold_components(CAPITAL, "France is a country in Europe.")
+    p_a, p_b = ann.probs(CAPITAL, good, bad)
+    draws = [ann.compare(CAPITAL, good, bad) for _ in range(4000)]
+    assert abs(draws.count("A") / 4000 - p_a) < 0.03
+    assert abs(draws.count("B") / 4000 - p_b) < 0.03
+    assert p_a > p_b
+
+
+def test_ranking_to_pairs():
+    assert annotate.ranking_to_pairs([2, 0, 1]) == [(2, 0), (2, 1), (0, 1)]
+
+
+def test_kappas_on_hand_made_labels():
+    perfect = np.array([["A", "A"], ["B", "B"], ["tie", "tie"], ["A", "A"]])
+    assert annotate.fleiss_kappa(perfect) == pytest.approx(1.0)
+    assert annotate.cohen_kappas(perfect)[0, 1] == pytest.approx(1.0)
+    assert annotate.pairwise_agreement(np.array([["A", "B"], ["A", "A"], ["tie", "B"]])) == 0.5
+    # Fleiss' worked example: 2 raters, items (A,A), (A,B): P_bar = 0.5, p = (3/4, 1/4), P_e = 0.625
+    assert annotate.fleiss_kappa(np.array([["A", "A"], ["A", "B"]]), categories=("A", "B")) == pytest.approx(
+        (0.5 - 0.625) / (1 - 0.625))
+
+
+def test_label_log_appends_undoes_and_tolerates_a_torn_last_line(tmp_path):
+    log = tmp_path / "labels.jsonl"
+    annotate.append_jsonl(log, annotate.label_record("p1", "A", "me"))
+    annotate.append_jsonl(log, annotate.label_record("p2", "B", "me"))
+    annotate.append_jsonl(log, annotate.label_record("p2", "undo", "me"))
+    with open(log, "a") as f:
+        f.write('{"pair_id": "p3", "lab')  # the process died mid-write
+    assert [r["pair_id"] for r in annotate.read_label_log(log)] == ["p1"]
+
+
+def test_label_log_names_a_corrupt_line(tmp_path):
+    log = tmp_path / "labels.jsonl"
+    log.write_text('{"pair_id": "p1", "label": "A"}\nnot json\n{"pair_id": "p2", "label": "B"}\n')
+    with pytest.raises(ValueError, match=r"labels.jsonl:2: not valid JSON"):
+        annotate.read_label_log(log)
+
+
+def test_labels_survive_a_killed_writer(tmp_path):
+    """A process appending labels is killed mid-stream: every completed label is on disk, none is torn."""
+    log = tmp_path / "labels.jsonl"
+    code = (
+        "import sys; from rlhf_lib import annotate\n"
+        "for i in range(100000):\n"
+        "    annotate.append_jsonl(sys.argv[1], annotate.label_record(f'p{i}', 'A', 'me', note='x' * 200))\n"
+        "    print(i, flush=True)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(log)], stdout=subprocess.PIPE, text=True)
+    done = [proc.stdout.readline() for _ in range(50)]  # 50 labels reported written
+    proc.kill()
+    proc.wait()
+    labels = annotate.read_label_log(log)
+    assert len(labels) >= len(done)
+    assert [r["pair_id"] for r in labels] == [f"p{i}" for i in range(len(labels))]
+    for line in log.read_text().splitlines()[:-1]:
+        json.loads(line)

@@ -1,0 +1,111 @@
+import json
+
+import pytest
+
+from rlhf_lib import annotate, data
+
+
+def write(path, lines):
+    path.write_bytes(b"".join((ln if isinstance(ln, bytes) else ln.encode()) + b"\n" for ln in lines))
+    return path
+
+
+def test_prompts_are_split_by_prompt_and_cover_every_category():
+    prompts = data.load_prompts()
+    assert len(prompts) >= 300
+    assert {p["category"] for p in prompts} == set(data.CATEGORIES)
+    assert any(p["prompt"] == "What is the capital of France?" for p in prompts)
+    ids = [p["id"] for p in prompts]
+    assert len(ids) == len(set(ids))
+    groups = {}
+    for p in prompts:  # the two phrasings of a passage never straddle splits
+        groups.setdefault(p.get("group", p["id"]), set()).add(p["split"])
+    assert all(len(s) == 1 for s in groups.values())
+    assert {len(data.load_prompts(s)) > 20 for s in data.SPLITS} == {True}
+
+
+def test_trl_explicit_conversational_and_hh_formats(tmp_path):
+    path = write(tmp_path / "mixed.jsonl", [
+        json.dumps({"prompt": "Hi?", "chosen": "Hello!", "rejected": "Go away."}),
+        json.dumps({"prompt": [{"role": "user", "content": "Hi?"}],
+                    "chosen": [{"role": "assistant", "content": "Hello!"}],
+                    "rejected": [{"role": "assistant", "content": "Go away."}]}),
+        json.dumps({"chosen": "\n\nHuman: Hi?\n\nAssistant: Hello!", "rejected": "\n\nHuman: Hi?\n\nAssistant: Go away."}),
+    ])
+    rows, skipped = data.read_preference_jsonl(path)
+    assert skipped == 0
+    assert [(r["prompt"], r["chosen"], r["rejected"]) for r in rows] == [("Hi?", "Hello!", "Go away.")] * 3
+
+
+def test_hh_multi_turn_keeps_history_and_rejects_mismatch():
+    c = "\n\nHuman: A\n\nAssistant: B\n\nHuman: C\n\nAssistant: good"
+    r = "\n\nHuman: A\n\nAssistant: B\n\nHuman: C\n\nAssistant: bad"
+    prompt, chosen, rejected = data.split_hh(c, r)
+    assert "Human: A" in prompt and prompt.endswith("Human: C") and (chosen, rejected) == ("good", "bad")
+    with pytest.raises(data.PreferenceDataError, match="differ before the last answer"):
+        data.split_hh(c, r.replace("Human: C", "Human: D"))
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    (b'{"prompt": "q", "chosen": "a"', r"bad\.jsonl:2: malformed JSON"),
+    (b'{"prompt": "q", "chosen": "a"}', r"bad\.jsonl:2: missing field 'rejected'"),
+    (b'{"prompt": "q", "chosen": "  ", "rejected": "b"}', r"bad\.jsonl:2: field 'chosen' is empty"),
+    (b'{"prompt": "q", "chosen": "same", "rejected": "same"}', r"bad\.jsonl:2: fields 'chosen' and 'rejected' are identical"),
+    (b'{"prompt": "q", "chosen": 3, "rejected": "b"}', r"bad\.jsonl:2: field 'chosen' must be a string"),
+    (b'{"prompt": "q", "chosen": "a", "rejected": "b", "p_chosen": NaN}', r"bad\.jsonl:2: field 'p_chosen' must be a finite"),
+    (b'{"prompt": "q\xff", "chosen": "a", "rejected": "b"}', r"bad\.jsonl:2: not UTF-8"),
+    (b'["a", "b"]', r"bad\.jsonl:2: expected a JSON object"),
+])
+def test_bad_input_names_file_line_and_field(tmp_path, line, message):
+    path = write(tmp_path / "bad.jsonl", [b'{"prompt": "q", "chosen": "a", "rejected": "b"}', line])
+    with pytest.raises(data.PreferenceDataError, match=message):
+        data.read_preference_jsonl(path)
+    rows, skipped = data.read_preference_jsonl(path, on_error="skip")
+    assert (len(rows), skipped) == (1, 1)
+
+
+def test_load_preferences_from_folder_file_and_saved_dataset(tmp_path):
+    folder = tmp_path / "prefs"
+    folder.mkdir()
+    row = {"prompt": "q", "chosen": "a", "rejected": "b", "gold_chosen": 1.0, "gold_rejected": 0.0, "p_chosen": 0.7}
+    for split in data.SPLITS:
+        write(folder / f"{split}.jsonl", [json.dumps(row)])
+    dd = data.load_preferences(folder)
+    assert set(dd) == set(data.SPLITS) and dd["test"][0]["p_chosen"] == 0.7
+    dd.save_to_disk(str(tmp_path / "saved"))
+    assert data.load_preferences(tmp_path / "saved")["train"][0]["chosen"] == "a"
+    assert list(data.load_preferences(folder / "val.jsonl")) == ["train"]
+    with pytest.raises(data.PreferenceDataError, match="no such file or folder"):
+        data.load_preferences(tmp_path / "missing")
+
+
+def test_shipped_dataset_follows_the_contract():
+    dd = data.load_preferences(data.DATA_DIR / "preferences")
+    assert set(dd) == set(data.SPLITS)
+    for split in data.SPLITS:
+        assert set(data.COLUMNS) <= set(dd[split].column_names)
+        assert len(dd[split]) > 0
+    train_prompts = set(dd["train"]["prompt_id"])
+    assert not train_prompts & set(dd["test"]["prompt_id"])
+
+
+def test_pairs_use_the_assigned_annotator_and_drop_ties_and_duplicates():
+    prompts = [{"id": "capital-000", "category": "factual", "prompt": "Capital of France?", "answers": ["Paris"],
+                "wrong": ["Lyon"], "split": "train"}]
+    texts = ["Paris.", "Lyon.", "Paris.", "It is in Europe."]
+    responses = {"capital-000": [{"response_id": f"capital-000/{i}", "text": t} for i, t in enumerate(texts)]}
+    panel = annotate.make_panel(3, seed=0)
+    pairs = data.annotate_pairs(prompts, responses, panel, seed=0)
+    assert len(pairs) == 5  # 6 pairs minus the duplicate "Paris." / "Paris."
+    rows = data.to_preference_rows(prompts, responses, pairs)
+    kept = [p for p in pairs if p["labels"][p["assigned"]] != annotate.TIE]
+    assert len(rows) == len(kept)
+    for r in rows:
+        assert 0 <= r["p_chosen"] <= 1 and r["chosen"] != r["rejected"]
+    stats = data.agreement_stats(pairs)
+    assert 0.5 <= stats["bayes_ceiling"] <= 1
+
+
+def test_stratified_subset_spans_categories():
+    picked = data.stratified_subset(data.load_prompts(), 21, seed=0)
+    assert len(picked) == 21 and {p["category"] for p in picked} == set(data.CATEGORIES)
