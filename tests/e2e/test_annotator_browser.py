@@ -46,7 +46,10 @@ def test_annotator_clicks_are_on_disk(tmp_path):
     cells = tagged_cells(REPO_ROOT / NOTEBOOK, "annotator")
     assert cells, "the chapter 1 notebook must tag its annotator cell with 'annotator'"
     env = {"RLHF_ARTIFACTS": str(artifacts), "RLHF_PROFILE": "ci", "HF_HUB_OFFLINE": "1"}
-    with jupyter_lab(REPO_ROOT, env, tmp_path / "lab.log") as (base, token), \
+    served = tmp_path / "served"  # a copy: JupyterLab's autosave must never write outputs into the repo
+    (served / "notebooks").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / NOTEBOOK, served / NOTEBOOK)
+    with jupyter_lab(served, env, tmp_path / "lab.log") as (base, token), \
             playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1300, "height": 900})
