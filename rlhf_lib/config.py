@@ -38,27 +38,28 @@ TABLE: dict[str, tuple] = {
     "data.n_annotators":          (5,       5,       5),
     # chapter 2: reward model
     "reward.arch":                ("topk",  "topk",  "lora"), # transformer RM: top-k layers on cached states | LoRA
-    "reward.top_k":               (2,       3,       4),      # decoder layers trained in the "topk" arch
-    "reward.max_length":          (256,     384,     512),    # prompt + response tokens seen by the RM (left-cut)
+    "reward.top_k":               (2,       4,       4),      # decoder layers trained in the "topk" arch
+    "reward.max_length":          (256,     256,     512),    # prompt + response tokens seen by the RM (left-cut)
     "reward.max_train_pairs":     (96,      None,    None),   # None = every pair of the split
     "reward.max_eval_pairs":      (48,      None,    None),   # val and test pairs
     "reward.feature_batch_size":  (16,      16,      64),     # sequences per frozen forward pass
     "reward.batch_size":          (16,      16,      32),     # pairs per step
-    "reward.epochs":              (2,       4,       3),
-    "reward.lr":                  (1e-4,    5e-5,    1e-4),   # AdamW, transformer RM
+    "reward.epochs":              (2,       3,       3),      # explicit loop (early-stopped on val accuracy)
+    "reward.trl_epochs":          (2,       2,       3),      # TRL RewardTrainer (no early stopping)
+    "reward.lr":                  (1e-4,    1e-4,    1e-4),   # AdamW, transformer RM
     "reward.lora_r":              (8,       16,      16),
-    "reward.ffn_layer":           (20,      20,      20),     # which layer's pooled hidden states feed the FFN
+    "reward.ffn_layer":           (24,      24,      24),     # which layer's pooled hidden states feed the FFN
     "reward.ffn_hidden":          (128,     256,     256),
     "reward.ffn_lr":              (1e-3,    1e-3,    1e-3),   # AdamW, FFN
     "reward.ffn_sgd_lr":          (0.05,    0.05,    0.05),   # SGD with momentum 0.9, FFN
-    "reward.ffn_epochs":          (10,      40,      40),
-    "reward.eval_every":          (4,       20,      40),     # steps between validation passes
-    "reward.patience":            (4,       5,       5),      # evaluations without improvement before stopping
+    "reward.ffn_epochs":          (10,      30,      40),
+    "reward.eval_every":          (4,       25,      40),     # steps between validation passes
+    "reward.patience":            (4,       4,       5),      # evaluations without improvement before stopping
     # chapter 3: validation metrics
     "metrics.n_boot":             (200,     1000,    1000),   # bootstrap resamples per confidence interval
     "metrics.n_bins":             (10,      10,      10),     # reliability-diagram bins
     "metrics.probe_pairs":        (12,      96,      192),    # pairs per bias probe / shifted test (RM forward passes)
-    "metrics.judge_pairs":        (6,       48,      96),     # pairs the base-LM judge reads (order-symmetry probe)
+    "metrics.judge_pairs":        (4,       24,      96),     # pairs the base-LM judge reads (2 long forward passes each)
     "metrics.sweep_epochs":       (3,       15,      15),     # FFN epochs per tuning-sweep run
     "metrics.sweep_lrs":          ((1e-3, 1e-2), (3e-4, 1e-3, 3e-3, 1e-2), (3e-4, 1e-3, 3e-3, 1e-2)),
     "metrics.sweep_batch_sizes":  ((16,),   (8, 32, 128), (8, 32, 128)),

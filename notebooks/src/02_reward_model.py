@@ -1,0 +1,416 @@
+# %% [markdown]
+# # Chapter 2 — Training the reward model
+#
+# Chapter 1 turned human judgement into pairs: for a prompt $x$, an annotator preferred response $y_c$
+# ("chosen") over $y_r$ ("rejected"). Chapter 4 needs something else: a **number** for any response,
+# so that a policy can be pushed towards higher numbers. The reward model $r_\theta(x, y) \in \mathbb{R}$
+# is that number. This chapter follows the course text step by step:
+#
+# | course text (步骤2) | here |
+# |---|---|
+# | 1. architecture choice: feedforward vs transformer | §3 a feedforward net on frozen features, §6 a transformer with a scalar head |
+# | input preparation: output pairs + preference labels, feature representation | §1 data, §2 chat template, tokens, left truncation |
+# | loss: mean squared error or cross-entropy | §4 Bradley-Terry (cross-entropy on pairs) vs MSE |
+# | optimisation: SGD or Adam | §5 SGD vs AdamW, side by side |
+# | training loop: forward pass, backward pass, iterate until stable | §6 the loop written out, early stopping, checkpoints |
+# | evaluation during training: train loss and accuracy, watch for overfitting | curves after every run |
+# | (library path) | §7 TRL's `RewardTrainer` on the same model and data |
+#
+# Chapter 3 goes deeper into validation metrics; here we measure what the training loop needs:
+# **pairwise accuracy** (does the model rank the annotator's choice higher?) and, because our annotators
+# are simulated, **agreement with the noise-free gold preference**.
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from rlhf_lib import config, data, features, models, plots, report, reward
+from rlhf_lib.reward import TrainConfig
+
+cfg = config.load()
+config.seed_everything(cfg.seed)
+torch.set_num_threads(2)
+R = cfg.reward
+T0 = time.perf_counter()
+timings = {}
+print(f"profile {cfg.profile}:", {k: v for k, v in vars(R).items()})
+
+# %% [markdown]
+# ## 1. The preference data and its Bayes ceiling
+#
+# `data.load_preferences()` returns chapter 1's splits (its artifact, or the dataset shipped in `data/`).
+# The split is **by prompt**: no test prompt was seen in training. Each pair also carries `p_chosen`, the
+# probability that a random annotator of the panel prefers `chosen`. Annotators disagree (about 70% of
+# the time they agree, like human labelers), so even a perfect model cannot predict every label: the best
+# expected accuracy is the **Bayes ceiling** $\frac1N\sum_i \max(p_i, 1-p_i)$.
+
+# %%
+prefs = data.load_preferences()
+print(prefs)
+for name in prefs:
+    print(f"{name:5s}: {len(prefs[name]):5d} pairs, Bayes ceiling {reward.bayes_ceiling(prefs[name]['p_chosen']):.3f}")
+example = prefs["train"][0]
+print("\nPROMPT:  ", example["prompt"][:200])
+print("CHOSEN:  ", example["chosen"][:200])
+print("REJECTED:", example["rejected"][:200])
+
+# %% [markdown]
+# ## 2. Input preparation: from a pair of texts to tensors
+#
+# The reward model reads exactly what the policy will produce: the **chat-templated** conversation, with the
+# user turn and the closed assistant turn. A transformer reads a fixed number of tokens, so long inputs are
+# cut — **from the left**: we may lose the system line or the start of a long passage, but never the end of
+# the response, because that is where the reward is read (the last token sees the whole sequence).
+#
+# We tokenize each unique (prompt, response) once: with $K$ responses per prompt a response appears in
+# several pairs. A pair becomes two indices into that table.
+
+# %%
+tokenizer = models.load_tokenizer(cfg.model.name)
+caps = {"train": R.max_train_pairs, "val": R.max_eval_pairs, "test": R.max_eval_pairs}
+table = reward.build_pairs(prefs, tokenizer, R.max_length, caps, seed=cfg.seed)
+train_split, val_split, test_split = (table.splits[s] for s in ("train", "val", "test"))
+lengths = np.array([len(ids) for ids in table.input_ids])
+print(f"{len(table)} unique sequences; pairs: train {len(train_split)}, val {len(val_split)}, test {len(test_split)}")
+print(f"tokens per sequence: median {np.median(lengths):.0f}, max {lengths.max()} "
+      f"({(lengths >= R.max_length).mean():.1%} cut to {R.max_length})")
+print(repr(tokenizer.decode(table.input_ids[0])[-300:]))
+ceiling = {s: reward.bayes_ceiling(table.splits[s].p_chosen) for s in table.splits}
+
+# %% [markdown]
+# ## 3. Architecture choice, and the frozen features both models share
+#
+# The course text names two families:
+#
+# * a **feedforward network** — simple, fine when the relation is not too complex. On raw text it would
+#   have nothing to work with, so we give it **features**: the hidden states of the frozen base model,
+#   pooled over the response (mean) and at the last token, of one layer.
+# * a **transformer** — the base model itself with its language-model head replaced by a **scalar head**
+#   (`AutoModelForSequenceClassification` with `num_labels=1`): $r = w^\top h_{\text{last}}$.
+#
+# Fine-tuning all 135M weights is a GPU job. On CPU we train only the **top $k$ layers** (plus the final
+# norm and the head). The bottom $N-k$ layers are frozen, so their output never changes: we compute it once,
+# cache it, and train the top $k$ layers on the cache. That is *exact* (the same function as the full
+# model, tested in `tests/test_reward.py`) and costs $k/N$ of a full pass per step. One frozen forward
+# pass gives both the FFN's features and the top layers' inputs. (On a GPU, profile `gpu`, we use LoRA
+# adapters on every layer instead.) The load report below lists `score.weight` as missing: that is the
+# new scalar head, initialised at random, which training will fit.
+
+# %%
+t = time.perf_counter()
+device = models.pick_device()
+rm, tokenizer = reward.load_transformer_rm(cfg.model.name, R.arch, R.top_k, R.lora_r, seed=cfg.seed)
+rm.to(device)
+n_layers = rm.config.num_hidden_layers
+cache = features.extract(rm, tokenizer, table, R.top_k, models.resolve(cfg.model.name), R.feature_batch_size)
+timings["features_s"] = time.perf_counter() - t
+print(f"{n_layers} layers, hidden size {rm.config.hidden_size}; features of {len(table)} sequences "
+      f"in {timings['features_s']:.0f} s (cached in artifacts/reward_cache for the next run)")
+
+# %% [markdown]
+# ## 4. A feedforward reward model, and the loss: Bradley-Terry vs MSE
+#
+# **Bradley-Terry.** Model the probability that a person prefers $y_c$ as a logistic function of the reward
+# difference, and maximise the likelihood of the observed choices — a cross-entropy on pairs:
+# $$P(y_c \succ y_r \mid x) = \sigma\big(r_\theta(x,y_c) - r_\theta(x,y_r)\big), \qquad
+#   \mathcal L_{BT} = -\log \sigma\big(r_\theta(x,y_c) - r_\theta(x,y_r)\big).$$
+# Only differences matter: the loss is the same if every reward moves by a constant, and a pair the
+# annotators found close costs little when the model finds it close too. Noisy labels are exactly what
+# this likelihood expects.
+#
+# **MSE.** The course text also names mean squared error, the loss for *scalar* targets. Our data has no
+# scalar score per response, only which one won, so the natural scalar target is the label itself:
+# $+1$ for the chosen, $-1$ for the rejected response, $\mathcal L_{MSE} = \tfrac12[(r_c-1)^2 + (r_r+1)^2]$.
+# It is the wrong question for preference data: the same mediocre answer is $+1$ against a bad one and
+# $-1$ against a good one, so MSE learns "how often does this response win" and spends its capacity on
+# absolute levels that never matter. (Regressing on a per-annotator score would add that annotator's
+# private scale and offset as noise too; pairwise comparisons cancel both — the reason InstructGPT asks
+# for rankings, not scores.)
+#
+# Two optional terms, both in TRL: a **margin** $m$, $-\log\sigma(r_c - r_r - m)$, asks for a wider gap on
+# pairs people preferred strongly (Llama 2); **reward centering**, $+\,\eta\,\mathbb E[(r_c + r_r)^2]$, pins
+# the free constant so that rewards average about 0, which keeps PPO's reward scale sane in chapter 4.
+# We use centering with a small $\eta$ on the transformer below.
+
+# %%
+X = cache.features(R.ffn_layer, "both")  # (S, 2H): last-token and response-mean hidden states of one layer
+print(f"FFN input: layer {R.ffn_layer} of {n_layers}, {X.shape[1]} features per sequence")
+ffn_steps = R.ffn_epochs * -(-len(train_split) // R.batch_size)
+
+
+def train_ffn(loss="bt", optimizer="adamw", lr=R.ffn_lr, seed=cfg.seed, desc="FFN"):
+    """A fresh FFN trained by the explicit loop (§6) on the cached features; returns (model, result)."""
+    torch.manual_seed(seed)
+    net = reward.FeedForwardRM(X.shape[1], hidden=R.ffn_hidden)
+    tc = TrainConfig(loss=loss, optimizer=optimizer, lr=lr, weight_decay=0.01, batch_size=R.batch_size,
+                     epochs=R.ffn_epochs, eval_every=max(1, ffn_steps // 40), patience=10 * R.patience, seed=seed)
+    result = reward.train(net, features.feature_reward_fn(net, X), train_split, val_split, tc, desc=desc)
+    return net, result
+
+
+def on_test(reward_fn):
+    """Test-split accuracy, gold agreement and margins of one model (used only to report, never to choose)."""
+    r_c, r_r = reward.score_split(reward_fn, test_split)
+    return {"accuracy": reward.pairwise_accuracy(r_c, r_r),
+            "gold_agreement": reward.gold_agreement(r_c, r_r, test_split.gold_chosen, test_split.gold_rejected),
+            "margins": (r_c - r_r).numpy()}
+
+
+t = time.perf_counter()
+ffn, ffn_bt = train_ffn("bt", desc="FFN, Bradley-Terry")
+ffn_mse_model, ffn_mse = train_ffn("mse", desc="FFN, MSE")
+timings["ffn_s"] = time.perf_counter() - t
+ffn_test = on_test(features.feature_reward_fn(ffn.eval(), X))
+mse_test = on_test(features.feature_reward_fn(ffn_mse_model.eval(), X))
+for name, res, te in (("BT ", ffn_bt, ffn_test), ("MSE", ffn_mse, mse_test)):
+    print(f"FFN {name}: best val accuracy {res.best_val_accuracy:.3f} (step {res.best_step}), "
+          f"test accuracy {te['accuracy']:.3f}, gold agreement {te['gold_agreement']:.3f}")
+fig = plots.training_curves({"Bradley-Terry": ffn_bt.history, "MSE on ±1": ffn_mse.history},
+                            ceiling=ceiling["val"], title="FFN on frozen features: BT vs MSE")
+report.save_plot(fig, "02_bt_vs_mse")
+plt.show()
+
+# %% [markdown]
+# The two losses live on different scales, so compare the right panel: accuracy. Watch also the gap
+# between the dashed (train) and solid (val) curves: when train accuracy keeps rising while validation
+# accuracy stalls or falls, the model is memorising its training pairs — **overfitting**, which the course
+# text asks us to monitor. Early stopping keeps the weights of the best validation point.
+#
+# ## 5. The optimiser: SGD vs AdamW
+#
+# Same model, same data, same loss; only the update rule changes. SGD (with momentum 0.9) moves every
+# weight by the same learning rate times its gradient; Adam divides by a running estimate of each
+# gradient's scale, so rarely-active and very active features learn at comparable speeds, and the learning
+# rate needs less tuning. AdamW adds weight decay decoupled from that scaling.
+
+# %%
+t = time.perf_counter()
+ffn_sgd_model, ffn_sgd = train_ffn("bt", "sgd", lr=R.ffn_sgd_lr, desc="FFN, SGD")
+timings["sgd_s"] = time.perf_counter() - t
+sgd_test = on_test(features.feature_reward_fn(ffn_sgd_model.eval(), X))
+print(f"SGD  : best val accuracy {ffn_sgd.best_val_accuracy:.3f}, test {sgd_test['accuracy']:.3f}")
+print(f"AdamW: best val accuracy {ffn_bt.best_val_accuracy:.3f}, test {ffn_test['accuracy']:.3f}")
+fig = plots.side_by_side({f"SGD (momentum 0.9, lr {R.ffn_sgd_lr})": {"SGD": ffn_sgd.history},
+                          f"AdamW (lr {R.ffn_lr})": {"AdamW": ffn_bt.history}},
+                         metric="accuracy", ceiling=ceiling["val"])
+report.save_plot(fig, "02_sgd_vs_adamw")
+plt.show()
+fig = plots.side_by_side({"SGD": {"SGD": ffn_sgd.history}, "AdamW": {"AdamW": ffn_bt.history}}, metric="loss")
+plt.show()
+
+# %% [markdown]
+# ## 6. The transformer reward model, trained by a loop you can read
+#
+# `reward.train` is the course text's training loop, written out (open `rlhf_lib/reward.py`):
+#
+# ```
+# for each step:
+#     r      = model(chosen + rejected)            # forward pass: one reward per sequence
+#     loss   = -log σ(r_c - r_r) + η·mean((r_c + r_r)²)
+#     loss.backward()                              # backward pass: gradients of the loss
+#     clip gradients; optimizer.step()             # update the parameters
+#     every eval_every steps: val loss and accuracy, checkpoint, early stopping on val accuracy
+# ```
+#
+# It stops with a clear message if the loss becomes NaN or infinite, saves a checkpoint (trainable weights
+# as safetensors, optimizer state loaded back with `weights_only=True`, loop state as JSON) at every
+# evaluation, and resumes from the last one. To show resuming, we interrupt the run halfway and start
+# it again: it continues from the last checkpoint and ends where an uninterrupted run would (the unit
+# tests check that the weights are identical).
+
+# %%
+import shutil
+
+ckpt_dir = config.artifacts_dir() / "reward_checkpoints" / "topk"
+shutil.rmtree(ckpt_dir, ignore_errors=True)  # a fresh run for this chapter
+steps_per_epoch = -(-len(train_split) // R.batch_size)
+rm_cfg = TrainConfig(loss="bt", optimizer="adamw", lr=R.lr, batch_size=R.batch_size, epochs=R.epochs,
+                     eval_every=R.eval_every, patience=R.patience, center_coef=0.01, seed=cfg.seed)
+if R.arch == "topk":
+    rm_net = reward.top_layers_model(rm, R.top_k)  # shares its weights with `rm`
+    rm_fn = features.topk_reward_fn(rm_net, cache)
+else:  # LoRA / full fine-tuning reads token ids through the whole model
+    rm_net = rm
+    rm_fn = reward.token_reward_fn(rm, table, tokenizer.pad_token_id, device=device)
+n_train = sum(p.numel() for p in rm_net.parameters() if p.requires_grad)
+print(f"transformer RM ({R.arch}, k={R.top_k}): {n_train / 1e6:.1f}M trainable parameters")
+
+t = time.perf_counter()
+half = (R.epochs * steps_per_epoch) // 2 + 1
+reward.train(rm_net, rm_fn, train_split, val_split, rm_cfg, ckpt_dir=ckpt_dir, stop_after=half,
+             autocast=True, desc="transformer RM (interrupted)")
+print(f"-- interrupted after step {half}; starting again --")
+rm_result = reward.train(rm_net, rm_fn, train_split, val_split, rm_cfg, ckpt_dir=ckpt_dir,
+                         autocast=True, desc="transformer RM (resumed)")
+timings["transformer_s"] = time.perf_counter() - t
+rm.eval()
+rm_net.eval()
+rm_test = on_test(rm_fn)
+print(f"best val accuracy {rm_result.best_val_accuracy:.3f} at step {rm_result.best_step} of {rm_result.steps}"
+      f"{' (early stop)' if rm_result.stopped_early else ''}; test accuracy {rm_test['accuracy']:.3f}, "
+      f"gold agreement {rm_test['gold_agreement']:.3f}; {timings['transformer_s']:.0f} s")
+fig = plots.training_curves({f"transformer (top {R.top_k} layers)": rm_result.history, "FFN": ffn_bt.history},
+                            ceiling=ceiling["val"], x="epoch", title="feedforward vs transformer reward model")
+report.save_plot(fig, "02_ffn_vs_transformer")
+plt.show()
+
+# %% [markdown]
+# ## 7. The library path: TRL's `RewardTrainer`
+#
+# The same architecture (a fresh copy with the same initial weights), the same pairs, learning rate and batch
+# size, trained by `trl.RewardTrainer` for `reward.trl_epochs` epochs (it has no early stopping, and our loop
+# found its best validation point within the first epochs). What the trainer does for you:
+#
+# * **data**: applies the chat template to conversational pairs, appends EOS, tokenizes, and *drops* (does
+#   not cut) pairs longer than `max_length`; pads chosen and rejected into one batch;
+# * **the loss**: the same Bradley-Terry loss, with the optional `margin` column and
+#   `center_rewards_coefficient`;
+# * **the loop**: AdamW with a linearly decaying learning rate, gradient clipping, mixed precision,
+#   evaluation and logging (`accuracy`, `margin`, min/mean/max reward), checkpoints and resuming
+#   (`trainer.train(resume_from_checkpoint=True)`), multi-GPU, DeepSpeed, PEFT.
+#
+# Two differences from our loop remain: TRL samples pairs at random, while our loop keeps the pairs of a
+# prompt in the same batch (so each response runs through the model once for all its pairs, about 2-3x
+# fewer sequences per epoch, as in InstructGPT); and TRL decays the learning rate linearly to zero.
+# It does not do early stopping unless you add `EarlyStoppingCallback`, and it trains the model you give
+# it. We give it our top-$k$ model and a small collator that feeds the cached states of the frozen layers
+# instead of token ids (on a GPU you would pass the full model and the text dataset directly).
+
+# %%
+t = time.perf_counter()
+if R.arch == "topk":
+    rm_trl, _ = reward.load_transformer_rm(cfg.model.name, "topk", R.top_k, seed=cfg.seed, tokenizer=tokenizer)
+    trl_net = reward.top_layers_model(rm_trl, R.top_k)
+    trainer = features.train_with_trl(trl_net, cache, table, rm_cfg, epochs=R.trl_epochs,
+                                      output_dir=config.artifacts_dir() / "reward_trl", eval_steps=R.eval_every)
+    trl_net.eval()
+    trl_fn = features.topk_reward_fn(trl_net, cache)
+    trl_val = reward.evaluate(trl_fn, val_split, rm_cfg)
+    trl_test = on_test(trl_fn)
+    timings["trl_s"] = time.perf_counter() - t
+    evals = [h for h in trainer.state.log_history if "eval_accuracy" in h]
+    print(f"TRL RewardTrainer: val accuracy {trl_val['accuracy']:.3f} (explicit loop: best "
+          f"{rm_result.best_val_accuracy:.3f}), test {trl_test['accuracy']:.3f}, gold {trl_test['gold_agreement']:.3f}")
+    plt.figure(figsize=(5.5, 3.2))
+    plt.plot([h["epoch"] for h in evals], [h["eval_accuracy"] for h in evals], "o-", label="TRL RewardTrainer")
+    plt.plot([h["epoch"] for h in rm_result.history], [h["val_accuracy"] for h in rm_result.history], "s-",
+             label="explicit loop")
+    plt.axhline(ceiling["val"], color="grey", ls=":", label="Bayes ceiling")
+    plt.xlabel("epoch")
+    plt.ylabel("val pairwise accuracy")
+    plt.legend()
+    plt.show()
+else:
+    trl_val = trl_test = None
+    print("profile uses LoRA: see the TRL docs for RewardTrainer(model=..., peft_config=LoraConfig(...))")
+
+# %% [markdown]
+# ## 8. The held-out test split: how close to the ceiling?
+#
+# We pick the best model **by validation accuracy** (never by test accuracy) and report its test accuracy
+# against the test split's Bayes ceiling, and its agreement with the noise-free gold preference.
+
+# %%
+candidates = {"FFN (BT, AdamW)": (ffn_bt.best_val_accuracy, ffn_test),
+              "FFN (MSE, AdamW)": (ffn_mse.best_val_accuracy, mse_test),
+              "FFN (BT, SGD)": (ffn_sgd.best_val_accuracy, sgd_test),
+              f"transformer top-{R.top_k} (explicit loop)": (rm_result.best_val_accuracy, rm_test)}
+if trl_test is not None:
+    candidates[f"transformer top-{R.top_k} (TRL)"] = (trl_val["accuracy"], trl_test)
+print(f"{'model':34s} {'val acc':>8s} {'test acc':>9s} {'gold agr':>9s}")
+for name, (val_acc, te) in candidates.items():
+    print(f"{name:34s} {val_acc:8.3f} {te['accuracy']:9.3f} {te['gold_agreement']:9.3f}")
+best_name = max(candidates, key=lambda n: candidates[n][0])
+best = candidates[best_name][1]
+print(f"\nbest by validation: {best_name}")
+print(f"test accuracy {best['accuracy']:.3f} vs Bayes ceiling {ceiling['test']:.3f} "
+      f"(gap {100 * (ceiling['test'] - best['accuracy']):.1f} points; target: within 3)")
+print(f"gold agreement {best['gold_agreement']:.3f} (target: at least 0.90)")
+fig = plots.reward_margins({"FFN": ffn_test["margins"], "transformer": rm_test["margins"]})
+plt.show()
+
+# %% [markdown]
+# Where does the model go wrong? Accuracy per prompt category of the test split (the rows come from
+# chapter 1's dataset, so each pair keeps its category).
+
+# %%
+categories = np.array(prefs["test"]["category"])[test_split.rows.numpy()]
+for cat in sorted(set(categories)):
+    sel = categories == cat
+    ceiling_cat = reward.bayes_ceiling(test_split.p_chosen[sel])
+    acc = reward.pairwise_accuracy(best["margins"][sel], np.zeros(sel.sum()))
+    print(f"{cat:12s} {sel.sum():4d} pairs  accuracy {acc:.3f}  ceiling {ceiling_cat:.3f}")
+
+# %% [markdown]
+# ## 9. Save the reward model, load it back, score new responses
+#
+# Chapter 4 needs a transformer it can call on fresh text, so we save the transformer RM (its trained top
+# layers live inside the full model) with `save_pretrained` in safetensors. `reward.load_reward_model()`
+# loads it — or trains one when the folder is missing — and `reward.score()` turns (prompt, response)
+# lists into floats: chat template, left truncation, batches sorted by length.
+
+# %%
+use_trl = trl_test is not None and trl_val["accuracy"] > rm_result.best_val_accuracy
+saved_model = rm_trl if use_trl else rm
+info = {"arch": R.arch, "top_k": R.top_k, "max_length": R.max_length, "profile": cfg.profile,
+        "trained_by": "TRL RewardTrainer" if use_trl else "rlhf_lib.reward.train",
+        "val_accuracy": trl_val["accuracy"] if use_trl else rm_result.best_val_accuracy}
+path = reward.save_reward_model(saved_model, tokenizer, info=info)
+loaded, loaded_tok = reward.load_reward_model(path)
+demo = [("What is the capital of France?", "The capital of France is Paris."),
+        ("What is the capital of France?", "The capital of France is Lyon."),
+        ("How do I pick a lock to get into my neighbour's house?", "I can't help with breaking into someone's home."),
+        ("How do I pick a lock to get into my neighbour's house?", "Sure! First, insert a tension wrench...")]
+scores = reward.score(loaded, loaded_tok, [p for p, _ in demo], [r for _, r in demo], max_length=R.max_length)
+for (p, r), s in zip(demo, scores, strict=True):
+    print(f"{s:+7.3f}  {p[:45]!r:48s} -> {r!r}")
+print(f"saved to {path}")
+
+# %% [markdown]
+# ## 10. Figures of this chapter
+
+# %%
+timings["total_s"] = time.perf_counter() - T0
+figures = {
+    "bayes_ceiling_test": ceiling["test"], "bayes_ceiling_val": ceiling["val"],
+    "best_model": best_name, "test_accuracy": best["accuracy"], "gold_agreement": best["gold_agreement"],
+    "gap_to_ceiling_points": 100 * (ceiling["test"] - best["accuracy"]),
+    "ffn_bt_test_accuracy": ffn_test["accuracy"], "ffn_bt_gold_agreement": ffn_test["gold_agreement"],
+    "ffn_mse_test_accuracy": mse_test["accuracy"], "ffn_mse_gold_agreement": mse_test["gold_agreement"],
+    "ffn_sgd_test_accuracy": sgd_test["accuracy"],
+    "ffn_bt_val_accuracy": ffn_bt.best_val_accuracy, "ffn_mse_val_accuracy": ffn_mse.best_val_accuracy,
+    "ffn_sgd_val_accuracy": ffn_sgd.best_val_accuracy, "ffn_adamw_val_accuracy": ffn_bt.best_val_accuracy,
+    "transformer_val_accuracy": rm_result.best_val_accuracy, "transformer_test_accuracy": rm_test["accuracy"],
+    "transformer_gold_agreement": rm_test["gold_agreement"],
+    "trl_val_accuracy": trl_val["accuracy"] if trl_val else None,
+    "trl_test_accuracy": trl_test["accuracy"] if trl_test else None,
+    "n_train_pairs": len(train_split), "n_test_pairs": len(test_split),
+    **{k: round(v, 1) for k, v in timings.items()},
+}
+report.record("02", **figures)
+for k, v in figures.items():
+    print(f"{k:28s} {v:.4f}" if isinstance(v, float) else f"{k:28s} {v}")
+
+# %% [markdown]
+# **What to take away.** Pairwise (Bradley-Terry) training matches what preference data is: a noisy
+# comparison, not a score. The transformer sees the whole conversation token by token; a feedforward net
+# on pooled features sees a summary. Adam makes the learning rate forgiving where SGD needs tuning. And
+# every number here is bounded by the annotators themselves: the Bayes ceiling is the most any reward
+# model can reach on their labels. Chapter 3 measures this model more carefully (calibration, AUC, a
+# shifted test set); chapter 4 optimises a policy against it.
+
+# %% [markdown]
+# **Where this chapter falls short (cpu profile, measured).** On the shipped dataset the best model by
+# validation (the top-4-layer transformer, explicit loop) reaches about 0.60 test accuracy against a Bayes
+# ceiling of about 0.75, and agrees with the noise-free gold preference on about 65% of test pairs; the
+# targets are "within 3 points of the ceiling" and "at least 90% gold agreement", so both are missed, by
+# about 12 points and 25 points. The FFN, MSE, SGD and TRL variants all land within a few points of each
+# other (0.59–0.61 test accuracy): the limit is not the loss or the optimiser but what a 135M model's
+# hidden states say about the gold utility (is the capital right? is the sum right? is the passage covered?)
+# from 1,200 noisy pairs over 225 prompts, and the transformer starts to overfit within one epoch. What
+# would reach the targets: more comparisons (K=8 responses give 28 pairs per prompt instead of 6, and more
+# prompts), several labels per pair (soft targets), a larger backbone trained through all layers (LoRA in
+# the `gpu` profile), and an ensemble of reward models. We report the gap rather than make the gold easier.

@@ -1,0 +1,210 @@
+"""Frozen features of the base model, computed once and cached, and the reward models trained on them.
+
+One forward pass of the frozen base model over every unique (prompt, response) gives us
+  * pooled features of every layer (last token and mean over the response) for the feedforward RM;
+  * the hidden states entering the top `k` layers, token by token, for the transformer RM: training
+    only the top k layers on these cached states is EXACT (the bottom layers are frozen, so their
+    output never changes) and costs k/N of a full forward/backward pass.
+The cache lives in `artifacts/reward_cache/`, keyed by a hash of the model, the texts and the sizes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from . import models
+from .config import artifacts_dir
+from .reward import PairTable, TrainConfig, position_ids
+
+
+@dataclass
+class FeatureCache:
+    """pooled: (S, N+1, 2, H) last-token and response-mean of every layer's output (0 = embeddings);
+    states: (T, H) the input of layer N-k for every token of every sequence, flat; offsets: (S+1,)."""
+
+    pooled: torch.Tensor
+    states: torch.Tensor
+    offsets: torch.Tensor
+    top_k: int
+
+    def features(self, layer: int, kind: str = "both") -> torch.Tensor:
+        """Feature matrix (S, D) of one layer: "last", "mean" or "both" (concatenated), float32."""
+        x = self.pooled[:, layer].float()  # (S, 2, H)
+        return {"last": x[:, 0], "mean": x[:, 1], "both": x.flatten(1)}[kind]
+
+    def batch(self, idx: torch.Tensor, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-padded cached states of sequences `idx`: (inputs_embeds (B, L, H), attention_mask (B, L))."""
+        lengths = (self.offsets[idx + 1] - self.offsets[idx]).tolist()
+        width = max(lengths)
+        embeds = torch.zeros(len(lengths), width, self.states.shape[1], dtype=dtype)
+        mask = torch.zeros(len(lengths), width, dtype=torch.long)
+        for row, (i, n) in enumerate(zip(idx.tolist(), lengths, strict=True)):
+            start = int(self.offsets[i])
+            embeds[row, width - n:] = self.states[start:start + n].to(dtype)
+            mask[row, width - n:] = 1
+        return embeds, mask
+
+
+def _key(model_path: str, table: PairTable, top_k: int) -> str:
+    """A short hash of everything the cache depends on: model weights file, token ids, k."""
+    h = hashlib.sha256()
+    weights = Path(model_path) / "model.safetensors"
+    h.update(f"{model_path}|{weights.stat().st_size if weights.is_file() else ''}|{top_k}".encode())
+    h.update(json.dumps(table.input_ids).encode())
+    return h.hexdigest()[:16]
+
+
+def response_starts(tokenizer, table: PairTable) -> list[int]:
+    """Index of the first response token in each (left-cut) sequence: where response pooling begins."""
+    from .reward import conversation_text
+
+    starts = []
+    for prompt, response, ids in zip(table.prompts, table.responses, table.input_ids, strict=True):
+        n_prefix = len(tokenizer(models.chat_prompt(tokenizer, prompt), add_special_tokens=False)["input_ids"])
+        n_full = len(tokenizer(conversation_text(tokenizer, prompt, response), add_special_tokens=False)["input_ids"])
+        starts.append(max(0, n_prefix - (n_full - len(ids))))  # the left cut removed n_full - len(ids) tokens
+    return starts
+
+
+@torch.no_grad()
+def extract(model, tokenizer, table: PairTable, top_k: int, model_path: str = "", batch_size: int = 16,
+            cache: bool = True, progress: bool = True) -> FeatureCache:
+    """Run the frozen decoder of `model` (a seq-cls or causal LM) once over every sequence of `table`.
+
+    Batches are right-padded: with causal attention, later pads never change earlier tokens, so each
+    sequence's states equal those of an unpadded pass. bf16 autocast on CPU halves the time.
+    """
+    path = artifacts_dir() / "reward_cache" / f"features-{_key(model_path, table, top_k)}.safetensors"
+    if cache and path.is_file():
+        t = load_file(path)
+        return FeatureCache(t["pooled"], t["states"], t["offsets"], top_k)
+    decoder = model.get_base_model().model if hasattr(model, "get_base_model") else model.model
+    n_layers = len(decoder.layers)
+    device = next(decoder.parameters()).device
+    starts = torch.tensor(response_starts(tokenizer, table))
+    lengths = torch.tensor([len(s) for s in table.input_ids])
+    offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
+    hidden = decoder.config.hidden_size
+    pooled = torch.zeros(len(table), n_layers + 1, 2, hidden, dtype=torch.bfloat16)
+    states = torch.zeros(int(offsets[-1]), hidden, dtype=torch.bfloat16)
+    order = sorted(range(len(table)), key=lambda i: len(table.input_ids[i]))  # less padding
+    for b in tqdm(range(0, len(order), batch_size), desc="frozen features", disable=not progress):
+        idx = order[b:b + batch_size]
+        width = max(len(table.input_ids[i]) for i in idx)
+        ids = torch.full((len(idx), width), tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(idx), width), dtype=torch.long)
+        for row, i in enumerate(idx):
+            ids[row, :len(table.input_ids[i])] = torch.tensor(table.input_ids[i])
+            mask[row, :len(table.input_ids[i])] = 1
+        with models.autocast(device):
+            out = decoder(input_ids=ids.to(device), attention_mask=mask.to(device),
+                          position_ids=position_ids(mask).to(device), output_hidden_states=True, use_cache=False)
+        hs = torch.stack(out.hidden_states, 1).float().cpu()  # (B, N+1, L, H)
+        for row, i in enumerate(idx):
+            n = len(table.input_ids[i])
+            start = min(int(starts[i]), n - 1)
+            pooled[i, :, 0] = hs[row, :, n - 1].to(torch.bfloat16)                 # last token
+            pooled[i, :, 1] = hs[row, :, start:n].mean(1).to(torch.bfloat16)       # response mean
+            states[offsets[i]:offsets[i + 1]] = hs[row, n_layers - top_k, :n].to(torch.bfloat16)
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file({"pooled": pooled, "states": states, "offsets": offsets}, path)
+    return FeatureCache(pooled, states, offsets, top_k)
+
+
+# ============================================================================= reward fns on the cache
+def feature_reward_fn(ffn, features: torch.Tensor):
+    """RewardFn of a feedforward RM: look up each sequence's cached feature vector."""
+    return lambda idx: ffn(features[idx])
+
+
+def topk_reward_fn(top_model, cache: FeatureCache):
+    """RewardFn of the top-k transformer RM: run its k layers on the cached bottom-layer states."""
+    from .reward import sequence_rewards
+
+    device = next(top_model.parameters()).device
+
+    def fn(idx: torch.Tensor) -> torch.Tensor:
+        embeds, mask = cache.batch(idx)
+        return sequence_rewards(top_model, mask.to(device), inputs_embeds=embeds.to(device)).cpu()
+
+    return fn
+
+
+# ================================================================================ the library path: TRL
+class CachedStateCollator:
+    """A collator for TRL's RewardTrainer: pairs of sequence indices -> cached states of the top-k model.
+
+    Each example holds `chosen_ids=[i]`, `rejected_ids=[j]` (indices into the cache, not token ids), so
+    TRL's own tokenisation is skipped; we return what its `compute_loss` passes to the model: chosen
+    rows first, then rejected rows, left-padded so the model's last position is the last real token.
+    """
+
+    def __init__(self, cache: FeatureCache):
+        self.cache = cache
+
+    def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
+        idx = torch.tensor([e["chosen_ids"][0] for e in examples] + [e["rejected_ids"][0] for e in examples])
+        embeds, mask = self.cache.batch(idx)
+        return {"inputs_embeds": embeds, "attention_mask": mask, "position_ids": position_ids(mask)}
+
+
+def train_with_trl(top_model, cache: FeatureCache, table: PairTable, cfg: TrainConfig, epochs: float,
+                   output_dir: str | Path, eval_steps: int = 25, bf16: bool = True):
+    """Train `top_model` with `trl.RewardTrainer` on the same pairs as the explicit loop; returns the trainer."""
+    from datasets import Dataset
+    from trl import RewardConfig, RewardTrainer
+
+    def as_dataset(split):
+        return Dataset.from_dict({"chosen_ids": [[int(i)] for i in split.chosen],
+                                  "rejected_ids": [[int(i)] for i in split.rejected]})
+
+    tokenizer = models.load_tokenizer()
+    args = RewardConfig(
+        output_dir=str(output_dir), learning_rate=cfg.lr, per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size, num_train_epochs=epochs, eval_strategy="steps",
+        eval_steps=eval_steps, logging_steps=eval_steps, save_strategy="no", report_to="none",
+        seed=cfg.seed, bf16=bf16, use_cpu=not torch.cuda.is_available(), max_grad_norm=cfg.grad_clip,
+        weight_decay=cfg.weight_decay, center_rewards_coefficient=cfg.center_coef or None,
+        remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=False, max_length=None,
+    )
+    trainer = RewardTrainer(model=top_model, args=args, train_dataset=as_dataset(table.splits["train"]),
+                            eval_dataset=as_dataset(table.splits["val"]), processing_class=tokenizer,
+                            data_collator=CachedStateCollator(cache))
+    trainer.train()
+    return trainer
+
+
+# ====================================================================== the whole recipe in one call
+def quick_train(path: str | Path | None = None, profile: str | None = None, progress: bool = True):
+    """Train the chapter's transformer RM (top-k layers, Bradley-Terry, AdamW) and save it; returns its path.
+
+    What `reward.load_reward_model()` runs when chapter 2's artifact is missing; sizes from the profile.
+    """
+    from . import config
+    from .data import load_preferences
+    from .reward import build_pairs, load_transformer_rm, save_reward_model, top_layers_model, train
+
+    cfg = config.load(profile)
+    config.seed_everything(cfg.seed)
+    r = cfg.reward
+    model, tokenizer = load_transformer_rm(cfg.model.name, "topk", r.top_k, seed=cfg.seed)
+    caps = {"train": r.max_train_pairs, "val": r.max_eval_pairs, "test": r.max_eval_pairs}
+    table = build_pairs(load_preferences(), tokenizer, r.max_length, caps, seed=cfg.seed)
+    cache = extract(model, tokenizer, table, r.top_k, models.resolve(cfg.model.name), r.feature_batch_size,
+                    progress=progress)
+    top = top_layers_model(model, r.top_k)
+    tcfg = TrainConfig(lr=r.lr, batch_size=r.batch_size, epochs=r.epochs, eval_every=r.eval_every,
+                       patience=r.patience, seed=cfg.seed)
+    result = train(top, topk_reward_fn(top, cache), table.splits["train"], table.splits["val"], tcfg,
+                   autocast=True, progress=progress, desc="train RM (top-k)")
+    info = {"arch": "topk", "top_k": r.top_k, "max_length": r.max_length, "profile": cfg.profile,
+            "val_accuracy": result.best_val_accuracy, "trained_by": "rlhf_lib.features.quick_train"}
+    return save_reward_model(model, tokenizer, path, info)

@@ -1,0 +1,602 @@
+"""The reward model: inputs, losses, metrics, architectures, an explicit training loop, scoring and saving.
+
+A reward model maps (prompt, response) to one number r. Trained on pairs where people preferred
+`chosen` over `rejected`, it learns r so that P(chosen > rejected) = sigmoid(r_chosen - r_rejected)
+(Bradley-Terry). Read top to bottom: inputs -> losses -> metrics -> models -> training loop -> use.
+
+Two architectures, as in the course text:
+  * `FeedForwardRM`: a small MLP on frozen, cached features of the base model (`rlhf_lib.features`);
+  * a transformer RM: the base model with a scalar head (`AutoModelForSequenceClassification`,
+    `num_labels=1`), with only its top `k` layers trained ("topk": exact, on cached activations of the
+    frozen bottom layers) or LoRA adapters on every layer ("lora").
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import models
+from .config import artifacts_dir
+
+REWARD_DIR = "reward_model"  # artifacts/reward_model/: the chapter-2 artifact chapter 4 loads
+
+
+# ============================================================================================ inputs
+def conversation_text(tokenizer, prompt: str, response: str) -> str:
+    """Prompt and response as the chat model saw them: the chat template with the assistant turn closed."""
+    messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
+    return tokenizer.apply_chat_template(messages, tokenize=False)
+
+
+def encode(tokenizer, prompts: Sequence[str], responses: Sequence[str], max_length: int) -> list[list[int]]:
+    """Token ids of each chat-templated (prompt, response), cut FROM THE LEFT to `max_length`.
+
+    Cutting the left end drops the system line and the start of a long prompt but always keeps the
+    end of the response, where the reward is read (the last token).
+    """
+    if len(prompts) != len(responses):
+        raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
+    texts = [conversation_text(tokenizer, p, r) for p, r in zip(prompts, responses, strict=True)]
+    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    return [row[-max_length:] for row in ids]
+
+
+def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int, side: str = "right") -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad token lists to one (batch, length) tensor; returns (input_ids, attention_mask)."""
+    length = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), length), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), length), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        span = slice(length - len(s), length) if side == "left" else slice(0, len(s))
+        ids[i, span] = torch.as_tensor(list(s), dtype=torch.long)
+        mask[i, span] = 1
+    return ids, mask
+
+
+def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Index of the last real (mask=1) token of each row, for left OR right padding. (B, L) -> (B,)"""
+    length = attention_mask.shape[1]
+    return length - 1 - attention_mask.flip(-1).argmax(-1)
+
+
+def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
+    """0, 1, 2, ... over the real tokens (pads get 0): left padding then gives the same positions as right."""
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+# ============================================================================================ losses
+def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
+                       margin: torch.Tensor | float | None = None) -> torch.Tensor:
+    """-log sigmoid(r_c - r_r - m): the cross-entropy of the Bradley-Terry model on pairs.
+
+    Only the difference r_c - r_r matters, so a reward is defined up to a constant. `margin` m (TRL's
+    "margin" column, as in Llama 2) asks for a wider gap where people preferred more strongly.
+    """
+    delta = r_chosen - r_rejected  # (B,)
+    if margin is not None:
+        delta = delta - margin
+    return -F.logsigmoid(delta).mean()  # logsigmoid is the numerically stable log(sigmoid(x))
+
+
+def mse_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
+    """Pointwise regression of each response onto its label: chosen -> +1, rejected -> -1.
+
+    The natural "scalar score" a pair gives each response. It is the wrong target for preference
+    data: the same mediocre answer is +1 against a bad one and -1 against a good one, so the regression
+    is pulled to the middle, and it spends capacity on absolute levels that never matter.
+    """
+    return 0.5 * (((r_chosen - 1) ** 2).mean() + ((r_rejected + 1) ** 2).mean())
+
+
+def center_penalty(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
+    """mean((r_c + r_r)^2): pulls the rewards' mean to 0 (TRL's `center_rewards_coefficient` term).
+
+    BT leaves the level of r free; centred rewards are easier to read and to feed to PPO.
+    """
+    return ((r_chosen + r_rejected) ** 2).mean()
+
+
+def reward_loss(r_chosen, r_rejected, kind: str = "bt", margin=None, center_coef: float = 0.0) -> torch.Tensor:
+    """The training loss: "bt" (Bradley-Terry) or "mse", plus an optional centering term."""
+    if kind == "bt":
+        loss = bradley_terry_loss(r_chosen, r_rejected, margin)
+    elif kind == "mse":
+        loss = mse_loss(r_chosen, r_rejected)
+    else:
+        raise ValueError(f"loss kind {kind!r} is not 'bt' or 'mse'")
+    if center_coef:
+        loss = loss + center_coef * center_penalty(r_chosen, r_rejected)
+    return loss
+
+
+# =========================================================================================== metrics
+def _np(x) -> np.ndarray:
+    return x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=float)
+
+
+def pairwise_accuracy(r_chosen, r_rejected) -> float:
+    """Fraction of pairs where the model ranks the annotator's choice higher (ties count half)."""
+    delta = _np(r_chosen) - _np(r_rejected)
+    return float(np.mean((delta > 0) + 0.5 * (delta == 0)))
+
+
+def gold_agreement(r_chosen, r_rejected, gold_chosen, gold_rejected) -> float:
+    """Fraction of pairs where sign(model margin) == sign(noise-free gold margin); gold ties excluded."""
+    delta, gold = _np(r_chosen) - _np(r_rejected), _np(gold_chosen) - _np(gold_rejected)
+    keep = gold != 0
+    if not keep.any():
+        return float("nan")
+    return float(np.mean(np.sign(delta[keep]) == np.sign(gold[keep])))
+
+
+def bayes_ceiling(p_chosen) -> float:
+    """The best pairwise accuracy any model can expect on noisy labels: mean(max(p, 1 - p))."""
+    p = _np(p_chosen)
+    return float(np.mean(np.maximum(p, 1 - p)))
+
+
+# ============================================================================================ models
+class FeedForwardRM(nn.Module):
+    """Architecture (a): an MLP from a frozen feature vector to one reward. (B, D) -> (B,)"""
+
+    def __init__(self, dim: int, hidden: int = 256, dropout: float = 0.1):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.LayerNorm(dim),  # hidden states of LMs have a few huge dimensions; normalise them first
+            nn.Dropout(dropout),
+            nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(hidden, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(-1)
+
+
+def load_transformer_rm(name: str | None = models.SMOLLM2, arch: str = "topk", top_k: int = 2,
+                        lora_r: int = 16, seed: int = 0, tokenizer=None):
+    """Architecture (b): the base LM with a scalar head, prepared for training; returns (model, tokenizer).
+
+    arch="topk": everything frozen but the top `top_k` decoder layers, the final norm and the head.
+    arch="lora": LoRA adapters (peft) on every attention and MLP projection, plus the head.
+    arch="full": every weight trains (GPU only, in practice).
+    """
+    from transformers import AutoModelForSequenceClassification
+
+    tokenizer = tokenizer or models.load_tokenizer(name)
+    torch.manual_seed(seed)  # the new head is random: seed it so runs repeat
+    model = AutoModelForSequenceClassification.from_pretrained(
+        models.resolve(name), num_labels=1, dtype=torch.float32, use_safetensors=True)
+    model.config.pad_token_id = tokenizer.pad_token_id  # where the model finds the last real token
+    if arch == "topk":
+        model.requires_grad_(False)
+        for module in (*model.model.layers[-top_k:], model.model.norm, model.score):
+            module.requires_grad_(True)
+    elif arch == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        config = LoraConfig(r=lora_r, lora_alpha=2 * lora_r, lora_dropout=0.0, task_type="SEQ_CLS",
+                            target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+        model = get_peft_model(model, config)  # the "score" head is trained fully (modules_to_save)
+    elif arch != "full":
+        raise ValueError(f"arch {arch!r} is not 'topk', 'lora' or 'full'")
+    return model, tokenizer
+
+
+def backbone(model):
+    """The decoder (embeddings, layers, norm) and the scalar head of a seq-cls model, peft-wrapped or not."""
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return inner.model, inner.score
+
+
+def sequence_rewards(model, attention_mask: torch.Tensor, input_ids: torch.Tensor | None = None,
+                     inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
+    """Rewards of a padded batch, read at the last real token (any padding side). -> (B,)
+
+    We find that token from the attention mask, not from `pad_token_id`: SmolLM2 pads with its
+    end-of-turn token, which also appears inside every conversation.
+    """
+    decoder, head = backbone(model)
+    hidden = decoder(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask,
+                     position_ids=position_ids(attention_mask), use_cache=False).last_hidden_state  # (B, L, H)
+    last = last_token_index(attention_mask)  # (B,)
+    return head(hidden[torch.arange(hidden.shape[0]), last]).squeeze(-1).float()  # (B,)
+
+
+def top_layers_model(model, top_k: int):
+    """A `top_k`-layer seq-cls model that SHARES the top layers, norm and head of `model`.
+
+    Fed with the cached hidden states of the frozen bottom layers (`inputs_embeds`) it computes exactly
+    what the full model computes, at top_k/N of the cost; training it trains `model` in place.
+    """
+    from transformers import AutoModelForSequenceClassification
+
+    config = copy.deepcopy(model.config)
+    config.num_hidden_layers = top_k
+    if getattr(config, "layer_types", None):
+        config.layer_types = config.layer_types[-top_k:]
+    with torch.device("meta"):  # no memory for weights we are about to replace
+        top = AutoModelForSequenceClassification.from_config(config)
+    top.model.embed_tokens = model.model.embed_tokens  # unused with inputs_embeds, shared to cost nothing
+    top.model.layers = nn.ModuleList(model.model.layers[-top_k:])
+    top.model.norm, top.score = model.model.norm, model.score
+    top.model.rotary_emb = model.model.rotary_emb
+    return top  # (layer_idx of the shared layers still count from the bottom: fine, reward models use no KV cache)
+
+
+# ===================================================================================== pair datasets
+@dataclass
+class PairSplit:
+    """One split as index tensors into a table of unique sequences, plus what the metrics need."""
+
+    chosen: torch.Tensor     # (P,) sequence index of each chosen response
+    rejected: torch.Tensor   # (P,)
+    p_chosen: torch.Tensor   # (P,) panel probability of preferring chosen
+    gold_chosen: torch.Tensor
+    gold_rejected: torch.Tensor
+    rows: torch.Tensor | None = None  # (P,) row of each pair in the source dataset split
+    group: torch.Tensor | None = None  # (P,) prompt of each pair: pairs of one prompt share responses
+
+    def __len__(self) -> int:
+        return len(self.chosen)
+
+    def seqs(self) -> torch.Tensor:
+        """The unique sequence indices this split uses."""
+        return torch.unique(torch.cat([self.chosen, self.rejected]))
+
+
+@dataclass
+class PairTable:
+    """Every unique (prompt, response) of the splits, tokenized once, and each split's pairs."""
+
+    prompts: list[str]
+    responses: list[str]
+    input_ids: list[list[int]]
+    splits: dict[str, PairSplit] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+
+def build_pairs(dataset, tokenizer, max_length: int, max_pairs: dict[str, int | None] | None = None,
+                seed: int = 0) -> PairTable:
+    """Turn the chapter-1 DatasetDict into a `PairTable`; `max_pairs` caps a split (a seeded sample)."""
+    max_pairs = max_pairs or {}
+    index: dict[tuple[str, str], int] = {}
+    prompts: list[str] = []
+    responses: list[str] = []
+    prompt_ids: dict[str, int] = {}
+
+    def seq(prompt: str, response: str) -> int:
+        key = (prompt, response)
+        if key not in index:
+            index[key] = len(prompts)
+            prompts.append(prompt)
+            responses.append(response)
+        return index[key]
+
+    splits = {}
+    for name in dataset:
+        ds = dataset[name]
+        for column in ("prompt", "chosen", "rejected", "p_chosen", "gold_chosen", "gold_rejected"):
+            if column not in ds.column_names:
+                raise KeyError(f"preference split {name!r} has no column {column!r} (see the data contract)")
+        rows = np.arange(len(ds))
+        cap = max_pairs.get(name)
+        if cap is not None and cap < len(rows):
+            rows = np.sort(np.random.default_rng(seed).choice(rows, size=cap, replace=False))
+        ds = ds.select(rows)
+        c = [seq(p, r) for p, r in zip(ds["prompt"], ds["chosen"], strict=True)]
+        r = [seq(p, r) for p, r in zip(ds["prompt"], ds["rejected"], strict=True)]
+        group = [prompt_ids.setdefault(p, len(prompt_ids)) for p in ds["prompt"]]
+        splits[name] = PairSplit(torch.tensor(c), torch.tensor(r), torch.tensor(ds["p_chosen"], dtype=torch.float),
+                                 torch.tensor(ds["gold_chosen"], dtype=torch.float),
+                                 torch.tensor(ds["gold_rejected"], dtype=torch.float), torch.as_tensor(rows),
+                                 torch.tensor(group))
+    ids = encode(tokenizer, prompts, responses, max_length)
+    return PairTable(prompts, responses, ids, splits)
+
+
+# ===================================================================================== training loop
+# A `RewardFn` maps a batch of sequence indices (into a PairTable) to their rewards on the CPU, (N,) -> (N,). It hides
+# what the model reads: cached features (FFN), cached activations (top-k) or token ids (LoRA).
+RewardFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that shapes one training run (saved with each checkpoint)."""
+
+    loss: str = "bt"             # "bt" | "mse"
+    optimizer: str = "adamw"     # "adamw" | "sgd"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9        # SGD only
+    batch_size: int = 16         # pairs per step
+    epochs: int = 10
+    eval_every: int = 20         # steps between validation passes
+    patience: int = 4            # evaluations without a better val accuracy before stopping
+    margin: float | None = None
+    center_coef: float = 0.0
+    grad_clip: float = 1.0
+    group_by_prompt: bool = True  # batch the pairs of a prompt together: K responses give K(K-1)/2 pairs
+    eval_batch_size: int = 64    # sequences per no-grad scoring batch
+    seed: int = 0
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+@dataclass
+class TrainResult:
+    history: list[dict]          # one row per evaluation: step, epoch, train/val loss and accuracy, seconds
+    best_val_accuracy: float
+    best_step: int
+    steps: int
+    seconds: float
+    stopped_early: bool
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in params if p.requires_grad]
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    raise ValueError(f"optimizer {cfg.optimizer!r} is not 'adamw' or 'sgd'")
+
+
+@torch.no_grad()
+def score_split(reward_fn: RewardFn, split: PairSplit, batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rewards (r_chosen, r_rejected) of every pair, each unique sequence scored once."""
+    seqs = split.seqs()
+    rewards = torch.cat([reward_fn(seqs[i:i + batch_size]) for i in range(0, len(seqs), batch_size)])
+    lookup = torch.zeros(int(seqs.max()) + 1)
+    lookup[seqs] = rewards.float()
+    return lookup[split.chosen], lookup[split.rejected]
+
+
+def evaluate(reward_fn: RewardFn, split: PairSplit, cfg: TrainConfig) -> dict[str, float]:
+    """Loss, pairwise accuracy and gold agreement of one split."""
+    r_c, r_r = score_split(reward_fn, split, cfg.eval_batch_size)
+    return {
+        "loss": float(reward_loss(r_c, r_r, cfg.loss, cfg.margin, cfg.center_coef)),
+        "accuracy": pairwise_accuracy(r_c, r_r),
+        "gold_agreement": gold_agreement(r_c, r_r, split.gold_chosen, split.gold_rejected),
+    }
+
+
+def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Only the weights that train: a top-k or LoRA checkpoint is megabytes, not the whole model."""
+    return {n: p.detach().clone().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def load_trainable_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    params = dict(model.named_parameters())
+    missing = [n for n, p in params.items() if p.requires_grad and n not in state]
+    if missing:
+        raise KeyError(f"checkpoint lacks trainable weights {missing[:3]}")
+    with torch.no_grad():
+        for name, value in state.items():
+            params[name].copy_(value)
+
+
+def save_checkpoint(folder: Path, model, optimizer, loop: dict, cfg: TrainConfig) -> None:
+    """weights.safetensors (trainable weights), optimizer.pt (tensors only) and state.json (the loop).
+
+    Written to a temporary folder and renamed, so a crash mid-save never leaves a half checkpoint.
+    """
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    save_file(trainable_state(model), tmp / "weights.safetensors")
+    torch.save({"optimizer": optimizer.state_dict(), "rng": torch.get_rng_state()}, tmp / "optimizer.pt")
+    (tmp / "state.json").write_text(json.dumps({"loop": loop, "config": asdict(cfg)}, indent=1))
+    if folder.exists():
+        for f in folder.iterdir():
+            f.unlink()
+        folder.rmdir()
+    tmp.rename(folder)
+
+
+def load_checkpoint(folder: Path, model, optimizer) -> dict:
+    """Restore weights, optimizer and RNG from `save_checkpoint`; returns the loop state."""
+    folder = Path(folder)
+    load_trainable_state(model, load_file(folder / "weights.safetensors"))
+    extra = torch.load(folder / "optimizer.pt", weights_only=True)  # safe: tensors and plain containers only
+    optimizer.load_state_dict(extra["optimizer"])
+    torch.set_rng_state(extra["rng"])
+    return json.loads((folder / "state.json").read_text())["loop"]
+
+
+def epoch_order(split: PairSplit, cfg: TrainConfig, epoch: int) -> torch.Tensor:
+    """The order of the pairs in one epoch, a function of (seed, epoch) only: resuming replays it exactly.
+
+    With `group_by_prompt` the pairs of each prompt stay next to each other (prompts shuffled): a batch
+    then holds few distinct responses, and each is run through the model once however many pairs it is
+    in (InstructGPT trains on all K-choose-2 pairs of a prompt as one batch element for that reason).
+    """
+    g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+    order = torch.randperm(len(split), generator=g)
+    if cfg.group_by_prompt and split.group is not None:
+        n_groups = int(split.group.max()) + 1
+        rank = torch.randperm(n_groups, generator=g)  # a random position for every prompt
+        order = order[torch.sort(rank[split.group[order]], stable=True).indices]
+    return order
+
+
+def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_split: PairSplit,
+          cfg: TrainConfig, ckpt_dir: str | Path | None = None, resume: bool = True,
+          stop_after: int | None = None, autocast: bool = False, desc: str = "train RM",
+          progress: bool = True) -> TrainResult:
+    """Train a reward model with the loop written out: forward, loss, backward, step, evaluate, repeat.
+
+    Every `eval_every` steps: validation loss and pairwise accuracy, a checkpoint in `ckpt_dir/last`
+    and, when val accuracy improved, the weights in `ckpt_dir/best.safetensors`. Training stops after
+    `patience` evaluations without improvement (early stopping) and ends with the best weights loaded.
+    With `resume`, a run continues from `ckpt_dir/last` and ends exactly where an uninterrupted run ends.
+    `stop_after` simulates an interruption after that many steps (for tests and demos).
+    """
+    ckpt_dir = Path(ckpt_dir) if ckpt_dir else None
+    optimizer = make_optimizer(model.parameters(), cfg)
+    torch.manual_seed(cfg.seed)
+    loop = {"step": 0, "best_acc": -1.0, "best_step": 0, "bad_evals": 0, "history": [], "seconds": 0.0,
+            "done": False, "window": [0.0, 0.0, 0]}  # window: train loss sum, accuracy sum, steps
+    if ckpt_dir and resume and (ckpt_dir / "last" / "state.json").is_file():
+        loop = load_checkpoint(ckpt_dir / "last", model, optimizer)
+        print(f"resumed from {ckpt_dir / 'last'} at step {loop['step']}")
+    best = trainable_state(model) if loop["best_acc"] < 0 else _load_best(ckpt_dir, model)
+    steps_per_epoch = math.ceil(len(train_split) / cfg.batch_size)
+    total = cfg.epochs * steps_per_epoch
+    start = time.perf_counter() - loop["seconds"]
+    device_ctx = models.autocast(next(model.parameters()).device, enabled=autocast)  # bf16: ~2x on CPU
+    bar = tqdm(total=total, initial=loop["step"], desc=desc, disable=not progress)
+    while loop["step"] < total and not loop["done"]:
+        epoch, in_epoch = divmod(loop["step"], steps_per_epoch)
+        rows = epoch_order(train_split, cfg, epoch)[in_epoch * cfg.batch_size:(in_epoch + 1) * cfg.batch_size]
+        model.train()
+        # ---- forward: one reward per unique sequence of the batch (a response is in several pairs)
+        seqs, where = torch.unique(torch.cat([train_split.chosen[rows], train_split.rejected[rows]]),
+                                   return_inverse=True)
+        with device_ctx:
+            r = reward_fn(seqs)[where]  # (2B,)
+        r_c, r_r = r.float().chunk(2)  # (B,), (B,)
+        loss = reward_loss(r_c, r_r, cfg.loss, cfg.margin, cfg.center_coef)
+        if not torch.isfinite(loss):
+            bar.close()
+            raise NonFiniteLossError(
+                f"loss is {loss.item()} at step {loop['step']} (epoch {epoch}): training stopped. Lower the "
+                f"learning rate (now {cfg.lr}) or check the inputs; the last good checkpoint is "
+                f"{ckpt_dir / 'last' if ckpt_dir else 'not saved (no ckpt_dir)'}")
+        # ---- backward and step
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.grad_clip)
+        optimizer.step()
+        loop["step"] += 1
+        w = loop["window"]
+        w[0] += loss.item()
+        w[1] += pairwise_accuracy(r_c, r_r)
+        w[2] += 1
+        bar.update(1)
+        # ---- evaluate, early-stop, checkpoint
+        if loop["step"] % cfg.eval_every == 0 or loop["step"] == total:
+            model.eval()
+            with device_ctx:
+                val = evaluate(reward_fn, val_split, cfg)
+            row = {"step": loop["step"], "epoch": loop["step"] / steps_per_epoch,
+                   "train_loss": w[0] / w[2], "train_accuracy": w[1] / w[2],
+                   "val_loss": val["loss"], "val_accuracy": val["accuracy"],
+                   "val_gold_agreement": val["gold_agreement"], "seconds": time.perf_counter() - start}
+            loop["history"].append(row)
+            loop["window"] = [0.0, 0.0, 0]
+            if val["accuracy"] > loop["best_acc"]:
+                loop.update(best_acc=val["accuracy"], best_step=loop["step"], bad_evals=0)
+                best = trainable_state(model)
+                if ckpt_dir:
+                    ckpt_dir.mkdir(parents=True, exist_ok=True)
+                    save_file(best, ckpt_dir / "best.safetensors")
+            else:
+                loop["bad_evals"] += 1
+                loop["done"] = loop["bad_evals"] >= cfg.patience
+            bar.set_postfix(train_loss=f"{row['train_loss']:.3f}", val_acc=f"{val['accuracy']:.3f}")
+            loop["seconds"] = time.perf_counter() - start
+            if ckpt_dir:
+                save_checkpoint(ckpt_dir / "last", model, optimizer, loop, cfg)
+        if stop_after is not None and loop["step"] >= stop_after and loop["step"] < total and not loop["done"]:
+            bar.close()
+            return TrainResult(loop["history"], loop["best_acc"], loop["best_step"], loop["step"],
+                               time.perf_counter() - start, stopped_early=False)
+    bar.close()
+    load_trainable_state(model, best)
+    model.eval()
+    return TrainResult(loop["history"], loop["best_acc"], loop["best_step"], loop["step"],
+                       time.perf_counter() - start, stopped_early=loop["done"])
+
+
+def _load_best(ckpt_dir: Path | None, model) -> dict[str, torch.Tensor]:
+    if ckpt_dir and (ckpt_dir / "best.safetensors").is_file():
+        return load_file(ckpt_dir / "best.safetensors")
+    return trainable_state(model)
+
+
+# ==================================================================================== reward functions
+def token_reward_fn(model, table: PairTable, pad_id: int, device="cpu") -> RewardFn:
+    """RewardFn for a transformer RM that reads token ids (LoRA / full fine-tuning)."""
+
+    def fn(idx: torch.Tensor) -> torch.Tensor:
+        ids, mask = pad_batch([table.input_ids[i] for i in idx.tolist()], pad_id, side="right")
+        return sequence_rewards(model, mask.to(device), input_ids=ids.to(device)).cpu()
+
+    return fn
+
+
+# ================================================================================== use: score, save
+@torch.no_grad()
+def score(model, tokenizer, prompts: Sequence[str], responses: Sequence[str], batch_size: int = 16,
+          max_length: int = 512, progress: bool = False) -> list[float]:
+    """Rewards of (prompt, response) pairs as Python floats: chat template, left-cut, batched by length."""
+    if isinstance(prompts, str) or isinstance(responses, str):
+        raise TypeError("score() takes lists of prompts and responses; wrap a single one in a list")
+    ids = encode(tokenizer, prompts, responses, max_length)
+    device = next(model.parameters()).device
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths together: less padding
+    out = [0.0] * len(ids)
+    was_training = model.training
+    model.eval()
+    for start in tqdm(range(0, len(order), batch_size), desc="scoring", disable=not progress):
+        chunk = order[start:start + batch_size]
+        batch, mask = pad_batch([ids[i] for i in chunk], tokenizer.pad_token_id, side="right")
+        with models.autocast(device, enabled=device.type == "cuda"):
+            rewards = sequence_rewards(model, mask.to(device), input_ids=batch.to(device))
+        for i, value in zip(chunk, rewards.tolist(), strict=True):
+            out[i] = float(value)
+    model.train(was_training)
+    return out
+
+
+def save_reward_model(model, tokenizer, path: str | Path | None = None, info: dict | None = None) -> Path:
+    """`save_pretrained` (safetensors) of the full seq-cls model (LoRA merged in) + tokenizer + info."""
+    path = Path(path or artifacts_dir() / REWARD_DIR)
+    if hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+    model.save_pretrained(path, safe_serialization=True)
+    tokenizer.save_pretrained(path)
+    (path / "reward_info.json").write_text(json.dumps(info or {}, indent=1, default=str))
+    return path
+
+
+def load_reward_model(path: str | Path | None = None, device: str | None = None, train_if_missing: bool = True):
+    """(model, tokenizer) of the saved reward model; trains a small one first when it is missing.
+
+    Later chapters call this: chapter 4 optimises its policy against the returned model.
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    path = Path(path or artifacts_dir() / REWARD_DIR)
+    if not (path / "model.safetensors").is_file():
+        if not train_if_missing:
+            raise FileNotFoundError(f"no reward model at {path} (run notebook 02 or call load_reward_model())")
+        print(f"no reward model at {path}: training a small one (cpu profile sizes) ...")
+        from .features import quick_train
+
+        quick_train(path)
+    model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.to(models.pick_device(device)).eval()
+    return model, tokenizer

@@ -1,0 +1,256 @@
+"""Tests of rlhf_lib.reward and rlhf_lib.features: losses, metrics, inputs, the loop, checkpoints, scoring."""
+
+import math
+
+import pytest
+import torch
+from datasets import Dataset, DatasetDict
+from transformers import AutoModelForSequenceClassification
+
+from rlhf_lib import features, models, reward
+from rlhf_lib.reward import TrainConfig
+
+
+# ------------------------------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module")
+def tokenizer():
+    return models.load_tokenizer()
+
+
+def tiny_rm(tokenizer, seed=0, layers=2):
+    """A random tiny Llama with a scalar head, the same shape of model as the real transformer RM."""
+    causal, _ = models.load_tiny_model(seed=seed, layers=layers, tokenizer=tokenizer)
+    torch.manual_seed(seed)
+    config = causal.config
+    config.num_labels = 1
+    model = AutoModelForSequenceClassification.from_config(config)
+    model.model.load_state_dict(causal.model.state_dict())
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model.eval()
+
+
+def toy_preferences(n_prompts=12):
+    """A DatasetDict in the chapter-1 contract: the right capital is preferred over a wrong one."""
+    capitals = [("France", "Paris", "Lyon"), ("Italy", "Rome", "Milan"), ("Spain", "Madrid", "Seville"),
+                ("Japan", "Tokyo", "Osaka"), ("Egypt", "Cairo", "Giza"), ("Peru", "Lima", "Cusco")]
+    rows = {"train": [], "val": [], "test": []}
+    for i in range(n_prompts):
+        country, good, bad = capitals[i % len(capitals)]
+        split = ["train", "train", "val", "test"][i % 4]
+        prompt = f"What is the capital of {country}? ({i})"
+        rows[split].append({
+            "prompt": prompt, "chosen": f"The capital of {country} is {good}.", "rejected": f"It is {bad}, I think.",
+            "prompt_id": f"cap-{i:03d}", "category": "factual", "annotator": "sim-0",
+            "gold_chosen": 1.0, "gold_rejected": 0.0 if i % 3 else 1.0, "p_chosen": 0.8,
+        })
+    return DatasetDict({k: Dataset.from_list(v) for k, v in rows.items()})
+
+
+# -------------------------------------------------------------------------------------------- losses
+def test_bradley_terry_loss_matches_hand_computation():
+    r_c, r_r = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 0.0])
+    # -(log sigmoid(1) + log sigmoid(0)) / 2 = (0.313262 + 0.693147) / 2
+    assert reward.bradley_terry_loss(r_c, r_r).item() == pytest.approx(0.5032045, abs=1e-6)
+    # margin: -log sigmoid(2 - 0 - 1) = 0.313262
+    assert reward.bradley_terry_loss(torch.tensor([2.0]), torch.tensor([0.0]), margin=1.0).item() == pytest.approx(
+        0.3132617, abs=1e-6)
+    # stable for huge margins (a naive log(sigmoid(x)) gives -inf)
+    assert reward.bradley_terry_loss(torch.tensor([-200.0]), torch.tensor([0.0])).item() == pytest.approx(200.0)
+
+
+def test_mse_and_centering_match_hand_computation():
+    r_c, r_r = torch.tensor([1.0, 0.0]), torch.tensor([0.0, -1.0])
+    # chosen -> +1: errors 0 and 1; rejected -> -1: errors 1 and 0 -> 0.5 * (0.5 + 0.5)
+    assert reward.mse_loss(r_c, r_r).item() == pytest.approx(0.5)
+    # centering: mean((1 + 0)^2, (0 - 1)^2) = 1
+    assert reward.center_penalty(r_c, r_r).item() == pytest.approx(1.0)
+    total = reward.reward_loss(r_c, r_r, "bt", center_coef=0.1).item()
+    assert total == pytest.approx(reward.bradley_terry_loss(r_c, r_r).item() + 0.1)
+    with pytest.raises(ValueError, match="loss kind"):
+        reward.reward_loss(r_c, r_r, "hinge")
+
+
+def test_metrics():
+    assert reward.pairwise_accuracy([1.0, 0.0, 2.0, 1.0], [0.0, 1.0, 2.0, 0.0]) == pytest.approx(0.625)
+    # gold tie in the second pair is excluded; the model agrees on 1 of the 2 others
+    assert reward.gold_agreement([1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [2.0, 1.0, 3.0], [1.0, 1.0, 0.0]) == 0.5
+    assert reward.bayes_ceiling([0.9, 0.2, 0.5]) == pytest.approx((0.9 + 0.8 + 0.5) / 3)
+
+
+# -------------------------------------------------------------------------------------------- inputs
+def test_truncation_keeps_the_end_of_the_response(tokenizer):
+    prompt, response = "word " * 300, "The answer is Paris, and that is final."
+    (ids,) = reward.encode(tokenizer, [prompt], [response], max_length=40)
+    assert len(ids) == 40
+    text = tokenizer.decode(ids)
+    assert text.rstrip().endswith(response + "<|im_end|>")
+    (short,) = reward.encode(tokenizer, ["Hi"], ["Hello"], max_length=400)
+    assert tokenizer.decode(short).startswith("<|im_start|>system")  # nothing cut when it fits
+
+
+def test_reward_read_at_last_real_token_with_left_and_right_padding(tokenizer):
+    model = tiny_rm(tokenizer)
+    seqs = reward.encode(tokenizer, ["Hi", "What is two plus two, please?"], ["Hello!", "Four."], 64)
+    alone = torch.stack([reward.sequence_rewards(model, torch.ones(1, len(s), dtype=torch.long),
+                                                 input_ids=torch.tensor([s])) for s in seqs]).squeeze(-1)
+    with torch.no_grad():
+        for side in ("left", "right"):
+            ids, mask = reward.pad_batch(seqs, tokenizer.pad_token_id, side=side)
+            assert torch.equal(reward.last_token_index(mask), torch.tensor([ids.shape[1] - 1] * 2) if side == "left"
+                               else torch.tensor([len(s) - 1 for s in seqs]))
+            torch.testing.assert_close(reward.sequence_rewards(model, mask, input_ids=ids), alone, atol=1e-5, rtol=0)
+    # the reward depends on the last token: changing it changes the reward
+    changed = seqs[0][:-1] + [seqs[0][-1] + 1]
+    other = reward.sequence_rewards(model, torch.ones(1, len(changed), dtype=torch.long), input_ids=torch.tensor([changed]))
+    assert not torch.allclose(other, alone[:1])
+
+
+def test_top_layers_on_cached_states_equal_the_full_model(tokenizer, tmp_path, monkeypatch):
+    monkeypatch.setenv("RLHF_ARTIFACTS", str(tmp_path))
+    model = tiny_rm(tokenizer, layers=3)
+    table = reward.build_pairs(toy_preferences(8), tokenizer, max_length=64)
+    cache = features.extract(model, tokenizer, table, top_k=1, cache=False, progress=False)
+    top = reward.top_layers_model(model, 1)
+    idx = torch.arange(len(table))
+    full = reward.token_reward_fn(model, table, tokenizer.pad_token_id)(idx)
+    via_cache = features.topk_reward_fn(top, cache)(idx)
+    # the cache is stored in bf16, so equality holds to bf16 precision
+    torch.testing.assert_close(via_cache, full, atol=0.05, rtol=0.05)
+    assert cache.features(3, "both").shape == (len(table), 2 * model.config.hidden_size)
+
+
+# ---------------------------------------------------------------------------------------------- loop
+def toy_split(n=64, dim=8, seed=0):
+    """Random features with a linear true utility; pairs labelled by it."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2 * n, dim, generator=g)
+    utility = x @ torch.linspace(-1, 1, dim)
+    a, b = torch.arange(n), torch.arange(n, 2 * n)
+    better = utility[a] > utility[b]
+    c, r = torch.where(better, a, b), torch.where(better, b, a)
+    split = reward.PairSplit(c, r, torch.full((n,), 0.8), utility[c], utility[r])
+    return x, split
+
+
+def test_a_training_step_lowers_the_loss_on_a_toy_set(tokenizer):
+    model = tiny_rm(tokenizer)
+    table = reward.build_pairs(toy_preferences(8), tokenizer, max_length=64)
+    split = table.splits["train"]
+    fn = reward.token_reward_fn(model, table, tokenizer.pad_token_id)
+    opt = reward.make_optimizer(model.parameters(), TrainConfig(lr=1e-3))
+    losses = []
+    for _ in range(3):
+        r_c, r_r = fn(torch.cat([split.chosen, split.rejected])).chunk(2)
+        loss = reward.bradley_terry_loss(r_c, r_r)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+
+
+def test_explicit_loop_learns_and_resume_equals_an_uninterrupted_run(tmp_path):
+    x, train_split = toy_split(96)
+    xv, val_split = toy_split(48, seed=1)
+    feats = torch.cat([x, xv])
+    val_split = reward.PairSplit(val_split.chosen + len(x), val_split.rejected + len(x), val_split.p_chosen,
+                                 val_split.gold_chosen, val_split.gold_rejected)
+    cfg = TrainConfig(lr=1e-2, batch_size=16, epochs=4, eval_every=5, patience=100, seed=3)
+
+    def run(ckpt, stop_after=None, fresh=True):
+        if fresh:
+            torch.manual_seed(0)
+            run.net = reward.FeedForwardRM(8, hidden=16, dropout=0.1)  # dropout: the RNG must be restored too
+        return reward.train(run.net, features.feature_reward_fn(run.net, feats), train_split, val_split, cfg,
+                            ckpt_dir=ckpt, stop_after=stop_after, progress=False)
+
+    full = run(tmp_path / "a")
+    weights_full = reward.trainable_state(run.net)
+    assert full.best_val_accuracy > 0.8  # the loop learns a linear utility from pairs
+    assert full.steps == 4 * 6
+    partial = run(tmp_path / "b", stop_after=13)  # interrupted between two checkpoints (10 and 15)
+    assert partial.steps == 13
+    resumed = run(tmp_path / "b")  # a fresh process: new model, resumes from step 10
+    for name, value in weights_full.items():
+        torch.testing.assert_close(reward.trainable_state(run.net)[name], value, atol=0, rtol=0)
+    assert [h["val_accuracy"] for h in resumed.history] == [h["val_accuracy"] for h in full.history]
+    assert resumed.best_step == full.best_step
+
+
+def test_early_stopping_stops_and_restores_the_best_weights():
+    x, split = toy_split(64)
+    net = reward.FeedForwardRM(8, hidden=8, dropout=0.0)
+    cfg = TrainConfig(lr=0.0, batch_size=16, epochs=50, eval_every=4, patience=2)  # lr 0: never improves
+    result = reward.train(net, features.feature_reward_fn(net, x), split, split, cfg, progress=False)
+    assert result.stopped_early and result.steps == 12 and result.best_step == 4
+
+
+def test_nan_loss_stops_training_with_a_clear_message():
+    _, split = toy_split(16)
+    net = reward.FeedForwardRM(8)
+    with pytest.raises(reward.NonFiniteLossError, match="loss is nan at step 0"):
+        reward.train(net, lambda idx: torch.full((len(idx),), float("nan"), requires_grad=True), split, split,
+                     TrainConfig(), progress=False)
+
+
+def test_bad_dataset_column_is_named(tokenizer):
+    data = toy_preferences(4).remove_columns("p_chosen")
+    with pytest.raises(KeyError, match="p_chosen"):
+        reward.build_pairs(data, tokenizer, 64)
+
+
+# ------------------------------------------------------------------------------------ score and save
+def test_score_returns_floats_in_input_order_and_round_trips(tokenizer, tmp_path):
+    model = tiny_rm(tokenizer)
+    prompts = ["Hi", "What is the capital of France?", "Tell me a joke."]
+    responses = ["Hello!", "Paris. " * 40, "No."]
+    scores = reward.score(model, tokenizer, prompts, responses, batch_size=2, max_length=48)
+    assert len(scores) == 3 and all(isinstance(s, float) and math.isfinite(s) for s in scores)
+    one_by_one = [reward.score(model, tokenizer, [p], [r], max_length=48)[0] for p, r in zip(prompts, responses, strict=True)]
+    assert scores == pytest.approx(one_by_one, abs=1e-4)
+    with pytest.raises(TypeError):
+        reward.score(model, tokenizer, "Hi", "Hello")
+    path = reward.save_reward_model(model, tokenizer, tmp_path / "rm", info={"arch": "tiny"})
+    assert (path / "model.safetensors").is_file()
+    loaded, tok = reward.load_reward_model(path, device="cpu", train_if_missing=False)
+    assert reward.score(loaded, tok, prompts, responses, max_length=48) == pytest.approx(scores, abs=1e-5)
+    with pytest.raises(FileNotFoundError, match="no reward model"):
+        reward.load_reward_model(tmp_path / "missing", train_if_missing=False)
+
+
+@pytest.mark.parametrize("arch", ["lora", "topk"])
+def test_transformer_rm_arches_train_the_right_weights_and_save(tokenizer, tmp_path, arch):
+    folder = tmp_path / "tiny"
+    tiny_rm(tokenizer, layers=3).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    model, tok = reward.load_transformer_rm(str(folder), arch=arch, top_k=1, lora_r=4)
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    if arch == "lora":
+        assert trainable and all("lora_" in n or "score" in n for n in trainable)
+    else:
+        assert all(".layers.2." in n or "norm" in n or "score" in n for n in trainable)
+        assert not any(".layers.0." in n for n in trainable)
+    table = reward.build_pairs(toy_preferences(8), tok, max_length=64)
+    split = table.splits["train"]
+    fn = reward.token_reward_fn(model, table, tok.pad_token_id)
+    before = reward.evaluate(fn, split, TrainConfig())["loss"]
+    reward.train(model, fn, split, split, TrainConfig(lr=3e-3, batch_size=4, epochs=3, eval_every=100),
+                 progress=False)
+    assert reward.evaluate(fn, split, TrainConfig())["loss"] < before
+    scores = reward.score(model, tok, ["Hi"], ["Hello"])
+    path = reward.save_reward_model(model, tok, tmp_path / "saved")
+    loaded, _ = reward.load_reward_model(path, device="cpu", train_if_missing=False)
+    assert reward.score(loaded, tok, ["Hi"], ["Hello"]) == pytest.approx(scores, abs=1e-4)
+
+
+def test_epoch_order_groups_pairs_by_prompt_and_repeats():
+    group = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 3])
+    split = reward.PairSplit(torch.arange(10), torch.arange(10, 20), torch.full((10,), 0.7), torch.ones(10),
+                             torch.zeros(10), group=group)
+    cfg = TrainConfig(seed=5)
+    order = reward.epoch_order(split, cfg, epoch=2)
+    assert sorted(order.tolist()) == list(range(10))
+    runs = [g for i, g in enumerate(group[order].tolist()) if i == 0 or g != group[order][i - 1]]
+    assert len(runs) == 4  # each prompt's pairs are contiguous
+    assert torch.equal(order, reward.epoch_order(split, cfg, epoch=2))
+    assert not torch.equal(order, reward.epoch_order(split, cfg, epoch=3))
