@@ -23,7 +23,7 @@ def run_notebook(path: Path, out_dir: Path, timeout: int) -> tuple[float, str]:
     """Execute one notebook with nbclient; save the executed copy even when a cell fails."""
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
@@ -33,6 +33,8 @@ def run_notebook(path: Path, out_dir: Path, timeout: int) -> tuple[float, str]:
         client.execute()
     except CellExecutionError as err:
         status = "FAILED: " + str(err).strip().splitlines()[-1][:200]
+    except (DeadKernelError, TimeoutError, RuntimeError) as err:  # a killed kernel must not stop the other chapters
+        status = f"FAILED: {type(err).__name__}: {err}"[:200]
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
     return time.perf_counter() - start, status
