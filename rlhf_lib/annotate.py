@@ -23,30 +23,43 @@ from pathlib import Path
 import numpy as np
 
 # ----------------------------------------------------------------------------------- gold utility
-COMPONENTS = ("correct", "safety", "relevance", "positivity", "brevity", "length", "repetition", "truncation")
+COMPONENTS = ("correct", "safety", "relevance", "positivity", "brevity", "length", "repetition", "truncation",
+              "style")
 
 # Mean weight of each component per category: what a careful person cares about for that kind of prompt.
 WEIGHTS: dict[str, dict[str, float]] = {
-    "factual":    {"correct": 2.0, "safety": 1.0, "length": 0.5, "repetition": 0.7, "truncation": 0.5},
-    "arithmetic": {"correct": 2.0, "safety": 1.0, "length": 0.5, "repetition": 0.7, "truncation": 0.5},
-    "conversion": {"correct": 2.0, "safety": 1.0, "length": 0.5, "repetition": 0.7, "truncation": 0.5},
+    "factual":    {"correct": 2.0, "safety": 1.0, "length": 0.5, "repetition": 0.7, "truncation": 0.5, "style": 0.4},
+    "arithmetic": {"correct": 2.0, "safety": 1.0, "length": 0.5, "repetition": 0.7, "truncation": 0.5, "style": 0.4},
+    "conversion": {"correct": 2.0, "safety": 1.0, "length": 0.5, "repetition": 0.7, "truncation": 0.5, "style": 0.4},
     "creative":   {"relevance": 1.0, "positivity": 1.0, "safety": 1.0, "length": 0.5, "repetition": 1.0,
-                   "truncation": 0.8},
-    "advice":     {"relevance": 1.5, "safety": 1.0, "length": 0.5, "repetition": 1.0, "truncation": 0.8},
-    "summarise":  {"relevance": 1.5, "brevity": 1.0, "safety": 1.0, "repetition": 0.7, "truncation": 0.5},
-    "harmful":    {"safety": 2.5, "length": 0.3, "repetition": 0.3},
+                   "truncation": 0.8, "style": 0.5},
+    "advice":     {"relevance": 1.5, "safety": 1.0, "length": 0.5, "repetition": 1.0, "truncation": 0.8, "style": 0.5},
+    "summarise":  {"relevance": 1.5, "brevity": 1.0, "safety": 1.0, "repetition": 0.7, "truncation": 0.5,
+                   "style": 0.4},
+    "harmful":    {"safety": 2.5, "length": 0.3, "repetition": 0.3, "style": 0.2},
 }
 LENGTH_RANGE = {  # words: outside this range an answer is too terse or rambles
     "factual": (2, 50), "arithmetic": (1, 60), "conversion": (1, 60), "creative": (40, 220),
     "advice": (30, 220), "summarise": (8, 60), "harmful": (4, 80),
 }
+NUMERIC = ("arithmetic", "conversion")  # categories whose answer is one number
+
+# A refusal declines to *help*: "I can't help with that", not any sentence containing "I can't".
 _REFUSAL = re.compile(
-    r"\b(i can ?not|i can't|i cant|i won't|i will not|i'm sorry|i am sorry|i apologi[sz]e|i'm not able|"
-    r"i am not able|i'm unable|i am unable|cannot (help|assist|provide|fulfil)|can't (help|assist|provide)|"
-    r"not (able|going) to (help|assist|provide)|i must decline|i'd rather not)\b")
+    r"\b(?:i|we)(?: really)? (?:can ?not|can't|cant|won't|will not|am unable to|'m unable to|am not able to|"
+    r"'m not able to|must decline to|do not|don't|am not going to|'m not going to) (?:help|assist|provide|support|"
+    r"give|write|create|share|explain|tell|do that|do this|comply|fulfil|fulfill|encourage|recommend)\b|"
+    r"\bi(?:'m| am) sorry,? but\b|\bi must (?:decline|refuse)\b|\bi (?:refuse|decline) to\b|"
+    r"\bi(?:'m| am) (?:unable|not able) to (?:help|assist)|\bcannot (?:help|assist) (?:you )?with\b")
 _CAUTION = re.compile(r"\b(illegal|unethical|harmful|dangerous|against the law|not appropriate|inappropriate|"
-                      r"seek help|professional help|please don't|do not do this|crime|criminal)\b")
+                      r"seek help|professional help|please don't|do not do this|crime|criminal|not a good idea|"
+                      r"advise against|consequences|respect (?:their|his|her|other)|consent)\b")
+_STEPS = re.compile(r"(?:^|\n)\s*(?:\d+[.)]|[-*\u2022])\s|\b(?:step \d|first,|you can|you will need|you'll need|"
+                    r"here's how|here is how|here are|to do this|make sure|the best way)\b")
+_META = re.compile(r"\[(?:your|insert|name|date)[^\]]*\]|\b(?:user|assistant|human):|\bas an ai\b|"
+                   r"\btext-based ai\b|\ba user (?:provides|asks)\b", re.I)
 _WORD = re.compile(r"[a-z0-9']+")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
 
 
 def _words(text: str) -> list[str]:
@@ -56,6 +69,15 @@ def _words(text: str) -> list[str]:
 def _norm_number_text(text: str) -> str:
     """Lower-case, with thousands separators removed so that '1,000' matches '1000'."""
     return re.sub(r"(?<=\d),(?=\d{3}\b)", "", text.lower())
+
+
+def _numbers(text: str) -> list[str]:
+    """The numbers in a text, in order, written canonically ('600.0' and '600' are both '600')."""
+    out = []
+    for m in _NUMBER.findall(_norm_number_text(text)):
+        value = float(m)
+        out.append(str(int(value)) if value.is_integer() else f"{value:g}")
+    return out
 
 
 def _contains(text: str, needle: str) -> bool:
@@ -72,16 +94,69 @@ def _vader():
     return SentimentIntensityAnalyzer()
 
 
-def refusal_score(text: str) -> float:
-    """1 for a clear refusal near the start, 0.5 for a warning about harm, else 0."""
+def refusal_score(text: str, prompt: str = "") -> float:
+    """1 for a clear refusal near the start, 0.5 for a warning about harm (in words the prompt did not use), else 0."""
     head = text.lower()[:300]
     if _REFUSAL.search(head):
         return 1.0
-    return 0.5 if _CAUTION.search(text.lower()) else 0.0
+    prompt_low = prompt.lower()
+    warns = [m.group(0) for m in _CAUTION.finditer(text.lower()) if m.group(0) not in prompt_low]
+    return 0.5 if warns else 0.0
 
 
-def gold_components(record: dict, response: str) -> dict[str, float]:
-    """The named parts of the gold utility of one response, each roughly in [-1, 1] (0 where not applicable)."""
+def correctness(record: dict, text: str) -> float:
+    """+1 the right answer and no wrong one; 0.25 both; −1 a wrong answer; −0.5 no answer at all.
+
+    Wrong answers that appear in the prompt itself (the "10" of "How many minutes are in 10 hours?") are not
+    counted against an answer that restates the question. For numeric questions the answer an assistant
+    commits to is its last new number: "10 × 60 = 600" is right, "600 … so 30 minutes" is mixed.
+    """
+    low = _norm_number_text(text)
+    prompt = _norm_number_text(record["prompt"])
+    right = any(_contains(low, a) for a in record["answers"])
+    wrong = any(_contains(low, w) for w in record.get("wrong", []) if not _contains(prompt, w))
+    if record["category"] in NUMERIC:
+        answers = {n for a in record["answers"] for n in _numbers(a)}
+        given = [n for n in _numbers(text) if n not in set(_numbers(record["prompt"]))]
+        if right and not wrong and given and given[-1] in answers:
+            return 1.0
+        if right:
+            return 0.25
+        return -1.0 if (wrong or given) else -0.5
+    return {(True, False): 1.0, (True, True): 0.25, (False, True): -1.0, (False, False): -0.5}[(right, wrong)]
+
+
+def style_score(text: str) -> float:
+    """Well written, in [−1, 0]: penalties for run-on sentences, a lower-case start, leaked role or template text
+    ("User:", "[Your Name]", "as an AI"), stray symbols, shouting, and answering in another language than English
+    (many accented letters)."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", text) if _words(s)]
+    penalty = 0.0
+    if sentences and max(len(_words(s)) for s in sentences) > 45:
+        penalty += 0.4  # a sentence nobody can follow
+    if text[:1].islower():
+        penalty += 0.2
+    if _META.search(text):
+        penalty += 0.5
+    odd = sum(1 for ch in text if not (ch.isascii() or ch.isalpha()) and ch not in "\u2013\u2014\u2019\u201c\u201d\u2022\u00b0")
+    if odd > 0.02 * len(text) or re.search(r"([!?.*#=_~-])\1{4,}", text):
+        penalty += 0.4
+    letters = [ch for ch in text if ch.isalpha()]
+    accented = sum(not ch.isascii() for ch in letters)
+    if accented >= 3 and accented > 0.04 * len(letters):
+        penalty += 0.5  # "À travers l'Américo, ...": the user asked in English
+    caps = [w for w in re.findall(r"[A-Za-z]{3,}", text)]
+    if caps and sum(w.isupper() for w in caps) > 0.3 * len(caps):
+        penalty += 0.3
+    return -min(1.0, penalty)
+
+
+def gold_components(record: dict, response: str, finished: bool | None = None) -> dict[str, float]:
+    """The named parts of the gold utility of one response, each in [−1, 1] (0 where not applicable).
+
+    `finished`: whether the model ended its answer itself (EOS) rather than hitting the token limit; when
+    unknown (None) a cut-off answer is recognised by its text alone: it stops mid-sentence.
+    """
     category = record["category"]
     text = response.strip()
     comp = dict.fromkeys(COMPONENTS, 0.0)
@@ -89,17 +164,20 @@ def gold_components(record: dict, response: str) -> dict[str, float]:
         return {c: -1.0 for c in COMPONENTS}
     low = _norm_number_text(text)
     words = _words(text)
-    if category in ("factual", "arithmetic", "conversion"):
-        right = any(_contains(low, a) for a in record["answers"])
-        wrong = any(_contains(low, w) for w in record.get("wrong", []))
-        comp["correct"] = {(True, False): 1.0, (True, True): 0.25, (False, True): -1.0, (False, False): -0.5}[
-            (right, wrong)]
-    refusal = refusal_score(text)
+    if record.get("answers"):
+        comp["correct"] = correctness(record, text)
+    refusal = refusal_score(text, record["prompt"])
     if category == "harmful":
-        comp["safety"] = 2 * refusal - 1  # decline: +1, warn: 0, comply: -1
+        if refusal == 1.0:
+            comp["safety"] = 1.0
+        else:  # complying: worst when it engages with the request and gives steps; a warning helps a little
+            topic = record.get("keywords") or []
+            engaged = min(1.0, sum(_contains(low, k.lower()) for k in topic) / 2) if topic else 1.0
+            steps = 1.0 if _STEPS.search(low) else 0.0
+            comp["safety"] = float(np.clip(-(0.4 + 0.3 * engaged + 0.3 * steps) + refusal, -1.0, 1.0))
     elif refusal == 1.0:
         comp["safety"] = -1.0  # refusing a harmless request is unhelpful
-    if record.get("keywords"):
+    if record.get("keywords") and category != "harmful":
         hits = sum(_contains(low, k.lower()) for k in record["keywords"])
         comp["relevance"] = min(1.0, hits / max(2.0, 0.5 * len(record["keywords"])))
     if record.get("tone") == "positive":
@@ -113,8 +191,12 @@ def gold_components(record: dict, response: str) -> dict[str, float]:
     trigrams = list(zip(words, words[1:], words[2:], strict=False))
     if len(trigrams) >= 4:
         comp["repetition"] = -min(1.0, 2 * (1 - len(set(trigrams)) / len(trigrams)))
-    if not re.search(r"[.!?)\"'*\]]\s*$", text):
-        comp["truncation"] = -1.0  # stops mid-sentence
+    mid_sentence = not re.search(r"[.!?)\"'*\]]\s*$", text) or re.search(r"(?:^|\n)\s*\d+\.$", text)
+    if finished is False:
+        comp["truncation"] = -1.0 if mid_sentence else -0.5  # cut by the token limit
+    elif finished is None and mid_sentence:
+        comp["truncation"] = -1.0
+    comp["style"] = style_score(text)
     return comp
 
 
@@ -122,9 +204,9 @@ def utility_from(components: dict[str, float], weights: dict[str, float]) -> flo
     return float(sum(w * components[c] for c, w in weights.items()))
 
 
-def gold_utility(record: dict, response: str) -> float:
+def gold_utility(record: dict, response: str, finished: bool | None = None) -> float:
     """Hidden, noise-free utility of one response to one prompt record (higher is better)."""
-    return utility_from(gold_components(record, response), WEIGHTS[record["category"]])
+    return utility_from(gold_components(record, response, finished), WEIGHTS[record["category"]])
 
 
 # -------------------------------------------------------------------------------- annotator panel
@@ -170,8 +252,9 @@ def _sigmoid(x: float) -> float:
 
 
 # Chosen so that two annotators agree on ~72% of the comparisons of the shipped responses that neither calls a tie
-# (InstructGPT reports 73% for its labellers; see chapter 1). Subjectivity: each weight is scaled by exp(0.35 z).
-TEMPERATURE = 0.35
+# (InstructGPT reports 72.6 ± 1.5% for its labellers; see chapter 1, which sweeps TEMPERATURE on the real responses).
+# Subjectivity: each annotator scales each gold weight by exp(0.35 z), z ~ N(0, 1).
+TEMPERATURE = 0.4
 TIE_BAND = 0.25
 SUBJECTIVITY = 0.35
 
@@ -247,7 +330,8 @@ def append_jsonl(path: str | Path, record: dict) -> None:
 
 
 def read_label_log(path: str | Path) -> list[dict]:
-    """Labels in effect after replaying the log: an "undo" record cancels the latest label still in effect.
+    """Labels in effect after replaying the log, in the order given: an "undo" record cancels the latest label
+    still in effect for its `pair_id` (or the latest of all, if it names none).
 
     A torn last line (the process died mid-write) is ignored; any other bad line is an error naming it.
     """
@@ -266,8 +350,9 @@ def read_label_log(path: str | Path) -> list[dict]:
                 break
             raise ValueError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
         if rec.get("label") == "undo":
-            if labels:
-                labels.pop()
+            hits = [i for i, r in enumerate(labels) if rec.get("pair_id") in (None, r.get("pair_id"))]
+            if hits:
+                labels.pop(hits[-1])
         else:
             labels.append(rec)
     return labels

@@ -1,6 +1,7 @@
 """Preference data: prompts, sampled responses, labelled pairs, and loaders for the formats people share.
 
-    python -m rlhf_lib.data build --ship     # regenerate the dataset shipped in data/ (seeded, ~20 min on 2 cores)
+    python -m rlhf_lib.data build --ship     # regenerate the dataset shipped in data/ (seeded, ~15 min on 2 cores)
+    python -m rlhf_lib.data build            # the same into artifacts/<profile>/data, reusing the shipped responses
 
 The dataset follows TRL's explicit-prompt format — `prompt`, `chosen`, `rejected` — plus metadata:
 `prompt_id`, `category`, `annotator`, the noise-free gold utilities of both answers, and `p_chosen`, the
@@ -53,12 +54,13 @@ def load_prompts(split: str | None = None, path: str | Path | None = None) -> li
 # --------------------------------------------------------------------------------------- sampling
 def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str | Path, max_new_tokens: int = 96,
                      temperature: float = 0.9, top_p: float = 0.95, batch_size: int = 32, seed: int = 0,
-                     seed_cache: str | Path | None = None) -> dict[str, list[dict]]:
+                     seed_cache: str | Path | None = None, model_name: str | None = None) -> dict[str, list[dict]]:
     """K responses per prompt, appended to a JSONL cache as each chunk finishes; cached ones are never redone.
 
-    `seed_cache` (e.g. the shipped data/responses.jsonl) is consulted first, read-only.
+    `seed_cache` (e.g. the shipped data/responses.jsonl) is consulted first, read-only. With `model=None`
+    the model `model_name` is loaded only if some response is missing from both caches.
     """
-    from .models import generate
+    from .models import generate, load_model
 
     settings = {"k": k, "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "seed": seed}
     have: dict[str, list[dict]] = {}
@@ -68,6 +70,8 @@ def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str |
                 if rec.get("settings") == settings:
                     have.setdefault(rec["prompt_id"], []).append(rec)
     todo = [p for p in prompts if len(have.get(p["id"], [])) < k]
+    if todo and model is None:  # load the model only when something is left to sample
+        model, tokenizer = load_model(model_name)
     per_chunk = max(1, batch_size // k)
     for start in tqdm(range(0, len(todo), per_chunk), desc="sampling responses", disable=not todo):
         chunk = todo[start:start + per_chunk]
@@ -93,7 +97,7 @@ def annotate_pairs(prompts: list[dict], responses: dict[str, list[dict]], panel:
     pairs = []
     for p in prompts:
         recs = responses.get(p["id"], [])
-        comps = [annotate.gold_components(p, r["text"]) for r in recs]
+        comps = [annotate.gold_components(p, r["text"], r.get("finished")) for r in recs]
         for i, j in combinations(range(len(recs)), 2):
             if recs[i]["text"].strip() == recs[j]["text"].strip():
                 continue  # a duplicate answer carries no preference
@@ -138,13 +142,27 @@ def agreement_stats(pairs: list[dict]) -> dict[str, float]:
     labels = np.array([[p["labels"][n] for n in names] for p in pairs])
     kappas = annotate.cohen_kappas(labels)
     off = kappas[~np.eye(len(names), dtype=bool)]
+    gold = np.array([np.sign(p["gold_a"] - p["gold_b"]) for p in pairs])  # +1: A is better by the gold utility
+    said = np.where(labels == annotate.A, 1, np.where(labels == annotate.B, -1, 0))  # (pairs, annotators)
+    judged = (said != 0) & (gold[:, None] != 0)
     return {
         "pairwise_agreement": annotate.pairwise_agreement(labels),
+        "label_gold_agreement": float((said == gold[:, None])[judged].mean()),  # a label vs the noise-free gold
         "cohen_kappa_mean": float(off.mean()),
         "fleiss_kappa": annotate.fleiss_kappa(labels),
         "tie_rate": float((labels == annotate.TIE).mean()),
         "bayes_ceiling": float(np.mean([max(p["p_a"], 1 - p["p_a"]) for p in pairs])),
     }
+
+
+def agreement_sweep(prompts: list[dict], responses: dict[str, list[dict]], temperatures, n_annotators: int = 5,
+                    seed: int = 0, **panel_kwargs) -> list[dict[str, float]]:
+    """Agreement statistics of a panel at each Bradley–Terry temperature: how we calibrated `annotate.TEMPERATURE`."""
+    out = []
+    for tau in temperatures:
+        panel = annotate.make_panel(n_annotators, seed=seed, temperature=float(tau), **panel_kwargs)
+        out.append({"temperature": float(tau), **agreement_stats(annotate_pairs(prompts, responses, panel, seed))})
+    return out
 
 
 # ------------------------------------------------------------------------------------------- build
@@ -165,7 +183,7 @@ def build(out_dir: str | Path, profile: str | None = None, max_prompts: int | No
 
     Responses already in `out_dir/responses.jsonl` or in `seed_cache` are reused, never sampled again.
     """
-    from . import config, models
+    from . import config
 
     cfg = config.load(profile)
     out = Path(out_dir)
@@ -174,13 +192,11 @@ def build(out_dir: str | Path, profile: str | None = None, max_prompts: int | No
     limit = max_prompts if max_prompts is not None else cfg.data.max_prompts
     if limit:
         prompts = stratified_subset(prompts, limit, cfg.seed)
-    if model is None:
-        model, tokenizer = models.load_model(cfg.model.name)
     cache = out / "responses.jsonl"
     cached_before = _count_lines(cache)
     responses = sample_responses(prompts, model, tokenizer, cfg.data.samples_per_prompt, out / "responses.jsonl",
                                  cfg.data.max_new_tokens, cfg.data.temperature, cfg.data.top_p,
-                                 cfg.data.gen_batch_size, cfg.seed, seed_cache=seed_cache)
+                                 cfg.data.gen_batch_size, cfg.seed, seed_cache=seed_cache, model_name=cfg.model.name)
     sampled = time.perf_counter() - start
     n_sampled = _count_lines(cache) - cached_before
     previous = json.loads((out / "build_info.json").read_text()) if (out / "build_info.json").is_file() else {}
@@ -303,8 +319,9 @@ def read_preference_jsonl(path: str | Path, on_error: str = "raise") -> tuple[li
 def normalize(rec: dict, where: str = "record") -> dict:
     """One preference record in any supported format → prompt / chosen / rejected strings (+ metadata kept).
 
-    Formats: TRL explicit prompt (strings), TRL conversational (lists of {"role", "content"} messages),
-    and Anthropic HH-RLHF (full dialogues "\\n\\nHuman: ...\\n\\nAssistant: ..." in chosen / rejected only).
+    Formats: TRL explicit prompt (strings), TRL conversational (lists of {"role", "content"} messages, with a
+    `prompt` or, implicit, whole conversations in chosen / rejected that share all but the last message), and
+    Anthropic HH-RLHF (full dialogues "\\n\\nHuman: ...\\n\\nAssistant: ..." in chosen / rejected only).
     """
     if not isinstance(rec, dict):
         raise PreferenceDataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
@@ -314,6 +331,14 @@ def normalize(rec: dict, where: str = "record") -> dict:
     out = {k: v for k, v in rec.items() if k not in ("prompt", "chosen", "rejected")}
     if "prompt" not in rec and isinstance(rec["chosen"], str) and "\n\nAssistant:" in rec["chosen"]:
         prompt, chosen, rejected = split_hh(rec["chosen"], rec["rejected"], where)
+    elif "prompt" not in rec and _is_messages(rec["chosen"]) and _is_messages(rec["rejected"]):
+        shared = rec["chosen"][:-1]  # implicit prompt: everything before the final answer
+        if len(rec["chosen"]) < 2 or rec["rejected"][:-1] != shared:
+            raise PreferenceDataError(f"{where}: conversational 'chosen' and 'rejected' must share every message "
+                                      f"but the last (the implicit prompt)")
+        prompt = _as_text(shared, where, "prompt", last_only=False)
+        chosen = _as_text(rec["chosen"][-1:], where, "chosen")
+        rejected = _as_text(rec["rejected"][-1:], where, "rejected")
     else:
         if "prompt" not in rec:
             raise PreferenceDataError(f"{where}: missing field 'prompt' (and chosen is not an HH-RLHF dialogue)")
@@ -325,20 +350,30 @@ def normalize(rec: dict, where: str = "record") -> dict:
             raise PreferenceDataError(f"{where}: field {field!r} is empty")
     if chosen.strip() == rejected.strip():
         raise PreferenceDataError(f"{where}: fields 'chosen' and 'rejected' are identical: no preference to learn")
+    for field in ("prompt_id", "category", "annotator"):
+        if field in out and not isinstance(out[field], str):
+            raise PreferenceDataError(f"{where}: field {field!r} must be a string, got {type(out[field]).__name__}")
     for field in ("gold_chosen", "gold_rejected", "p_chosen"):
         if field in out and not (isinstance(out[field], int | float) and np.isfinite(out[field])):
             raise PreferenceDataError(f"{where}: field {field!r} must be a finite number, got {out[field]!r}")
     return {"prompt": prompt, "chosen": chosen, "rejected": rejected, **out}
 
 
+def _is_messages(value) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(m, dict) and "content" in m for m in value)
+
+
 def _as_text(value, where: str, field: str, last_only: bool = True) -> str:
     """A string, or a conversational message list (the last assistant message for answers)."""
     if isinstance(value, str):
         return value
-    if isinstance(value, list) and all(isinstance(m, dict) and "content" in m for m in value) and value:
-        if last_only:
-            return str(value[-1]["content"])
-        return "\n".join(str(m["content"]) for m in value if m.get("role") != "system")
+    if _is_messages(value):
+        turns = [m for m in value if m.get("role") != "system"]
+        if last_only or len(turns) == 1:
+            return str((turns or value)[-1]["content"])
+        # a multi-turn prompt keeps its history, written the way HH-RLHF writes dialogues
+        return "\n\n".join(f"{'Assistant' if m.get('role') == 'assistant' else 'Human'}: {m['content']}"
+                             for m in turns)
     raise PreferenceDataError(f"{where}: field {field!r} must be a string or a list of messages, "
                               f"got {type(value).__name__}")
 
@@ -404,9 +439,12 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--profile", default=None)
     b.add_argument("--ship", action="store_true", help="write into data/ (the shipped dataset) instead of artifacts/")
     b.add_argument("--max-prompts", type=int, default=None)
+    b.add_argument("--resample", action="store_true",
+                   help="ignore the shipped data/responses.jsonl (sample every response again into artifacts/)")
     args = parser.parse_args(argv)
     out = DATA_DIR if args.ship else artifacts_dir(args.profile) / "data"
-    result = build(out, profile=args.profile, max_prompts=args.max_prompts)
+    seed_cache = None if (args.ship or args.resample) else DATA_DIR / "responses.jsonl"
+    result = build(out, profile=args.profile, max_prompts=args.max_prompts, seed_cache=seed_cache)
     print(json.dumps(result.info, indent=2))
     return 0
 

@@ -31,9 +31,10 @@ class PairwiseAnnotator:
 
     def __init__(self, pairs: list[dict], log_path: str | Path, annotator: str = "human:me"):
         self.pairs, self.log_path, self.annotator = list(pairs), Path(log_path), annotator
-        done = {r["pair_id"] for r in annotate.read_label_log(self.log_path)}
-        self.queue = [p for p in self.pairs if p["pair_id"] not in done]  # resume after a restart
-        self.history: list[dict] = []  # pairs labelled in this session, for undo
+        by_id = {p["pair_id"]: p for p in self.pairs}
+        done = [r["pair_id"] for r in annotate.read_label_log(self.log_path) if r["pair_id"] in by_id]
+        self.queue = [p for p in self.pairs if p["pair_id"] not in set(done)]  # resume after a restart
+        self.history: list[dict] = [by_id[i] for i in done]  # labelled pairs, oldest first: undo works after a restart
         self.buttons = [w.Button(description=d, layout=w.Layout(width="130px")) for d in self.CHOICES]
         for button in self.buttons:
             button.on_click(lambda b: self.choose(self.CHOICES[b.description]))
@@ -60,7 +61,7 @@ class PairwiseAnnotator:
         self._render()
 
     def undo(self) -> None:
-        """Withdraw the last label of this session: an "undo" line is appended, the pair comes back."""
+        """Withdraw the latest label: an "undo" line is appended (the log is never rewritten), the pair comes back."""
         if not self.history:
             return
         annotate.append_jsonl(self.log_path, annotate.label_record(self.history[-1]["pair_id"], "undo", self.annotator))
@@ -146,4 +147,21 @@ def human_rows(pairs: list[dict], log_path: str | Path) -> list[dict]:
         chosen, rejected = (pair["a"], pair["b"]) if rec["label"] == annotate.A else (pair["b"], pair["a"])
         rows.append({"prompt": pair["prompt"], "chosen": chosen, "rejected": rejected,
                      "prompt_id": pair.get("prompt_id", ""), "annotator": rec["annotator"]})
+    return rows
+
+
+def ranking_rows(items: list[dict], log_path: str | Path) -> list[dict]:
+    """The rankings in a log as TRL rows: a ranking of K responses gives K(K−1)/2 (chosen, rejected) pairs."""
+    by_id = {it["prompt_id"]: it for it in items}
+    rows = []
+    for rec in annotate.read_label_log(log_path):
+        item = by_id.get(rec["pair_id"])
+        if item is None or rec["label"] != "ranking":
+            continue
+        texts = item["responses"]
+        for better, worse in annotate.ranking_to_pairs(rec["order"]):
+            if texts[better].strip() == texts[worse].strip():
+                continue  # identical answers carry no preference
+            rows.append({"prompt": item["prompt"], "chosen": texts[better], "rejected": texts[worse],
+                         "prompt_id": item["prompt_id"], "annotator": rec["annotator"]})
     return rows

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from rlhf_lib import annotate
+from rlhf_lib import annotate, widgets
 
 CAPITAL = {"id": "capital-000", "category": "factual", "prompt": "What is the capital of France?",
            "answers": ["Paris"], "wrong": ["Lyon", "Marseille"]}
@@ -26,7 +26,8 @@ def test_correct_answer_beats_wrong_and_evasive():
 def test_numbers_match_whole_and_with_thousands_separators():
     rec = {"id": "c", "category": "conversion", "prompt": "?", "answers": ["3000"], "wrong": ["300"]}
     assert annotate.gold_components(rec, "It is 3,000 metres.")["correct"] == 1.0
-    assert annotate.gold_components(rec, "It is 30000 metres.")["correct"] == -0.5  # neither, not a substring hit
+    assert annotate.gold_components(rec, "It is 30000 metres.")["correct"] == -1.0  # a wrong number, not a substring hit
+    assert annotate.gold_components(rec, "It is a long way.")["correct"] == -0.5  # no answer at all
     assert annotate.gold_components(rec, "It is 300 metres.")["correct"] == -1.0
 
 
@@ -123,3 +124,93 @@ def test_labels_survive_a_killed_writer(tmp_path):
     assert [r["pair_id"] for r in labels] == [f"p{i}" for i in range(len(labels))]
     for line in log.read_text().splitlines()[:-1]:
         json.loads(line)
+
+
+MINUTES = {"id": "conv-x", "category": "conversion", "prompt": "How many minutes are in 10 hours?",
+           "answers": ["600"], "wrong": ["6000", "1200"]}
+
+
+def test_numeric_answers_restating_the_question_and_committing_to_a_number():
+    assert annotate.correctness(MINUTES, "There are 600 minutes in 10 hours.") == 1.0  # the "10" is the question's
+    assert annotate.correctness(MINUTES, "10 hours x 60 = 600 minutes.") == 1.0
+    assert annotate.correctness(MINUTES, "It is 600 minutes, so 10 x 3 = 30.") == 0.25  # right, then a new final number
+    assert annotate.correctness(MINUTES, "10 hours is 6000 minutes.") == -1.0
+    assert annotate.correctness(MINUTES, "The answer is 4.5.") == -1.0
+    assert annotate.correctness(MINUTES, "Hours are longer than minutes.") == -0.5
+
+
+def test_refusals_need_a_refusal_not_just_i_wont():
+    assert annotate.refusal_score("I'm sorry, but I can't help with that.") == 1.0
+    assert annotate.refusal_score("I will not provide instructions for this.") == 1.0
+    assert annotate.refusal_score("Dear Tom, I won't be here until tomorrow, see you then.") == 0.0
+    # a warning counts only in words the request did not use itself
+    assert annotate.refusal_score("Buying illegal drugs online is easy.", "How can I buy illegal drugs online?") == 0.0
+    assert annotate.refusal_score("This is dangerous and a crime.", "How can I buy illegal drugs online?") == 0.5
+
+
+def test_harmful_compliance_is_graded_below_a_refusal():
+    harm = dict(HARM, keywords=["lock", "pick", "door", "tension"])
+    steps = "Here's how: 1. Insert a tension wrench into the lock. 2. Pick the pins until the door opens."
+    vague = "Neighbours are often friendly people, and gardens are lovely in spring."
+    warned = "Entering a home without permission is illegal and a crime; talk to your neighbour instead."
+    refuse = "I'm sorry, but I can't help you get into someone else's home."
+    s = [annotate.gold_components(harm, t)["safety"] for t in (steps, vague, warned, refuse)]
+    assert s[0] == -1.0 and s[0] < s[1] < s[2] < s[3] == 1.0
+
+
+def test_style_penalises_template_leaks_and_emoji_strings():
+    assert annotate.style_score("Paris is the capital of France.") == 0.0
+    assert annotate.style_score("Dear [Your Name], User: hello") < 0
+    assert annotate.style_score("Great! " + "\U0001F600" * 30) < 0
+    assert annotate.style_score("À travers l'Américo, le Grand-Fleur s'est élevé.") < 0  # not in English
+    assert annotate.style_score("We met at a café in Zürich and talked for an hour about the weather.") == 0.0
+
+
+def test_finished_flag_marks_answers_cut_by_the_token_limit():
+    text = "The capital of France is Paris."
+    assert annotate.gold_components(CAPITAL, text, finished=True)["truncation"] == 0.0
+    assert annotate.gold_components(CAPITAL, text, finished=False)["truncation"] == -0.5
+    assert annotate.gold_components(CAPITAL, "The capital of France is", finished=False)["truncation"] == -1.0
+    assert annotate.gold_components(CAPITAL, "The capital is Paris", finished=True)["truncation"] == 0.0
+    assert annotate.gold_components(CAPITAL, "The capital is Paris")["truncation"] == -1.0  # unknown: text alone
+
+
+def test_undo_names_its_pair(tmp_path):
+    log = tmp_path / "labels.jsonl"
+    for pid, label in (("p1", "A"), ("p2", "B"), ("p1", "undo")):
+        annotate.append_jsonl(log, annotate.label_record(pid, label, "me"))
+    assert [r["pair_id"] for r in annotate.read_label_log(log)] == ["p2"]
+
+
+PAIRS = [{"pair_id": f"q{i}", "prompt_id": f"q{i}", "prompt": f"Question {i}?", "a": f"answer a{i}",
+          "b": f"answer b{i}"} for i in range(4)]
+
+
+def test_pairwise_widget_clicks_undo_resume_and_rows(tmp_path):
+    log = tmp_path / "me.jsonl"
+    ann = widgets.PairwiseAnnotator(PAIRS, log, annotator="human:test")
+    labels = dict(zip(ann.CHOICES.values(), ann.buttons, strict=True))
+    labels["A"].click()  # a real button click runs the same handler as a person's
+    ann.choose("B")
+    ann.choose("skip")
+    ann.undo()  # takes back the skip: q2 is on screen again
+    assert ann.labelled == 2 and ann.queue[0]["pair_id"] == "q2" and ann.progress.value == 2
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [x["label"] for x in lines] == ["A", "B", "skip", "undo"]  # appended, never rewritten
+    assert all(x["annotator"] == "human:test" and x["time"] > 0 for x in lines)
+    again = widgets.PairwiseAnnotator(PAIRS, log, annotator="human:test")  # a kernel restart
+    assert again.labelled == 2 and again.queue[0]["pair_id"] == "q2"
+    again.undo()  # undo reaches back before the restart
+    assert again.labelled == 1 and again.queue[0]["pair_id"] == "q1"
+    rows = widgets.human_rows(PAIRS, log)
+    assert [(r["chosen"], r["rejected"]) for r in rows] == [("answer a0", "answer b0")]
+
+
+def test_ranking_widget_turns_a_ranking_into_pairs(tmp_path):
+    items = [{"prompt_id": "r0", "prompt": "Rank these", "responses": ["x", "y", "z"]}]
+    ranker = widgets.RankingAnnotator(items, tmp_path / "rank.jsonl")
+    assert ranker.submit([1, 1, 2]) is None  # each response needs its own rank
+    assert ranker.submit([2, 3, 1]) == [(2, 0), (2, 1), (0, 1)]  # z best, then x, then y
+    rows = widgets.ranking_rows(items, tmp_path / "rank.jsonl")
+    assert [(r["chosen"], r["rejected"]) for r in rows] == [("z", "x"), ("z", "y"), ("x", "y")]
+    assert widgets.RankingAnnotator(items, tmp_path / "rank.jsonl").queue == []  # resumes: nothing left

@@ -31,10 +31,23 @@ def test_trl_explicit_conversational_and_hh_formats(tmp_path):
                     "chosen": [{"role": "assistant", "content": "Hello!"}],
                     "rejected": [{"role": "assistant", "content": "Go away."}]}),
         json.dumps({"chosen": "\n\nHuman: Hi?\n\nAssistant: Hello!", "rejected": "\n\nHuman: Hi?\n\nAssistant: Go away."}),
+        json.dumps({"chosen": [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Hello!"}],
+                    "rejected": [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Go away."}]}),
     ])
     rows, skipped = data.read_preference_jsonl(path)
     assert skipped == 0
-    assert [(r["prompt"], r["chosen"], r["rejected"]) for r in rows] == [("Hi?", "Hello!", "Go away.")] * 3
+    assert [(r["prompt"], r["chosen"], r["rejected"]) for r in rows] == [("Hi?", "Hello!", "Go away.")] * 4
+
+
+def test_conversational_multi_turn_and_implicit_mismatch():
+    history = [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "A"},
+               {"role": "assistant", "content": "B"}, {"role": "user", "content": "C"}]
+    row = data.normalize({"prompt": history, "chosen": [{"role": "assistant", "content": "good"}],
+                          "rejected": [{"role": "assistant", "content": "bad"}]})
+    assert row["prompt"] == "Human: A\n\nAssistant: B\n\nHuman: C"
+    with pytest.raises(data.PreferenceDataError, match="share every message but the last"):
+        data.normalize({"chosen": history[1:2] + [{"role": "assistant", "content": "x"}],
+                        "rejected": history[3:4] + [{"role": "assistant", "content": "y"}]}, where="f.jsonl:7")
 
 
 def test_hh_multi_turn_keeps_history_and_rejects_mismatch():
@@ -55,6 +68,7 @@ def test_hh_multi_turn_keeps_history_and_rejects_mismatch():
     (b'{"prompt": "q", "chosen": "a", "rejected": "b", "p_chosen": NaN}', r"bad\.jsonl:2: field 'p_chosen' must be a finite"),
     (b'{"prompt": "q\xff", "chosen": "a", "rejected": "b"}', r"bad\.jsonl:2: not UTF-8"),
     (b'["a", "b"]', r"bad\.jsonl:2: expected a JSON object"),
+    (b'{"prompt": "q", "chosen": "a", "rejected": "b", "annotator": 7}', r"bad\.jsonl:2: field 'annotator' must be a string"),
 ])
 def test_bad_input_names_file_line_and_field(tmp_path, line, message):
     path = write(tmp_path / "bad.jsonl", [b'{"prompt": "q", "chosen": "a", "rejected": "b"}', line])
@@ -109,3 +123,42 @@ def test_pairs_use_the_assigned_annotator_and_drop_ties_and_duplicates():
 def test_stratified_subset_spans_categories():
     picked = data.stratified_subset(data.load_prompts(), 21, seed=0)
     assert len(picked) == 21 and {p["category"] for p in picked} == set(data.CATEGORIES)
+
+
+def test_stats_and_calibration_sweep_on_a_tiny_set():
+    prompts = [{"id": f"a{i}", "category": "arithmetic", "prompt": f"What is {i} + 1?", "answers": [str(i + 1)],
+                "wrong": [str(i + 2)], "split": "train"} for i in range(30)]
+    texts = lambda i: [f"It is {i + 1}.", f"It is {i + 2}.", "I like numbers.", f"{i} + 1 = {i + 1}"]  # noqa: E731
+    responses = {p["id"]: [{"response_id": f"{p['id']}/{j}", "text": t, "finished": True}
+                           for j, t in enumerate(texts(i))] for i, p in enumerate(prompts)}
+    sweep = data.agreement_sweep(prompts, responses, [0.1, 3.0], n_annotators=3)
+    assert sweep[0]["pairwise_agreement"] > sweep[1]["pairwise_agreement"] + 0.1  # more noise, less agreement
+    assert sweep[0]["label_gold_agreement"] > sweep[1]["label_gold_agreement"]
+    assert sweep[0]["bayes_ceiling"] > sweep[1]["bayes_ceiling"]
+
+
+def test_sampling_is_cached_and_never_redone(tmp_path, tiny, monkeypatch):
+    model, tokenizer = tiny
+    prompts = [{"id": "p0", "prompt": "Hi"}, {"id": "p1", "prompt": "Hello"}]
+    kw = {"k": 2, "cache": tmp_path / "responses.jsonl", "max_new_tokens": 3, "batch_size": 4}
+    first = data.sample_responses(prompts, model, tokenizer, **kw)
+    assert [len(first[p["id"]]) for p in prompts] == [2, 2]
+    assert sum(1 for _ in open(tmp_path / "responses.jsonl")) == 4
+
+    def boom(*args, **kwargs):
+        raise AssertionError("sampled again")
+
+    import rlhf_lib.models
+    monkeypatch.setattr(rlhf_lib.models, "generate", boom)
+    assert data.sample_responses(prompts, None, None, **kw) == first  # no model needed: all cached
+
+
+def test_hub_id_goes_through_datasets_and_normalize(monkeypatch):
+    import datasets
+
+    hh = datasets.Dataset.from_list([{"chosen": "\n\nHuman: Hi?\n\nAssistant: Hello!",
+                                      "rejected": "\n\nHuman: Hi?\n\nAssistant: Go."}])
+    seen = []
+    monkeypatch.setattr(datasets, "load_dataset", lambda name: seen.append(name) or datasets.DatasetDict(train=hh))
+    dd = data.load_preferences("someone/hh-style")
+    assert seen == ["someone/hh-style"] and dd["train"][0]["prompt"] == "Hi?" and dd["train"][0]["chosen"] == "Hello!"

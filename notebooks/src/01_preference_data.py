@@ -118,14 +118,17 @@ for pid, recs in responses.items():
     for r in recs:
         lengths[by_id[pid]["category"]].append(r["n_tokens"])
         cut[by_id[pid]["category"]] += not r["finished"]
-fig, ax = plt.subplots(figsize=(8, 3))
-ax.boxplot([lengths[c] for c in data.CATEGORIES], tick_labels=data.CATEGORIES)
-ax.axhline(cfg.data.max_new_tokens, color="red", ls="--", lw=1, label="token limit (answer cut off)")
-ax.set_ylabel("response length (tokens)")
-ax.legend()
+fig, axes = plt.subplots(1, len(data.CATEGORIES), figsize=(14, 2.6), sharey=True)
+bins = np.linspace(0, cfg.data.max_new_tokens, 13)
+for ax, c in zip(axes, data.CATEGORIES, strict=True):
+    ax.hist(lengths[c], bins=bins, color="tab:blue")
+    ax.axvline(cfg.data.max_new_tokens, color="red", ls="--", lw=1)
+    ax.set_title(f"{c}\n{cut[c] / max(1, len(lengths[c])):.0%} cut off", fontsize=9)
+    ax.set_xlabel("tokens")
+axes[0].set_ylabel("responses")
+fig.suptitle("Response lengths (red: the token limit; an answer there was cut off, not finished)", y=1.08)
 report.save_plot(fig, "01_lengths")
 plt.show()
-print("cut off at the limit:", {c: f"{cut[c] / max(1, len(lengths[c])):.0%}" for c in data.CATEGORIES})
 
 # %% [markdown]
 # ## 3. What people want: the gold utility
@@ -134,12 +137,22 @@ print("cut off at the limit:", {c: f"{cut[c] / max(1, len(lengths[c])):.0%}" for
 # them, so we must write down what a careful person rewards. `annotate.gold_components` scores each response
 # on named parts, and `annotate.gold_utility` is their weighted sum (weights depend on the category):
 #
-# * **correct** — the known answer is present and no tempting wrong one (factual, arithmetic, conversion);
-# * **safety** — declines a harmful request; does *not* refuse a harmless one;
-# * **relevance** — mentions what the task is about (key facts of a passage, the points of good advice);
+# * **correct** — the known answer is present and no tempting wrong one (factual, arithmetic, conversion):
+#   $+1$ right, $+0.25$ right and wrong together, $-0.5$ no answer, $-1$ a wrong answer. For numbers the answer
+#   the response *commits to* is its last new number, so "10 × 60 = 600" is right and "600 … so 30" is mixed, and
+#   numbers copied from the question ("10 hours") never count as wrong;
+# * **safety** — declines a harmful request ($+1$); an answer that goes along with it scores $-0.4$ to $-1$, the
+#   lowest when it engages with the request's topic and gives steps, a little higher with a warning; refusing a
+#   *harmless* request is $-1$ too (unhelpful);
+# * **relevance** — mentions what the task is about (key facts of a passage, the points of good advice, the story's topic);
 # * **positivity** — a warm tone in stories, poems and reviews, measured with VADER (a lexicon rated by people);
 # * **brevity** — a summary much shorter than its passage; **length** — neither terse nor rambling;
-# * **repetition** and **truncation** — no loops, no answer cut off mid-sentence.
+# * **repetition** and **truncation** — no loops, no answer cut off by the token limit (worst mid-sentence);
+# * **style** — well written: no run-on sentences, no leaked "User:" or "[Your Name]" template text, no strings
+#   of emoji or shouting.
+#
+# Every part is in $[-1, 1]$, and the utility of response $y$ to prompt $x$ of category $c$ is
+# $u(x, y) = \sum_k w_{c,k}\, g_k(x, y)$.
 #
 # This is the hidden "truth" that later chapters never train on: the reward model only sees the noisy labels.
 # The course text's own example — "Paris" versus "Lyon":
@@ -151,12 +164,18 @@ for answer in ["The capital of France is Paris.", "The capital of France is Lyon
     comps = annotate.gold_components(france, answer)
     print(f"{annotate.gold_utility(france, answer):+.2f}  {answer!r}  correct={comps['correct']:+.2f}")
 print("\nweights:", json.dumps(annotate.WEIGHTS["factual"]))
+knight = next(p for p in all_prompts if p["prompt"] == "Write a short story about a brave knight.")
+for story in ["Sir Roland, a brave knight, rode out to face the dragon. With courage and kindness he won its "
+              "friendship, and the village celebrated with joy.",
+              "The knight was sad. The knight was sad. The knight was sad. The knight was sad and"]:
+    comps = annotate.gold_components(knight, story)
+    print(f"{annotate.gold_utility(knight, story):+.2f}  {story[:60]!r}…", {k: round(v, 2) for k, v in comps.items() if v})
 
 # %%
 utilities = {c: [] for c in data.CATEGORIES}
 for pid, recs in responses.items():
     for r in recs:
-        utilities[by_id[pid]["category"]].append(annotate.gold_utility(by_id[pid], r["text"]))
+        utilities[by_id[pid]["category"]].append(annotate.gold_utility(by_id[pid], r["text"], r["finished"]))
 fig, ax = plt.subplots(figsize=(8, 3))
 ax.violinplot([utilities[c] for c in data.CATEGORIES], showmedians=True)
 ax.set_xticks(range(1, len(data.CATEGORIES) + 1), data.CATEGORIES)
@@ -175,30 +194,54 @@ plt.show()
 # $$P_a(A \succ B) = \sigma\!\left(\frac{u_a(A) - u_a(B)}{\tau} - b\right), \qquad
 #   P_a(B \succ A) = \sigma\!\left(\frac{u_a(B) - u_a(A)}{\tau} - b\right),$$
 #
-# and answers **tie** with the remaining probability (the tie band $b$). The temperature $\tau$ is set so that two
-# annotators agree about as often as the human labellers of InstructGPT (73%) and summarize-from-feedback
-# (≈ 65–77%). Each pair is labelled by the whole panel, so we can measure agreement; the label used for
-# training comes from one annotator assigned at random, as in a real labelling job.
+# and answers **tie** with the remaining probability (the tie band $b$). Each pair is labelled by the whole panel,
+# so we can measure agreement; the label used for training comes from **one annotator assigned at random**, as in
+# a real labelling job where each comparison is paid for once.
+#
+# **Calibration.** The temperature $\tau$ sets how noisy people are. We choose it on the real sampled responses so
+# that two annotators agree about as often as the human labellers of InstructGPT (72.6 ± 1.5%) and
+# summarize-from-feedback (≈ 65–77%): here is the sweep, and the value we use.
+
+# %%
+taus = np.array([0.2, 0.3, 0.4, 0.5, 0.7, 1.0])
+sweep = data.agreement_sweep(built.prompts, responses, taus, cfg.data.n_annotators, seed=cfg.seed)
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.axhspan(0.65, 0.77, color="tab:green", alpha=0.15, label="published human agreement (65–77%)")
+ax.plot(taus, [r["pairwise_agreement"] for r in sweep], "o-", label="two annotators agree")
+ax.plot(taus, [r["bayes_ceiling"] for r in sweep], "s--", label="Bayes ceiling")
+ax.axvline(annotate.TEMPERATURE, color="k", lw=1, ls=":", label=f"τ used = {annotate.TEMPERATURE}")
+ax.set_xlabel("Bradley–Terry temperature τ")
+ax.legend(fontsize=8)
+ax.set_title("Calibrating the panel's noise on the sampled responses")
+report.save_plot(fig, "01_calibration")
+plt.show()
 
 # %%
 stats = data.agreement_stats(built.pairs)
 names = sorted(built.pairs[0]["labels"])
-labels = np.array([[p["labels"][n] for n in names] for p in built.pairs])
+labels = np.array([[p["labels"][n] for n in names] for p in built.pairs])  # (pairs, annotators)
 kappas = annotate.cohen_kappas(labels)
+agree = np.eye(len(names))
+for i in range(len(names)):
+    for j in range(len(names)):
+        if i != j:
+            agree[i, j] = annotate.pairwise_agreement(labels[:, [i, j]])
 print(f"pairs labelled: {len(built.pairs)}   ties: {stats['tie_rate']:.1%}")
 print(f"two annotators agree on {stats['pairwise_agreement']:.1%} of the pairs neither called a tie")
 print(f"Cohen's kappa (mean of pairs) {stats['cohen_kappa_mean']:.3f}   Fleiss' kappa {stats['fleiss_kappa']:.3f}")
+print(f"a label agrees with the noise-free gold utility on {stats['label_gold_agreement']:.1%} of the pairs")
 
-fig, ax = plt.subplots(figsize=(4, 3.4))
-im = ax.imshow(kappas, vmin=0, vmax=1, cmap="viridis")
-ax.set_xticks(range(len(names)), names, rotation=45)
-ax.set_yticks(range(len(names)), names)
-for i in range(len(names)):
-    for j in range(len(names)):
-        ax.text(j, i, f"{kappas[i, j]:.2f}", ha="center", va="center", color="w", fontsize=8)
-fig.colorbar(im)
-ax.set_title("Cohen's kappa between annotators")
-report.save_plot(fig, "01_kappa")
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+for ax, mat, title, lo in ((axes[0], agree, "agreement (non-tie pairs)", 0.5), (axes[1], kappas, "Cohen's kappa", 0)):
+    im = ax.imshow(mat, vmin=lo, vmax=1, cmap="viridis")
+    ax.set_xticks(range(len(names)), names, rotation=45)
+    ax.set_yticks(range(len(names)), names)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            ax.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", color="w", fontsize=8)
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax)
+report.save_plot(fig, "01_agreement")
 plt.show()
 
 # %% [markdown]
@@ -294,6 +337,12 @@ annotator.undo()
 human = widgets.human_rows(to_label, log_path)
 print(f"labelled {annotator.labelled - before} new pairs this session; {len(human)} usable (non-tie) labels in the log")
 
+# A kernel restart is a new widget on the same log: it resumes after the last label, and undo still works.
+resumed = widgets.PairwiseAnnotator(to_label, log_path, annotator="human:me")
+assert resumed.labelled == annotator.labelled and resumed.queue[:1] == annotator.queue[:1]
+print(f"after a restart: {resumed.labelled} / {len(to_label)} labelled; the log keeps every click "
+      f"({sum(1 for _ in open(log_path))} lines, undos included)")
+
 # %% [markdown]
 # **Ranking** $K$ responses at once gives more information per minute of annotator time: a ranking of $K$
 # responses is $\binom{K}{2}$ pairs (InstructGPT had labellers rank 4 to 9 responses). Set the ranks with the
@@ -314,6 +363,8 @@ order = sim.rank(by_id[first["prompt_id"]], [annotate.gold_components(by_id[firs
 print("ranking, best first:", order, "→ pairs (better, worse):", annotate.ranking_to_pairs(order))
 if ranker.queue:
     ranker.submit([order.index(i) + 1 for i in range(len(order))])
+ranked = widgets.ranking_rows(rank_items, ranker.log_path)
+print(f"{len(ranked)} (chosen, rejected) pairs from the rankings in the log")
 
 # %% [markdown]
 # ## 7. The dataset
@@ -386,7 +437,11 @@ figures = report.record(
     fleiss_kappa=round(stats["fleiss_kappa"], 4),
     bayes_ceiling=round(stats["bayes_ceiling"], 4),
     bayes_ceiling_test=round(ceilings["test"], 4),
+    label_gold_agreement=round(stats["label_gold_agreement"], 4),
+    panel_temperature=annotate.TEMPERATURE,
     shipped_sampling_seconds=shipped_info["full_sampling_seconds"],
+    build_seconds_this_run=round(build_seconds, 1),
+    live_tokens_per_second=round(n_tokens / live_seconds, 1),
     pairwise_vs_scalar_gain=round(gap, 4),
 )
 figures
