@@ -329,27 +329,39 @@ def append_jsonl(path: str | Path, record: dict) -> None:
         os.fsync(f.fileno())
 
 
+class LabelLogError(ValueError):
+    """A bad line in a label log; the message names the file, the line and the field."""
+
+
 def read_label_log(path: str | Path) -> list[dict]:
     """Labels in effect after replaying the log, in the order given: an "undo" record cancels the latest label
-    still in effect for its `pair_id` (or the latest of all, if it names none).
+    still in effect for its `pair_id` (or the latest of all, if it names none; an undo with nothing to undo
+    is ignored).
 
-    A torn last line (the process died mid-write) is ignored; any other bad line is an error naming it.
+    A torn last line (the process died mid-write) is ignored; any other bad line (not UTF-8, not JSON, not an
+    object with string "pair_id" and "label") raises `LabelLogError` naming it.
     """
     path = Path(path)
     if not path.is_file():
         return []
     labels: list[dict] = []
-    lines = path.read_text(encoding="utf-8").split("\n")
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
+    lines = path.read_bytes().split(b"\n")
+    for lineno, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
         try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as err:
+            rec = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
             if lineno == len(lines):  # the last line has no newline yet: a write was interrupted
                 break
-            raise ValueError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
-        if rec.get("label") == "undo":
+            what = "not UTF-8 text" if isinstance(err, UnicodeDecodeError) else f"not valid JSON ({err.msg})"
+            raise LabelLogError(f"{path}:{lineno}: {what}") from None
+        if not isinstance(rec, dict):
+            raise LabelLogError(f"{path}:{lineno}: expected a JSON object, got {type(rec).__name__}")
+        for field in ("pair_id", "label"):  # what every reader of the log looks up
+            if not isinstance(rec.get(field), str):
+                raise LabelLogError(f"{path}:{lineno}: field {field!r} must be a string, got {rec.get(field)!r}")
+        if rec["label"] == "undo":
             hits = [i for i, r in enumerate(labels) if rec.get("pair_id") in (None, r.get("pair_id"))]
             if hits:
                 labels.pop(hits[-1])

@@ -99,14 +99,31 @@ def load(profile: str | None = None, **overrides) -> SimpleNamespace:
         dotted = key.replace("__", ".")
         if dotted not in values:
             raise KeyError(f"override {dotted!r} is not in rlhf_lib.config.TABLE")
+        _check_override(dotted, value)
         values[dotted] = value
-    cfg = SimpleNamespace(profile=profile, seed=int(os.environ.get("RLHF_SEED", 0)))
+    seed = os.environ.get("RLHF_SEED", "0").strip()
+    if not seed.lstrip("-").isdigit():
+        raise ValueError(f"RLHF_SEED={seed!r} is not an integer")
+    cfg = SimpleNamespace(profile=profile, seed=int(seed))
     for dotted, value in values.items():
         section, name = dotted.split(".")
         if not hasattr(cfg, section):
             setattr(cfg, section, SimpleNamespace())
         setattr(getattr(cfg, section), name, value)
     return cfg
+
+
+def _check_override(dotted: str, value) -> None:
+    """An override has the kind of value its row holds: a number where the table has numbers ("16" is not 16)."""
+    kinds = {type(v) for v in TABLE[dotted] if v is not None}
+    numeric = kinds <= {int, float}
+    if value is None:
+        if None not in TABLE[dotted]:
+            raise ValueError(f"override {dotted}=None: this setting needs a value (the table has {TABLE[dotted]})")
+    elif numeric and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ValueError(f"override {dotted}={value!r}: expected a number like the table's {TABLE[dotted]}")
+    elif kinds == {str} and not isinstance(value, str):
+        raise ValueError(f"override {dotted}={value!r}: expected a string like the table's {TABLE[dotted]}")
 
 
 def table_rows() -> list[tuple]:

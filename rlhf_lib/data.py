@@ -260,6 +260,7 @@ def load_preferences(source: str | Path | None = None, on_error: str = "raise"):
     import datasets
 
     source = Path(source) if source is not None else default_source()
+    looks_local = source.is_absolute() or str(source).startswith(".") or Path(source.parts[0]).exists()
     if source.is_dir() and (source / "dataset_dict.json").is_file():
         return datasets.load_from_disk(str(source))
     if source.is_dir():
@@ -269,7 +270,7 @@ def load_preferences(source: str | Path | None = None, on_error: str = "raise"):
     elif source.is_file():
         files = {"train": source}
     else:
-        if str(source).count("/") == 1 and not str(source).startswith((".", "/")):
+        if str(source).count("/") == 1 and not looks_local:  # "owner/name" and no local folder "owner"
             return _from_hub(str(source), on_error)
         raise PreferenceDataError(f"{source}: no such file or folder")
     splits = {}
@@ -277,7 +278,12 @@ def load_preferences(source: str | Path | None = None, on_error: str = "raise"):
         rows, skipped = read_preference_jsonl(path, on_error=on_error)
         if skipped:
             print(f"{path}: skipped {skipped} bad rows")
-        splits[split] = datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({c: [] for c in COLUMNS[:3]})
+        if not rows:
+            raise PreferenceDataError(f"{path}: no preference pairs (the file is empty, or every row was skipped)")
+        # Columns are the union of every row's fields (from_list would keep the first row's only); a field a row
+        # lacks is None there. read_preference_jsonl has checked that each field keeps one JSON type.
+        columns = dict.fromkeys(k for r in rows for k in r)
+        splits[split] = datasets.Dataset.from_dict({c: [r.get(c) for r in rows] for c in columns})
     return datasets.DatasetDict(splits)
 
 
@@ -299,21 +305,46 @@ def _from_hub(repo_id: str, on_error: str):
 
 
 def read_preference_jsonl(path: str | Path, on_error: str = "raise") -> tuple[list[dict], int]:
-    """Read and normalise one JSONL file of preference pairs; returns (rows, number skipped)."""
+    """Read and normalise one JSONL file of preference pairs; returns (rows, number skipped).
+
+    Besides `normalize`'s checks, each extra field must keep one JSON type over the file (null aside): a
+    column of a dataset has one type, and a field that is 1 on one line and "x" on another would otherwise
+    fail deep inside pyarrow.
+    """
     if on_error not in ("raise", "skip"):
         raise ValueError("on_error must be 'raise' or 'skip'")
     rows, skipped = [], 0
+    kinds: dict[str, tuple[str, int]] = {}  # field -> (JSON type, first line with it)
     for lineno, rec in _iter_jsonl(Path(path), on_error=on_error):
         if rec is None:
             skipped += 1
             continue
         try:
-            rows.append(normalize(rec, where=f"{path}:{lineno}"))
+            row = normalize(rec, where=f"{path}:{lineno}")
+            for field, value in row.items():
+                kind = _json_kind(value)
+                seen = kinds.get(field)
+                if kind and seen and seen[0] != kind:
+                    raise PreferenceDataError(f"{path}:{lineno}: field {field!r} is a {kind} here but a {seen[0]} "
+                                              f"on line {seen[1]}: a field must keep one type")
+            for field, value in row.items():
+                if _json_kind(value):
+                    kinds.setdefault(field, (_json_kind(value), lineno))
+            rows.append(row)
         except PreferenceDataError:
             if on_error == "raise":
                 raise
             skipped += 1
     return rows, skipped
+
+
+def _json_kind(value) -> str | None:
+    """The JSON type of a value ("number" for int and float alike); None for null."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    return {int: "number", float: "number", str: "string", list: "list", dict: "object"}.get(type(value), "value")
 
 
 def normalize(rec: dict, where: str = "record") -> dict:
@@ -354,8 +385,11 @@ def normalize(rec: dict, where: str = "record") -> dict:
         if field in out and not isinstance(out[field], str):
             raise PreferenceDataError(f"{where}: field {field!r} must be a string, got {type(out[field]).__name__}")
     for field in ("gold_chosen", "gold_rejected", "p_chosen"):
-        if field in out and not (isinstance(out[field], int | float) and np.isfinite(out[field])):
-            raise PreferenceDataError(f"{where}: field {field!r} must be a finite number, got {out[field]!r}")
+        value = out.get(field)
+        if field in out and (isinstance(value, bool) or not (isinstance(value, int | float) and np.isfinite(value))):
+            raise PreferenceDataError(f"{where}: field {field!r} must be a finite number, got {value!r}")
+    if "p_chosen" in out and not 0 <= out["p_chosen"] <= 1:
+        raise PreferenceDataError(f"{where}: field 'p_chosen' is a probability, got {out['p_chosen']!r} (not in [0, 1])")
     return {"prompt": prompt, "chosen": chosen, "rejected": rejected, **out}
 
 
@@ -401,7 +435,7 @@ def _iter_jsonl(path: Path, on_error: str = "raise"):
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")  # a byte-order mark (Windows) is dropped
             except UnicodeDecodeError as err:
                 if on_error == "skip":
                     yield lineno, None

@@ -29,7 +29,10 @@ def _as_array(x, name: str = "margins") -> np.ndarray:
     """A 1-D float array from a list, NumPy array or torch tensor, with a clear error on bad input."""
     if hasattr(x, "detach"):  # a torch tensor, without importing torch here
         x = x.detach().float().cpu().numpy()
-    arr = np.asarray(x, dtype=float)
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be numbers, one per pair ({err})") from None
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one value per pair), got shape {arr.shape}")
     if len(arr) == 0:
@@ -198,6 +201,10 @@ def bootstrap_ci(stat: Callable[..., float | dict], *arrays, n_boot: int = 1000,
         raise ValueError(f"bootstrap_ci: arrays of different lengths {[len(a) for a in arrays]}")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    if n == 0:
+        raise ValueError("bootstrap_ci: no rows to resample")
     rng = np.random.default_rng(seed)
     point = stat(*arrays)
     if groups is None:
@@ -279,6 +286,9 @@ def pairwise_from_pointwise(score_fn: ScoreFn) -> PairFn:
         keys = list(zip(list(prompts) * 2, list(a) + list(b), strict=True))
         unique = list(dict.fromkeys(keys))  # score each (prompt, response) once: it recurs across pairs
         scores = np.asarray(score_fn([p for p, _ in unique], [r for _, r in unique]), dtype=float)
+        if scores.shape != (len(unique),):
+            raise ValueError(f"score_fn returned {scores.shape} scores for {len(unique)} (prompt, response) pairs: "
+                             f"it must return one number per response")
         lookup = dict(zip(unique, scores, strict=True))
         r = np.array([lookup[k] for k in keys])
         return r[: len(prompts)] - r[len(prompts):]

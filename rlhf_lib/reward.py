@@ -49,6 +49,12 @@ def encode(tokenizer, prompts: Sequence[str], responses: Sequence[str], max_leng
     """
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
+    if isinstance(max_length, bool) or not isinstance(max_length, int | np.integer) or max_length < 1:
+        raise ValueError(f"max_length must be a positive number of tokens, got {max_length!r}")
+    for name, values in (("prompts", prompts), ("responses", responses)):
+        for i, value in enumerate(values):
+            if not isinstance(value, str):
+                raise TypeError(f"{name}[{i}] is of type {type(value).__name__}, not a string")
     texts = [conversation_text(tokenizer, p, r) for p, r in zip(prompts, responses, strict=True)]
     ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
     return [row[-max_length:] for row in ids]
@@ -78,6 +84,18 @@ def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
 
 
 # ============================================================================================ losses
+def _check_pair(r_chosen, r_rejected) -> None:
+    """Rewards of a batch of pairs: two float tensors of one shape. (B,) against (B, 1) would broadcast to a
+    (B, B) table of every chosen against every rejected, a loss that runs but means nothing."""
+    for name, r in (("r_chosen", r_chosen), ("r_rejected", r_rejected)):
+        if not isinstance(r, torch.Tensor) or not r.is_floating_point():
+            raise TypeError(f"{name} must be a float tensor of rewards, got "
+                            f"{r.dtype if isinstance(r, torch.Tensor) else type(r).__name__}")
+    if r_chosen.shape != r_rejected.shape:
+        raise ValueError(f"r_chosen has shape {tuple(r_chosen.shape)} but r_rejected {tuple(r_rejected.shape)}: "
+                         f"one reward per pair on each side")
+
+
 def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
                        margin: torch.Tensor | float | None = None) -> torch.Tensor:
     """-log sigmoid(r_c - r_r - m): the cross-entropy of the Bradley-Terry model on pairs.
@@ -85,6 +103,7 @@ def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
     Only the difference r_c - r_r matters, so a reward is defined up to a constant. `margin` m (TRL's
     "margin" column, as in Llama 2) asks for a wider gap where people preferred more strongly.
     """
+    _check_pair(r_chosen, r_rejected)
     delta = r_chosen - r_rejected  # (B,)
     if margin is not None:
         delta = delta - margin
@@ -124,7 +143,15 @@ def reward_loss(r_chosen, r_rejected, kind: str = "bt", margin=None, center_coef
 
 # =========================================================================================== metrics
 def _np(x) -> np.ndarray:
-    return x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=float)
+    """A float array of rewards or labels; NaN, inf or no values at all raise here, instead of counting silently."""
+    arr = x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=float)
+    if arr.size == 0:
+        raise ValueError("no rewards or labels (an empty split?): nothing to measure")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise ValueError(f"value [{bad}] is {arr.flat[bad]}: rewards and labels must be finite (a NaN reward means "
+                         f"the model diverged or its input holds NaN)")
+    return arr
 
 
 def pairwise_accuracy(r_chosen, r_rejected) -> float:
@@ -145,6 +172,8 @@ def gold_agreement(r_chosen, r_rejected, gold_chosen, gold_rejected) -> float:
 def bayes_ceiling(p_chosen) -> float:
     """The best pairwise accuracy any model can expect on noisy labels: mean(max(p, 1 - p))."""
     p = _np(p_chosen)
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError(f"p_chosen holds {p[(p < 0) | (p > 1)][0]}: a probability must lie in [0, 1]")
     return float(np.mean(np.maximum(p, 1 - p)))
 
 
@@ -270,6 +299,30 @@ class PairTable:
         return len(self.prompts)
 
 
+def _check_split(ds, name: str) -> None:
+    """Every row of a preference split: non-empty prompt / chosen / rejected strings that differ, finite numbers.
+
+    A dataset made in code (not read by `data.load_preferences`) reaches the model through here, so the
+    checks of `data.normalize` are repeated: a None in `p_chosen` would otherwise fail deep inside torch.
+    """
+    from .data import PreferenceDataError
+
+    cols = {c: list(ds[c]) for c in ("prompt", "chosen", "rejected", "p_chosen", "gold_chosen", "gold_rejected")}
+    for i in range(len(ds)):
+        where = f"preference split {name!r}, row {i}"
+        for c in ("prompt", "chosen", "rejected"):
+            if not isinstance(cols[c][i], str) or not cols[c][i].strip():
+                raise PreferenceDataError(f"{where}: field {c!r} must be a non-empty string, got {cols[c][i]!r:.60}")
+        if cols["chosen"][i].strip() == cols["rejected"][i].strip():
+            raise PreferenceDataError(f"{where}: fields 'chosen' and 'rejected' are identical: no preference to learn")
+        for c in ("p_chosen", "gold_chosen", "gold_rejected"):
+            v = cols[c][i]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise PreferenceDataError(f"{where}: field {c!r} must be a finite number, got {v!r}")
+        if not 0 <= cols["p_chosen"][i] <= 1:
+            raise PreferenceDataError(f"{where}: field 'p_chosen' is {cols['p_chosen'][i]!r}, not a probability in [0, 1]")
+
+
 def build_pairs(dataset, tokenizer, max_length: int, max_pairs: dict[str, int | None] | None = None,
                 seed: int = 0) -> PairTable:
     """Turn the chapter-1 DatasetDict into a `PairTable`; `max_pairs` caps a split (a seeded sample)."""
@@ -293,6 +346,7 @@ def build_pairs(dataset, tokenizer, max_length: int, max_pairs: dict[str, int | 
         for column in ("prompt", "chosen", "rejected", "p_chosen", "gold_chosen", "gold_rejected"):
             if column not in ds.column_names:
                 raise KeyError(f"preference split {name!r} has no column {column!r} (see the data contract)")
+        _check_split(ds, name)
         rows = np.arange(len(ds))
         cap = max_pairs.get(name)
         if cap is not None and cap < len(rows):
@@ -335,6 +389,21 @@ class TrainConfig:
     eval_batch_size: int = 64    # sequences per no-grad scoring batch
     seed: int = 0
 
+    def __post_init__(self):
+        """Reject settings that would fail deep inside the loop (a batch size of 0 divides by zero)."""
+        if self.loss not in ("bt", "mse"):
+            raise ValueError(f"TrainConfig.loss={self.loss!r} is not 'bt' or 'mse'")
+        if self.optimizer not in ("adamw", "sgd"):
+            raise ValueError(f"TrainConfig.optimizer={self.optimizer!r} is not 'adamw' or 'sgd'")
+        for name in ("batch_size", "epochs", "eval_every", "patience", "eval_batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"TrainConfig.{name} must be an integer >= 1, got {value!r}")
+        for name in ("lr", "weight_decay", "momentum", "grad_clip", "center_coef"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"TrainConfig.{name} must be a finite number >= 0, got {value!r}")
+
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss."""
@@ -352,6 +421,8 @@ class TrainResult:
 
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = [p for p in params if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters (requires_grad is False everywhere)")
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "sgd":
@@ -362,6 +433,8 @@ def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
 @torch.no_grad()
 def score_split(reward_fn: RewardFn, split: PairSplit, batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     """Rewards (r_chosen, r_rejected) of every pair, each unique sequence scored once."""
+    if len(split) == 0:
+        raise ValueError("the split has no pairs: nothing to score")
     seqs = split.seqs()
     rewards = torch.cat([reward_fn(seqs[i:i + batch_size]) for i in range(0, len(seqs), batch_size)])
     lookup = torch.zeros(int(seqs.max()) + 1)
@@ -450,6 +523,9 @@ def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_spl
     With `resume`, a run continues from `ckpt_dir/last` and ends exactly where an uninterrupted run ends.
     `stop_after` simulates an interruption after that many steps (for tests and demos).
     """
+    for name, split in (("train_split", train_split), ("val_split", val_split)):
+        if len(split) == 0:
+            raise ValueError(f"{name} has no pairs: nothing to {'train on' if name == 'train_split' else 'validate on'}")
     ckpt_dir = Path(ckpt_dir) if ckpt_dir else None
     optimizer = make_optimizer(model.parameters(), cfg)
     torch.manual_seed(cfg.seed)
@@ -552,6 +628,14 @@ def score(model, tokenizer, prompts: Sequence[str], responses: Sequence[str], ba
     """Rewards of (prompt, response) pairs as Python floats: chat template, left-cut, batched by length."""
     if isinstance(prompts, str) or isinstance(responses, str):
         raise TypeError("score() takes lists of prompts and responses; wrap a single one in a list")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    context = getattr(model.config, "max_position_embeddings", None)
+    if context and max_length > context:
+        raise ValueError(f"max_length={max_length} is longer than the model's context of {context} tokens; "
+                         f"use max_length <= {context} (longer inputs are then cut from the left)")
+    if len(prompts) == len(responses) == 0:
+        return []
     ids = encode(tokenizer, prompts, responses, max_length)
     device = next(model.parameters()).device
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths together: less padding

@@ -1,0 +1,416 @@
+"""Malformed and hostile input to the public loaders and trainers of rlhf_lib, and how each is answered.
+
+Every case has an id; `docs/bad_input.md` lists them all in one table (input -> answer), and the last test
+checks that table and these cases name the same ids. An answer is either a clear error naming what is
+wrong (file, line, field, split, row) raised before any deep library call, or a documented recovery.
+Every case must finish in seconds: a watchdog fails a case that hangs.
+"""
+
+import json
+import math
+import re
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from datasets import Dataset, DatasetDict
+from transformers import AutoModelForSequenceClassification
+
+from rlhf_lib import annotate, config, data, features, metrics, reward
+from rlhf_lib.data import PreferenceDataError
+from rlhf_lib.reward import NonFiniteLossError, TrainConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = b'{"prompt": "q", "chosen": "a", "rejected": "b"}'
+IDS: set[str] = set()  # every case id of this module, compared with docs/bad_input.md at the end
+
+
+def ids(cases):
+    IDS.update(c[0] for c in cases)
+    return [pytest.param(*c[1:], id=c[0]) for c in cases]
+
+
+@pytest.fixture(autouse=True)
+def watchdog():
+    """No case may hang: fail it after 60 s."""
+    def bark(*_):
+        raise TimeoutError("a bad-input case hung")
+
+    previous = signal.signal(signal.SIGALRM, bark)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def write(path: Path, lines) -> Path:
+    path.write_bytes(b"".join((ln if isinstance(ln, bytes) else ln.encode()) + b"\n" for ln in lines))
+    return path
+
+
+# ================================================================= preference JSONL: errors naming file:line:field
+JSONL_ERRORS = [  # (id, the second line of a file whose first line is good, expected message)
+    ("jsonl-broken-json", b'{"prompt": "q", "chosen": "a"', r"bad\.jsonl:2: malformed JSON"),
+    ("jsonl-not-an-object", b'["q", "a", "b"]', r"bad\.jsonl:2: expected a JSON object, got list"),
+    ("jsonl-missing-field", b'{"prompt": "q", "chosen": "a"}', r"bad\.jsonl:2: missing field 'rejected'"),
+    ("jsonl-missing-prompt", b'{"chosen": "a", "rejected": "b"}', r"bad\.jsonl:2: missing field 'prompt'"),
+    ("jsonl-wrong-type-text", b'{"prompt": "q", "chosen": 3, "rejected": "b"}',
+     r"bad\.jsonl:2: field 'chosen' must be a string or a list of messages, got int"),
+    ("jsonl-message-without-content", b'{"prompt": "q", "chosen": [{"role": "assistant"}], "rejected": "b"}',
+     r"bad\.jsonl:2: field 'chosen' must be a string or a list of messages"),
+    ("jsonl-empty-text", b'{"prompt": "q", "chosen": "", "rejected": "b"}', r"bad\.jsonl:2: field 'chosen' is empty"),
+    ("jsonl-whitespace-text", b'{"prompt": " \\n\\t ", "chosen": "a", "rejected": "b"}',
+     r"bad\.jsonl:2: field 'prompt' is empty"),
+    ("jsonl-chosen-equals-rejected", b'{"prompt": "q", "chosen": "same", "rejected": "same"}',
+     r"bad\.jsonl:2: fields 'chosen' and 'rejected' are identical"),
+    ("jsonl-equal-but-whitespace", b'{"prompt": "q", "chosen": "same", "rejected": " same\\n"}',
+     r"bad\.jsonl:2: fields 'chosen' and 'rejected' are identical"),
+    ("jsonl-nan-number", b'{"prompt": "q", "chosen": "a", "rejected": "b", "p_chosen": NaN}',
+     r"bad\.jsonl:2: field 'p_chosen' must be a finite number"),
+    ("jsonl-infinite-number", b'{"prompt": "q", "chosen": "a", "rejected": "b", "gold_chosen": Infinity}',
+     r"bad\.jsonl:2: field 'gold_chosen' must be a finite number"),
+    ("jsonl-number-as-string", b'{"prompt": "q", "chosen": "a", "rejected": "b", "gold_rejected": "0.5"}',
+     r"bad\.jsonl:2: field 'gold_rejected' must be a finite number"),
+    ("jsonl-bool-as-number", b'{"prompt": "q", "chosen": "a", "rejected": "b", "p_chosen": true}',
+     r"bad\.jsonl:2: field 'p_chosen' must be a finite number, got True"),
+    ("jsonl-probability-out-of-range", b'{"prompt": "q", "chosen": "a", "rejected": "b", "p_chosen": 1.5}',
+     r"bad\.jsonl:2: field 'p_chosen' is a probability, got 1\.5"),
+    ("jsonl-metadata-wrong-type", b'{"prompt": "q", "chosen": "a", "rejected": "b", "annotator": 7}',
+     r"bad\.jsonl:2: field 'annotator' must be a string"),
+    ("jsonl-field-changes-type", b'{"prompt": "q", "chosen": "a", "rejected": "b", "score": "high"}',
+     r"bad\.jsonl:2: field 'score' is a string here but a number on line 1"),
+    ("jsonl-not-utf8", b'{"prompt": "caf\xe9", "chosen": "a", "rejected": "b"}', r"bad\.jsonl:2: not UTF-8 text \(byte 15\)"),
+    ("jsonl-hh-dialogues-differ", b'{"chosen": "\\n\\nHuman: A\\n\\nAssistant: x", "rejected": "\\n\\nHuman: B\\n\\nAssistant: y"}',
+     r"bad\.jsonl:2: HH-RLHF chosen and rejected dialogues differ before the last answer"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), ids(JSONL_ERRORS))
+def test_bad_preference_line_is_named_and_can_be_skipped(tmp_path, line, message):
+    first = b'{"prompt": "q", "chosen": "a", "rejected": "b", "score": 1}'
+    path = write(tmp_path / "bad.jsonl", [first, line])
+    with pytest.raises(PreferenceDataError, match=message):
+        data.read_preference_jsonl(path)
+    with pytest.raises(PreferenceDataError, match=message):
+        data.load_preferences(path)
+    rows, skipped = data.read_preference_jsonl(path, on_error="skip")  # the documented recovery: skip and count
+    assert (len(rows), skipped) == (1, 1)
+
+
+LOADER_ERRORS = [  # (id, what to write, the source given to load_preferences, on_error, expected message)
+    ("load-empty-file", {"train.jsonl": []}, "train.jsonl", "raise", r"train\.jsonl: no preference pairs"),
+    ("load-every-row-skipped", {"train.jsonl": [b"{", b"[]"]}, "train.jsonl", "skip",
+     r"train\.jsonl: no preference pairs \(the file is empty, or every row was skipped\)"),
+    ("load-folder-without-splits", {"notes.txt": [b"hi"]}, ".", "raise", r"no train\.jsonl / val\.jsonl / test\.jsonl"),
+    ("load-missing-file", {}, "nope.jsonl", "raise", r"nope\.jsonl: no such file or folder"),
+    ("load-typo-in-local-folder", {"prefs/train.jsonl": [GOOD]}, "prefs/train.jsonll", "raise",
+     r"prefs/train\.jsonll: no such file or folder"),
+]
+
+
+@pytest.mark.parametrize(("files", "source", "on_error", "message"), ids(LOADER_ERRORS))
+def test_bad_source_is_named(tmp_path, monkeypatch, files, source, on_error, message):
+    monkeypatch.chdir(tmp_path)  # "prefs/x" must be recognised as a local path, never looked up on the hub
+    for name, lines in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        write(tmp_path / name, lines)
+    with pytest.raises(PreferenceDataError, match=message):
+        data.load_preferences(source, on_error=on_error)
+
+
+IDS.update(["jsonl-skip-mode", "jsonl-bom-crlf-blank-lines", "jsonl-extra-fields", "jsonl-huge-text",
+            "read-bad-on-error", "read-a-folder"])
+
+
+def test_preference_recoveries(tmp_path):
+    # jsonl-skip-mode: on_error="skip" keeps the good rows and counts the bad ones (also non-UTF-8 ones)
+    path = write(tmp_path / "mixed.jsonl", [GOOD, b"{", b'{"prompt": "\xff"}', GOOD.replace(b'"b"', b'"c"')])
+    rows, skipped = data.read_preference_jsonl(path, on_error="skip")
+    assert (len(rows), skipped) == (2, 2)
+    # jsonl-bom-crlf-blank-lines: a byte-order mark, Windows line ends and blank lines are read as usual
+    path = tmp_path / "windows.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD + b"\r\n   \r\n\r\n" + GOOD.replace(b'"b"', b'"c"') + b"\r\n")
+    assert [r["rejected"] for r in data.read_preference_jsonl(path)[0]] == ["b", "c"]
+    # jsonl-extra-fields: unknown fields are kept as metadata; one missing on a row is None there
+    path = write(tmp_path / "extra.jsonl", [GOOD, b'{"prompt": "q", "chosen": "a", "rejected": "c", "note": "x"}'])
+    train = data.load_preferences(path)["train"]
+    assert train["note"] == [None, "x"]
+    # jsonl-huge-text: a 2 MB answer is read whole (the reward model cuts it later, from the left)
+    huge = "word " * 400_000
+    path = write(tmp_path / "huge.jsonl", [json.dumps({"prompt": "q", "chosen": huge, "rejected": "b"})])
+    assert len(data.read_preference_jsonl(path)[0][0]["chosen"]) == len(huge)
+    # read-bad-on-error and read-a-folder
+    with pytest.raises(ValueError, match="on_error must be 'raise' or 'skip'"):
+        data.read_preference_jsonl(path, on_error="ignore")
+    with pytest.raises(PreferenceDataError, match="no such file"):
+        data.read_preference_jsonl(tmp_path)
+
+
+# ======================================================================================= the label log
+LOG_CASES = [  # (id, the log's bytes, expected message, or the pair ids in effect for a recovery)
+    ("log-broken-middle-line", b'{"pair_id": "p1", "label": "A"}\nnot json\n{"pair_id": "p2", "label": "B"}\n',
+     r"labels\.jsonl:2: not valid JSON"),
+    ("log-not-utf8", b'{"pair_id": "p\xff", "label": "A"}\n{"pair_id": "p2", "label": "B"}\n',
+     r"labels\.jsonl:1: not UTF-8 text"),
+    ("log-not-an-object", b'["p1", "A"]\n', r"labels\.jsonl:1: expected a JSON object, got list"),
+    ("log-missing-label", b'{"pair_id": "p1"}\n', r"labels\.jsonl:1: field 'label' must be a string, got None"),
+    ("log-pair-id-wrong-type", b'{"pair_id": 7, "label": "A"}\n', r"labels\.jsonl:1: field 'pair_id' must be a string"),
+    ("log-torn-last-line", b'{"pair_id": "p1", "label": "A"}\n{"pair_id": "p2", "lab', ["p1"]),
+    ("log-torn-multibyte-last-line", b'{"pair_id": "p1", "label": "A"}\n{"pair_id": "caf\xc3', ["p1"]),
+    ("log-undo-with-nothing-to-undo", b'{"pair_id": "p1", "label": "undo"}\n{"pair_id": "p2", "label": "B"}\n', ["p2"]),
+    ("log-blank-lines", b'\n\n{"pair_id": "p1", "label": "A"}\n   \n', ["p1"]),
+]
+
+
+@pytest.mark.parametrize(("content", "expected"), ids(LOG_CASES))
+def test_label_log(tmp_path, content, expected):
+    log = tmp_path / "labels.jsonl"
+    log.write_bytes(content)
+    if isinstance(expected, str):
+        with pytest.raises(annotate.LabelLogError, match=expected):
+            annotate.read_label_log(log)
+    else:
+        assert [r["pair_id"] for r in annotate.read_label_log(log)] == expected
+
+
+IDS.add("log-missing-file")
+
+
+def test_a_missing_label_log_means_nothing_labelled_yet(tmp_path):
+    assert annotate.read_label_log(tmp_path / "none.jsonl") == []
+
+
+# ========================================================================= datasets made in code -> build_pairs
+ROW = {"prompt": "q", "chosen": "a", "rejected": "b", "p_chosen": 0.8, "gold_chosen": 1.0, "gold_rejected": 0.0}
+PAIRS_ERRORS = [  # (id, a change to the second row, expected message)
+    ("pairs-none-number", {"p_chosen": None}, r"split 'train', row 1: field 'p_chosen' must be a finite number, got None"),
+    ("pairs-nan-number", {"gold_chosen": float("nan")}, r"split 'train', row 1: field 'gold_chosen' must be a finite"),
+    ("pairs-probability-out-of-range", {"p_chosen": -0.1}, r"split 'train', row 1: field 'p_chosen' is -0\.1"),
+    ("pairs-empty-text", {"chosen": "   "}, r"split 'train', row 1: field 'chosen' must be a non-empty string"),
+    ("pairs-chosen-equals-rejected", {"rejected": "a"}, r"split 'train', row 1: fields 'chosen' and 'rejected' are identical"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), ids(PAIRS_ERRORS))
+def test_build_pairs_checks_every_row(tiny, change, message):
+    rows = [ROW, {**ROW, "prompt": "q2", **change}]
+    dataset = DatasetDict({"train": Dataset.from_dict({k: [r[k] for r in rows] for k in ROW})})
+    with pytest.raises(PreferenceDataError, match=message):
+        reward.build_pairs(dataset, tiny[1], 64)
+
+
+IDS.update(["pairs-missing-column", "pairs-text-not-a-string"])
+
+
+def test_build_pairs_names_a_missing_column_and_a_wrong_type(tiny):
+    with pytest.raises(KeyError, match="preference split 'train' has no column 'p_chosen'"):
+        reward.build_pairs(DatasetDict({"train": Dataset.from_list([{"prompt": "q", "chosen": "a", "rejected": "b"}])}),
+                           tiny[1], 64)
+    dataset = DatasetDict({"train": Dataset.from_dict({**{k: [v] for k, v in ROW.items()}, "prompt": [3]})})
+    with pytest.raises(PreferenceDataError, match="row 0: field 'prompt' must be a non-empty string, got 3"):
+        reward.build_pairs(dataset, tiny[1], 64)
+
+
+# ================================================================================== the training loop
+def toy(n=8, dim=4, seed=0):
+    """(features, split): n pairs over 2n random feature vectors, one prompt per pair."""
+    g = torch.Generator().manual_seed(seed)
+    split = reward.PairSplit(torch.arange(n), torch.arange(n, 2 * n), torch.full((n,), 0.8), torch.ones(n),
+                             torch.zeros(n), group=torch.arange(n))
+    return torch.randn(2 * n, dim, generator=g), split
+
+
+def empty_split():
+    e = torch.zeros(0, dtype=torch.long)
+    return reward.PairSplit(e, e, e.float(), e.float(), e.float(), group=e)
+
+
+def run(cfg=None, features_=None, train_split=None, val_split=None, frozen=False):
+    x, split = toy()
+    net = reward.FeedForwardRM(4, hidden=8).requires_grad_(not frozen)
+    fn = features.feature_reward_fn(net, x if features_ is None else features_)
+    return reward.train(net, fn, split if train_split is None else train_split,
+                        split if val_split is None else val_split, cfg or TrainConfig(epochs=1), progress=False)
+
+
+def nan_features():
+    x, _ = toy()
+    x[3, 0] = float("nan")
+    return x
+
+
+TRAIN_ERRORS = [  # (id, a call, error type, expected message)
+    ("train-empty-train-split", lambda: run(train_split=empty_split()), ValueError, "train_split has no pairs"),
+    ("train-empty-val-split", lambda: run(val_split=empty_split()), ValueError, "val_split has no pairs"),
+    ("train-batch-size-zero", lambda: TrainConfig(batch_size=0), ValueError, r"TrainConfig\.batch_size must be an integer >= 1, got 0"),
+    ("train-batch-size-float", lambda: TrainConfig(batch_size=16.0), ValueError, r"TrainConfig\.batch_size must be an integer"),
+    ("train-eval-every-zero", lambda: TrainConfig(eval_every=0), ValueError, r"TrainConfig\.eval_every must be an integer >= 1"),
+    ("train-lr-nan", lambda: TrainConfig(lr=float("nan")), ValueError, r"TrainConfig\.lr must be a finite number >= 0, got nan"),
+    ("train-negative-weight-decay", lambda: TrainConfig(weight_decay=-1), ValueError, r"TrainConfig\.weight_decay must be"),
+    ("train-unknown-loss", lambda: TrainConfig(loss="hinge"), ValueError, r"TrainConfig\.loss='hinge' is not 'bt' or 'mse'"),
+    ("train-unknown-optimizer", lambda: TrainConfig(optimizer="adam"), ValueError, r"TrainConfig\.optimizer='adam'"),
+    ("train-nan-features", lambda: run(features_=nan_features()), NonFiniteLossError, r"loss is nan at step \d+ \(epoch 0\)"),
+    ("train-frozen-model", lambda: run(frozen=True), ValueError, "the model has no trainable parameters"),
+    ("score-split-empty", lambda: reward.score_split(lambda i: i.float(), empty_split()), ValueError,
+     "the split has no pairs"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), ids(TRAIN_ERRORS))
+def test_training_refuses_bad_settings_before_the_first_step(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+IDS.add("train-batch-larger-than-data")
+
+
+def test_a_batch_larger_than_the_data_is_one_batch_per_epoch():
+    result = run(TrainConfig(batch_size=1000, epochs=3, eval_every=1))
+    assert result.steps == 3 and [h["epoch"] for h in result.history] == [1.0, 2.0, 3.0]
+
+
+# ================================================================================== losses and metrics
+NAN = float("nan")
+LOSS_ERRORS = [  # (id, a call, error type, expected message)
+    ("bt-shape-mismatch", lambda: reward.bradley_terry_loss(torch.zeros(3), torch.zeros(3, 1)), ValueError,
+     r"r_chosen has shape \(3,\) but r_rejected \(3, 1\)"),
+    ("bt-integer-rewards", lambda: reward.bradley_terry_loss(torch.tensor([1, 2]), torch.tensor([0, 0])), TypeError,
+     "r_chosen must be a float tensor of rewards, got torch.int64"),
+    ("bt-not-a-tensor", lambda: reward.bradley_terry_loss([1.0], [0.0]), TypeError, "got list"),
+    ("accuracy-nan-reward", lambda: reward.pairwise_accuracy(torch.tensor([1.0, NAN]), torch.zeros(2)), ValueError,
+     r"value \[1\] is nan: rewards and labels must be finite"),
+    ("accuracy-empty", lambda: reward.pairwise_accuracy([], []), ValueError, "no rewards or labels"),
+    ("ceiling-out-of-range", lambda: reward.bayes_ceiling([0.5, 1.5]), ValueError, r"p_chosen holds 1\.5"),
+    ("metrics-nan-margin", lambda: metrics.classification_metrics([1.0, NAN]), ValueError, r"margins\[1\] is nan"),
+    ("metrics-inf-margin", lambda: metrics.expected_calibration_error([np.inf]), ValueError, r"margins\[0\] is inf"),
+    ("metrics-empty", lambda: metrics.classification_metrics([]), ValueError, "margins is empty"),
+    ("metrics-2d", lambda: metrics.classification_metrics(np.zeros((2, 2))), ValueError, "must be 1-D"),
+    ("metrics-strings", lambda: metrics.classification_metrics(["good", "bad"]), ValueError, "margins must be numbers"),
+    ("metrics-labels-out-of-range", lambda: metrics.calibration_summary([1.0], labels=[2.0]), ValueError,
+     r"labels must lie in \[0, 1\]"),
+    ("metrics-label-count", lambda: metrics.reliability([1.0, 2.0], labels=[1.0]), ValueError, "1 labels for 2 margins"),
+    ("metrics-temperature-zero", lambda: metrics.reliability([1.0], temperature=0), ValueError, "temperature must be > 0"),
+    ("metrics-zero-bins", lambda: metrics.reliability([1.0], n_bins=0), ValueError, "n_bins must be >= 1"),
+    ("metrics-unknown-order", lambda: metrics.classification_metrics([1.0], order="sorted"), ValueError, "order='sorted'"),
+    ("bootstrap-lengths-differ", lambda: metrics.bootstrap_ci(np.mean, np.ones(3), np.ones(4)), ValueError,
+     "arrays of different lengths"),
+    ("bootstrap-zero-resamples", lambda: metrics.bootstrap_ci(np.mean, np.ones(3), n_boot=0), ValueError, "n_boot must be >= 1"),
+    ("bootstrap-group-count", lambda: metrics.bootstrap_ci(np.mean, np.ones(3), groups=[1]), ValueError, "1 group ids for 3 rows"),
+    ("probe-score-fn-wrong-count", lambda: metrics.pairwise_from_pointwise(lambda p, r: [0.0])(["q"], ["a"], ["b"]),
+     ValueError, r"score_fn returned \(1,\) scores for 2"),
+    ("probe-score-fn-nan", lambda: metrics.length_bias(lambda p, r: [NAN] * len(r), ["q"], ["a"], ["a b"]), ValueError,
+     r"reward gain\[0\] is nan"),
+    ("probe-length-mismatch", lambda: metrics.order_symmetry(None, ["q"], ["a", "b"], ["c"]), ValueError,
+     "1 prompts, 2 A and 1 B responses"),
+    ("select-too-many", lambda: metrics.select_pairs([1.0, 2.0], k=3), ValueError, "k=3 must be between 0 and the 2"),
+    ("select-unknown-strategy", lambda: metrics.select_pairs([1.0], k=1, strategy="best"), ValueError, "strategy 'best'"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), ids(LOSS_ERRORS))
+def test_losses_and_metrics_name_bad_values(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+IDS.update(["bt-nan-reward", "bt-huge-margin"])
+
+
+def test_loss_recoveries():
+    # bt-nan-reward: the loss is NaN, as in torch; `train` turns that into NonFiniteLossError (train-nan-features)
+    assert math.isnan(reward.bradley_terry_loss(torch.tensor([NAN]), torch.tensor([0.0])).item())
+    # bt-huge-margin: stable where log(sigmoid(x)) would give inf
+    assert reward.bradley_terry_loss(torch.tensor([-1e4]), torch.tensor([0.0])).item() == pytest.approx(1e4)
+
+
+# ============================================================================================ scoring
+@pytest.fixture(scope="module")
+def rm(tiny):
+    """A tiny random reward model (1024 positions of context) and its tokenizer."""
+    causal, tokenizer = tiny
+    cfg = causal.config.__class__.from_dict({**causal.config.to_dict(), "num_labels": 1})
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_config(cfg).eval()
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+SCORE_ERRORS = [  # (id, keyword arguments of reward.score, error type, expected message)
+    ("score-prompt-not-a-string", {"prompts": [None]}, TypeError, r"prompts\[0\] is of type NoneType, not a string"),
+    ("score-response-not-a-string", {"responses": [5]}, TypeError, r"responses\[0\] is of type int, not a string"),
+    ("score-one-string", {"prompts": "q", "responses": "a"}, TypeError, "wrap a single one in a list"),
+    ("score-length-mismatch", {"prompts": ["q", "r"]}, ValueError, "2 prompts but 1 responses"),
+    ("score-max-length-zero", {"max_length": 0}, ValueError, "max_length must be a positive number of tokens, got 0"),
+    ("score-max-length-over-context", {"max_length": 4096}, ValueError,
+     "max_length=4096 is longer than the model's context of 1024 tokens"),
+    ("score-batch-size-zero", {"batch_size": 0}, ValueError, "batch_size must be a positive integer, got 0"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), ids(SCORE_ERRORS))
+def test_score_names_bad_arguments(rm, kwargs, error, message):
+    model, tokenizer = rm
+    args = {"prompts": ["q"], "responses": ["a"], **kwargs}
+    with pytest.raises(error, match=message):
+        reward.score(model, tokenizer, **args)
+
+
+IDS.update(["score-prompt-longer-than-context", "score-huge-response", "score-empty-list", "score-empty-strings"])
+
+
+def test_score_recoveries(rm):
+    model, tokenizer = rm
+    # score-prompt-longer-than-context: cut from the left, so the end of the response (where the reward is read) stays
+    long_prompt = "tell me more " * 3000
+    ids = reward.encode(tokenizer, [long_prompt], ["The answer is Paris."], max_length=64)[0]
+    assert len(ids) == 64 and "The answer is Paris." in tokenizer.decode(ids)
+    assert math.isfinite(reward.score(model, tokenizer, [long_prompt], ["The answer is Paris."], max_length=64)[0])
+    # score-huge-response: 250 KB of text is cut the same way, one finite float comes back
+    assert math.isfinite(reward.score(model, tokenizer, ["q"], ["word " * 50_000], max_length=128)[0])
+    # score-empty-list: nothing to score, nothing returned
+    assert reward.score(model, tokenizer, [], []) == []
+    # score-empty-strings: scored like any text (the loaders refuse empty texts before they reach a model)
+    assert math.isfinite(reward.score(model, tokenizer, [""], [""])[0])
+
+
+# ============================================================================================= config
+CONFIG_ERRORS = [  # (id, a call, error type, expected message)
+    ("config-unknown-profile", lambda: config.load("tpu"), ValueError, "unknown profile 'tpu'"),
+    ("config-unknown-override", lambda: config.load("ci", reward__batchsize=8), KeyError, "reward.batchsize"),
+    ("config-override-as-string", lambda: config.load("ci", reward__batch_size="16"), ValueError,
+     r"override reward\.batch_size='16': expected a number"),
+    ("config-override-none", lambda: config.load("ci", reward__lr=None), ValueError, r"override reward\.lr=None"),
+    ("config-override-wrong-kind", lambda: config.load("ci", reward__arch=2), ValueError, "expected a string"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), ids(CONFIG_ERRORS))
+def test_config_names_bad_settings(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+ENV_ERRORS = [  # (id, environment variable, value, expected message)
+    ("config-env-profile-typo", "RLHF_PROFILE", "cpux", "RLHF_PROFILE='cpux' is not a profile"),
+    ("config-env-seed-not-integer", "RLHF_SEED", "1e3", "RLHF_SEED='1e3' is not an integer"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), ids(ENV_ERRORS))
+def test_config_names_a_bad_environment_variable(monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=message):
+        config.load()
+
+
+# ==================================================================================== the table is complete
+def test_docs_table_lists_every_case():
+    """docs/bad_input.md has one row per case id of this module, and no other."""
+    table = (ROOT / "docs" / "bad_input.md").read_text()
+    documented = re.findall(r"^\| `([a-z0-9-]+)` \|", table, re.M)
+    assert len(documented) == len(set(documented)), "a case is listed twice"
+    assert set(documented) == IDS, {"undocumented": IDS - set(documented), "no such case": set(documented) - IDS}
+    assert f"{len(IDS)} bad inputs" in table, f"update the count in docs/bad_input.md to {len(IDS)}"
