@@ -41,9 +41,11 @@ notebooks-test: setup
 
 test: lint unit notebooks-test
 
-# Rebuild the .ipynb files from their sources in notebooks/src/ (outputs are never committed).
+# Rebuild the .ipynb files from their sources in notebooks/src/ (outputs are never committed); the worked
+# solutions of the exercises go to notebooks/solutions/, where notebooks-test runs them too.
 notebooks: setup
 	for f in notebooks/src/*.py; do $(BIN)/python tools/py2nb.py $$f notebooks/$$(basename $$f .py).ipynb; done
+	for f in notebooks/src/solutions/*.py; do $(BIN)/python tools/py2nb.py $$f notebooks/solutions/$$(basename $$f .py).ipynb; done
 
 clean:
 	rm -rf build artifacts .pytest_cache .ruff_cache

@@ -207,3 +207,32 @@ figures = report.record(
     harmful_declined=round(declined, 3),
 )
 figures
+
+# %% [markdown]
+# ## Exercises
+#
+# Four exercises, from quick to harder. Each one has a check: run it in a new cell and it prints ✅, or ❌ with
+# what is wrong. The worked solutions are in `notebooks/solutions/00_solutions.ipynb` (try first!).
+#
+# ```python
+# from rlhf_lib import exercises
+# exercises.check("00.1", cfg)
+# ```
+#
+# **00.1 — A profile with an override.** Load the configuration of the `cpu` profile, but with 8 samples per
+# probe question instead of 16, without editing `config.py` (read `config.load`'s docstring).
+# Check: `exercises.check("00.1", cfg)`.
+#
+# **00.2 — Sampling temperature.** Write `softmax_t(logits, temperature)`: the next-token probabilities after
+# dividing the 1-D tensor `logits` by the temperature. It must also work for logits as large as 1000.
+# Check: `exercises.check("00.2", softmax_t)`.
+#
+# **00.3 — Top-p filtering.** Write `top_p_filter(probs, p)`: keep the smallest set of most likely tokens whose
+# probabilities add up to at least `p`, set the others to 0 and renormalise; return a tensor of the same shape, in
+# the original token order. Check: `exercises.check("00.3", top_p_filter)`.
+#
+# **00.4 — The log-probability of an answer.** Write `answer_logprob(model, tokenizer, question, answer)`:
+# $\log p(\text{answer} \mid \text{question})$ as a float. Tokenize `models.chat_prompt(tokenizer, question)` and
+# `answer` separately (`add_special_tokens=False`), concatenate them, run one forward pass and sum the
+# log-probabilities of the answer's tokens. The check runs it on a tiny random model; then compare "Paris" and
+# "Lyon" on the base model. Chapter 4 is built on this number. Check: `exercises.check("00.4", answer_logprob)`.

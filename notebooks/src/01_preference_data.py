@@ -449,7 +449,32 @@ figures
 # %% [markdown]
 # ## Exercises
 #
-# 1. Label 20 pairs yourself with the widget, then compute how often you agree with the panel's assigned label
-#    (`widgets.human_rows` and the `annotations.jsonl` log). Are you within the 65–77% of human labellers?
-# 2. Halve `annotate.TEMPERATURE` and rebuild (`data.build`). How do agreement, kappa and the Bayes ceiling move?
-# 3. Add a category of your own to `data/make_prompts.py` with a checkable property and a gold component for it.
+# Four exercises, from quick to harder. Each one has a check: run it in a new cell and it prints ✅, or ❌ with
+# what is wrong. The worked solutions are in `notebooks/solutions/01_solutions.ipynb` (try first!).
+#
+# ```python
+# from rlhf_lib import exercises
+# exercises.check("01.1", ceiling)
+# ```
+#
+# **01.1 — The Bayes ceiling of the validation split.** Compute it for the shipped split
+# `data/preferences/val.jsonl` (`data.load_preferences(config.DATA_DIR / "preferences")["val"]`).
+# Check: `exercises.check("01.1", ceiling)`.
+#
+# **01.2 — From a ranking to pairs.** Write `ranking_to_rows(prompt, responses, ranking)`, where `ranking` lists
+# indices into `responses`, best first: the TRL rows (`prompt`, `chosen`, `rejected`) the ranking implies.
+# Check: `exercises.check("01.2", ranking_to_rows)`.
+#
+# **01.3 — Cohen's kappa by hand.** Write `kappa(a, b)` for two annotators' labels ("A", "B" or "tie") of the same
+# pairs, without scikit-learn. Check: `exercises.check("01.3", kappa)`.
+#
+# **01.4 — An annotator's probabilities.** Write `annotator_probs(delta_u, temperature, tie_band)`: the
+# probabilities `(p_a, p_b, p_tie)` that an annotator of section 4, whose utility gap is
+# `delta_u` $= u_a(A) - u_a(B)$, prefers A, prefers B, or calls a tie. Check: `exercises.check("01.4", annotator_probs)`.
+#
+# ### Going further (no check)
+#
+# * Label 20 pairs yourself with the widget, then compute how often you agree with the panel's assigned label
+#   (`widgets.human_rows` and the `annotations.jsonl` log). Are you within the 65–77% of human labellers?
+# * Halve `annotate.TEMPERATURE` and rebuild (`data.build`). How do agreement, kappa and the Bayes ceiling move?
+# * Add a category of your own to `data/make_prompts.py` with a checkable property and a gold component for it.

@@ -414,3 +414,33 @@ for k, v in figures.items():
 # would reach the targets: more comparisons (K=8 responses give 28 pairs per prompt instead of 6, and more
 # prompts), several labels per pair (soft targets), a larger backbone trained through all layers (LoRA in
 # the `gpu` profile), and an ensemble of reward models. We report the gap rather than make the gold easier.
+
+# %% [markdown]
+# ## Exercises
+#
+# Four exercises, from quick to harder. Each one has a check: run it in a new cell and it prints ✅, or ❌ with
+# what is wrong. The worked solutions are in `notebooks/solutions/02_solutions.ipynb` (try first!).
+#
+# ```python
+# from rlhf_lib import exercises
+# exercises.check("02.1", margin)
+# ```
+#
+# **02.1 — How big a margin is 90% sure?** What reward margin $r_c - r_r$ makes a Bradley-Terry reward model
+# 90% sure that `chosen` wins? Check: `exercises.check("02.1", margin)`.
+#
+# **02.2 — A stable Bradley-Terry loss.** Write `bt_loss(r_chosen, r_rejected)`: the mean over pairs of
+# $-\log\sigma(r_c - r_r)$, as a scalar tensor that gradients flow through, finite even for a margin of $-200$.
+# Check: `exercises.check("02.2", bt_loss)`.
+#
+# **02.3 — The Plackett-Luce loss of a ranking.** Chapter 1's annotators can rank $K$ responses at once.
+# Plackett-Luce models a ranking as picking the best response with probability $\mathrm{softmax}(r)$, then the best
+# of the rest, and so on. Write `plackett_luce_loss(rewards, ranking)`: the negative log-likelihood of
+# `ranking` (indices, best first) given the rewards (a tensor of $K$). For $K = 2$ it must equal Bradley-Terry.
+# Check: `exercises.check("02.3", plackett_luce_loss)`.
+#
+# **02.4 — Train a reward model that generalises.** `X, train_split, val_split = exercises.toy_reward_data()`
+# gives a toy preference task: 8 features per response, labels from a noisy annotator who follows a hidden
+# utility. Train a `reward.FeedForwardRM` (or any `nn.Module` from features `(N, 8)` to rewards `(N,)`) with
+# `reward.train` and `features.feature_reward_fn`, so that it agrees with the hidden utility on at least 80% of
+# pairs of *new* prompts. Check: `exercises.check("02.4", model)`.

@@ -800,3 +800,31 @@ for k, v in figures.items():
 # * Tune and regularise on validation; open the test split once.
 # * New labels are worth most where the model is unsure — measure it against random, over several seeds.
 # * Overlap metrics (BLEU, ROUGE) are not preference models.
+
+# %% [markdown]
+# ## Exercises
+#
+# Four exercises, from quick to harder. Each one has a check: run it in a new cell and it prints ✅, or ❌ with
+# what is wrong. The worked solutions are in `notebooks/solutions/03_solutions.ipynb` (try first!).
+#
+# ```python
+# from rlhf_lib import exercises
+# exercises.check("03.1", {"precision": ..., "recall": ...})
+# ```
+#
+# **03.1 — Precision and recall at a threshold.** For the margins `exercises.margins_03()`, compute by hand
+# (without `metrics.classification_metrics`) the precision and recall of the "A is preferred" classifier at
+# threshold 1.0, with each pair shown in both orders as in §2. Check: `exercises.check("03.1", {"precision": p, "recall": r})`.
+#
+# **03.2 — Expected calibration error.** Write `ece(p, y, n_bins=10)` for predicted probabilities `p` of binary
+# outcomes `y` (NumPy arrays), with `n_bins` equal-width bins ($p = 1$ goes to the last one).
+# Check: `exercises.check("03.2", ece)`.
+#
+# **03.3 — Temperature scaling.** `exercises.overconfident_margins()` holds the `"val"` and `"test"` margins of
+# an overconfident reward model. Find the temperature $T$ that calibrates it, using the right split, and see what
+# it does to the test ECE. Check: `exercises.check("03.3", T)`.
+#
+# **03.4 — A cluster bootstrap interval.** `correct, groups = exercises.clustered_correct()` says whether the
+# model got each pair right, and which prompt the pair belongs to. Write `cluster_ci(correct, groups)` returning
+# the 95% percentile-bootstrap interval `(lo, hi)` of the accuracy, resampling whole prompts, without
+# `metrics.bootstrap_ci`; compare it with resampling pairs. Check: `exercises.check("03.4", cluster_ci)`.

@@ -1,0 +1,161 @@
+"""Every exercise check rejects wrong answers, and says why.
+
+The solutions notebooks (run by nbval in CI) prove each check accepts a right answer; here each check meets
+at least one plausible mistake and must reject it with a message that points at the mistake.
+"""
+
+import json
+import math
+import re
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rlhf_lib import config, exercises, metrics, models
+
+ROOT = Path(__file__).resolve().parent.parent
+VAL = config.DATA_DIR / "preferences" / "val.jsonl"
+
+
+def naive_softmax(logits, t):
+    e = torch.exp(logits / t)  # overflows for logits of 1000
+    return e / e.sum()
+
+
+def keeps_one_too_few(probs, p):
+    s, order = torch.sort(probs, descending=True)
+    keep = max(1, int((torch.cumsum(s, 0) < p).sum()))
+    out = torch.zeros_like(probs)
+    out[order[:keep]] = s[:keep]
+    return out / out.sum()
+
+
+def mean_logprob(model, tokenizer, question, answer):
+    prompt = tokenizer(models.chat_prompt(tokenizer, question), add_special_tokens=False)["input_ids"]
+    tokens = tokenizer(answer, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([prompt + tokens])
+    with torch.no_grad():
+        logp = model(ids).logits[0].log_softmax(-1)
+    return logp[len(prompt) - 1:-1].gather(-1, ids[0, len(prompt):, None]).mean().item()
+
+
+def unshifted_logprob(model, tokenizer, question, answer):
+    prompt = tokenizer(models.chat_prompt(tokenizer, question), add_special_tokens=False)["input_ids"]
+    tokens = tokenizer(answer, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([prompt + tokens])
+    with torch.no_grad():
+        logp = model(ids).logits[0].log_softmax(-1)
+    return logp[len(prompt):].gather(-1, ids[0, len(prompt):, None]).sum().item()
+
+
+def neighbours_only(prompt, responses, ranking):
+    return [{"prompt": prompt, "chosen": responses[a], "rejected": responses[b]} for a, b in pairwise(ranking)]
+
+
+def swapped_rows(prompt, responses, ranking):
+    k = len(ranking)
+    return [{"prompt": prompt, "chosen": responses[ranking[j]], "rejected": responses[ranking[i]]}
+            for i in range(k) for j in range(i + 1, k)]
+
+
+def raw_agreement(a, b):
+    return float(np.mean(np.asarray(a) == np.asarray(b)))
+
+
+def no_ties(delta_u, temperature, tie_band):
+    p_a = 1 / (1 + math.exp(-delta_u / temperature))
+    return p_a, 1 - p_a, 0.0
+
+
+def naive_bt(r_c, r_r):
+    return -torch.log(torch.sigmoid(r_c - r_r)).mean()
+
+
+def pairwise_bt_sum(rewards, ranking):
+    r = rewards[list(ranking)]
+    return sum(-F.logsigmoid(r[i] - r[j]) for i in range(len(r)) for j in range(i + 1, len(r)))
+
+
+def unweighted_ece(p, y, n_bins=10):
+    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    return float(np.mean([abs(y[bins == b].mean() - p[bins == b].mean()) for b in range(n_bins) if (bins == b).any()]))
+
+
+def pair_bootstrap(correct, groups, n_boot=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    stats = [correct[rng.integers(0, len(correct), len(correct))].mean() for _ in range(n_boot)]
+    return tuple(np.percentile(stats, [2.5, 97.5]))
+
+
+d03 = exercises.margins_03()
+WRONG = [  # (exercise, a wrong answer, what the message must point at)
+    ("00.1", lambda: config.load("ci", model__probe_samples=8), "this is the 'ci' profile"),
+    ("00.1", lambda: config.load("cpu"), "model.probe_samples is 16, not 8"),
+    ("00.2", lambda: lambda logits, t: torch.softmax(logits * t, -1), "multiplied the logits by T"),
+    ("00.2", lambda: naive_softmax, "subtract the largest logit"),
+    ("00.3", lambda: keeps_one_too_few, "include the token whose probability takes the total past p"),
+    ("00.3", lambda: lambda probs, p: probs * (probs >= probs.max()), "renormalise"),
+    ("00.4", lambda: mean_logprob, "MEAN log-probability"),
+    ("00.4", lambda: unshifted_logprob, "off by one position"),
+    ("01.1", lambda: 0.5, "not the validation ceiling"),
+    ("01.1", lambda: float(np.mean([json.loads(line)["p_chosen"] for line in open(VAL)])), "mean of p_chosen"),
+    ("01.2", lambda: neighbours_only, "not only the 3 neighbours"),
+    ("01.2", lambda: swapped_rows, "swapped"),
+    ("01.3", lambda: raw_agreement, "raw agreement"),
+    ("01.4", lambda: no_ties, "no ties"),
+    ("02.1", lambda: 0.9, "0.9 is the probability"),
+    ("02.1", lambda: math.log10(9), "natural logarithm"),
+    ("02.2", lambda: naive_bt, "logsigmoid"),
+    ("02.2", lambda: lambda r_c, r_r: -F.logsigmoid(r_c - r_r).sum(), "take the mean"),
+    ("02.3", lambda: pairwise_bt_sum, "sum of the Bradley-Terry losses"),
+    ("02.4", lambda: torch.nn.Linear(8, 1), r"returned shape \(800, 1\)"),
+    ("02.4", lambda: torch.nn.Sequential(torch.nn.Linear(8, 1), torch.nn.Flatten(0)), r"reach 80%"),
+    ("03.1", lambda: {"precision": 1.0, "recall": float(np.mean(d03 > 1))}, "both orders"),
+    ("03.1", lambda: {"precision": float(np.mean(d03 > 0)), "recall": float(np.mean(d03 > 1))}, "recall is right"),
+    ("03.2", lambda: unweighted_ece, "weighted by its share"),
+    ("03.2", lambda: lambda p, y, n_bins=10: float(np.mean(np.abs(p - y))), "MEAN prediction"),
+    ("03.3", lambda: 1 / 3.05, "sigma\\(d / T\\) needs T > 1"),
+    ("03.3", lambda: metrics.fit_temperature(exercises.overconfident_margins()["test"]), "fitted on the test margins"),
+    ("03.4", lambda: pair_bootstrap, "resampling PAIRS"),
+    ("03.4", lambda: lambda correct, groups: (0.0, 0.1), "misses the accuracy"),
+]
+
+
+@pytest.mark.parametrize(("key", "make", "why"), [pytest.param(*w, id=f"{w[0]}-{i}") for i, w in enumerate(WRONG)])
+def test_a_wrong_answer_is_rejected_with_the_reason(key, make, why):
+    torch.manual_seed(0)
+    ok, message = exercises.verdict(key, make())
+    assert not ok, f"exercise {key} accepted a wrong answer"
+    assert re.search(why, message), message
+
+
+def test_every_exercise_meets_a_wrong_answer_and_appears_in_its_chapter_and_solutions():
+    assert {w[0] for w in WRONG} == set(exercises.EXERCISES)
+    for key in exercises.EXERCISES:
+        chapter = next((ROOT / "notebooks" / "src").glob(f"{key[:2]}_*.py")).read_text()
+        section = chapter[chapter.rindex("## Exercises"):]  # the exercises are the chapter's last section
+        assert f'exercises.check("{key}"' in section, f"chapter {key[:2]} does not show the check of {key}"
+        solutions = (ROOT / "notebooks" / "src" / "solutions" / f"{key[:2]}_solutions.py").read_text()
+        assert f'assert exercises.check("{key}"' in solutions, f"no solution runs the check of {key}"
+
+
+def test_check_prints_the_verdict_and_handles_no_answer_and_failing_code(capsys):
+    assert exercises.check("02.1", ...) is False
+    out = capsys.readouterr().out
+    assert "❌ exercise 02.1" in out and "no answer yet" in out
+    assert exercises.check("02.1", math.log(9)) is True
+    assert "✅ exercise 02.1" in capsys.readouterr().out
+
+    def broken(r_c, r_r):
+        raise RuntimeError("shape mismatch on line 3")
+
+    ok, message = exercises.verdict("02.2", broken)
+    assert not ok and "raised RuntimeError: shape mismatch on line 3" in message
+    ok, message = exercises.verdict("02.2", "not a function")
+    assert not ok and "should be a function" in message
+    with pytest.raises(KeyError, match="no exercise '9.9'"):
+        exercises.check("9.9", 1)
