@@ -90,7 +90,7 @@ def _tensor(x, shape: tuple, what: str) -> torch.Tensor:
     _expect(isinstance(x, torch.Tensor), f"{what} should return a torch tensor, got {type(x).__name__}")
     _expect(tuple(x.shape) == shape, f"{what} returned shape {tuple(x.shape)}, expected {shape}")
     _expect(bool(torch.isfinite(x).all()), f"{what} returned NaN or inf: {x.flatten()[:5].tolist()} ...")
-    return x.detach().double()
+    return x.detach().double().cpu()
 
 
 @lru_cache(maxsize=1)
@@ -403,8 +403,9 @@ def _train_rm(model) -> str:
     x, pairs = _toy_pairs(200, seed=12345)  # new prompts the model never saw
     was_training = model.training
     model.eval()
+    device = next(model.parameters(), torch.empty(0)).device  # a model trained on a GPU is checked there
     with torch.no_grad():
-        rewards = _call(model, x, name="your model")
+        rewards = _call(model, x.to(device), name="your model")
     model.train(was_training)
     rewards = _tensor(rewards, (len(x),), "model(features)")
     gold = float(((rewards[pairs.chosen] - rewards[pairs.rejected]).sign()
