@@ -70,6 +70,24 @@ TABLE: dict[str, tuple] = {
     "metrics.refine_batch":       (8,       40,      80),     # pairs sent to annotators per round
     "metrics.refine_repeats":     (1,       3,       5),      # seeds averaged (random selection is noisy)
     "metrics.refine_epochs":      (3,       20,      20),
+    # chapter 4: PPO with a KL penalty
+    "ppo.lora_r":                 (8,       16,      16),     # LoRA rank of the policy's adapters
+    "ppo.lora_layers":            (2,       8,       None),   # adapters on the top N decoder layers (None = all)
+    "ppo.steps":                  (2,       24,      120),    # PPO iterations of the main run
+    "ppo.batch_size":             (4,       16,      64),     # episodes per rollout
+    "ppo.minibatch_size":         (4,       8,       16),     # episodes per gradient step
+    "ppo.epochs":                 (1,       2,       4),      # PPO epochs over each rollout
+    "ppo.max_new_tokens":         (24,      48,      96),     # response budget (an unfinished response is penalised)
+    "ppo.temperature":            (0.7,     0.7,     0.7),    # sampling = log-prob temperature
+    "ppo.lr":                     (3e-4,    3e-4,    1e-4),
+    "ppo.beta":                   (0.05,    0.05,    0.05),   # initial KL coefficient
+    "ppo.target_kl":              (6.0,     6.0,     6.0),    # adaptive controller target, nats per response
+    "ppo.kl_horizon":             (10_000,  10_000,  10_000),
+    "ppo.eval_prompts":           (8,       50,      50),     # held-out test prompts judged by the gold utility
+    "ppo.eval_samples":           (1,       2,       4),      # responses per eval prompt and model
+    "ppo.sweep_betas":            ((0.0,),  (0.0, 0.3), (0.0, 0.01, 0.1, 0.3)),  # fixed-β runs for the trade-off
+    "ppo.sweep_steps":            (1,       8,       60),
+    "ppo.trl_steps":              (1,       4,       30),     # TRL GRPO steps in the comparison section
 }
 
 

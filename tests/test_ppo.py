@@ -1,0 +1,282 @@
+"""Every formula of rlhf_lib.ppo against values computed by hand, then the loop on a tiny random model."""
+
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rlhf_lib import models, ppo
+
+
+# ------------------------------------------------------------------------------------- the formulas
+def test_masked_mean_and_whiten_use_only_masked_positions():
+    x = torch.tensor([[1.0, 3.0, 100.0]])
+    mask = torch.tensor([[1, 1, 0]])
+    assert ppo.masked_mean(x, mask).item() == pytest.approx(2.0)
+    w = ppo.whiten(x, mask)
+    assert w[0, :2].tolist() == pytest.approx([-1.0, 1.0], abs=1e-4)
+
+
+def test_kl_estimators_by_hand():
+    logp, ref = torch.tensor([math.log(0.5)]), torch.tensor([math.log(0.25)])
+    k = ppo.kl_estimators(logp, ref)
+    assert k["k1"].item() == pytest.approx(math.log(2))
+    assert k["k2"].item() == pytest.approx(0.5 * math.log(2) ** 2)
+    assert k["k3"].item() == pytest.approx((0.5 - 1) + math.log(2))
+
+
+def test_k1_and_k3_are_unbiased_for_the_true_kl():
+    torch.manual_seed(0)
+    p = torch.softmax(torch.randn(20), 0)
+    q = torch.softmax(torch.randn(20), 0)
+    exact = (p * (p.log() - q.log())).sum().item()
+    x = torch.multinomial(p, 200_000, replacement=True)
+    k = ppo.kl_estimators(p.log()[x], q.log()[x])
+    assert k["k1"].mean().item() == pytest.approx(exact, rel=0.03)
+    assert k["k3"].mean().item() == pytest.approx(exact, rel=0.03)
+    assert (k["k3"] >= 0).all()
+
+
+def test_kl_penalty_rewards_by_hand():
+    scores = torch.tensor([2.0])
+    logp = torch.tensor([[-1.0, -2.0, -3.0]])
+    ref = torch.tensor([[-1.5, -2.0, -2.0]])
+    mask = torch.tensor([[1.0, 1.0, 0.0]])
+    rewards, kl = ppo.kl_penalty_rewards(scores, logp, ref, mask, beta=0.1)
+    assert kl[0].tolist() == pytest.approx([0.5, 0.0, 0.0])
+    assert rewards[0].tolist() == pytest.approx([-0.05, 2.0, 0.0])  # the score lands on the last response token
+
+
+def test_gae_by_hand():
+    rewards = torch.tensor([[0.0, 0.0, 1.0]])
+    values = torch.tensor([[0.5, 0.5, 0.5]])
+    adv, ret = ppo.gae(rewards, values, torch.ones(1, 3), gamma=1.0, lam=0.5)
+    # δ = [0, 0, 0.5]; A_2 = 0.5, A_1 = 0 + 0.5·0.5, A_0 = 0.5·0.25
+    assert adv[0].tolist() == pytest.approx([0.125, 0.25, 0.5])
+    assert ret[0].tolist() == pytest.approx([0.625, 0.75, 1.0])
+
+
+def test_gae_stops_at_the_end_of_the_response():
+    rewards = torch.tensor([[0.0, 1.0, 7.0]])  # the 7 is past the end and must be ignored
+    values = torch.tensor([[0.5, 0.5, 9.0]])
+    adv, _ = ppo.gae(rewards, values, torch.tensor([[1.0, 1.0, 0.0]]), gamma=1.0, lam=0.5)
+    assert adv[0].tolist() == pytest.approx([0.25, 0.5, 0.0])
+
+
+def test_gae_with_lambda_one_is_return_minus_value():
+    torch.manual_seed(1)
+    r, v = torch.randn(2, 5), torch.randn(2, 5)
+    adv, ret = ppo.gae(r, v, torch.ones(2, 5), gamma=1.0, lam=1.0)
+    reward_to_go = r.flip(1).cumsum(1).flip(1)
+    assert torch.allclose(ret, reward_to_go, atol=1e-5)
+    assert torch.allclose(adv, reward_to_go - v, atol=1e-5)
+
+
+def test_policy_loss_clips_by_hand():
+    old = torch.zeros(1, 3)
+    new = torch.log(torch.tensor([[1.5, 0.5, 1.0]]))
+    adv = torch.tensor([[1.0, -1.0, 1.0]])
+    loss, stats = ppo.policy_loss(new, old, adv, torch.ones(1, 3), clip_eps=0.2)
+    # token 0: max(−1.5, −1.2) = −1.2; token 1: max(0.5, 0.8) = 0.8; token 2: −1
+    assert loss.item() == pytest.approx((-1.2 + 0.8 - 1.0) / 3)
+    assert stats["policy/clipfrac"] == pytest.approx(2 / 3)
+
+
+def test_policy_loss_gradient_is_zero_once_clipped():
+    new = torch.log(torch.tensor([[1.5]])).requires_grad_()
+    loss, _ = ppo.policy_loss(new, torch.zeros(1, 1), torch.ones(1, 1), torch.ones(1, 1), 0.2)
+    loss.backward()
+    assert new.grad.item() == 0.0
+
+
+def test_value_loss_by_hand():
+    loss, stats = ppo.value_loss(torch.tensor([[1.0]]), torch.tensor([[0.5]]), torch.tensor([[1.0]]),
+                                 torch.ones(1, 1), clip_value=0.2)
+    assert loss.item() == pytest.approx(0.5 * 0.3 ** 2)  # V is held at 0.5 + 0.2 = 0.7
+    assert stats["val/clipfrac"] == 1.0
+
+
+def test_adaptive_kl_controller_by_hand():
+    ctl = ppo.AdaptiveKLController(0.1, target=6.0, horizon=10_000)
+    ctl.update(kl=12.0, n_steps=16)  # error clipped to +0.2
+    assert ctl.beta == pytest.approx(0.1 * (1 + 0.2 * 16 / 10_000))
+    ctl.update(kl=6.0, n_steps=16)  # on target: unchanged
+    assert ctl.beta == pytest.approx(0.1 * (1 + 0.2 * 16 / 10_000))
+    ctl.update(kl=4.5, n_steps=100)  # error −0.25 -> −0.2
+    assert ctl.beta == pytest.approx(0.1 * (1 + 0.2 * 16 / 10_000) * (1 - 0.2 * 100 / 10_000))
+    fixed = ppo.FixedKLController(0.05)
+    fixed.update(100.0, 16)
+    assert fixed.beta == 0.05
+
+
+def test_token_logprobs_and_entropy_match_torch():
+    torch.manual_seed(0)
+    head = torch.nn.Linear(8, 11, bias=False)
+    lm = type("LM", (), {"get_output_embeddings": lambda self: head})()
+    hidden, tokens = torch.randn(2, 5, 8), torch.randint(0, 11, (2, 5))
+    lp, ent = ppo.token_logprobs(lm, hidden, tokens, temperature=0.7, with_entropy=True)
+    logits = head(hidden) / 0.7
+    assert torch.allclose(lp, F.log_softmax(logits, -1).gather(-1, tokens[..., None])[..., 0], atol=1e-5)
+    assert torch.allclose(ent, torch.distributions.Categorical(logits=logits).entropy(), atol=1e-5)
+
+
+def test_response_mask_and_left_pad():
+    mask, finished = ppo.response_mask(torch.tensor([[5, 2, 2, 2], [5, 6, 7, 8]]), eos_id=2)
+    assert mask.tolist() == [[1, 1, 0, 0], [1, 1, 1, 1]]
+    assert finished.tolist() == [True, False]
+    ids, m = ppo.left_pad([[1, 2, 3], [4]], pad_id=0)
+    assert ids.tolist() == [[1, 2, 3], [0, 0, 4]] and m.tolist() == [[1, 1, 1], [0, 0, 1]]
+
+
+def test_batch_indices_cover_every_prompt_each_pass_and_repeat():
+    seen = sum((ppo.batch_indices(10, 5, step, seed=3) for step in range(2)), [])
+    assert sorted(seen) == list(range(10))
+    assert ppo.batch_indices(10, 4, 2, seed=3) == ppo.batch_indices(10, 4, 2, seed=3)  # crosses a pass boundary
+    assert len(ppo.batch_indices(3, 8, 0, seed=0)) == 8  # a batch larger than the prompts wraps around
+
+
+def test_win_rate_splits_ties():
+    assert ppo.win_rate([1, 2, 3, 0], [0, 2, 4, 0]) == pytest.approx((1 + 0.5 + 0 + 0.5) / 4)
+    with pytest.raises(ValueError, match="equal, non-empty"):
+        ppo.win_rate([], [])
+
+
+def test_reward_normaliser():
+    mean, std = ppo.reward_normaliser([1.0, 3.0])
+    assert (mean, std) == pytest.approx((2.0, 1.0))
+    with pytest.raises(ValueError, match="finite"):
+        ppo.reward_normaliser([1.0, float("nan")])
+
+
+# ---------------------------------------------------------------------------- the loop, tiny model
+@pytest.fixture(scope="module")
+def tokenizer():
+    return models.load_tokenizer()
+
+
+def _setup(tokenizer, seed=0):
+    model, _ = models.load_tiny_model(seed=seed, tokenizer=tokenizer)
+    ac = ppo.ActorCritic(ppo.with_lora(model, r=4))
+    prompts = [tokenizer(models.chat_prompt(tokenizer, q), add_special_tokens=False)["input_ids"]
+               for q in ("Hi", "What is 2+2?", "Tell me a story", "Name a colour")]
+    return ac, prompts
+
+
+def _length_reward(meta, responses):
+    return [len(r) / 8 for r in responses]
+
+
+CFG = dict(batch_size=4, minibatch_size=2, max_new_tokens=6, lr=3e-3, autocast=False, save_every=2)
+
+
+def test_evaluate_actions_matches_the_models_own_forward(tokenizer):
+    ac, prompts = _setup(tokenizer)
+    ids, mask = ppo.left_pad(prompts[:2], tokenizer.pad_token_id)
+    resp = torch.randint(0, 100, (2, 3))
+    full_ids, full_mask = torch.cat([ids, resp], 1), torch.cat([mask, torch.ones(2, 3, dtype=torch.long)], 1)
+    lp, values, _ = ppo.evaluate_actions(ac, full_ids, full_mask, ids.shape[1], temperature=0.5)
+    logits = ac.policy(input_ids=full_ids, attention_mask=full_mask,
+                       position_ids=ppo.position_ids(full_mask)).logits[:, ids.shape[1] - 1:-1] / 0.5
+    assert torch.allclose(lp, F.log_softmax(logits, -1).gather(-1, resp[..., None])[..., 0], atol=1e-4)
+    assert values.shape == (2, 3)
+
+
+def test_rollout_logprobs_are_the_policys_and_reference_is_adapters_off(tokenizer):
+    ac, prompts = _setup(tokenizer)
+    cfg = ppo.PPOConfig(**CFG)
+    batch = ppo.rollout(ac, prompts, [None] * 4, _length_reward, cfg, tokenizer.eos_token_id,
+                        tokenizer.pad_token_id, seed=0)
+    # LoRA's B starts at zero: before any update the policy IS the reference
+    assert torch.allclose(batch.logprobs, batch.ref_logprobs, atol=1e-5)
+    unfinished = ~batch.finished
+    assert (batch.scores[unfinished] == cfg.missing_eos_penalty).all()
+    assert batch.responses and all(len(r) <= cfg.max_new_tokens for r in batch.responses)
+
+
+def _toy_policy(vocab: int = 16, seed: int = 0):
+    """A custom token-sequence policy: a 2-layer Llama over 16 symbols (0 = EOS, 1 = pad), no tokenizer."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                         bos_token_id=2, eos_token_id=0, pad_token_id=1)
+    return LlamaForCausalLM(config).eval()
+
+
+def test_training_raises_the_reward_of_a_custom_token_policy():
+    policy = _toy_policy()
+    ac = ppo.ActorCritic(policy, ref_policy=copy.deepcopy(policy))  # full fine-tuning, a frozen copy as π_ref
+
+    def reward(meta, responses):  # the share of the symbol 3 (1 in 16 at random)
+        return [sum(t == 3 for t in r) / max(1, len(r)) for r in responses]
+
+    cfg = ppo.PPOConfig(steps=15, batch_size=8, minibatch_size=4, max_new_tokens=6, lr=3e-3, autocast=False,
+                        missing_eos_penalty=None, beta=0.01)
+    history = ppo.train(ac, [[2, 5, 6]] * 4, [None] * 4, reward, cfg, eos_id=0, pad_id=1, progress=False)
+    first = sum(h["objective/scores"] for h in history[:3]) / 3
+    last = sum(h["objective/scores"] for h in history[-3:]) / 3
+    assert last > first + 0.2
+    assert history[-1]["objective/kl"] > 0.05  # it paid for the reward by moving away from π_ref
+    for key in ("objective/entropy", "policy/approxkl", "policy/clipfrac", "loss/value", "beta"):
+        assert key in history[-1]
+
+
+def test_resume_from_checkpoint_equals_an_uninterrupted_run(tokenizer, tmp_path):
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    cfg = ppo.PPOConfig(steps=4, **CFG)
+    ac, prompts = _setup(tokenizer)
+    straight = ppo.train(ac, prompts, [None] * 4, _length_reward, cfg, eos, pad, progress=False)
+    ac_a, _ = _setup(tokenizer)  # stopped after 2 steps (a checkpoint is written at step 2)
+    ppo.train(ac_a, prompts, [None] * 4, _length_reward, ppo.PPOConfig(**{**CFG, "steps": 2}), eos, pad,
+              ckpt_dir=tmp_path / "ck", progress=False)
+    ac_b, _ = _setup(tokenizer)  # a fresh process: new model, state only from disk
+    resumed = ppo.train(ac_b, prompts, [None] * 4, _length_reward, cfg, eos, pad, ckpt_dir=tmp_path / "ck",
+                        progress=False)
+    assert [h["objective/scores"] for h in resumed] == pytest.approx([h["objective/scores"] for h in straight])
+    assert [h["loss/policy"] for h in resumed] == pytest.approx([h["loss/policy"] for h in straight])
+    for (name, p), q in zip(ac.named_parameters(), ac_b.parameters(), strict=True):
+        assert torch.allclose(p, q, atol=1e-6), name
+
+
+def test_checkpoint_with_other_settings_is_refused(tokenizer, tmp_path):
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    ac, prompts = _setup(tokenizer)
+    ppo.train(ac, prompts, [None] * 4, _length_reward, ppo.PPOConfig(steps=2, **CFG), eos, pad,
+              ckpt_dir=tmp_path / "ck", progress=False)
+    with pytest.raises(ValueError, match="other settings.*lr"):
+        ppo.train(ac, prompts, [None] * 4, _length_reward, ppo.PPOConfig(steps=2, **{**CFG, "lr": 1.0}), eos, pad,
+                  ckpt_dir=tmp_path / "ck", progress=False)
+
+
+def test_bad_input_is_named(tokenizer):
+    ac, prompts = _setup(tokenizer)
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    cfg = ppo.PPOConfig(steps=1, **CFG)
+    with pytest.raises(ValueError, match="non-empty list of prompts"):
+        ppo.train(ac, [], [], _length_reward, cfg, eos, pad, progress=False)
+    with pytest.raises(ValueError, match="empty prompt"):
+        ppo.train(ac, [[]], [None], _length_reward, cfg, eos, pad, progress=False)
+    with pytest.raises(ValueError, match="must divide"):
+        ppo.train(ac, prompts, [None] * 4, _length_reward, ppo.PPOConfig(**{**CFG, "minibatch_size": 3}), eos, pad,
+                  progress=False)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        ppo.train(ac, prompts, [None] * 4, lambda m, r: [float("nan")] * len(r), cfg, eos, pad, progress=False)
+    with pytest.raises(ValueError, match="ref_policy"):
+        ppo.ActorCritic(models.load_tiny_model(tokenizer=tokenizer)[0])
+
+
+def test_save_policy_merges_lora_and_reloads(tokenizer, tmp_path):
+    ac, prompts = _setup(tokenizer)
+    with torch.no_grad():
+        for name, p in ac.policy.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.1)
+    path = ppo.save_policy(ac, tokenizer, tmp_path / "policy")
+    assert (path / "model.safetensors").is_file()
+    reloaded, _ = models.load_model(str(path), device="cpu")
+    ids = torch.tensor([prompts[0]])
+    with torch.no_grad():
+        assert torch.allclose(reloaded(ids).logits, ac.policy(ids).logits, atol=1e-4)
