@@ -91,6 +91,64 @@ def pair_bootstrap(correct, groups, n_boot=2000, seed=0):
     return tuple(np.percentile(stats, [2.5, 97.5]))
 
 
+def unmasked_gae(rewards, values, mask, gamma, lam):
+    """The textbook recursion over the whole row: bootstraps from the padding after the response."""
+    adv, last = torch.zeros_like(rewards), torch.zeros(len(rewards))
+    for t in reversed(range(rewards.shape[1])):
+        next_value = values[:, t + 1] if t + 1 < rewards.shape[1] else torch.zeros(len(rewards))
+        last = rewards[:, t] + gamma * next_value - values[:, t] + gamma * lam * last
+        adv[:, t] = last
+    return adv * mask
+
+
+def td_errors_only(rewards, values, mask, gamma, lam):
+    next_values = torch.cat([values[:, 1:] * mask[:, 1:], torch.zeros(len(values), 1)], 1)
+    return (rewards + gamma * next_values - values) * mask
+
+
+def clipped_term_only(logprobs, old_logprobs, advantages, mask, eps):
+    ratio = torch.exp(logprobs - old_logprobs)
+    return -(ratio.clamp(1 - eps, 1 + eps) * advantages * mask).sum() / mask.sum()
+
+
+def surrogate_objective(logprobs, old_logprobs, advantages, mask, eps):
+    ratio = torch.exp(logprobs - old_logprobs)
+    return (torch.minimum(ratio * advantages, ratio.clamp(1 - eps, 1 + eps) * advantages) * mask).sum() / mask.sum()
+
+
+def straight_through_clip(logprobs, old_logprobs, advantages, mask, eps):
+    """The right value, but the clipped ratio lets the gradient through as if it were not clipped."""
+    ratio = torch.exp(logprobs - old_logprobs)
+    clipped = ratio + (ratio.clamp(1 - eps, 1 + eps) - ratio).detach()
+    return -(torch.minimum(ratio * advantages, clipped * advantages) * mask).sum() / mask.sum()
+
+
+def estimator_stats(p, q, weights=None, power=0.5):
+    """kl_estimator_stats with a mistake: weights q instead of p, or power 1 (the variance, not the std)."""
+    w = p if weights is None else weights
+    log_r = np.log(q) - np.log(p)
+    out = {"kl": float(np.sum(p * np.log(p / q)))}
+    for name, k in {"k1": -log_r, "k2": 0.5 * log_r ** 2, "k3": np.expm1(log_r) - log_r}.items():
+        mean = np.sum(w * k)
+        out[name] = (float(mean), float(np.sum(w * (k - mean) ** 2) ** power))
+    return out
+
+
+def sampled_estimator_stats(p, q):
+    y = np.random.default_rng(0).choice(len(p), size=20_000, p=p)
+    log_r = np.log(q[y]) - np.log(p[y])
+    ks = {"k1": -log_r, "k2": 0.5 * log_r ** 2, "k3": np.expm1(log_r) - log_r}
+    return {"kl": float(np.sum(p * np.log(p / q))), **{n: (float(k.mean()), float(k.std())) for n, k in ks.items()}}
+
+
+def kl_rewards_04(sign=-1.0, score_at_last_column=False):
+    d = exercises.kl_rewards_04()
+    rewards = sign * d["beta"] * (d["logprobs"] - d["ref_logprobs"]) * d["mask"]
+    last = torch.full((2,), 4) if score_at_last_column else d["mask"].sum(1).long() - 1
+    rewards[torch.arange(2), last] += d["scores"]
+    return rewards
+
+
 d03 = exercises.margins_03()
 WRONG = [  # (exercise, a wrong answer, what the message must point at)
     ("00.1", lambda: config.load("ci", model__probe_samples=8), "this is the 'ci' profile"),
@@ -122,6 +180,17 @@ WRONG = [  # (exercise, a wrong answer, what the message must point at)
     ("03.3", lambda: metrics.fit_temperature(exercises.overconfident_margins()["test"]), "fitted on the test margins"),
     ("03.4", lambda: pair_bootstrap, "resampling PAIRS"),
     ("03.4", lambda: lambda correct, groups: (0.0, 0.1), "misses the accuracy"),
+    ("04.1", lambda: kl_rewards_04(sign=1.0), "wrong sign"),
+    ("04.1", lambda: kl_rewards_04(score_at_last_column=True), "not on the last column"),
+    ("04.1", lambda: kl_rewards_04().tolist()[0], r"shape \(5,\)"),
+    ("04.2", lambda: unmasked_gae, "the padding leaks into the advantages"),
+    ("04.2", lambda: td_errors_only, "δ_t alone"),
+    ("04.3", lambda: clipped_term_only, "take the minimum"),
+    ("04.3", lambda: surrogate_objective, "objective to MAXIMISE"),
+    ("04.3", lambda: straight_through_clip, "gradient is not 0"),
+    ("04.4", lambda: lambda p, q: estimator_stats(p, q, power=1.0), "that is the variance"),
+    ("04.4", lambda: lambda p, q: estimator_stats(p, q, weights=q), "weight by p, not q"),
+    ("04.4", lambda: sampled_estimator_stats, "Did you sample"),
 ]
 
 
