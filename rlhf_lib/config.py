@@ -44,32 +44,34 @@ TABLE: dict[str, tuple] = {
     "reward.max_eval_pairs":      (48,      None,    None),   # val and test pairs
     "reward.feature_batch_size":  (16,      16,      64),     # sequences per frozen forward pass
     "reward.batch_size":          (16,      16,      32),     # pairs per step
-    "reward.epochs":              (2,       3,       3),      # explicit loop (early-stopped on val accuracy)
-    "reward.trl_epochs":          (2,       2,       3),      # TRL RewardTrainer (no early stopping)
+    "reward.epochs":              (2,       2,       3),      # explicit loop (early-stopped on val accuracy)
+    "reward.trl_epochs":          (1,       0.6,     3),      # TRL RewardTrainer (no early stopping; cpu: where our loop peaks)
+    "reward.trl_eval_every":      (None,    None,    40),     # TRL steps between its own evaluations (None: none)
     "reward.lr":                  (1e-4,    1e-4,    1e-4),   # AdamW, transformer RM
     "reward.lora_r":              (8,       16,      16),
     "reward.ffn_layer":           (24,      24,      24),     # which layer's pooled hidden states feed the FFN
     "reward.ffn_hidden":          (128,     256,     256),
     "reward.ffn_lr":              (1e-3,    1e-3,    1e-3),   # AdamW, FFN
     "reward.ffn_sgd_lr":          (0.05,    0.05,    0.05),   # SGD with momentum 0.9, FFN
-    "reward.ffn_epochs":          (10,      30,      40),
+    "reward.ffn_epochs":          (10,      20,      40),
+    "reward.ffn_seeds":           (2,       3,       5),      # FFNs (seeds) averaged in the ensemble
     "reward.eval_every":          (4,       25,      40),     # steps between validation passes
-    "reward.patience":            (4,       4,       5),      # evaluations without improvement before stopping
+    "reward.patience":            (4,       2,       5),      # evaluations without improvement before stopping
     # chapter 3: validation metrics
     "metrics.n_boot":             (200,     1000,    1000),   # bootstrap resamples per confidence interval
     "metrics.n_bins":             (10,      10,      10),     # reliability-diagram bins
     "metrics.probe_pairs":        (12,      96,      192),    # pairs per bias probe / shifted test (RM forward passes)
     "metrics.judge_pairs":        (4,       24,      96),     # pairs the base-LM judge reads (2 long forward passes each)
-    "metrics.sweep_epochs":       (3,       15,      15),     # FFN epochs per tuning-sweep run
-    "metrics.sweep_lrs":          ((1e-3, 1e-2), (3e-4, 1e-3, 3e-3, 1e-2), (3e-4, 1e-3, 3e-3, 1e-2)),
-    "metrics.sweep_batch_sizes":  ((16,),   (8, 32, 128), (8, 32, 128)),
+    "metrics.sweep_epochs":       (3,       12,      15),     # FFN epochs per tuning-sweep / shift run
+    "metrics.sweep_lrs":          ((1e-3, 1e-2), (3e-4, 1e-3, 3e-3), (3e-4, 1e-3, 3e-3, 1e-2)),
+    "metrics.sweep_batch_sizes":  ((16,),   (16, 64), (8, 32, 128)),
     "metrics.overfit_frac":       (0.5,     0.25,    0.25),   # share of train pairs in the overfitting study
-    "metrics.overfit_epochs":     (4,       60,      60),
+    "metrics.overfit_epochs":     (4,       40,      60),
     "metrics.refine_seed_frac":   (0.3,     0.15,    0.15),   # labelled share of train at round 0 (rest: the pool)
     "metrics.refine_rounds":      (1,       4,       4),      # label-and-retrain rounds
     "metrics.refine_batch":       (8,       40,      80),     # pairs sent to annotators per round
     "metrics.refine_repeats":     (1,       3,       5),      # seeds averaged (random selection is noisy)
-    "metrics.refine_epochs":      (3,       20,      20),
+    "metrics.refine_epochs":      (3,       12,      20),
     # chapter 4: PPO with a KL penalty
     "ppo.lora_r":                 (8,       16,      16),     # LoRA rank of the policy's adapters
     "ppo.lora_layers":            (2,       8,       None),   # adapters on the top N decoder layers (None = all)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from tqdm.auto import tqdm
 
 from . import models
 from .config import artifacts_dir
-from .reward import PairTable, TrainConfig, position_ids
+from .reward import PairTable, TrainConfig, bf16_is_fast, position_ids
 
 
 @dataclass
@@ -34,10 +35,18 @@ class FeatureCache:
     offsets: torch.Tensor
     top_k: int
 
-    def features(self, layer: int, kind: str = "both") -> torch.Tensor:
-        """Feature matrix (S, D) of one layer: "last", "mean" or "both" (concatenated), float32."""
-        x = self.pooled[:, layer].float()  # (S, 2, H)
-        return {"last": x[:, 0], "mean": x[:, 1], "both": x.flatten(1)}[kind]
+    def features(self, layer: int | Sequence[int], kind: str = "both") -> torch.Tensor:
+        """Feature matrix (S, D) of one layer or several (concatenated): "last", "mean" or "both", float32.
+
+        Different layers know different things (lower: surface form, language; middle: content; top: what
+        the next token will be), so a concatenation of a few layers is a richer input than the last one.
+        """
+        layers = [layer] if isinstance(layer, int) else list(layer)
+        x = self.pooled[:, layers].float()  # (S, L, 2, H)
+        if kind not in ("last", "mean", "both"):
+            raise ValueError(f"feature kind {kind!r} is not 'last', 'mean' or 'both'")
+        x = {"last": x[:, :, :1], "mean": x[:, :, 1:], "both": x}[kind]
+        return x.flatten(1)  # (S, L * {1,2} * H), blocks of H: layer by layer, last before mean
 
     def batch(self, idx: torch.Tensor, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
         """Left-padded cached states of sequences `idx`: (inputs_embeds (B, L, H), attention_mask (B, L))."""
@@ -79,7 +88,8 @@ def extract(model, tokenizer, table: PairTable, top_k: int, model_path: str = ""
     """Run the frozen decoder of `model` (a seq-cls or causal LM) once over every sequence of `table`.
 
     Batches are right-padded: with causal attention, later pads never change earlier tokens, so each
-    sequence's states equal those of an unpadded pass. bf16 autocast on CPU halves the time.
+    sequence's states equal those of an unpadded pass. bf16 autocast where the hardware runs it natively
+    (`reward.bf16_is_fast`); the cache itself is stored in bf16 either way.
     """
     path = artifacts_dir() / "reward_cache" / f"features-{_key(model_path, table, top_k)}.safetensors"
     if cache and path.is_file():
@@ -103,7 +113,7 @@ def extract(model, tokenizer, table: PairTable, top_k: int, model_path: str = ""
         for row, i in enumerate(idx):
             ids[row, :len(table.input_ids[i])] = torch.tensor(table.input_ids[i])
             mask[row, :len(table.input_ids[i])] = 1
-        with models.autocast(device):
+        with models.autocast(device, enabled=bf16_is_fast(device)):
             out = decoder(input_ids=ids.to(device), attention_mask=mask.to(device),
                           position_ids=position_ids(mask).to(device), output_hidden_states=True, use_cache=False)
         hs = torch.stack(out.hidden_states, 1).float().cpu()  # (B, N+1, L, H)
@@ -157,8 +167,13 @@ class CachedStateCollator:
 
 
 def train_with_trl(top_model, cache: FeatureCache, table: PairTable, cfg: TrainConfig, epochs: float,
-                   output_dir: str | Path, eval_steps: int = 25, bf16: bool = True):
-    """Train `top_model` with `trl.RewardTrainer` on the same pairs as the explicit loop; returns the trainer."""
+                   output_dir: str | Path, eval_steps: int | None = 25, bf16: bool = True, train: str = "train",
+                   val: str = "val"):
+    """Train `top_model` with `trl.RewardTrainer` on the pairs of split `train`; returns the trainer.
+
+    TRL's loss takes ONE label per pair: a split with several labels per pair (`reward.add_vote_splits`)
+    is given as its pairs with the majority label (`chosen` is the side with more votes).
+    """
     from datasets import Dataset
     from trl import RewardConfig, RewardTrainer
 
@@ -167,16 +182,18 @@ def train_with_trl(top_model, cache: FeatureCache, table: PairTable, cfg: TrainC
                                   "rejected_ids": [[int(i)] for i in split.rejected]})
 
     tokenizer = models.load_tokenizer()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     args = RewardConfig(
         output_dir=str(output_dir), learning_rate=cfg.lr, per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=cfg.batch_size, num_train_epochs=epochs, eval_strategy="steps",
-        eval_steps=eval_steps, logging_steps=eval_steps, save_strategy="no", report_to="none",
-        seed=cfg.seed, bf16=bf16, use_cpu=not torch.cuda.is_available(), max_grad_norm=cfg.grad_clip,
+        per_device_eval_batch_size=cfg.batch_size, num_train_epochs=epochs,
+        eval_strategy="steps" if eval_steps else "no", eval_steps=eval_steps, logging_steps=eval_steps or 10,
+        save_strategy="no", report_to="none", seed=cfg.seed, bf16=bf16 and bf16_is_fast(device),
+        use_cpu=device == "cpu", max_grad_norm=cfg.grad_clip,
         weight_decay=cfg.weight_decay, center_rewards_coefficient=cfg.center_coef or None,
         remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=False, max_length=None,
     )
-    trainer = RewardTrainer(model=top_model, args=args, train_dataset=as_dataset(table.splits["train"]),
-                            eval_dataset=as_dataset(table.splits["val"]), processing_class=tokenizer,
+    trainer = RewardTrainer(model=top_model, args=args, train_dataset=as_dataset(table.splits[train]),
+                            eval_dataset=as_dataset(table.splits[val]), processing_class=tokenizer,
                             data_collator=CachedStateCollator(cache))
     trainer.train()
     return trainer
@@ -190,20 +207,33 @@ def quick_train(path: str | Path | None = None, profile: str | None = None, prog
     """
     from . import config
     from .data import load_preferences
-    from .reward import build_pairs, load_transformer_rm, save_reward_model, top_layers_model, train
+    from .reward import (
+        add_vote_splits,
+        build_pairs,
+        load_panel_votes,
+        load_transformer_rm,
+        save_reward_model,
+        top_layers_model,
+        train,
+    )
 
     cfg = config.load(profile)
     config.seed_everything(cfg.seed)
     r = cfg.reward
     model, tokenizer = load_transformer_rm(cfg.model.name, "topk", r.top_k, seed=cfg.seed)
     caps = {"train": r.max_train_pairs, "val": r.max_eval_pairs, "test": r.max_eval_pairs}
-    table = build_pairs(load_preferences(), tokenizer, r.max_length, caps, seed=cfg.seed)
+    prefs = load_preferences()
+    table = build_pairs(prefs, tokenizer, r.max_length, caps, seed=cfg.seed)
+    votes = load_panel_votes()
+    if votes:  # every label of the panel, as in chapter 2
+        add_vote_splits(table, prefs, votes)
+    tr, va = ("train_votes", "val_votes") if "train_votes" in table.splits else ("train", "val")
     cache = extract(model, tokenizer, table, r.top_k, models.resolve(cfg.model.name), r.feature_batch_size,
                     progress=progress)
     top = top_layers_model(model, r.top_k)
     tcfg = TrainConfig(lr=r.lr, batch_size=r.batch_size, epochs=r.epochs, eval_every=r.eval_every,
-                       patience=r.patience, seed=cfg.seed)
-    result = train(top, topk_reward_fn(top, cache), table.splits["train"], table.splits["val"], tcfg,
+                       patience=r.patience, center_coef=0.01, seed=cfg.seed)
+    result = train(top, topk_reward_fn(top, cache), table.splits[tr], table.splits[va], tcfg,
                    autocast=True, progress=progress, desc="train RM (top-k)")
     info = {"arch": "topk", "top_k": r.top_k, "max_length": r.max_length, "profile": cfg.profile,
             "val_accuracy": result.best_val_accuracy, "trained_by": "rlhf_lib.features.quick_train"}

@@ -34,6 +34,26 @@ from .config import artifacts_dir
 REWARD_DIR = "reward_model"  # artifacts/reward_model/: the chapter-2 artifact chapter 4 loads
 
 
+# ====================================================================================== mixed precision
+def bf16_is_fast(device: torch.device | str = "cpu") -> bool:
+    """Whether bf16 autocast speeds this device up: any CUDA GPU; a CPU only with native bf16 (AVX512-BF16, AMX).
+
+    On a CPU without them PyTorch emulates bf16 matrix products, and autocast makes a forward pass about
+    2x SLOWER than float32 (measured: SmolLM2 on a Xeon with AVX-512 but no AVX512-BF16). So we autocast
+    only where it pays.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: trust torch's own check (Apple silicon and recent x86 have native bf16)
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
 # ============================================================================================ inputs
 def conversation_text(tokenizer, prompt: str, response: str) -> str:
     """Prompt and response as the chat model saw them: the chat template with the assistant turn closed."""
@@ -96,28 +116,43 @@ def _check_pair(r_chosen, r_rejected) -> None:
                          f"one reward per pair on each side")
 
 
+def _weighted_mean(x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    return x.mean() if weight is None else (weight * x).sum() / weight.sum().clamp(min=1e-12)
+
+
 def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
-                       margin: torch.Tensor | float | None = None) -> torch.Tensor:
+                       margin: torch.Tensor | float | None = None, target: torch.Tensor | None = None,
+                       weight: torch.Tensor | None = None) -> torch.Tensor:
     """-log sigmoid(r_c - r_r - m): the cross-entropy of the Bradley-Terry model on pairs.
 
     Only the difference r_c - r_r matters, so a reward is defined up to a constant. `margin` m (TRL's
     "margin" column, as in Llama 2) asks for a wider gap where people preferred more strongly.
+
+    Several labels per pair: `target` t is the share of the pair's labels that chose `chosen` and `weight`
+    the number of labels. The loss -[t log sigma(d) + (1 - t) log sigma(-d)], weighted by the label count,
+    is exactly the BT loss summed over every label separately (a soft-label cross-entropy).
     """
     _check_pair(r_chosen, r_rejected)
     delta = r_chosen - r_rejected  # (B,)
     if margin is not None:
         delta = delta - margin
-    return -F.logsigmoid(delta).mean()  # logsigmoid is the numerically stable log(sigmoid(x))
+    nll = -F.logsigmoid(delta)  # logsigmoid is the numerically stable log(sigmoid(x))
+    if target is not None:
+        nll = target * nll + (1 - target) * -F.logsigmoid(-delta)
+    return _weighted_mean(nll, weight)
 
 
-def mse_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
+def mse_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor, target: torch.Tensor | None = None,
+             weight: torch.Tensor | None = None) -> torch.Tensor:
     """Pointwise regression of each response onto its label: chosen -> +1, rejected -> -1.
 
     The natural "scalar score" a pair gives each response. It is the wrong target for preference
     data: the same mediocre answer is +1 against a bad one and -1 against a good one, so the regression
     is pulled to the middle, and it spends capacity on absolute levels that never matter.
+    With several labels per pair (`target` t = share for chosen) the targets are the mean labels +-(2t - 1).
     """
-    return 0.5 * (((r_chosen - 1) ** 2).mean() + ((r_rejected + 1) ** 2).mean())
+    y = torch.ones_like(r_chosen) if target is None else 2 * target - 1
+    return 0.5 * (_weighted_mean((r_chosen - y) ** 2, weight) + _weighted_mean((r_rejected + y) ** 2, weight))
 
 
 def center_penalty(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
@@ -128,12 +163,16 @@ def center_penalty(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Te
     return ((r_chosen + r_rejected) ** 2).mean()
 
 
-def reward_loss(r_chosen, r_rejected, kind: str = "bt", margin=None, center_coef: float = 0.0) -> torch.Tensor:
-    """The training loss: "bt" (Bradley-Terry) or "mse", plus an optional centering term."""
+def reward_loss(r_chosen, r_rejected, kind: str = "bt", margin=None, center_coef: float = 0.0,
+                target: torch.Tensor | None = None, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """The training loss: "bt" (Bradley-Terry) or "mse", plus an optional centering term.
+
+    `target` / `weight`: share of labels for chosen and number of labels, for pairs with several labels.
+    """
     if kind == "bt":
-        loss = bradley_terry_loss(r_chosen, r_rejected, margin)
+        loss = bradley_terry_loss(r_chosen, r_rejected, margin, target, weight)
     elif kind == "mse":
-        loss = mse_loss(r_chosen, r_rejected)
+        loss = mse_loss(r_chosen, r_rejected, target, weight)
     else:
         raise ValueError(f"loss kind {kind!r} is not 'bt' or 'mse'")
     if center_coef:
@@ -154,10 +193,20 @@ def _np(x) -> np.ndarray:
     return arr
 
 
-def pairwise_accuracy(r_chosen, r_rejected) -> float:
-    """Fraction of pairs where the model ranks the annotator's choice higher (ties count half)."""
+def pairwise_accuracy(r_chosen, r_rejected, target=None, weight=None) -> float:
+    """Fraction of pairs where the model ranks the annotator's choice higher (ties count half).
+
+    With several labels per pair (`target` = share for chosen, `weight` = label count): the fraction of
+    all LABELS the model agrees with, the same number as if every label were its own pair.
+    """
     delta = _np(r_chosen) - _np(r_rejected)
-    return float(np.mean((delta > 0) + 0.5 * (delta == 0)))
+    hit = (delta > 0) + 0.5 * (delta == 0)
+    if target is None:
+        return float(np.mean(hit))
+    t = _np(target)
+    hit = t * hit + (1 - t) * (1 - hit)
+    w = np.ones_like(t) if weight is None else _np(weight)
+    return float(np.sum(w * hit) / np.sum(w))
 
 
 def gold_agreement(r_chosen, r_rejected, gold_chosen, gold_rejected) -> float:
@@ -178,13 +227,35 @@ def bayes_ceiling(p_chosen) -> float:
 
 
 # ============================================================================================ models
-class FeedForwardRM(nn.Module):
-    """Architecture (a): an MLP from a frozen feature vector to one reward. (B, D) -> (B,)"""
+class BlockNorm(nn.Module):
+    """LayerNorm applied to each of `blocks` equal slices of the input: (B, blocks * d) -> same shape.
 
-    def __init__(self, dim: int, hidden: int = 256, dropout: float = 0.1):
+    Features concatenated from several layers live on very different scales (the residual stream grows
+    with depth); normalising each block alone keeps a large-norm layer from drowning the others.
+    """
+
+    def __init__(self, dim: int, blocks: int = 1):
+        super().__init__()
+        if dim % blocks:
+            raise ValueError(f"{dim} features do not split into {blocks} equal blocks")
+        self.blocks = blocks
+        self.norm = nn.LayerNorm(dim // blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.unflatten(-1, (self.blocks, -1))).flatten(-2)
+
+
+class FeedForwardRM(nn.Module):
+    """Architecture (a): an MLP from a frozen feature vector to one reward. (B, D) -> (B,)
+
+    `blocks`: the input is that many concatenated feature blocks, each normalised on its own.
+    """
+
+    def __init__(self, dim: int, hidden: int = 256, dropout: float = 0.1, blocks: int = 1):
         super().__init__()
         self.net = nn.Sequential(
-            nn.LayerNorm(dim),  # hidden states of LMs have a few huge dimensions; normalise them first
+            # hidden states of LMs have a few huge dimensions; normalise them first
+            nn.LayerNorm(dim) if blocks == 1 else BlockNorm(dim, blocks),
             nn.Dropout(dropout),
             nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout),
             nn.Linear(hidden, 1),
@@ -192,6 +263,21 @@ class FeedForwardRM(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(-1)
+
+
+class EnsembleRM(nn.Module):
+    """The mean reward of several reward models (e.g. FFNs trained from different seeds). (B, D) -> (B,)
+
+    Averaging members whose errors differ cuts the variance part of the error: a cheap, standard way to a
+    better and less exploitable reward model.
+    """
+
+    def __init__(self, members: Sequence[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(x) for m in self.members]).mean(0)
 
 
 def load_transformer_rm(name: str | None = models.SMOLLM2, arch: str = "topk", top_k: int = 2,
@@ -277,6 +363,8 @@ class PairSplit:
     gold_rejected: torch.Tensor
     rows: torch.Tensor | None = None  # (P,) row of each pair in the source dataset split
     group: torch.Tensor | None = None  # (P,) prompt of each pair: pairs of one prompt share responses
+    target: torch.Tensor | None = None  # (P,) share of the pair's labels that chose `chosen` (None: one label, 1)
+    weight: torch.Tensor | None = None  # (P,) number of labels of each pair (None: one each)
 
     def __len__(self) -> int:
         return len(self.chosen)
@@ -363,6 +451,89 @@ def build_pairs(dataset, tokenizer, max_length: int, max_pairs: dict[str, int | 
     return PairTable(prompts, responses, ids, splits)
 
 
+# ============================================================= more human feedback: every label of the panel
+def load_panel_votes(source: str | Path | None = None) -> list[dict] | None:
+    """Every pair chapter 1's panel labelled, with the label of EVERY annotator, not only the assigned one.
+
+    Chapter 1 asked all five simulated annotators about every pair of responses to a prompt (for its
+    agreement study) but its dataset keeps one label per pair, as real collection would. Those extra
+    labels are more human feedback: here they are, read from `annotations.jsonl` next to the preference
+    folder `source` (default: `data.default_source()`), with response texts from `responses.jsonl`.
+    Returns rows {prompt_id, a, b (texts), votes_a, votes_b (non-tie labels), gold_a, gold_b, p_a}, or None
+    when the folder has no label log (a dataset from elsewhere).
+    """
+    from .config import DATA_DIR
+    from .data import default_source
+
+    folder = Path(source or default_source()).parent
+    log = folder / "annotations.jsonl"
+    if not log.is_file():
+        return None
+    texts: dict[str, str] = {}
+    for path in (DATA_DIR / "responses.jsonl", folder / "responses.jsonl"):  # a local build wins
+        if path.is_file():
+            with open(path, encoding="utf-8") as f:
+                texts.update({r["response_id"]: r["text"] for r in map(json.loads, filter(str.strip, f))})
+    rows = []
+    with open(log, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            for key in ("prompt_id", "a", "b", "labels", "gold_a", "gold_b", "p_a"):
+                if key not in rec:
+                    raise KeyError(f"{log}:{lineno}: no field {key!r}")
+            if rec["a"] not in texts or rec["b"] not in texts:
+                raise KeyError(f"{log}:{lineno}: response {rec['a']!r} or {rec['b']!r} is in no responses.jsonl")
+            labels = list(rec["labels"].values())
+            rows.append({"prompt_id": rec["prompt_id"], "a": texts[rec["a"]], "b": texts[rec["b"]],
+                         "votes_a": labels.count("A"), "votes_b": labels.count("B"),
+                         "gold_a": rec["gold_a"], "gold_b": rec["gold_b"], "p_a": rec["p_a"]})
+    return rows
+
+
+def add_vote_splits(table: PairTable, dataset, votes: list[dict], suffix: str = "_votes") -> dict[str, int]:
+    """Add a split "<name>_votes" for each split of `dataset`: every panel-labelled pair of its prompts.
+
+    Each pair keeps all its labels: `target` = share of non-tie labels for `chosen` (the side with more
+    votes), `weight` = number of non-tie labels. Only pairs whose two responses are already in `table` are
+    kept, so the table (and the feature cache keyed on it) does not change; pairs nobody preferred (all
+    ties) carry nothing and are left out. Returns the number of labels in each new split.
+    """
+    index = {(p, r): i for i, (p, r) in enumerate(zip(table.prompts, table.responses, strict=True))}
+    labels = {}
+    for name in list(dataset):
+        if name.endswith(suffix):
+            continue
+        prompt_of = dict(zip(dataset[name]["prompt_id"], dataset[name]["prompt"], strict=True))
+        groups: dict[str, int] = {}
+        cols: dict[str, list] = {k: [] for k in ("c", "r", "p", "gc", "gr", "t", "w", "g")}
+        for v in votes:
+            prompt = prompt_of.get(v["prompt_id"])
+            n = v["votes_a"] + v["votes_b"]
+            if prompt is None or n == 0:
+                continue
+            a, b = index.get((prompt, v["a"])), index.get((prompt, v["b"]))
+            if a is None or b is None:
+                continue
+            first = v["votes_a"] >= v["votes_b"]
+            cols["c"].append(a if first else b)
+            cols["r"].append(b if first else a)
+            cols["p"].append(v["p_a"] if first else 1 - v["p_a"])
+            cols["gc"].append(v["gold_a"] if first else v["gold_b"])
+            cols["gr"].append(v["gold_b"] if first else v["gold_a"])
+            cols["t"].append((v["votes_a"] if first else v["votes_b"]) / n)
+            cols["w"].append(float(n))
+            cols["g"].append(groups.setdefault(v["prompt_id"], len(groups)))
+        if not cols["c"]:
+            continue
+        f = {k: torch.tensor(x, dtype=torch.float) for k, x in cols.items() if k not in ("c", "r", "g")}
+        table.splits[name + suffix] = PairSplit(torch.tensor(cols["c"]), torch.tensor(cols["r"]), f["p"], f["gc"],
+                                                f["gr"], group=torch.tensor(cols["g"]), target=f["t"], weight=f["w"])
+        labels[name + suffix] = int(f["w"].sum())
+    return labels
+
+
 # ===================================================================================== training loop
 # A `RewardFn` maps a batch of sequence indices (into a PairTable) to their rewards on the CPU, (N,) -> (N,). It hides
 # what the model reads: cached features (FFN), cached activations (top-k) or token ids (LoRA).
@@ -442,12 +613,16 @@ def score_split(reward_fn: RewardFn, split: PairSplit, batch_size: int = 64) -> 
     return lookup[split.chosen], lookup[split.rejected]
 
 
+def _take(x: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor | None:
+    return None if x is None else x[rows]
+
+
 def evaluate(reward_fn: RewardFn, split: PairSplit, cfg: TrainConfig) -> dict[str, float]:
-    """Loss, pairwise accuracy and gold agreement of one split."""
+    """Loss, pairwise accuracy (over every label, for a split with several per pair) and gold agreement."""
     r_c, r_r = score_split(reward_fn, split, cfg.eval_batch_size)
     return {
-        "loss": float(reward_loss(r_c, r_r, cfg.loss, cfg.margin, cfg.center_coef)),
-        "accuracy": pairwise_accuracy(r_c, r_r),
+        "loss": float(reward_loss(r_c, r_r, cfg.loss, cfg.margin, cfg.center_coef, split.target, split.weight)),
+        "accuracy": pairwise_accuracy(r_c, r_r, split.target, split.weight),
         "gold_agreement": gold_agreement(r_c, r_r, split.gold_chosen, split.gold_rejected),
     }
 
@@ -538,11 +713,15 @@ def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_spl
     steps_per_epoch = math.ceil(len(train_split) / cfg.batch_size)
     total = cfg.epochs * steps_per_epoch
     start = time.perf_counter() - loop["seconds"]
-    device_ctx = models.autocast(next(model.parameters()).device, enabled=autocast)  # bf16: ~2x on CPU
+    device = next(model.parameters()).device
+    device_ctx = models.autocast(device, enabled=autocast and bf16_is_fast(device))  # bf16 where it pays
     bar = tqdm(total=total, initial=loop["step"], desc=desc, disable=not progress)
+    order = (-1, None)  # (epoch, its pair order): computed once per epoch
     while loop["step"] < total and not loop["done"]:
         epoch, in_epoch = divmod(loop["step"], steps_per_epoch)
-        rows = epoch_order(train_split, cfg, epoch)[in_epoch * cfg.batch_size:(in_epoch + 1) * cfg.batch_size]
+        if order[0] != epoch:
+            order = (epoch, epoch_order(train_split, cfg, epoch))
+        rows = order[1][in_epoch * cfg.batch_size:(in_epoch + 1) * cfg.batch_size]
         model.train()
         # ---- forward: one reward per unique sequence of the batch (a response is in several pairs)
         seqs, where = torch.unique(torch.cat([train_split.chosen[rows], train_split.rejected[rows]]),
@@ -550,7 +729,8 @@ def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_spl
         with device_ctx:
             r = reward_fn(seqs)[where]  # (2B,)
         r_c, r_r = r.float().chunk(2)  # (B,), (B,)
-        loss = reward_loss(r_c, r_r, cfg.loss, cfg.margin, cfg.center_coef)
+        target, weight = _take(train_split.target, rows), _take(train_split.weight, rows)
+        loss = reward_loss(r_c, r_r, cfg.loss, cfg.margin, cfg.center_coef, target, weight)
         if not torch.isfinite(loss):
             bar.close()
             raise NonFiniteLossError(
@@ -566,7 +746,7 @@ def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_spl
         loop["step"] += 1
         w = loop["window"]
         w[0] += loss.item()
-        w[1] += pairwise_accuracy(r_c, r_r)
+        w[1] += pairwise_accuracy(r_c.detach(), r_r.detach(), target, weight)
         w[2] += 1
         bar.update(1)
         # ---- evaluate, early-stop, checkpoint

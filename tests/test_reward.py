@@ -254,3 +254,68 @@ def test_epoch_order_groups_pairs_by_prompt_and_repeats():
     assert len(runs) == 4  # each prompt's pairs are contiguous
     assert torch.equal(order, reward.epoch_order(split, cfg, epoch=2))
     assert not torch.equal(order, reward.epoch_order(split, cfg, epoch=3))
+
+
+# ------------------------------------------------------------------------- several labels per pair
+def test_soft_label_loss_and_accuracy_equal_one_pair_per_label():
+    r_c, r_r = torch.tensor([1.0, -0.5]), torch.tensor([0.0, 0.0])
+    target, weight = torch.tensor([0.75, 1 / 3]), torch.tensor([4.0, 3.0])
+    # the same pairs written out label by label: 3 for / 1 against, then 1 for / 2 against
+    c = torch.tensor([1.0, 1, 1, 0, -0.5, 0, 0])
+    r = torch.tensor([0.0, 0, 0, 1, 0, -0.5, -0.5])
+    assert reward.bradley_terry_loss(r_c, r_r, target=target, weight=weight).item() == pytest.approx(
+        reward.bradley_terry_loss(c, r).item(), abs=1e-6)
+    assert reward.pairwise_accuracy(r_c, r_r, target, weight) == pytest.approx(reward.pairwise_accuracy(c, r))
+    assert reward.pairwise_accuracy(r_c, r_r, target, weight) == pytest.approx(5 / 7)
+    # MSE with mean labels: targets +-(2t - 1)
+    y = 2 * target - 1
+    expected = 0.5 * ((weight * (r_c - y) ** 2).sum() + (weight * (r_r + y) ** 2).sum()) / weight.sum()
+    assert reward.mse_loss(r_c, r_r, target, weight).item() == pytest.approx(expected.item())
+    # one label per pair is the default
+    assert reward.bradley_terry_loss(r_c, r_r, target=torch.ones(2)).item() == pytest.approx(
+        reward.bradley_terry_loss(r_c, r_r).item())
+
+
+def test_vote_splits_reuse_the_table_and_keep_every_label(tokenizer):
+    prefs = toy_preferences(8)
+    table = reward.build_pairs(prefs, tokenizer, max_length=64)
+    n_seqs = len(table)
+    row = prefs["train"][0]
+    votes = [{"prompt_id": row["prompt_id"], "a": row["rejected"], "b": row["chosen"], "votes_a": 1, "votes_b": 3,
+              "gold_a": 0.0, "gold_b": 1.0, "p_a": 0.3},
+             {"prompt_id": row["prompt_id"], "a": row["chosen"], "b": "an answer not in the table", "votes_a": 5,
+              "votes_b": 0, "gold_a": 1.0, "gold_b": 0.0, "p_a": 0.9},
+             {"prompt_id": row["prompt_id"], "a": row["chosen"], "b": row["rejected"], "votes_a": 0, "votes_b": 0,
+              "gold_a": 1.0, "gold_b": 0.0, "p_a": 0.5}]  # all ties: nothing to learn
+    labels = reward.add_vote_splits(table, prefs, votes)
+    assert labels == {"train_votes": 4} and len(table) == n_seqs
+    split = table.splits["train_votes"]
+    assert len(split) == 1 and split.target.tolist() == [0.75] and split.weight.tolist() == [4.0]
+    assert table.responses[int(split.chosen[0])] == row["chosen"]  # the side with more votes is `chosen`
+    assert split.p_chosen.item() == pytest.approx(0.7) and split.gold_chosen.item() == 1.0
+    x = torch.randn(n_seqs, 4)
+    net = reward.FeedForwardRM(4, hidden=4)
+    result = reward.train(net, features.feature_reward_fn(net, x), split, split,
+                          TrainConfig(batch_size=2, epochs=2, eval_every=1), progress=False)
+    assert result.steps == 2
+
+
+def test_panel_votes_are_read_from_the_shipped_label_log():
+    votes = reward.load_panel_votes()
+    assert votes and all(0 <= v["votes_a"] + v["votes_b"] <= 5 for v in votes)
+    assert all(isinstance(v["a"], str) and v["a"] for v in votes[:20])
+
+
+def test_multi_layer_features_and_block_norm():
+    cache = features.FeatureCache(torch.randn(5, 4, 2, 3).to(torch.bfloat16), torch.zeros(1, 3),
+                                  torch.zeros(6, dtype=torch.long), top_k=1)
+    assert torch.equal(cache.features(2, "both"), cache.pooled[:, 2].float().flatten(1))
+    both = cache.features([1, 3], "both")
+    assert both.shape == (5, 12) and torch.equal(both[:, 6:9], cache.pooled[:, 3, 0].float())
+    assert cache.features([1, 3], "mean").shape == (5, 6)
+    norm = reward.BlockNorm(12, blocks=4)
+    out = norm(both * torch.tensor([1.0] * 3 + [100.0] * 9))  # blocks on very different scales
+    torch.testing.assert_close(out.unflatten(-1, (4, 3)).std(-1, unbiased=False), torch.ones(5, 4), atol=1e-2, rtol=0)
+    members = [reward.FeedForwardRM(12, hidden=4, blocks=4).eval() for _ in range(3)]
+    ens = reward.EnsembleRM(members)
+    torch.testing.assert_close(ens(both), torch.stack([m(both) for m in members]).mean(0))
