@@ -151,9 +151,12 @@ class ActorCritic(nn.Module):
       switched off, so one backbone serves both (no second copy in memory).
     - `value_model=None`: V is a linear head on the policy's own last hidden states (shared backbone);
       pass a separate LM (e.g. a copy of the base) to give the critic its own network.
+    - `frozen_bottom=n`: the lowest n decoder layers carry no adapters, so their output is the same for the
+      policy, the reference and every PPO epoch. It is computed once per rollout (`Rollout.trunk`) and only the
+      top layers run again: the same numbers, at a fraction of the cost (see `split_decoder`).
     """
 
-    def __init__(self, policy, ref_policy=None, value_model=None):
+    def __init__(self, policy, ref_policy=None, value_model=None, frozen_bottom: int = 0):
         super().__init__()
         self.policy, self.ref_policy, self.value_model = policy, ref_policy, value_model
         if ref_policy is None and not hasattr(policy, "disable_adapter"):
@@ -164,9 +167,41 @@ class ActorCritic(nn.Module):
         self.value_head = nn.Linear(hidden, 1)
         nn.init.zeros_(self.value_head.weight)
         nn.init.zeros_(self.value_head.bias)
+        self.bottom = self.top = None
+        if frozen_bottom:
+            if ref_policy is not None or value_model is not None:
+                raise ValueError("frozen_bottom needs the shared-backbone set-up (LoRA policy, no separate models)")
+            self.bottom, self.top = split_decoder(policy, frozen_bottom)
+            if any(p.requires_grad for p in self.bottom.parameters()):
+                raise ValueError(f"frozen_bottom={frozen_bottom}: the bottom layers have trainable weights "
+                                 "(put the LoRA adapters on the top layers only: with_lora(top_layers=...))")
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
+
+
+def split_decoder(lm, n_bottom: int):
+    """Two decoders that SHARE the weights of `lm`'s: the bottom `n_bottom` layers (no final norm) and the rest.
+
+    top(inputs_embeds=bottom(ids)) computes exactly what the whole decoder computes. Llama-style decoders only
+    (embed_tokens, layers, norm, rotary_emb), which covers SmolLM2 and the course's small custom models.
+    """
+    decoder = lm.get_decoder()
+    n = len(decoder.layers)
+    if not 0 < n_bottom < n:
+        raise ValueError(f"n_bottom must be between 1 and {n - 1} for a {n}-layer decoder (got {n_bottom})")
+    parts = []
+    for lo, hi, norm in ((0, n_bottom, nn.Identity()), (n_bottom, n, decoder.norm)):
+        config = copy.deepcopy(decoder.config)
+        config.num_hidden_layers = hi - lo
+        if getattr(config, "layer_types", None):
+            config.layer_types = config.layer_types[lo:hi]
+        with torch.device("meta"):  # no memory for weights we are about to share
+            part = type(decoder)(config)
+        part.embed_tokens, part.layers, part.norm = decoder.embed_tokens, nn.ModuleList(decoder.layers[lo:hi]), norm
+        part.rotary_emb = decoder.rotary_emb
+        parts.append(part)
+    return parts[0], parts[1]
 
 
 def position_ids(mask: torch.Tensor) -> torch.Tensor:
@@ -174,10 +209,15 @@ def position_ids(mask: torch.Tensor) -> torch.Tensor:
     return (mask.cumsum(-1) - 1).clamp(min=0)
 
 
-def response_hidden(lm, ids: torch.Tensor, mask: torch.Tensor, n_prompt: int) -> torch.Tensor:
-    """Hidden states at the positions that PREDICT the response tokens: ids (B, P+R) -> (B, R, H)."""
-    hidden = lm.get_decoder()(input_ids=ids, attention_mask=mask, position_ids=position_ids(mask),
-                              use_cache=False).last_hidden_state  # (B, P+R, H)
+def response_hidden(decoder, ids: torch.Tensor, mask: torch.Tensor, n_prompt: int,
+                    trunk: torch.Tensor | None = None) -> torch.Tensor:
+    """Hidden states at the positions that PREDICT the response tokens: ids (B, P+R) -> (B, R, H).
+
+    With `trunk` (the bottom layers' output, (B, P+R, H)) `decoder` is the top part and starts from it.
+    """
+    inputs = {"inputs_embeds": trunk} if trunk is not None else {"input_ids": ids}
+    hidden = decoder(**inputs, attention_mask=mask, position_ids=position_ids(mask),
+                     use_cache=False).last_hidden_state  # (B, P+R, H)
     return hidden[:, n_prompt - 1:-1]  # state before token t predicts token t
 
 
@@ -198,27 +238,40 @@ def token_logprobs(lm, hidden: torch.Tensor, tokens: torch.Tensor, temperature: 
     return logprobs, entropy
 
 
-def evaluate_actions(ac: ActorCritic, ids, mask, n_prompt: int, temperature: float, with_entropy: bool = False):
+def evaluate_actions(ac: ActorCritic, ids, mask, n_prompt: int, temperature: float, with_entropy: bool = False,
+                     trunk: torch.Tensor | None = None):
     """One forward pass of the policy (and the critic): log-probs, values and entropy of the response tokens."""
     tokens = ids[:, n_prompt:]  # (B, R)
-    hidden = response_hidden(ac.policy, ids, mask, n_prompt)  # (B, R, H)
+    decoder = ac.top if trunk is not None else ac.policy.get_decoder()
+    hidden = response_hidden(decoder, ids, mask, n_prompt, trunk)  # (B, R, H)
     logprobs, entropy = token_logprobs(ac.policy, hidden, tokens, temperature, with_entropy)
     if ac.value_model is not None:
-        hidden = response_hidden(ac.value_model, ids, mask, n_prompt)
+        hidden = response_hidden(ac.value_model.get_decoder(), ids, mask, n_prompt)
     values = ac.value_head(hidden.float()).squeeze(-1)  # (B, R)
     return logprobs, values, entropy
 
 
 @torch.no_grad()
-def reference_logprobs(ac: ActorCritic, ids, mask, n_prompt: int, temperature: float) -> torch.Tensor:
+def reference_logprobs(ac: ActorCritic, ids, mask, n_prompt: int, temperature: float,
+                       trunk: torch.Tensor | None = None) -> torch.Tensor:
     """log π_ref of the response tokens: the frozen copy, or the policy with its adapters switched off."""
     if ac.ref_policy is not None:
         ref, ctx = ac.ref_policy, contextlib.nullcontext()
     else:
         ref, ctx = ac.policy, ac.policy.disable_adapter()
     with ctx:
-        hidden = response_hidden(ref, ids, mask, n_prompt)
+        decoder = ac.top if trunk is not None else ref.get_decoder()
+        hidden = response_hidden(decoder, ids, mask, n_prompt, trunk)
         return token_logprobs(ref, hidden, ids[:, n_prompt:], temperature)[0]
+
+
+@torch.no_grad()
+def trunk_states(ac: ActorCritic, ids, mask) -> torch.Tensor | None:
+    """The frozen bottom layers' output (B, P+R, H), or None when the actor-critic has no frozen trunk."""
+    if ac.bottom is None:
+        return None
+    return ac.bottom(input_ids=ids, attention_mask=mask, position_ids=position_ids(mask),
+                     use_cache=False).last_hidden_state
 
 
 # ============================================================================================== config
@@ -272,6 +325,7 @@ class Rollout:
     values: torch.Tensor         # (B, R) V_old
     scores: torch.Tensor         # (B,) reward-model score (normalised; the EOS penalty where unfinished)
     raw_scores: torch.Tensor     # (B,) the reward function's own output
+    trunk: torch.Tensor | None = None  # (B, P+R, H) frozen bottom layers' output, reused by every epoch
 
     @property
     def responses(self) -> list[list[int]]:
@@ -333,13 +387,15 @@ def rollout(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn
     r_mask, finished = r_mask.to(device), finished.to(device)
     ids, mask = torch.cat([p_ids, responses], 1), torch.cat([p_mask, r_mask], 1)
     n = p_ids.shape[1]
-    logprobs, values, ref = [], [], []
+    logprobs, values, ref, trunks = [], [], [], []
     with models.autocast(device, cfg.autocast):
         for chunk in torch.arange(len(prompts)).split(cfg.minibatch_size):
-            lp, v, _ = evaluate_actions(ac, ids[chunk], mask[chunk], n, cfg.temperature)
+            trunk = trunk_states(ac, ids[chunk], mask[chunk])
+            lp, v, _ = evaluate_actions(ac, ids[chunk], mask[chunk], n, cfg.temperature, trunk=trunk)
             logprobs.append(lp)
             values.append(v)
-            ref.append(reference_logprobs(ac, ids[chunk], mask[chunk], n, cfg.temperature))
+            ref.append(reference_logprobs(ac, ids[chunk], mask[chunk], n, cfg.temperature, trunk=trunk))
+            trunks.append(trunk)
     raw = torch.as_tensor([float(s) for s in reward_fn(meta, _cut(responses, r_mask))], device=device)
     if not torch.isfinite(raw).all():
         raise FloatingPointError(f"the reward function returned non-finite scores: {raw.tolist()}")
@@ -348,7 +404,7 @@ def rollout(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn
         scores = torch.where(finished, raw, torch.full_like(raw, cfg.missing_eos_penalty))
     m = r_mask.float()
     return Rollout(ids, mask, n, m, finished, torch.cat(logprobs) * m, torch.cat(ref) * m,
-                   torch.cat(values) * m, scores, raw)
+                   torch.cat(values) * m, scores, raw, None if trunks[0] is None else torch.cat(trunks))
 
 
 def _cut(responses: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
@@ -378,8 +434,9 @@ def ppo_update(ac: ActorCritic, optimizer: torch.optim.Optimizer, batch: Rollout
         for idx in torch.randperm(len(batch.scores), generator=generator).split(cfg.minibatch_size):
             idx = idx.to(device)
             with models.autocast(device, cfg.autocast):
+                trunk = None if batch.trunk is None else batch.trunk[idx]
                 logprobs, values, entropy = evaluate_actions(ac, batch.ids[idx], batch.mask[idx], batch.n_prompt,
-                                                             cfg.temperature, with_entropy=True)
+                                                             cfg.temperature, with_entropy=True, trunk=trunk)
             pg_loss, pg_stats = policy_loss(logprobs, batch.logprobs[idx], advantages[idx], m[idx], cfg.clip_eps)
             vf_loss, vf_stats = value_loss(values, batch.values[idx], returns[idx], m[idx], cfg.clip_value)
             loss = pg_loss + cfg.vf_coef * vf_loss
@@ -600,8 +657,9 @@ def sample_with_kl(ac: ActorCritic, prompts: list[Sequence[int]], cfg: PPOConfig
         ids, mask = torch.cat([p_ids, responses], 1), torch.cat([p_mask, r_mask.to(device)], 1)
         n = p_ids.shape[1]
         with models.autocast(device, cfg.autocast):
-            logprobs = evaluate_actions(ac, ids, mask, n, cfg.temperature)[0]
-            ref = reference_logprobs(ac, ids, mask, n, cfg.temperature)
+            trunk = trunk_states(ac, ids, mask)
+            logprobs = evaluate_actions(ac, ids, mask, n, cfg.temperature, trunk=trunk)[0]
+            ref = reference_logprobs(ac, ids, mask, n, cfg.temperature, trunk=trunk)
         out_kl += ((logprobs - ref) * r_mask.to(device)).sum(1).tolist()
         out_ids += _cut(responses, r_mask)
         out_done += finished.tolist()

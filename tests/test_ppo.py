@@ -280,3 +280,40 @@ def test_save_policy_merges_lora_and_reloads(tokenizer, tmp_path):
     ids = torch.tensor([prompts[0]])
     with torch.no_grad():
         assert torch.allclose(reloaded(ids).logits, ac.policy(ids).logits, atol=1e-4)
+
+
+def test_frozen_trunk_gives_the_same_numbers_as_the_whole_network(tokenizer):
+    model, _ = models.load_tiny_model(seed=0, tokenizer=tokenizer, layers=3)
+    ac = ppo.ActorCritic(ppo.with_lora(model, r=4, top_layers=1), frozen_bottom=2)
+    with torch.no_grad():
+        for name, p in ac.policy.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)  # adapters that do something, so policy != reference
+        ac.value_head.weight.normal_()
+    prompts = [tokenizer(models.chat_prompt(tokenizer, q), add_special_tokens=False)["input_ids"] for q in ("Hi", "2+2?")]
+    ids, mask = ppo.left_pad(prompts, tokenizer.pad_token_id)
+    ids = torch.cat([ids, torch.randint(0, 500, (2, 4))], 1)
+    mask = torch.cat([mask, torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])], 1)
+    n = ids.shape[1] - 4
+    trunk = ppo.trunk_states(ac, ids, mask)
+    whole = ppo.evaluate_actions(ac, ids, mask, n, 0.7)
+    split = ppo.evaluate_actions(ac, ids, mask, n, 0.7, trunk=trunk)
+    assert torch.allclose(whole[0], split[0], atol=1e-5) and torch.allclose(whole[1], split[1], atol=1e-5)
+    ref_whole = ppo.reference_logprobs(ac, ids, mask, n, 0.7)
+    assert torch.allclose(ref_whole, ppo.reference_logprobs(ac, ids, mask, n, 0.7, trunk=trunk), atol=1e-5)
+    assert not torch.allclose(ref_whole, whole[0], atol=1e-3)  # the adapters really are off for the reference
+    with pytest.raises(ValueError, match="top layers only"):
+        ppo.ActorCritic(ppo.with_lora(models.load_tiny_model(tokenizer=tokenizer, layers=3)[0], r=4), frozen_bottom=2)
+
+
+def test_training_with_a_frozen_trunk_equals_training_without(tokenizer):
+    prompts = [tokenizer(models.chat_prompt(tokenizer, q), add_special_tokens=False)["input_ids"]
+               for q in ("Hi", "What is 2+2?", "Tell me a story", "Name a colour")]
+    logs = []
+    for frozen in (0, 2):
+        model, _ = models.load_tiny_model(seed=0, tokenizer=tokenizer, layers=3)
+        ac = ppo.ActorCritic(ppo.with_lora(model, r=4, top_layers=1), frozen_bottom=frozen)
+        logs.append(ppo.train(ac, prompts, [None] * 4, _length_reward, ppo.PPOConfig(steps=3, **CFG),
+                              tokenizer.eos_token_id, tokenizer.pad_token_id, progress=False))
+    for key in ("objective/scores", "objective/kl", "loss/policy", "loss/value"):
+        assert [h[key] for h in logs[0]] == pytest.approx([h[key] for h in logs[1]], abs=1e-4), key
