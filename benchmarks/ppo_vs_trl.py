@@ -1,6 +1,6 @@
 """PPO episodes per second: the course's `rlhf_lib.ppo` against TRL's GRPO trainer, side by side in one run.
 
-Same base model (SmolLM2-135M-Instruct, bf16 on CPU), same LoRA adapters (rank and layers of the profile), same
+Same base model (SmolLM2-135M-Instruct; bf16 only where the hardware runs it natively), same LoRA adapters (rank and layers of the profile), same
 reward model, same episodes per step, same response budget and temperature. We time every optimisation step
 after a warm-up one and report the median seconds per step, episodes/s and generated tokens/s, and the ratio.
 
@@ -21,16 +21,20 @@ from pathlib import Path
 
 import torch
 
+from rlhf_lib.reward import bf16_is_fast
+
+# bf16 only where the hardware runs it natively, for both contestants (on other CPUs fp32 is faster)
+FAST_BF16 = bf16_is_fast("cuda" if torch.cuda.is_available() else "cpu")
 
 def time_ours(cfg, tokenizer, prompts, ids, reward_fn, epochs: int, steps: int) -> dict:
     from rlhf_lib import models, ppo
 
-    base, _ = models.load_model(cfg.model.name, dtype=torch.bfloat16)
+    base, _ = models.load_model(cfg.model.name, dtype=torch.bfloat16 if FAST_BF16 else torch.float32)
     n_frozen = base.config.num_hidden_layers - cfg.ppo.lora_layers if cfg.ppo.lora_layers else 0
     ac = ppo.ActorCritic(ppo.with_lora(base, r=cfg.ppo.lora_r, top_layers=cfg.ppo.lora_layers), frozen_bottom=n_frozen)
     run = ppo.PPOConfig(steps=steps + 1, batch_size=cfg.ppo.batch_size, minibatch_size=cfg.ppo.minibatch_size,
                         epochs=epochs, max_new_tokens=cfg.ppo.max_new_tokens, temperature=cfg.ppo.temperature,
-                        lr=cfg.ppo.lr, beta=cfg.ppo.beta, seed=cfg.seed)
+                        lr=cfg.ppo.lr, beta=cfg.ppo.beta, seed=cfg.seed, autocast=FAST_BF16)
     stamps = [time.perf_counter()]
     history = ppo.train(ac, ids, prompts, reward_fn, run, tokenizer.eos_token_id, tokenizer.pad_token_id,
                         callback=lambda *a: stamps.append(time.perf_counter()))
@@ -56,7 +60,7 @@ def time_trl(cfg, tokenizer, prompts, reward_fn_text, steps: int) -> dict:
                       learning_rate=cfg.ppo.lr, per_device_train_batch_size=cfg.ppo.batch_size, num_generations=4,
                       max_completion_length=cfg.ppo.max_new_tokens, temperature=cfg.ppo.temperature, top_p=1.0,
                       beta=cfg.ppo.beta, logging_steps=1, report_to="none", save_strategy="no",
-                      use_cpu=not torch.cuda.is_available(), bf16=True, seed=cfg.seed)
+                      use_cpu=not torch.cuda.is_available(), bf16=FAST_BF16, seed=cfg.seed)
     data = Dataset.from_list([{"prompt": [{"role": "user", "content": p["prompt"]}]} for p in prompts])
 
     class Clock(TrainerCallback):

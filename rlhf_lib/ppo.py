@@ -357,7 +357,7 @@ def response_mask(responses: torch.Tensor, eos_id: int) -> tuple[torch.Tensor, t
 
 @torch.no_grad()
 def sample(policy, prompt_ids, prompt_mask, max_new_tokens: int, temperature: float, eos_id: int, pad_id: int,
-           seed: int) -> torch.Tensor:
+           seed: int, autocast: bool = True) -> torch.Tensor:
     """Sample responses from π at temperature T with no top-k/top-p: PPO needs the exact distribution it scores.
 
     prompt_ids/mask (B, P) -> response ids (B, R), R <= max_new_tokens.
@@ -368,7 +368,7 @@ def sample(policy, prompt_ids, prompt_mask, max_new_tokens: int, temperature: fl
     gen = GenerationConfig(do_sample=True, temperature=temperature, top_k=0, top_p=1.0, max_new_tokens=max_new_tokens,
                            eos_token_id=eos_id, pad_token_id=pad_id)
     torch.manual_seed(seed)
-    with models.autocast(device):
+    with models.autocast(device, autocast):
         out = policy.generate(input_ids=prompt_ids, attention_mask=prompt_mask, generation_config=gen)
     return out[:, prompt_ids.shape[1]:]
 
@@ -382,7 +382,8 @@ def rollout(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn
     """Sample a response to each prompt, score it, and record log π_old, log π_ref and V_old (no gradients)."""
     device = next(ac.parameters()).device
     p_ids, p_mask = (t.to(device) for t in left_pad(prompts, pad_id))
-    responses = sample(ac.policy, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed)
+    responses = sample(ac.policy, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed,
+                       cfg.autocast)
     r_mask, finished = response_mask(responses.cpu(), eos_id)
     r_mask, finished = r_mask.to(device), finished.to(device)
     ids, mask = torch.cat([p_ids, responses], 1), torch.cat([p_mask, r_mask], 1)
@@ -652,7 +653,8 @@ def sample_with_kl(ac: ActorCritic, prompts: list[Sequence[int]], cfg: PPOConfig
         ctx = ac.policy.disable_adapter() if reference and ac.ref_policy is None else contextlib.nullcontext()
         with ctx:
             lm = ac.ref_policy if reference and ac.ref_policy is not None else ac.policy
-            responses = sample(lm, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed + b)
+            responses = sample(lm, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed + b,
+                               cfg.autocast)
         r_mask, finished = response_mask(responses.cpu(), eos_id)
         ids, mask = torch.cat([p_ids, responses], 1), torch.cat([p_mask, r_mask.to(device)], 1)
         n = p_ids.shape[1]
