@@ -317,3 +317,18 @@ def test_training_with_a_frozen_trunk_equals_training_without(tokenizer):
                               tokenizer.eos_token_id, tokenizer.pad_token_id, progress=False))
     for key in ("objective/scores", "objective/kl", "loss/policy", "loss/value"):
         assert [h[key] for h in logs[0]] == pytest.approx([h[key] for h in logs[1]], abs=1e-4), key
+
+
+def test_a_separate_value_model_trains_and_leaves_the_policy_head_alone():
+    policy, critic = _toy_policy(seed=0), _toy_policy(seed=1)
+    ac = ppo.ActorCritic(policy, ref_policy=copy.deepcopy(policy), value_model=critic)
+    ids = torch.tensor([[2, 5, 6, 3, 4]])
+    mask = torch.ones_like(ids)
+    _, values, _ = ppo.evaluate_actions(ac, ids, mask, 3, 1.0)
+    hidden = critic.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state[:, 2:-1]
+    assert torch.allclose(values, ac.value_head(hidden).squeeze(-1), atol=1e-6)  # V reads the critic's states
+    before = [p.clone() for p in critic.parameters()]
+    cfg = ppo.PPOConfig(steps=2, batch_size=4, minibatch_size=2, max_new_tokens=4, lr=1e-2, autocast=False,
+                        missing_eos_penalty=None)
+    ppo.train(ac, [[2, 5, 6]] * 4, [None] * 4, lambda m, r: [float(len(r))] * len(r), cfg, 0, 1, progress=False)
+    assert any(not torch.equal(a, b) for a, b in zip(before, critic.parameters(), strict=True))
