@@ -78,7 +78,35 @@ print(f"{len(table)} unique sequences; pairs: train {len(train_split)}, val {len
 print(f"tokens per sequence: median {np.median(lengths):.0f}, max {lengths.max()} "
       f"({(lengths >= R.max_length).mean():.1%} cut to {R.max_length})")
 print(repr(tokenizer.decode(table.input_ids[0])[-300:]))
-ceiling = {s: reward.bayes_ceiling(table.splits[s].p_chosen) for s in table.splits}
+ceiling = {s: reward.bayes_ceiling(table.splits[s].p_chosen) for s in ("train", "val", "test")}
+
+# %% [markdown]
+# **Every label, not one per pair.** Chapter 1 asked *all five* annotators of its panel about every pair of
+# responses to a prompt (for its agreement study), but its dataset keeps one label per pair — the label of the
+# annotator assigned to it — and drops the pair when that annotator said "tie". The other labels are more
+# human feedback, already paid for: `reward.load_panel_votes()` reads them from chapter 1's label log and
+# `reward.add_vote_splits()` adds, for each split, every labelled pair of its prompts with **all** its labels:
+# `target` = the share of labels for `chosen`, `weight` = how many labels. The Bradley-Terry loss with a soft
+# target, $-[t\log\sigma(\Delta) + (1-t)\log\sigma(-\Delta)]$ weighted by the label count, is exactly the sum
+# of the BT losses of the labels one by one. We train on `train_votes`, choose and stop on `val_votes`
+# (accuracy over all its labels: five times the labels, so a less noisy yardstick than 270 single labels), and
+# report the untouched **test** split of chapter 1 (one label per pair) against its Bayes ceiling, as before.
+# We do *not* train on `p_chosen`: it is computed from the hidden, noise-free gold utilities, which no real
+# dataset has.
+
+# %%
+votes = reward.load_panel_votes()
+n_labels = reward.add_vote_splits(table, prefs, votes) if votes else {}
+TRAIN, VAL = ("train_votes", "val_votes") if "train_votes" in table.splits else ("train", "val")
+train_votes, val_votes = table.splits[TRAIN], table.splits[VAL]
+for s in ("train", "val", "test"):
+    if f"{s}_votes" in table.splits:
+        print(f"{s:5s}: {len(table.splits[s]):5d} pairs with 1 label each -> {len(table.splits[s + '_votes']):5d} pairs "
+              f"with {n_labels[s + '_votes']:5d} labels")
+# the Bayes ceiling of a split with several labels per pair: the best expected share of its LABELS
+ceiling[VAL] = float(np.average(np.maximum(val_votes.p_chosen, 1 - val_votes.p_chosen), weights=val_votes.weight)) \
+    if val_votes.weight is not None else ceiling["val"]
+print(f"training on {TRAIN!r}, choosing and stopping on {VAL!r} (Bayes ceiling {ceiling[VAL]:.3f})")
 
 # %% [markdown]
 # ## 3. Architecture choice, and the frozen features both models share
@@ -138,16 +166,16 @@ print(f"{n_layers} layers, hidden size {rm.config.hidden_size}; features of {len
 # %%
 X = cache.features(R.ffn_layer, "both")  # (S, 2H): last-token and response-mean hidden states of one layer
 print(f"FFN input: layer {R.ffn_layer} of {n_layers}, {X.shape[1]} features per sequence")
-ffn_steps = R.ffn_epochs * -(-len(train_split) // R.batch_size)
 
 
-def train_ffn(loss="bt", optimizer="adamw", lr=R.ffn_lr, seed=cfg.seed, desc="FFN"):
+def train_ffn(loss="bt", optimizer="adamw", lr=R.ffn_lr, seed=cfg.seed, desc="FFN", split=TRAIN):
     """A fresh FFN trained by the explicit loop (§6) on the cached features; returns (model, result)."""
     torch.manual_seed(seed)
     net = reward.FeedForwardRM(X.shape[1], hidden=R.ffn_hidden)
+    steps = R.ffn_epochs * -(-len(table.splits[split]) // R.batch_size)
     tc = TrainConfig(loss=loss, optimizer=optimizer, lr=lr, weight_decay=0.01, batch_size=R.batch_size,
-                     epochs=R.ffn_epochs, eval_every=max(1, ffn_steps // 40), patience=10 * R.patience, seed=seed)
-    result = reward.train(net, features.feature_reward_fn(net, X), train_split, val_split, tc, desc=desc)
+                     epochs=R.ffn_epochs, eval_every=max(1, steps // 40), patience=10 * R.patience, seed=seed)
+    result = reward.train(net, features.feature_reward_fn(net, X), table.splits[split], val_votes, tc, desc=desc)
     return net, result
 
 
@@ -162,14 +190,18 @@ def on_test(reward_fn):
 t = time.perf_counter()
 ffn, ffn_bt = train_ffn("bt", desc="FFN, Bradley-Terry")
 ffn_mse_model, ffn_mse = train_ffn("mse", desc="FFN, MSE")
+ffn_one_model, ffn_one = train_ffn("bt", desc="FFN, BT, one label per pair", split="train")
 timings["ffn_s"] = time.perf_counter() - t
 ffn_test = on_test(features.feature_reward_fn(ffn.eval(), X))
 mse_test = on_test(features.feature_reward_fn(ffn_mse_model.eval(), X))
-for name, res, te in (("BT ", ffn_bt, ffn_test), ("MSE", ffn_mse, mse_test)):
-    print(f"FFN {name}: best val accuracy {res.best_val_accuracy:.3f} (step {res.best_step}), "
+one_test = on_test(features.feature_reward_fn(ffn_one_model.eval(), X))
+for name, res, te in (("BT, all labels", ffn_bt, ffn_test), ("MSE, all labels", ffn_mse, mse_test),
+                      ("BT, one label per pair", ffn_one, one_test)):
+    print(f"FFN {name:23s}: best val accuracy {res.best_val_accuracy:.3f} (step {res.best_step}), "
           f"test accuracy {te['accuracy']:.3f}, gold agreement {te['gold_agreement']:.3f}")
-fig = plots.training_curves({"Bradley-Terry": ffn_bt.history, "MSE on ±1": ffn_mse.history},
-                            ceiling=ceiling["val"], title="FFN on frozen features: BT vs MSE")
+fig = plots.training_curves({"Bradley-Terry": ffn_bt.history, "MSE on ±1": ffn_mse.history,
+                             "BT, one label per pair": ffn_one.history},
+                            ceiling=ceiling[VAL], title="FFN on frozen features: BT vs MSE")
 report.save_plot(fig, "02_bt_vs_mse")
 plt.show()
 
@@ -195,11 +227,53 @@ print(f"SGD  : best val accuracy {ffn_sgd.best_val_accuracy:.3f}, test {sgd_test
 print(f"AdamW: best val accuracy {ffn_bt.best_val_accuracy:.3f}, test {ffn_test['accuracy']:.3f}")
 fig = plots.side_by_side({f"SGD (momentum 0.9, lr {R.ffn_sgd_lr})": {"SGD": ffn_sgd.history},
                           f"AdamW (lr {R.ffn_lr})": {"AdamW": ffn_bt.history}},
-                         metric="accuracy", ceiling=ceiling["val"])
+                         metric="accuracy", ceiling=ceiling[VAL])
 report.save_plot(fig, "02_sgd_vs_adamw")
 plt.show()
 fig = plots.side_by_side({"SGD": {"SGD": ffn_sgd.history}, "AdamW": {"AdamW": ffn_bt.history}}, metric="loss")
 plt.show()
+
+# %% [markdown]
+# **Which layer knows most, and does an ensemble help?** The FFN reads one layer. Is another layer, or all
+# of them, a better input? A quick way to ask: a *linear* reward model $r = w^\top x$ on each layer's features
+# (standardised), fitted by logistic regression on the feature differences $x_c - x_r$ of every training
+# label — seconds per layer with scikit-learn. Then the cheapest reliable gain in machine learning: an
+# **ensemble**, the mean reward of `reward.ffn_seeds` FFNs that differ only in their random seed.
+
+# %%
+from sklearn.linear_model import LogisticRegression
+
+t = time.perf_counter()
+
+
+def linear_probe(feats, C=3e-4):
+    """Val accuracy (every label) of a linear reward model on standardised features: logistic regression on x_c - x_r."""
+    seen = train_votes.seqs()
+    z = (feats - feats[seen].mean(0)) / (feats[seen].std(0) + 1e-5)
+    d = (z[train_votes.chosen] - z[train_votes.rejected]).numpy()
+    t_ = train_votes.target.numpy() if train_votes.target is not None else np.ones(len(d))
+    w_ = train_votes.weight.numpy() if train_votes.weight is not None else np.ones(len(d))
+    xs, ys, ws = np.concatenate([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))], np.r_[t_ * w_, (1 - t_) * w_]
+    clf = LogisticRegression(C=C, fit_intercept=False, max_iter=300).fit(xs[ws > 0], ys[ws > 0], sample_weight=ws[ws > 0])
+    r = torch.as_tensor(z.numpy() @ clf.coef_[0], dtype=torch.float)
+    return reward.evaluate(lambda idx: r[idx], val_votes, TrainConfig())["accuracy"]
+
+
+probe_layers = list(range(4, n_layers + 1, 4)) + ([n_layers] if n_layers % 4 else [])
+probe_acc = {layer: linear_probe(cache.features(layer, "both")) for layer in probe_layers}
+probe_acc["all of them"] = linear_probe(cache.features(probe_layers, "both"))
+for name, acc in probe_acc.items():
+    print(f"linear probe on layer {name!s:>10s}: val accuracy {acc:.3f}")
+
+members = [ffn] + [train_ffn("bt", seed=cfg.seed + i, desc=f"FFN, seed {cfg.seed + i}")[0]
+                   for i in range(1, R.ffn_seeds)]
+ensemble = reward.EnsembleRM([m.eval() for m in members])
+ens_fn = features.feature_reward_fn(ensemble, X)
+ens_val = reward.evaluate(ens_fn, val_votes, TrainConfig())["accuracy"]
+ens_test = on_test(ens_fn)
+timings["ensemble_s"] = time.perf_counter() - t
+print(f"ensemble of {len(members)} FFNs: val accuracy {ens_val:.3f} (one FFN: {ffn_bt.best_val_accuracy:.3f}), "
+      f"test accuracy {ens_test['accuracy']:.3f}, gold agreement {ens_test['gold_agreement']:.3f}")
 
 # %% [markdown]
 # ## 6. The transformer reward model, trained by a loop you can read
@@ -217,16 +291,16 @@ plt.show()
 #
 # It stops with a clear message if the loss becomes NaN or infinite, saves a checkpoint (trainable weights
 # as safetensors, optimizer state loaded back with `weights_only=True`, loop state as JSON) at every
-# evaluation, and resumes from the last one. To show resuming, we interrupt the run halfway and start
-# it again: it continues from the last checkpoint and ends where an uninterrupted run would (the unit
-# tests check that the weights are identical).
+# evaluation, and resumes from the last one. To show resuming, we interrupt the run just after its first
+# checkpoint and start it again: it continues from the last checkpoint and ends where an uninterrupted run
+# would (the unit tests check that the weights are identical).
 
 # %%
 import shutil
 
 ckpt_dir = config.artifacts_dir() / "reward_checkpoints" / "topk"
 shutil.rmtree(ckpt_dir, ignore_errors=True)  # a fresh run for this chapter
-steps_per_epoch = -(-len(train_split) // R.batch_size)
+steps_per_epoch = -(-len(train_votes) // R.batch_size)
 rm_cfg = TrainConfig(loss="bt", optimizer="adamw", lr=R.lr, batch_size=R.batch_size, epochs=R.epochs,
                      eval_every=R.eval_every, patience=R.patience, center_coef=0.01, seed=cfg.seed)
 if R.arch == "topk":
@@ -239,11 +313,11 @@ n_train = sum(p.numel() for p in rm_net.parameters() if p.requires_grad)
 print(f"transformer RM ({R.arch}, k={R.top_k}): {n_train / 1e6:.1f}M trainable parameters")
 
 t = time.perf_counter()
-half = (R.epochs * steps_per_epoch) // 2 + 1
-reward.train(rm_net, rm_fn, train_split, val_split, rm_cfg, ckpt_dir=ckpt_dir, stop_after=half,
+half = R.eval_every + 1  # just after the first checkpoint
+reward.train(rm_net, rm_fn, train_votes, val_votes, rm_cfg, ckpt_dir=ckpt_dir, stop_after=half,
              autocast=True, desc="transformer RM (interrupted)")
 print(f"-- interrupted after step {half}; starting again --")
-rm_result = reward.train(rm_net, rm_fn, train_split, val_split, rm_cfg, ckpt_dir=ckpt_dir,
+rm_result = reward.train(rm_net, rm_fn, train_votes, val_votes, rm_cfg, ckpt_dir=ckpt_dir,
                          autocast=True, desc="transformer RM (resumed)")
 timings["transformer_s"] = time.perf_counter() - t
 rm.eval()
@@ -253,7 +327,7 @@ print(f"best val accuracy {rm_result.best_val_accuracy:.3f} at step {rm_result.b
       f"{' (early stop)' if rm_result.stopped_early else ''}; test accuracy {rm_test['accuracy']:.3f}, "
       f"gold agreement {rm_test['gold_agreement']:.3f}; {timings['transformer_s']:.0f} s")
 fig = plots.training_curves({f"transformer (top {R.top_k} layers)": rm_result.history, "FFN": ffn_bt.history},
-                            ceiling=ceiling["val"], x="epoch", title="feedforward vs transformer reward model")
+                            ceiling=ceiling[VAL], x="epoch", title="feedforward vs transformer reward model")
 report.save_plot(fig, "02_ffn_vs_transformer")
 plt.show()
 
@@ -272,9 +346,12 @@ plt.show()
 #   evaluation and logging (`accuracy`, `margin`, min/mean/max reward), checkpoints and resuming
 #   (`trainer.train(resume_from_checkpoint=True)`), multi-GPU, DeepSpeed, PEFT.
 #
-# Two differences from our loop remain: TRL samples pairs at random, while our loop keeps the pairs of a
+# Three differences from our loop remain: TRL samples pairs at random, while our loop keeps the pairs of a
 # prompt in the same batch (so each response runs through the model once for all its pairs, about 2-3x
-# fewer sequences per epoch, as in InstructGPT); and TRL decays the learning rate linearly to zero.
+# fewer sequences per epoch, as in InstructGPT); TRL decays the learning rate linearly to zero; and its loss
+# takes one label per pair, so it gets each pair of `train_votes` with its **majority** label (a 3-2 split
+# counts as much as a 5-0). To keep the chapter short on a CPU it trains for `reward.trl_epochs` epoch(s)
+# only; we then score it exactly like our loop's model, on every label of `val_votes`.
 # It does not do early stopping unless you add `EarlyStoppingCallback`, and it trains the model you give
 # it. We give it our top-$k$ model and a small collator that feeds the cached states of the frozen layers
 # instead of token ids (on a GPU you would pass the full model and the text dataset directly).
@@ -284,21 +361,24 @@ t = time.perf_counter()
 if R.arch == "topk":
     rm_trl, _ = reward.load_transformer_rm(cfg.model.name, "topk", R.top_k, seed=cfg.seed, tokenizer=tokenizer)
     trl_net = reward.top_layers_model(rm_trl, R.top_k)
-    trainer = features.train_with_trl(trl_net, cache, table, rm_cfg, epochs=R.trl_epochs,
-                                      output_dir=config.artifacts_dir() / "reward_trl", eval_steps=R.eval_every)
+    trainer = features.train_with_trl(trl_net, cache, table, rm_cfg, epochs=R.trl_epochs, train=TRAIN, val=VAL,
+                                      output_dir=config.artifacts_dir() / "reward_trl", eval_steps=R.trl_eval_every)
     trl_net.eval()
     trl_fn = features.topk_reward_fn(trl_net, cache)
-    trl_val = reward.evaluate(trl_fn, val_split, rm_cfg)
+    trl_val = reward.evaluate(trl_fn, val_votes, rm_cfg)  # the same yardstick as our loop: every val label
     trl_test = on_test(trl_fn)
     timings["trl_s"] = time.perf_counter() - t
     evals = [h for h in trainer.state.log_history if "eval_accuracy" in h]
     print(f"TRL RewardTrainer: val accuracy {trl_val['accuracy']:.3f} (explicit loop: best "
           f"{rm_result.best_val_accuracy:.3f}), test {trl_test['accuracy']:.3f}, gold {trl_test['gold_agreement']:.3f}")
     plt.figure(figsize=(5.5, 3.2))
-    plt.plot([h["epoch"] for h in evals], [h["eval_accuracy"] for h in evals], "o-", label="TRL RewardTrainer")
+    if evals:  # the cpu profile skips TRL's own evaluations (each one reads every val pair twice)
+        plt.plot([h["epoch"] for h in evals], [h["eval_accuracy"] for h in evals], "o-",
+                 label="TRL RewardTrainer (its own metric: majority label)")
+    plt.plot([R.trl_epochs], [trl_val["accuracy"]], "D", label="TRL RewardTrainer, end (every label)")
     plt.plot([h["epoch"] for h in rm_result.history], [h["val_accuracy"] for h in rm_result.history], "s-",
-             label="explicit loop")
-    plt.axhline(ceiling["val"], color="grey", ls=":", label="Bayes ceiling")
+             label="explicit loop (every label)")
+    plt.axhline(ceiling[VAL], color="grey", ls=":", label="Bayes ceiling")
     plt.xlabel("epoch")
     plt.ylabel("val pairwise accuracy")
     plt.legend()
@@ -310,13 +390,16 @@ else:
 # %% [markdown]
 # ## 8. The held-out test split: how close to the ceiling?
 #
-# We pick the best model **by validation accuracy** (never by test accuracy) and report its test accuracy
-# against the test split's Bayes ceiling, and its agreement with the noise-free gold preference.
+# We pick the best model **by validation accuracy** — over every label of `val_votes`, never by test accuracy —
+# and report its test accuracy (chapter 1's test split, one label per pair) against the test split's Bayes
+# ceiling, and its agreement with the noise-free gold preference.
 
 # %%
 candidates = {"FFN (BT, AdamW)": (ffn_bt.best_val_accuracy, ffn_test),
               "FFN (MSE, AdamW)": (ffn_mse.best_val_accuracy, mse_test),
+              "FFN (BT, one label per pair)": (ffn_one.best_val_accuracy, one_test),
               "FFN (BT, SGD)": (ffn_sgd.best_val_accuracy, sgd_test),
+              f"FFN ensemble of {len(members)}": (ens_val, ens_test),
               f"transformer top-{R.top_k} (explicit loop)": (rm_result.best_val_accuracy, rm_test)}
 if trl_test is not None:
     candidates[f"transformer top-{R.top_k} (TRL)"] = (trl_val["accuracy"], trl_test)
@@ -380,14 +463,21 @@ figures = {
     "gap_to_ceiling_points": 100 * (ceiling["test"] - best["accuracy"]),
     "ffn_bt_test_accuracy": ffn_test["accuracy"], "ffn_bt_gold_agreement": ffn_test["gold_agreement"],
     "ffn_mse_test_accuracy": mse_test["accuracy"], "ffn_mse_gold_agreement": mse_test["gold_agreement"],
-    "ffn_sgd_test_accuracy": sgd_test["accuracy"],
+    "ffn_sgd_test_accuracy": sgd_test["accuracy"], "ffn_sgd_gold_agreement": sgd_test["gold_agreement"],
+    "ffn_one_label_val_accuracy": ffn_one.best_val_accuracy, "ffn_one_label_test_accuracy": one_test["accuracy"],
+    "ffn_one_label_gold_agreement": one_test["gold_agreement"],
+    "ensemble_val_accuracy": ens_val, "ensemble_test_accuracy": ens_test["accuracy"],
+    "ensemble_gold_agreement": ens_test["gold_agreement"],
+    **{f"linear_probe_val_layer_{k}".replace(" ", "_"): v for k, v in probe_acc.items()},
     "ffn_bt_val_accuracy": ffn_bt.best_val_accuracy, "ffn_mse_val_accuracy": ffn_mse.best_val_accuracy,
     "ffn_sgd_val_accuracy": ffn_sgd.best_val_accuracy, "ffn_adamw_val_accuracy": ffn_bt.best_val_accuracy,
     "transformer_val_accuracy": rm_result.best_val_accuracy, "transformer_test_accuracy": rm_test["accuracy"],
     "transformer_gold_agreement": rm_test["gold_agreement"],
     "trl_val_accuracy": trl_val["accuracy"] if trl_val else None,
     "trl_test_accuracy": trl_test["accuracy"] if trl_test else None,
-    "n_train_pairs": len(train_split), "n_test_pairs": len(test_split),
+    "trl_gold_agreement": trl_test["gold_agreement"] if trl_test else None,
+    "n_train_pairs": len(train_votes), "n_train_labels": n_labels.get(TRAIN, len(train_split)),
+    "n_test_pairs": len(test_split),
     **{k: round(v, 1) for k, v in timings.items()},
 }
 report.record("02", **figures)
@@ -403,17 +493,52 @@ for k, v in figures.items():
 # shifted test set); chapter 4 optimises a policy against it.
 
 # %% [markdown]
-# **Where this chapter falls short (cpu profile, measured).** On the shipped dataset the best model by
-# validation (the top-4-layer transformer, explicit loop) reaches about 0.60 test accuracy against a Bayes
-# ceiling of about 0.75, and agrees with the noise-free gold preference on about 65% of test pairs; the
-# targets are "within 3 points of the ceiling" and "at least 90% gold agreement", so both are missed, by
-# about 12 points and 25 points. The FFN, MSE, SGD and TRL variants all land within a few points of each
-# other (0.59–0.61 test accuracy): the limit is not the loss or the optimiser but what a 135M model's
-# hidden states say about the gold utility (is the capital right? is the sum right? is the passage covered?)
-# from 1,200 noisy pairs over 225 prompts, and the transformer starts to overfit within one epoch. What
-# would reach the targets: more comparisons (K=8 responses give 28 pairs per prompt instead of 6, and more
-# prompts), several labels per pair (soft targets), a larger backbone trained through all layers (LoRA in
-# the `gpu` profile), and an ensemble of reward models. We report the gap rather than make the gold easier.
+# **Where this chapter falls short (cpu profile, measured).** One run of this notebook on 2 shared CPU cores, on
+# the shipped dataset, with every label of the panel (6,098 training labels on 1,319 pairs instead of 1,197
+# single labels); accuracies on chapter 1's test split (262 pairs, one label each, Bayes ceiling 0.765), gold
+# agreement on its 217 pairs without a gold tie:
+#
+# | model | val accuracy (every label) | test accuracy | gold agreement |
+# |---|---|---|---|
+# | FFN, BT, AdamW, all labels | 0.612 | 0.603 | 0.641 |
+# | FFN, BT, AdamW, one label per pair | 0.623 | 0.580 | 0.636 |
+# | FFN, MSE, AdamW, all labels | **0.641** (best) | 0.553 | 0.631 |
+# | FFN, BT, SGD, all labels | 0.613 | 0.576 | 0.608 |
+# | ensemble of 3 FFNs | 0.618 | 0.599 | 0.627 |
+# | transformer, top 4 layers, explicit loop | 0.633 | 0.592 | 0.668 |
+# | transformer, top 4 layers, TRL (0.6 epoch) | 0.593 | 0.569 | 0.650 |
+#
+# The targets are a test accuracy within 3 points of the ceiling (at least 0.735) and at least 90% gold
+# agreement. **Both are missed by far**: the model chosen on validation (the MSE FFN) reaches 0.553 test
+# accuracy and 63% gold agreement, and no variant passes 0.61 or 67%. Read the table with its noise in mind:
+# one standard error is about 3 points on 262 test pairs and 2–3 points on the validation labels, so
+# choosing the best of seven runs by validation accuracy picks partly noise (the MSE run's 0.641 is one high
+# point of a noisy curve; its test accuracy is the lowest). Within that noise BT vs MSE, SGD vs AdamW, one label
+# vs five, one FFN vs an ensemble, FFN vs transformer and our loop vs TRL give the same answer, about 0.60.
+#
+# What we tried, and what it tells us:
+# * **Five times the labels** (every annotator's label, soft BT targets) did not move test accuracy (0.580 with
+#   one label per pair, 0.603 with all). More labels on the *same* pairs reduce label noise; they do not add
+#   pairs or prompts, and label noise is not what limits this model.
+# * **Other layers**: linear probes on every 4th layer, and on all of them concatenated, all land at 0.60–0.62
+#   val accuracy. The 135M base model's hidden states do not encode what the gold utility checks (is the capital
+#   right, is the sum right, is the passage covered, is it a refusal) in a way 1,319 pairs over 225 prompts can
+#   read out; training the top 4 layers (the transformer) gains a few points of gold agreement, not accuracy,
+#   and overfits after about half an epoch (best step 50 of 100, then early stopping).
+# * Not tried for lack of CPU time: more pairs per prompt (K=8 gives 28 pairs instead of 6) and more prompts,
+#   LoRA through all layers (the `gpu` profile), a larger base model.
+#
+# For scale: a model that knew the panel's exact preference probability would reach the ceiling, and 99% gold
+# agreement; the majority of all five annotators agrees with the gold on 90% of train pairs, a single label on
+# 81%. We report the gap rather than make the gold easier or hand-code features that copy it.
+#
+# **Run time.** This run took 1,656 s (27.6 min; feature cache already built: features 1 s, FFNs 181 s, SGD
+# 33 s, probes and ensemble 65 s, transformer 743 s, TRL 586 s) while two or three other jobs shared the same
+# 2 cores at a higher priority, so it is an upper bound, but it is over the 20-minute target as measured.
+# Building the feature cache adds about 13 minutes under the same load. The `ci` profile took 264 s under the
+# same load (target: under 3 minutes). One cause of slowness is fixed: on a CPU without native bf16 (no
+# AVX512-BF16 or AMX) bf16 autocast made every forward pass about 2x *slower*; the library now autocasts only
+# where it pays (`reward.bf16_is_fast`).
 
 # %% [markdown]
 # ## Exercises
