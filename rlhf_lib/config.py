@@ -77,19 +77,19 @@ TABLE: dict[str, tuple] = {
     "ppo.lora_layers":            (2,       8,       None),   # adapters on the top N decoder layers (None = all)
     "ppo.steps":                  (2,       24,      120),    # PPO iterations of the main run
     "ppo.batch_size":             (4,       16,      64),     # episodes per rollout
-    "ppo.minibatch_size":         (4,       8,       16),     # episodes per gradient step
-    "ppo.epochs":                 (1,       2,       4),      # PPO epochs over each rollout
+    "ppo.minibatch_size":         (4,       4,       16),     # episodes per gradient step
+    "ppo.epochs":                 (1,       4,       4),      # PPO epochs over each rollout (cheap: trunk cached)
     "ppo.max_new_tokens":         (24,      48,      96),     # response budget (an unfinished response is penalised)
     "ppo.temperature":            (0.7,     0.7,     0.7),    # sampling = log-prob temperature
-    "ppo.lr":                     (3e-4,    3e-4,    1e-4),
-    "ppo.beta":                   (0.05,    0.05,    0.05),   # initial KL coefficient
+    "ppo.lr":                     (5e-4,    5e-4,    3e-4),   # AdamW on the LoRA adapters and value head
+    "ppo.beta":                   (0.1,     0.1,     0.1),    # initial KL coefficient
     "ppo.target_kl":              (6.0,     6.0,     6.0),    # adaptive controller target, nats per response
-    "ppo.kl_horizon":             (10_000,  10_000,  10_000),
+    "ppo.kl_horizon":             (64,      64,      1_000),  # episodes over which β responds (short runs: short)
     "ppo.eval_prompts":           (8,       50,      50),     # held-out test prompts judged by the gold utility
     "ppo.eval_samples":           (1,       2,       4),      # responses per eval prompt and model
     "ppo.sweep_betas":            ((0.0,),  (0.0, 0.3), (0.0, 0.01, 0.1, 0.3)),  # fixed-β runs for the trade-off
-    "ppo.sweep_steps":            (1,       8,       60),
-    "ppo.trl_steps":              (1,       4,       30),     # TRL GRPO steps in the comparison section
+    "ppo.sweep_steps":            (1,       6,       60),
+    "ppo.trl_steps":              (1,       3,       30),     # TRL GRPO steps in the comparison section
 }
 
 
