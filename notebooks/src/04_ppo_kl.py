@@ -293,6 +293,28 @@ for i in range(0, min(len(eval_recs), 6 * P.eval_samples), P.eval_samples):
         print(f"  {name:10s} (gold {e['gold'][i]:+.2f}, RM {e['rm'][i]:+.2f}): {e['texts'][i][:220]!r}")
 
 # %% [markdown]
+# **Measured (cpu profile, 2 shared cores, one run of §5 and this evaluation).** After 24 PPO steps of 16 episodes
+# (384 episodes, adaptive β from 0.1 to 0.105, KL target 6 nats), on the 50 held-out test prompts × 2 samples:
+#
+# | | reference | PPO policy |
+# |---|---|---|
+# | gold-judged win rate (ties split) | — | **70.5%** |
+# | mean KL to the reference, nats per response | 0 | **7.2** |
+# | mean gold utility | −0.568 | −0.315 |
+# | mean reward-model score (raw) | +0.080 | +0.346 |
+# | responses that end within 48 tokens | 41% | 93% |
+# | mean length, words | 27.4 | 11.8 |
+#
+# Per category the win rate was summarise 88%, harmful 84%, advice 83%, conversion 75%, arithmetic 64%,
+# creative 60%, factual 58%. Read the samples before you celebrate: most of the gain is the policy learning to
+# **finish** inside the token budget (the reward model and the gold both dislike an answer cut mid-sentence), by
+# becoming terse. Terseness is also where the proxy starts to mislead: "The capital city of Switzerland is
+# Switzerland." is short, finished and wrong — the reward model cannot check facts (chapter 3), so the policy
+# gained least on factual and arithmetic prompts. That is reward over-optimisation in miniature, and §7 shows what
+# the KL penalty does about it. (The run, §6 and §7 together took longer than the 30-minute aim on 2 cores shared
+# with other jobs; the figures above come from the run's final checkpoint.)
+
+# %% [markdown]
 # ## 7. Why the KL penalty is there: the proxy and the gold, and the β trade-off
 #
 # The reward model learned from ~1,200 noisy comparisons; it is right about the gold preference only part of
