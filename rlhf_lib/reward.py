@@ -855,7 +855,7 @@ def load_reward_model(path: str | Path | None = None, device: str | None = None,
     if not (path / "model.safetensors").is_file():
         if not train_if_missing:
             raise FileNotFoundError(f"no reward model at {path} (run notebook 02 or call load_reward_model())")
-        print(f"no reward model at {path}: training a small one (cpu profile sizes) ...")
+        print(f"no reward model at {path}: training a small one (this profile's sizes) ...")
         from .features import quick_train
 
         quick_train(path)
