@@ -45,17 +45,13 @@ def time_ours(cfg, tokenizer, prompts, ids, reward_fn, epochs: int, steps: int) 
 
 def time_trl(cfg, tokenizer, prompts, reward_fn_text, steps: int) -> dict:
     from datasets import Dataset
-    from peft import LoraConfig
     from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
     from rlhf_lib import config, models, ppo
 
     base, _ = models.load_model(cfg.model.name, dtype=torch.float32)
-    n = base.config.num_hidden_layers
-    layers = list(range(n - cfg.ppo.lora_layers, n)) if cfg.ppo.lora_layers else None
-    lora = LoraConfig(r=cfg.ppo.lora_r, lora_alpha=2 * cfg.ppo.lora_r, lora_dropout=0.0,
-                      target_modules=list(ppo.LORA_TARGETS), layers_to_transform=layers, task_type="CAUSAL_LM")
+    lora = ppo.lora_config(base.config.num_hidden_layers, cfg.ppo.lora_r, cfg.ppo.lora_layers)
     args = GRPOConfig(output_dir=str(config.artifacts_dir() / "bench_grpo"), max_steps=steps + 1,
                       learning_rate=cfg.ppo.lr, per_device_train_batch_size=cfg.ppo.batch_size, num_generations=4,
                       max_completion_length=cfg.ppo.max_new_tokens, temperature=cfg.ppo.temperature, top_p=1.0,
@@ -104,10 +100,7 @@ def main(argv=None) -> int:
     ids = ppo.chat_prompt_ids(tokenizer, prompts)
     reward_fn = ppo.text_reward_fn(rm, rm_tok, tokenizer, max_length=cfg.reward.max_length)
 
-    def reward_fn_text(prompts, completions, **kwargs):
-        user = [p[-1]["content"] for p in prompts]
-        texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
-        return reward.score(rm, rm_tok, user, texts, max_length=cfg.reward.max_length)
+    reward_fn_text = ppo.trl_reward_fn(rm, rm_tok, max_length=cfg.reward.max_length)
 
     results = {
         "ours_ppo_1_epoch": time_ours(cfg, tokenizer, prompts, ids, reward_fn, 1, args.steps),

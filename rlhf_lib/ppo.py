@@ -573,19 +573,24 @@ def load_checkpoint(folder: Path, ac: ActorCritic, optimizer, kl_ctl, cfg: PPOCo
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
+def lora_config(n_layers: int, r: int = 16, top_layers: int | None = None, targets: Sequence[str] = LORA_TARGETS):
+    """peft's LoraConfig for a causal LM: adapters on the top `top_layers` of `n_layers` (all when None)."""
+    from peft import LoraConfig
+
+    layers = list(range(n_layers - top_layers, n_layers)) if top_layers else None
+    return LoraConfig(r=r, lora_alpha=2 * r, lora_dropout=0.0, target_modules=list(targets),
+                      layers_to_transform=layers, task_type="CAUSAL_LM")
+
+
 def with_lora(model, r: int = 16, top_layers: int | None = None, targets: Sequence[str] = LORA_TARGETS):
     """Wrap a causal LM with LoRA adapters (on the top `top_layers` decoder layers only, if given).
 
     Adapters on the top layers only mean the backward pass stops there: the bottom of the network runs
     forward only, which is most of the speed-up on a CPU.
     """
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
 
-    n = model.config.num_hidden_layers
-    layers = list(range(n - top_layers, n)) if top_layers else None
-    config = LoraConfig(r=r, lora_alpha=2 * r, lora_dropout=0.0, target_modules=list(targets),
-                        layers_to_transform=layers, task_type="CAUSAL_LM")
-    return get_peft_model(model, config)
+    return get_peft_model(model, lora_config(model.config.num_hidden_layers, r, top_layers, targets))
 
 
 def save_policy(ac: ActorCritic, tokenizer, path: str | Path, info: dict | None = None) -> Path:
@@ -625,6 +630,22 @@ def text_reward_fn(rm, rm_tokenizer, tokenizer, mean: float = 0.0, std: float = 
         texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in responses]
         raw = score(rm, rm_tokenizer, [m["prompt"] for m in meta], texts, batch_size=batch_size, max_length=max_length)
         return [(x - mean) / std for x in raw]
+
+    return fn
+
+
+def trl_reward_fn(rm, rm_tokenizer, mean: float = 0.0, std: float = 1.0, max_length: int = 512):
+    """The same reward-model score, normalised, in the signature of TRL's online trainers (GRPO, RLOO).
+
+    TRL passes conversational prompts and completions (lists of messages); we score the last user turn and the
+    completion's text.
+    """
+    from .reward import score
+
+    def fn(prompts, completions, **kwargs) -> list[float]:
+        user = [p[-1]["content"] if isinstance(p, list) else p for p in prompts]
+        texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
+        return [(x - mean) / std for x in score(rm, rm_tokenizer, user, texts, max_length=max_length)]
 
     return fn
 

@@ -332,3 +332,9 @@ def test_a_separate_value_model_trains_and_leaves_the_policy_head_alone():
                         missing_eos_penalty=None)
     ppo.train(ac, [[2, 5, 6]] * 4, [None] * 4, lambda m, r: [float(len(r))] * len(r), cfg, 0, 1, progress=False)
     assert any(not torch.equal(a, b) for a, b in zip(before, critic.parameters(), strict=True))
+
+
+def test_lora_config_puts_adapters_on_the_top_layers_only():
+    assert ppo.lora_config(30, r=8, top_layers=8).layers_to_transform == list(range(22, 30))
+    assert ppo.lora_config(30, r=8).layers_to_transform is None
+    assert ppo.lora_config(30, r=8).lora_alpha == 16

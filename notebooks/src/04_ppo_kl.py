@@ -388,15 +388,7 @@ from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
 trl_base, _ = models.load_model(cfg.model.name, dtype=torch.float32)
-
-
-def rm_reward(prompts, completions, **kwargs):
-    user = [p[-1]["content"] for p in prompts]
-    texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
-    raw = reward.score(rm, rm_tokenizer, user, texts, max_length=rm_max_length)
-    return [(x - rm_mean) / rm_std for x in raw]
-
-
+rm_reward = ppo.trl_reward_fn(rm, rm_tokenizer, rm_mean, rm_std, max_length=rm_max_length)
 group = 4
 trl_args = GRPOConfig(
     output_dir=str(config.artifacts_dir() / "trl_grpo"), max_steps=P.trl_steps, learning_rate=P.lr,
@@ -405,12 +397,7 @@ trl_args = GRPOConfig(
     use_cpu=not torch.cuda.is_available(), bf16=fast_bf16, seed=cfg.seed, disable_tqdm=False,
 )
 trl_data = Dataset.from_list([{"prompt": [{"role": "user", "content": r["prompt"]}]} for r in prompts_train])
-from peft import LoraConfig  # noqa: E402
-
-n_layers = trl_base.config.num_hidden_layers
-lora = LoraConfig(r=P.lora_r, lora_alpha=2 * P.lora_r, lora_dropout=0.0, target_modules=list(ppo.LORA_TARGETS),
-                  layers_to_transform=list(range(n_layers - P.lora_layers, n_layers)) if P.lora_layers else None,
-                  task_type="CAUSAL_LM")
+lora = ppo.lora_config(trl_base.config.num_hidden_layers, P.lora_r, P.lora_layers)
 trainer = GRPOTrainer(model=trl_base, reward_funcs=rm_reward, args=trl_args, train_dataset=trl_data,
                       processing_class=tokenizer, peft_config=lora)
 t = time.perf_counter()
