@@ -260,14 +260,18 @@ SUBJECTIVITY = 0.35
 
 
 def make_panel(n: int = 5, seed: int = 0, temperature: float = TEMPERATURE, tie_band: float = TIE_BAND,
-               subjectivity: float = SUBJECTIVITY) -> list[Annotator]:
-    """`n` annotators whose weights scatter around the gold weights (log-normal), each with its own noise stream."""
+               subjectivity: float = SUBJECTIVITY, weights: dict | None = None) -> list[Annotator]:
+    """`n` annotators whose weights scatter around the gold weights (log-normal), each with its own noise stream.
+
+    `weights`: the mean weights per category of another gold utility (default: `WEIGHTS`; chapter 5's voice
+    assistant passes `voice.VOICE_WEIGHTS`).
+    """
     panel = []
     for i in range(n):
         rng = np.random.default_rng([seed, i])
-        weights = {cat: {c: w * float(np.exp(subjectivity * rng.standard_normal())) for c, w in ws.items()}
-                   for cat, ws in WEIGHTS.items()}
-        panel.append(Annotator(f"sim-{i}", weights, temperature, tie_band, np.random.default_rng([seed, i, 1])))
+        weights_i = {cat: {c: w * float(np.exp(subjectivity * rng.standard_normal())) for c, w in ws.items()}
+                     for cat, ws in (weights or WEIGHTS).items()}
+        panel.append(Annotator(f"sim-{i}", weights_i, temperature, tie_band, np.random.default_rng([seed, i, 1])))
     return panel
 
 

@@ -90,14 +90,18 @@ def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str |
 
 # ------------------------------------------------------------------------------------- annotation
 def annotate_pairs(prompts: list[dict], responses: dict[str, list[dict]], panel: list[annotate.Annotator],
-                   seed: int = 0) -> list[dict]:
+                   seed: int = 0, components=annotate.gold_components, weights=None) -> list[dict]:
     """Every pair of distinct responses to a prompt, labelled by every panel member (for agreement studies),
-    with one annotator assigned per pair whose label is the one used for training (as in real data collection)."""
+    with one annotator assigned per pair whose label is the one used for training (as in real data collection).
+
+    `components` and `weights` define the gold utility (default: chapter 1's; chapter 5 passes the voice one).
+    """
+    weights = weights or annotate.WEIGHTS
     rng = np.random.default_rng(seed)
     pairs = []
     for p in prompts:
         recs = responses.get(p["id"], [])
-        comps = [annotate.gold_components(p, r["text"], r.get("finished")) for r in recs]
+        comps = [components(p, r["text"], r.get("finished")) for r in recs]
         for i, j in combinations(range(len(recs)), 2):
             if recs[i]["text"].strip() == recs[j]["text"].strip():
                 continue  # a duplicate answer carries no preference
@@ -107,8 +111,8 @@ def annotate_pairs(prompts: list[dict], responses: dict[str, list[dict]], panel:
                 "pair_id": f"{recs[a]['response_id']}|{recs[b]['response_id']}", "prompt_id": p["id"],
                 "a": recs[a]["response_id"], "b": recs[b]["response_id"], "labels": labels,
                 "assigned": panel[int(rng.integers(len(panel)))].name,
-                "gold_a": annotate.utility_from(comps[a], annotate.WEIGHTS[p["category"]]),
-                "gold_b": annotate.utility_from(comps[b], annotate.WEIGHTS[p["category"]]),
+                "gold_a": annotate.utility_from(comps[a], weights[p["category"]]),
+                "gold_b": annotate.utility_from(comps[b], weights[p["category"]]),
                 "p_a": annotate.panel_p_first(panel, p, comps[a], comps[b]),
             })
     return pairs

@@ -1,0 +1,209 @@
+"""RLHF applications to language (chapter 5): one pipeline, preferences -> reward model -> PPO with KL -> judge.
+
+Both language applications of chapter 5 (a QA / summarisation chatbot and a voice assistant) run the same four
+steps with different prompts and a different gold utility; this module holds the steps so that the notebooks
+only tell the story:
+
+    preferences  `restrict_pairs`, `votes_from_pairs`, `preference_dataset`   (chapter 1's format)
+    reward model `train_feature_rm` -> `FeatureRM`: FFN ensemble on frozen base-model features (chapter 2)
+    PPO          `build_actor_critic`, `ppo_config`, `reward_fn`              (chapter 4's `rlhf_lib.ppo`)
+    judge        `judge`, `win_rates`, `side_by_side`: base vs tuned on held-out prompts, by a gold utility
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import features, models, ppo, reward
+from .reward import PairSplit, PairTable
+
+GoldFn = Callable[[dict, str, bool | None], float]  # (prompt record, response, finished) -> utility
+
+
+# ========================================================================================= preferences
+def restrict_pairs(split: PairSplit, keep: Sequence[bool]) -> PairSplit:
+    """The pairs of `split` where `keep` is true (one flag per pair), every per-pair field cut alike."""
+    keep = torch.as_tensor(list(keep), dtype=torch.bool)
+    if len(keep) != len(split):
+        raise ValueError(f"{len(keep)} flags for a split of {len(split)} pairs")
+    cut = {f.name: (None if getattr(split, f.name) is None else getattr(split, f.name)[keep])
+           for f in dataclasses.fields(split)}
+    return PairSplit(**cut)
+
+
+def split_by_category(table: PairTable, prefs, categories: Sequence[str]) -> dict[str, PairSplit]:
+    """The train / val / test pairs of `table` (built from the DatasetDict `prefs`) whose prompt is in `categories`."""
+    out = {}
+    for name in ("train", "val", "test"):
+        split = table.splits[name]
+        cats = prefs[name]["category"]
+        out[name] = restrict_pairs(split, [cats[int(r)] in categories for r in split.rows])
+    return out
+
+
+def votes_from_pairs(pairs: list[dict], responses: dict[str, list[dict]]) -> list[dict]:
+    """Panel-labelled pairs (`data.annotate_pairs`) in the row format of `reward.load_panel_votes`: every label kept."""
+    text = {r["response_id"]: r["text"] for recs in responses.values() for r in recs}
+    rows = []
+    for p in pairs:
+        labels = list(p["labels"].values())
+        rows.append({"prompt_id": p["prompt_id"], "a": text[p["a"]], "b": text[p["b"]],
+                     "votes_a": labels.count("A"), "votes_b": labels.count("B"),
+                     "gold_a": p["gold_a"], "gold_b": p["gold_b"], "p_a": p["p_a"]})
+    return rows
+
+
+def preference_dataset(rows: list[dict]):
+    """Preference rows (`data.to_preference_rows`, with a `split` field) as a train / val / test DatasetDict."""
+    import datasets
+
+    splits = {}
+    for name in ("train", "val", "test"):
+        part = [{k: v for k, v in r.items() if k != "split"} for r in rows if r["split"] == name]
+        if not part:
+            raise ValueError(f"no preference pairs in split {name!r}: label more responses or move prompts to it")
+        splits[name] = datasets.Dataset.from_list(part)
+    return datasets.DatasetDict(splits)
+
+
+# ======================================================================================= reward model
+class FeatureRM(nn.Module):
+    """A reward model for new text: the frozen base LM gives features of one layer, an FFN ensemble scores them.
+
+    The same features as chapter 2's feedforward RM (`features.extract`: last-token and response-mean hidden
+    states of layer `layer`), computed on the fly for responses the policy has just written.
+    """
+
+    def __init__(self, lm, tokenizer, head: nn.Module, layer: int, max_length: int):
+        super().__init__()
+        self.lm, self.tokenizer, self.head, self.layer, self.max_length = lm, tokenizer, head, layer, max_length
+        self.lm.requires_grad_(False).eval()
+        self.head.eval()
+
+    @torch.no_grad()
+    def score(self, prompts: Sequence[str], responses: Sequence[str], batch_size: int = 16) -> list[float]:
+        """Rewards of (prompt, response) pairs as floats: one frozen forward pass, then the FFN ensemble."""
+        if len(prompts) == 0:
+            return []
+        table = PairTable(list(prompts), list(responses),
+                          reward.encode(self.tokenizer, prompts, responses, self.max_length))
+        cache = features.extract(self.lm, self.tokenizer, table, top_k=1, batch_size=batch_size, cache=False,
+                                 progress=False)
+        x = cache.features(self.layer, "both")  # (N, 2H)
+        return self.head(x).float().tolist()
+
+
+def train_feature_rm(x: torch.Tensor, train: PairSplit, val: PairSplit, hidden: int, lr: float, epochs: int,
+                     batch_size: int, seeds: int, seed: int = 0, progress: bool = True):
+    """An ensemble of `seeds` FFN reward models (Bradley-Terry, AdamW, early-stopped on `val`) on features `x`.
+
+    Returns (ensemble, one `reward.TrainResult` per member). x: (S, D) features of every sequence of the table.
+    """
+    members, results = [], []
+    steps = epochs * -(-len(train) // batch_size)
+    for i in range(seeds):
+        torch.manual_seed(seed + i)
+        net = reward.FeedForwardRM(x.shape[1], hidden=hidden)
+        tc = reward.TrainConfig(lr=lr, batch_size=batch_size, epochs=epochs, eval_every=max(1, steps // 20),
+                                patience=10, seed=seed + i)
+        results.append(reward.train(net, features.feature_reward_fn(net, x), train, val, tc,
+                                    desc=f"FFN reward model {i + 1}/{seeds}", progress=progress))
+        members.append(net.eval())
+    return reward.EnsembleRM(members).eval(), results
+
+
+def rm_metrics(head: nn.Module, x: torch.Tensor, split: PairSplit) -> dict[str, float]:
+    """Pairwise accuracy (over all labels of a split with several per pair), gold agreement and Bayes ceiling."""
+    with torch.no_grad():
+        out = reward.evaluate(features.feature_reward_fn(head, x), split, reward.TrainConfig())
+    p = split.p_chosen.numpy()
+    w = np.ones_like(p) if split.weight is None else split.weight.numpy()
+    out["bayes_ceiling"] = float(np.average(np.maximum(p, 1 - p), weights=w))
+    out["pairs"] = len(split)
+    return out
+
+
+# ================================================================================================ PPO
+def build_actor_critic(cfg, device: torch.device | None = None):
+    """Chapter 4's set-up: SmolLM2 with LoRA on the top `ppo.lora_layers` layers, the bottom of the trunk frozen
+    and cached, the reference = adapters off. Returns (actor-critic, tokenizer, bf16 flag)."""
+    device = device or models.pick_device()
+    fast_bf16 = reward.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (faster there)
+    base, tokenizer = models.load_model(cfg.model.name, device=device,
+                                        dtype=torch.bfloat16 if fast_bf16 else torch.float32)
+    P = cfg.ppo
+    policy = ppo.with_lora(base, r=P.lora_r, top_layers=P.lora_layers)
+    n_frozen = base.config.num_hidden_layers - P.lora_layers if P.lora_layers else 0
+    return ppo.ActorCritic(policy, frozen_bottom=n_frozen), tokenizer, fast_bf16
+
+
+def ppo_config(cfg, steps: int, max_new_tokens: int | None = None, autocast: bool = False) -> ppo.PPOConfig:
+    """A `ppo.PPOConfig` from chapter 4's `ppo.*` rows, with this application's number of steps and length."""
+    P = cfg.ppo
+    return ppo.PPOConfig(steps=steps, batch_size=P.batch_size, minibatch_size=P.minibatch_size, epochs=P.epochs,
+                         max_new_tokens=max_new_tokens or P.max_new_tokens, temperature=P.temperature, lr=P.lr,
+                         beta=P.beta, target_kl=P.target_kl, kl_horizon=P.kl_horizon, seed=cfg.seed, save_every=2,
+                         autocast=autocast)
+
+
+def reward_fn(rm: FeatureRM, tokenizer, mean: float = 0.0, std: float = 1.0) -> ppo.RewardFn:
+    """A PPO reward function: decode the policy's responses, score them with `rm`, normalise by the reference's
+    scores (so that a typical starting answer scores 0, one standard deviation 1)."""
+    def fn(meta: list[dict], responses: list[list[int]]) -> list[float]:
+        texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in responses]
+        return [(s - mean) / std for s in rm.score([m["prompt"] for m in meta], texts)]
+
+    return fn
+
+
+def decode(tokenizer, responses: list[list[int]]) -> list[str]:
+    return [tokenizer.decode(r, skip_special_tokens=True).strip() for r in responses]
+
+
+# ============================================================================================== judge
+def judge(ac: ppo.ActorCritic, tokenizer, records: list[dict], cfg: ppo.PPOConfig, gold: GoldFn,
+          n_samples: int = 1, seed: int = 100, rm: FeatureRM | None = None,
+          batch_size: int = 16) -> tuple[dict[str, dict], list[dict]]:
+    """Sample the reference (adapters off) and the tuned policy on the same prompts with the same seeds; score
+    every response with the gold utility (and the reward model). Returns ({"base": ..., "tuned": ...}, records),
+    each model's entry holding texts, finished flags, KL to the reference, gold and RM scores per response."""
+    recs = [r for r in records for _ in range(n_samples)]
+    ids = ppo.chat_prompt_ids(tokenizer, recs)
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    out = {}
+    for name, is_ref in (("base", True), ("tuned", False)):
+        resp, done, kls = ppo.sample_with_kl(ac, ids, cfg, eos, pad, seed=seed, reference=is_ref,
+                                             batch_size=batch_size)
+        texts = decode(tokenizer, resp)
+        out[name] = {"texts": texts, "finished": done, "kl": kls,
+                     "gold": [gold(r, t, f) for r, t, f in zip(recs, texts, done, strict=True)],
+                     "rm": rm.score([r["prompt"] for r in recs], texts) if rm is not None else None}
+    return out, recs
+
+
+def win_rates(evals: dict[str, dict], recs: list[dict], group: Callable[[dict], str] | None = None) -> dict:
+    """Gold win rate of tuned over base (ties split) overall and per group of prompts: {group: (n, win rate)}."""
+    tuned, base = np.asarray(evals["tuned"]["gold"]), np.asarray(evals["base"]["gold"])
+    out = {"all": (len(recs), ppo.win_rate(tuned, base))}
+    if group is not None:
+        for g in sorted({group(r) for r in recs}):
+            idx = [i for i, r in enumerate(recs) if group(r) == g]
+            out[g] = (len(idx), ppo.win_rate(tuned[idx], base[idx]))
+    return out
+
+
+def side_by_side(evals: dict[str, dict], recs: list[dict], n: int | None = None, width: int = 220):
+    """A table (pandas DataFrame) of the same prompts answered by the base and the tuned model, with gold scores."""
+    import pandas as pd
+
+    rows = []
+    for i, r in enumerate(recs[:n] if n else recs):
+        rows.append({"category": r["category"], "prompt": r["prompt"][:90],
+                     "base": evals["base"]["texts"][i][:width], "gold base": round(evals["base"]["gold"][i], 2),
+                     "tuned": evals["tuned"]["texts"][i][:width], "gold tuned": round(evals["tuned"]["gold"][i], 2)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,264 @@
+"""Voice assistants: the prompts, and the hidden gold utility of an answer that will be SPOKEN, not read.
+
+A listener cannot skim, scroll back or see formatting. What they want from a voice assistant (and what the
+simulated annotators of chapter 5 reward, through `VOICE_WEIGHTS`):
+
+    correct   the right answer where one is known (the time a timer was set for, a fact, a number)
+    relevance the words a useful answer uses (how-to steps, weather advice, a warm reply to small talk)
+    spoken    nothing that only works on a screen: no markdown (**, #, bullets, numbered lists, tables),
+              no URLs, emoji or code, no parentheses; sentences short enough to follow by ear
+    length    a length suited to speech: a timer confirmation in a few words, a how-to in one breath
+    tone      friendly and direct: no "As an AI" disclaimers, no filler openers ("Certainly! Here is ..."),
+              no refusing harmless requests; warmth in small talk (VADER sentiment)
+    truncation, repetition, style   as in chapter 1's gold utility (`rlhf_lib.annotate`)
+
+An answer must be right AND speakable: "Okay." is short and clean but says nothing (correct −0.5, relevance 0,
+too short), a correct answer in a bulleted list loses on `spoken`. The annotator panel reuses
+`annotate.Annotator` with these weights: each simulated person scales them differently and adds noise.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from . import annotate
+from .config import DATA_DIR
+
+VOICE_CATEGORIES = ("timer", "weather", "fact", "conversion", "howto", "smalltalk")
+VOICE_COMPONENTS = ("correct", "relevance", "spoken", "length", "tone", "truncation", "repetition", "style")
+SPLITS = ("train", "val", "test")
+
+_BASE = {"spoken": 1.2, "length": 1.0, "tone": 0.6, "truncation": 0.8, "repetition": 0.6, "style": 0.3}
+VOICE_WEIGHTS: dict[str, dict[str, float]] = {
+    "timer":      {"correct": 2.0, "relevance": 0.5, **_BASE},
+    "weather":    {"correct": 1.5, "relevance": 1.5, **_BASE},
+    "fact":       {"correct": 2.0, **_BASE},
+    "conversion": {"correct": 2.0, **_BASE},
+    "howto":      {"correct": 1.5, "relevance": 1.5, **_BASE},
+    "smalltalk":  {"relevance": 1.0, **_BASE, "tone": 1.2},
+}
+# words: shorter is curt or empty, longer is more than a listener holds in mind
+SPEECH_LENGTH = {"timer": (3, 20), "weather": (6, 40), "fact": (3, 30), "conversion": (4, 30), "howto": (10, 50),
+                 "smalltalk": (4, 35)}
+MAX_SPOKEN_SENTENCE = 25  # words; longer sentences are hard to follow by ear
+
+# Annotator noise for the voice panel, calibrated like chapter 1's (two annotators agree on ~72% of the pairs
+# neither calls a tie; chapter 5 measures it on the shipped voice responses).
+TEMPERATURE = 0.4
+TIE_BAND = 0.25
+
+# ------------------------------------------------------------------------------- what cannot be spoken
+_MARKDOWN = [  # (pattern, penalty, what it is)
+    (re.compile(r"\*\*|__|(?<!\w)\*(?=\w)|`"), 0.5, "bold / italics / code marks"),
+    (re.compile(r"(?m)^\s*#{1,6}\s"), 0.5, "a heading"),
+    (re.compile(r"(?m)^\s*[-*\u2022+]\s+\S"), 0.5, "a bulleted list"),
+    (re.compile(r"(?m)^\s*\d+[.)]\s+\S"), 0.5, "a numbered list"),
+    (re.compile(r"(?m)^\s*\|.*\|\s*$"), 0.5, "a table"),
+    (re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|org|net|io|gov)\b"), 0.6, "a URL"),
+    (re.compile(r"```|\b(?:def|import|print)\b\s*\(?|[{};]\s*$", re.M), 0.5, "code"),
+    (re.compile(r"[\(\[][^)\]]*[\)\]]"), 0.2, "parentheses or brackets"),
+]
+_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2300-\u23FF\u2600-\u27BF\u2B50\u2B55\uFE0F]")
+_FILLER = re.compile(r"^\s*(?:certainly|sure|absolutely|of course|great question|good question)[!,.]?\s*"
+                     r"(?:here(?:'s| is| are)|i(?:'d| would) be (?:happy|glad))|^\s*(?:here(?:'s| is| are) (?:a|the|some))\b",
+                     re.I)
+_DISCLAIMER = re.compile(r"\bas an ai\b|\b(?:i'm|i am) (?:just |only )?(?:an? )?(?:ai|language model|text-based|"
+                         r"virtual assistant)\b|\bi (?:don't|do not) have (?:personal|feelings|the ability|access)",
+                         re.I)
+
+
+def unspeakable(text: str) -> list[str]:
+    """What in `text` only works on a screen (markdown, URLs, emoji, code, brackets): the names of the problems."""
+    found = [name for pattern, _, name in _MARKDOWN if pattern.search(text)]
+    if _EMOJI.search(text):
+        found.append("emoji")
+    return found
+
+
+def spoken_score(text: str) -> float:
+    """In [−1, 0]: penalties for written-only formatting, emoji, and sentences too long to follow by ear."""
+    penalty = sum(p for pattern, p, _ in _MARKDOWN if pattern.search(text))
+    if _EMOJI.search(text):
+        penalty += 0.5
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", text) if annotate._words(s)]
+    if sentences and max(len(annotate._words(s)) for s in sentences) > MAX_SPOKEN_SENTENCE:
+        penalty += 0.3
+    if text.count("\n") >= 2:  # a voice answer is one short paragraph
+        penalty += 0.2
+    return -min(1.0, penalty)
+
+
+def tone_score(record: dict, text: str) -> float:
+    """In [−1, 1]: friendly and direct. Disclaimers, filler openers, refusing a harmless request and shouting
+    cost; in small talk warmth (VADER compound sentiment) earns up to +0.5."""
+    score = 0.0
+    if _DISCLAIMER.search(text):
+        score -= 0.5
+    if _FILLER.search(text):
+        score -= 0.3
+    if annotate.refusal_score(text, record["prompt"]) == 1.0:
+        score -= 1.0
+    if text.count("!") >= 3:
+        score -= 0.2
+    if record["category"] == "smalltalk":
+        score += 0.5 * annotate._vader().polarity_scores(text)["compound"]
+    return float(np.clip(score, -1.0, 1.0))
+
+
+def _is_numeric(answers: list[str]) -> bool:
+    return bool(answers) and all(re.fullmatch(r"-?\d+(?:\.\d+)?", a.replace(",", "")) for a in answers)
+
+
+def correctness(record: dict, text: str) -> float:
+    """Chapter 1's check (`annotate.correctness`): numbers-only answers use its numeric rules, others its word rules."""
+    as_category = "conversion" if _is_numeric(record["answers"]) else "factual"
+    return annotate.correctness({**record, "category": as_category}, text)
+
+
+def gold_components(record: dict, response: str, finished: bool | None = None) -> dict[str, float]:
+    """The named parts of the voice gold utility of one response, each in [−1, 1] (0 where not applicable)."""
+    category = record["category"]
+    if category not in VOICE_CATEGORIES:
+        raise ValueError(f"record {record.get('id')!r}: category {category!r} is not a voice category "
+                         f"({', '.join(VOICE_CATEGORIES)})")
+    text = response.strip()
+    comp = dict.fromkeys(VOICE_COMPONENTS, 0.0)
+    if not text:
+        return {c: -1.0 for c in VOICE_COMPONENTS}
+    low = annotate._norm_number_text(text)
+    words = annotate._words(text)
+    if record.get("answers"):
+        comp["correct"] = correctness(record, text)
+    if record.get("keywords"):
+        hits = sum(annotate._contains(low, k.lower()) for k in record["keywords"])
+        comp["relevance"] = min(1.0, hits / min(2.0, len(record["keywords"])))
+    comp["spoken"] = spoken_score(text)
+    lo, hi = SPEECH_LENGTH[category]
+    n = len(words)
+    comp["length"] = -min(1.0, (lo - n) / lo) if n < lo else (-min(1.0, (n - hi) / hi) if n > hi else 0.0)
+    comp["tone"] = tone_score(record, text)
+    trigrams = list(zip(words, words[1:], words[2:], strict=False))
+    if len(trigrams) >= 4:
+        comp["repetition"] = -min(1.0, 2 * (1 - len(set(trigrams)) / len(trigrams)))
+    mid_sentence = not re.search(r"[.!?)\"'\]]\s*$", text)
+    if finished is False:
+        comp["truncation"] = -1.0 if mid_sentence else -0.5
+    elif finished is None and mid_sentence:
+        comp["truncation"] = -1.0
+    comp["style"] = annotate.style_score(text)
+    return comp
+
+
+def gold_utility(record: dict, response: str, finished: bool | None = None) -> float:
+    """Hidden, noise-free utility of one spoken answer (higher is better)."""
+    return annotate.utility_from(gold_components(record, response, finished), VOICE_WEIGHTS[record["category"]])
+
+
+def make_panel(n: int = 5, seed: int = 0, temperature: float = TEMPERATURE, tie_band: float = TIE_BAND):
+    """`n` simulated annotators of spoken answers: chapter 1's `Annotator`, with the voice weights."""
+    return annotate.make_panel(n, seed=seed, temperature=temperature, tie_band=tie_band, weights=VOICE_WEIGHTS)
+
+
+# ------------------------------------------------------------------------------------------- prompts
+class VoicePromptError(ValueError):
+    """A bad line in a voice prompt file; the message names the file, the line and the field."""
+
+
+def load_prompts(split: str | None = None, path: str | Path | None = None) -> list[dict]:
+    """The voice prompts (data/voice_prompts.jsonl), optionally one split, each checked field by field."""
+    import json
+
+    path = Path(path or DATA_DIR / "voice_prompts.jsonl")
+    if not path.is_file():
+        raise VoicePromptError(f"{path}: no such file")
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"split {split!r} is not one of {', '.join(SPLITS)}")
+    rows, seen = [], {}
+    for lineno, raw in enumerate(path.read_bytes().split(b"\n"), 1):
+        where = f"{path}:{lineno}"
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise VoicePromptError(f"{where}: not UTF-8 text (byte {err.start})") from None
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise VoicePromptError(f"{where}: malformed JSON ({err.msg}, column {err.colno})") from None
+        if not isinstance(rec, dict):
+            raise VoicePromptError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+        for field in ("id", "category", "prompt", "split"):
+            if not isinstance(rec.get(field), str) or not rec[field].strip():
+                raise VoicePromptError(f"{where}: field {field!r} must be a non-empty string, got {rec.get(field)!r}")
+        if rec["category"] not in VOICE_CATEGORIES:
+            raise VoicePromptError(f"{where}: field 'category': {rec['category']!r} is not one of "
+                                   f"{', '.join(VOICE_CATEGORIES)}")
+        if rec["split"] not in SPLITS:
+            raise VoicePromptError(f"{where}: field 'split': {rec['split']!r} is not one of {', '.join(SPLITS)}")
+        if rec["id"] in seen:
+            raise VoicePromptError(f"{where}: field 'id': {rec['id']!r} is already used on line {seen[rec['id']]}")
+        seen[rec["id"]] = lineno
+        for field in ("answers", "wrong", "keywords"):
+            value = rec.get(field, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                raise VoicePromptError(f"{where}: field {field!r} must be a list of non-empty strings, got {value!r}")
+        if rec["category"] in ("fact", "conversion", "timer") and not rec.get("answers"):
+            raise VoicePromptError(f"{where}: field 'answers': a {rec['category']} prompt needs the answer(s) "
+                                   "a checker can verify")
+        if not rec.get("answers") and not rec.get("keywords"):
+            raise VoicePromptError(f"{where}: fields 'answers' and 'keywords' are both empty: nothing to judge "
+                                   "an answer by")
+        rows.append(rec)
+    return [r for r in rows if split is None or r["split"] == split]
+
+
+# ------------------------------------------------------------------------------ responses and labels
+RESPONSES = DATA_DIR / "voice_responses.jsonl"  # the base model's answers, shipped so ci/cpu never regenerate
+
+
+def sample_responses(prompts: list[dict], cfg, model=None, tokenizer=None, cache: str | Path | None = None):
+    """K base-model answers per voice prompt (`apps.voice_*` sizes), reusing the shipped ones in
+    `data/voice_responses.jsonl`; anything missing is sampled into `cache` (default artifacts/voice/)."""
+    from . import data
+    from .config import artifacts_dir
+
+    A = cfg.apps
+    cache = Path(cache or artifacts_dir() / "voice" / "responses.jsonl")
+    seed_cache = RESPONSES if cache.resolve() != RESPONSES.resolve() else None
+    return data.sample_responses(prompts, model, tokenizer, A.voice_samples_per_prompt, cache, A.voice_sample_tokens,
+                                 cfg.data.temperature, cfg.data.top_p, cfg.data.gen_batch_size, cfg.seed,
+                                 seed_cache=seed_cache, model_name=cfg.model.name)
+
+
+def annotate_pairs(prompts: list[dict], responses: dict[str, list[dict]], panel, seed: int = 0) -> list[dict]:
+    """Every pair of distinct answers to a prompt labelled by every panel member, judged by the VOICE utility."""
+    from . import data
+
+    return data.annotate_pairs(prompts, responses, panel, seed, components=gold_components, weights=VOICE_WEIGHTS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m rlhf_lib.voice sample [--ship]`: sample the base model's answers to every voice prompt."""
+    import argparse
+
+    from . import config
+
+    parser = argparse.ArgumentParser(prog="python -m rlhf_lib.voice")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("sample", help="sample K answers per voice prompt")
+    s.add_argument("--ship", action="store_true", help="write into data/voice_responses.jsonl (the shipped file)")
+    args = parser.parse_args(argv)
+    cfg = config.load("cpu")
+    responses = sample_responses(load_prompts(), cfg, cache=RESPONSES if args.ship else None)
+    print(f"{sum(len(v) for v in responses.values())} responses to {len(responses)} prompts")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
