@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
@@ -43,10 +44,20 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim=None) -> torch.Tensor:
     return (x * mask).sum(dim) / mask.sum(dim).clamp(min=1)
 
 
+def global_masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """`masked_mean` over the masked positions of EVERY process (data parallelism); the same with one process."""
+    mask = mask.to(x.dtype)
+    total = all_sum(torch.stack([(x * mask).sum(), mask.sum()]))
+    return total[0] / total[1].clamp(min=1)
+
+
 def whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
-    """(x − mean) / std over the masked positions; `shift_mean=False` only rescales (used for rewards)."""
-    mean = masked_mean(x, mask)
-    var = masked_mean((x - mean) ** 2, mask)
+    """(x − mean) / std over the masked positions; `shift_mean=False` only rescales (used for rewards).
+
+    Under data parallelism the mean and std are those of the whole global batch, not of one process's share.
+    """
+    mean = global_masked_mean(x, mask)
+    var = global_masked_mean((x - mean) ** 2, mask)
     out = (x - mean) * torch.rsqrt(var + 1e-8)
     return out if shift_mean else out + mean
 
@@ -412,6 +423,58 @@ def _cut(responses: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
     return [row[:int(k)].tolist() for row, k in zip(responses.cpu(), mask.sum(1).cpu(), strict=True)]
 
 
+# ============================================================================ data parallelism
+# Under `accelerate launch` or `torchrun` every process holds a whole actor-critic and rolls out its share of
+# the global batch (`train`). Three things make N processes compute what one process computes on the same
+# global batch: every process starts from rank 0's weights, statistics (advantage whitening, the token count
+# of each minibatch, the logged means) are summed over the processes, and so are the gradients before each
+# optimizer step. With one process (torch.distributed not initialised) each helper below does nothing.
+def world() -> tuple[int, int]:
+    """(rank, number of processes); (0, 1) when torch.distributed is not initialised."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def all_sum(x: torch.Tensor) -> torch.Tensor:
+    """`x` summed over every process (a new tensor); `x` itself with one process."""
+    if world()[1] == 1:
+        return x
+    x = x.clone()
+    dist.all_reduce(x)
+    return x
+
+
+def sync_gradients(params: Sequence[nn.Parameter]) -> None:
+    """Sum each gradient over the processes (a missing one counts as zero): the global loss's gradient."""
+    if world()[1] == 1:
+        return
+    for p in params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        dist.all_reduce(p.grad)
+
+
+def broadcast_parameters(params: Sequence[nn.Parameter]) -> None:
+    """Give every process rank 0's values of `params` (e.g. the randomly initialised LoRA adapters)."""
+    if world()[1] == 1:
+        return
+    with torch.no_grad():
+        for p in params:
+            dist.broadcast(p.data, src=0)
+
+
+def mean_over_processes(stats: dict[str, float], device) -> dict[str, float]:
+    """Each logged figure averaged over the processes (equal shares), so every process logs, and adapts β to,
+    the same numbers."""
+    n = world()[1]
+    if n == 1:
+        return stats
+    keys = sorted(stats)
+    values = all_sum(torch.tensor([float(stats[k]) for k in keys], dtype=torch.float64, device=device)) / n
+    return dict(zip(keys, values.tolist(), strict=True))
+
+
 # ============================================================================================= update
 class NonFiniteLossError(FloatingPointError):
     """Training produced NaN/inf: stop with a message rather than keep optimising garbage."""
@@ -419,7 +482,11 @@ class NonFiniteLossError(FloatingPointError):
 
 def ppo_update(ac: ActorCritic, optimizer: torch.optim.Optimizer, batch: Rollout, cfg: PPOConfig, beta: float,
                seed: int) -> dict[str, float]:
-    """Turn one rollout batch into rewards, advantages and `cfg.epochs` passes of clipped PPO; returns its stats."""
+    """Turn one rollout batch into rewards, advantages and `cfg.epochs` passes of clipped PPO; returns its stats.
+
+    Data parallel, `batch` is this process's share of the global batch: minibatches are drawn from the global
+    batch (each process trains on its part of each), so N processes take the same steps as one process would.
+    """
     m = batch.response_mask
     # 1. rewards: the score at the last token, a KL penalty at every token
     rewards, kl = kl_penalty_rewards(batch.scores, batch.logprobs, batch.ref_logprobs, m, beta)
@@ -430,28 +497,36 @@ def ppo_update(ac: ActorCritic, optimizer: torch.optim.Optimizer, batch: Rollout
     params = ac.trainable_parameters()
     generator = torch.Generator().manual_seed(seed)
     device = batch.ids.device
+    rank, n_proc = world()
+    n_local = len(batch.scores)
+    first = rank * n_local  # this process holds episodes [first, first + n_local) of the global batch
     logs: dict[str, list[float]] = {}
     for _ in range(cfg.epochs):
-        for idx in torch.randperm(len(batch.scores), generator=generator).split(cfg.minibatch_size):
-            idx = idx.to(device)
-            with models.autocast(device, cfg.autocast):
-                trunk = None if batch.trunk is None else batch.trunk[idx]
-                logprobs, values, entropy = evaluate_actions(ac, batch.ids[idx], batch.mask[idx], batch.n_prompt,
-                                                             cfg.temperature, with_entropy=True, trunk=trunk)
-            pg_loss, pg_stats = policy_loss(logprobs, batch.logprobs[idx], advantages[idx], m[idx], cfg.clip_eps)
-            vf_loss, vf_stats = value_loss(values, batch.values[idx], returns[idx], m[idx], cfg.clip_value)
-            loss = pg_loss + cfg.vf_coef * vf_loss
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(f"PPO loss is {loss.item()} (policy {pg_loss.item()}, value {vf_loss.item()}); "
-                                         "lower the learning rate or check the reward function's scores")
+        for chunk in torch.randperm(n_local * n_proc, generator=generator).split(cfg.minibatch_size):
+            idx = (chunk[(chunk >= first) & (chunk < first + n_local)] - first).to(device)  # my part of it
+            n_tokens = all_sum(m[idx].sum())  # response tokens of the whole (global) minibatch
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if len(idx):
+                with models.autocast(device, cfg.autocast):
+                    trunk = None if batch.trunk is None else batch.trunk[idx]
+                    logprobs, values, entropy = evaluate_actions(ac, batch.ids[idx], batch.mask[idx], batch.n_prompt,
+                                                                 cfg.temperature, with_entropy=True, trunk=trunk)
+                pg_loss, pg_stats = policy_loss(logprobs, batch.logprobs[idx], advantages[idx], m[idx], cfg.clip_eps)
+                vf_loss, vf_stats = value_loss(values, batch.values[idx], returns[idx], m[idx], cfg.clip_value)
+                loss = pg_loss + cfg.vf_coef * vf_loss
+                if not torch.isfinite(loss):
+                    raise NonFiniteLossError(f"PPO loss is {loss.item()} (policy {pg_loss.item()}, value "
+                                             f"{vf_loss.item()}); lower the learning rate or check the reward scores")
+                # token mean over the GLOBAL minibatch: my tokens' share of it (1 with one process)
+                (loss * (m[idx].sum() / n_tokens)).backward()
+                logs_now = {"loss/policy": pg_loss.item(), "loss/value": vf_loss.item(),
+                            "policy/entropy": float(masked_mean(entropy, m[idx])), **pg_stats, **vf_stats}
+            sync_gradients(params)  # summed over processes: the gradient of the global minibatch's loss
             grad_norm = nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
             optimizer.step()
-            for key, value in {"loss/policy": pg_loss.item(), "loss/value": vf_loss.item(),
-                               "policy/entropy": float(masked_mean(entropy, m[idx])),
-                               "grad_norm": float(grad_norm), **pg_stats, **vf_stats}.items():
-                logs.setdefault(key, []).append(value)
+            if len(idx):
+                for key, value in {**logs_now, "grad_norm": float(grad_norm)}.items():
+                    logs.setdefault(key, []).append(value)
     kl_per_seq = kl.sum(1)
     stats = {key: float(np.mean(values)) for key, values in logs.items()}
     stats.update({
@@ -466,7 +541,7 @@ def ppo_update(ac: ActorCritic, optimizer: torch.optim.Optimizer, batch: Rollout
         "response/finished": float(batch.finished.float().mean()),
         "beta": beta,
     })
-    return stats
+    return mean_over_processes(stats, device)
 
 
 # ====================================================================================== training loop
@@ -490,6 +565,9 @@ def train(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: 
     `prompts` are token-id lists (chat template applied), `meta` anything the reward function needs about each
     prompt. With `ckpt_dir` a checkpoint is written every `cfg.save_every` steps and training resumes from the
     last one: on the CPU the resumed run equals an uninterrupted one.
+
+    Data parallel (under `accelerate launch` / `torchrun`): `cfg.batch_size` is the GLOBAL batch; each process
+    rolls out its share of it, and the update equals one process's on the same batch (see `ppo_update`).
     """
     if not prompts or len(prompts) != len(meta):
         raise ValueError(f"PPO needs a non-empty list of prompts with one meta record each "
@@ -498,27 +576,33 @@ def train(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: 
         raise ValueError("an empty prompt (0 tokens) cannot be continued; drop it from the prompt list")
     if cfg.minibatch_size > cfg.batch_size or cfg.batch_size % cfg.minibatch_size:
         raise ValueError(f"minibatch_size {cfg.minibatch_size} must divide batch_size {cfg.batch_size}")
+    rank, n_proc = world()
+    if cfg.batch_size % n_proc:
+        raise ValueError(f"batch_size {cfg.batch_size} must be a multiple of the number of processes ({n_proc})")
     params = ac.trainable_parameters()
     if not params:
         raise ValueError("the actor-critic has no trainable parameters (add LoRA adapters or unfreeze the policy)")
+    broadcast_parameters(params)  # every process starts from rank 0's adapters
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, eps=1e-5, weight_decay=0.0)
     kl_ctl = cfg.kl_controller()
     history: list[dict] = []
     ckpt_dir = Path(ckpt_dir) if ckpt_dir else None
     if ckpt_dir and (ckpt_dir / "state.json").is_file():
         history = load_checkpoint(ckpt_dir, ac, optimizer, kl_ctl, cfg)
-    bar = tqdm(range(len(history), cfg.steps), desc="PPO", disable=not progress, initial=len(history), total=cfg.steps)
+    bar = tqdm(range(len(history), cfg.steps), desc="PPO", disable=not progress or rank > 0, initial=len(history),
+               total=cfg.steps)
+    share = cfg.batch_size // n_proc
     for step in bar:
-        idx = batch_indices(len(prompts), cfg.batch_size, step, cfg.seed)
+        idx = batch_indices(len(prompts), cfg.batch_size, step, cfg.seed)[rank * share:(rank + 1) * share]
         batch = rollout(ac, [prompts[i] for i in idx], [meta[i] for i in idx], reward_fn, cfg, eos_id, pad_id,
-                        seed=cfg.seed * 1_000_003 + step)
+                        seed=cfg.seed * 1_000_003 + step + 7_919 * rank)
         stats = ppo_update(ac, optimizer, batch, cfg, kl_ctl.beta, seed=cfg.seed * 1_000_003 + step)
         kl_ctl.update(stats["objective/kl"], cfg.batch_size)
         stats["step"], stats["episodes"] = step + 1, (step + 1) * cfg.batch_size
         history.append(stats)
         bar.set_postfix(score=f"{stats['objective/scores']:+.2f}", kl=f"{stats['objective/kl']:.2f}",
                         beta=f"{stats['beta']:.3f}")
-        if ckpt_dir and ((step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps):
+        if ckpt_dir and rank == 0 and ((step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps):
             save_checkpoint(ckpt_dir, ac, optimizer, kl_ctl, cfg, history)
         if callback:
             callback(step, stats, batch)
