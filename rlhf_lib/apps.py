@@ -207,3 +207,64 @@ def side_by_side(evals: dict[str, dict], recs: list[dict], n: int | None = None,
                      "base": evals["base"]["texts"][i][:width], "gold base": round(evals["base"]["gold"][i], 2),
                      "tuned": evals["tuned"]["texts"][i][:width], "gold tuned": round(evals["tuned"]["gold"][i], 2)})
     return pd.DataFrame(rows)
+
+
+def reference_normaliser(ac: ppo.ActorCritic, rm: FeatureRM, tokenizer, records: list[dict], cfg: ppo.PPOConfig,
+                         seed: int = 1) -> tuple[float, float, list[str], list[float]]:
+    """Mean and std of the RM's scores on the reference policy's own answers to `records` (chapter 4, §2), so that
+    PPO trains on (r − mean) / std; also returns those answers and their raw scores."""
+    ids = ppo.chat_prompt_ids(tokenizer, records)
+    resp, _, _ = ppo.sample_with_kl(ac, ids, cfg, tokenizer.eos_token_id, tokenizer.pad_token_id, seed=seed,
+                                    reference=True, batch_size=cfg.batch_size)
+    texts = decode(tokenizer, resp)
+    scores = rm.score([r["prompt"] for r in records], texts)
+    mean, std = ppo.reward_normaliser(scores)
+    return mean, std, texts, scores
+
+
+# ============================================================================================== plots
+def plot_ppo_curves(history: list[dict], title: str = ""):
+    """Reward-model score, KL to the reference, β and the share of finished answers over the PPO steps."""
+    import matplotlib.pyplot as plt
+
+    curves = [("objective/scores", "reward-model score (normalised)"), ("objective/kl", "KL to reference (nats)"),
+              ("beta", "β (adaptive)"), ("response/finished", "answers ending with EOS")]
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3))
+    steps = [h["step"] for h in history]
+    for ax, (key, label) in zip(axes, curves, strict=True):
+        ax.plot(steps, [h[key] for h in history], "o-", ms=3)
+        ax.set(title=label, xlabel="PPO step")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_win_rates(wins: dict[str, tuple[int, float]], kl: float, title: str = ""):
+    """Bars of the gold win rate of the tuned model over the base per group (n on each bar), 50% = no change."""
+    import matplotlib.pyplot as plt
+
+    names = list(wins)
+    fig, ax = plt.subplots(figsize=(1.3 * len(names) + 2.5, 3.2))
+    bars = ax.bar(names, [wins[k][1] for k in names], color=["tab:gray" if k == "all" else "tab:blue" for k in names])
+    for bar, k in zip(bars, names, strict=True):
+        ax.annotate(f"{wins[k][1]:.0%}\nn={wins[k][0]}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=8)
+    ax.axhline(0.5, color="black", ls="--", lw=0.8)
+    ax.set(ylim=(0, 1.15), ylabel="gold win rate, tuned vs base",
+           title=title or f"Held-out prompts (KL spent: {kl:.1f} nats per answer)")
+    fig.tight_layout()
+    return fig
+
+
+def component_means(evals: dict[str, dict], recs: list[dict], components: Callable, group: Callable[[dict], str]):
+    """Mean of each gold component per group of prompts and model: WHAT changed (pandas DataFrame)."""
+    import pandas as pd
+
+    rows = []
+    for name in ("base", "tuned"):
+        for rec, text, done in zip(recs, evals[name]["texts"], evals[name]["finished"], strict=True):
+            rows.append({"model": name, "group": group(rec), **components(rec, text, done),
+                         "words": len(text.split())})
+    df = pd.DataFrame(rows)
+    return df.groupby(["group", "model"]).mean(numeric_only=True).round(2)
