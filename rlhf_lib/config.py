@@ -99,7 +99,7 @@ TABLE: dict[str, tuple] = {
     "apps.voice_max_prompts":     (24,      None,    None),   # voice prompts used (None = all of data/voice_prompts.jsonl)
     # ci and cpu sample with the same settings, so both reuse the responses shipped in data/voice_responses.jsonl
     "apps.voice_samples_per_prompt": (4,    4,       8),      # base-model responses per voice prompt
-    "apps.voice_sample_tokens":   (96,      96,      96),     # their token budget (long enough to see the habits)
+    "apps.voice_sample_tokens":   (64,      64,      96),     # their token budget (long enough to see the habits)
     "apps.voice_rm_max_length":   (192,     192,     256),    # prompt + response tokens the voice RM reads
     "apps.voice_rm_epochs":       (3,       15,      30),
     "apps.voice_rm_seeds":        (1,       3,       5),

@@ -54,11 +54,13 @@ def load_prompts(split: str | None = None, path: str | Path | None = None) -> li
 # --------------------------------------------------------------------------------------- sampling
 def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str | Path, max_new_tokens: int = 96,
                      temperature: float = 0.9, top_p: float = 0.95, batch_size: int = 32, seed: int = 0,
-                     seed_cache: str | Path | None = None, model_name: str | None = None) -> dict[str, list[dict]]:
+                     seed_cache: str | Path | None = None, model_name: str | None = None,
+                     bf16: bool = True) -> dict[str, list[dict]]:
     """K responses per prompt, appended to a JSONL cache as each chunk finishes; cached ones are never redone.
 
     `seed_cache` (e.g. the shipped data/responses.jsonl) is consulted first, read-only. With `model=None`
-    the model `model_name` is loaded only if some response is missing from both caches.
+    the model `model_name` is loaded only if some response is missing from both caches. `bf16=False`
+    samples in float32 (faster on a CPU without native bf16).
     """
     from .models import generate, load_model
 
@@ -77,7 +79,8 @@ def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str |
         chunk = todo[start:start + per_chunk]
         chunk_seed = seed * 1_000_003 + int(hashlib.sha256(chunk[0]["id"].encode()).hexdigest()[:8], 16)
         outs = generate(model, tokenizer, [p["prompt"] for p in chunk], n=k, max_new_tokens=max_new_tokens,
-                        temperature=temperature, top_p=top_p, batch_size=batch_size, seed=chunk_seed, progress=False)
+                        temperature=temperature, top_p=top_p, batch_size=batch_size, seed=chunk_seed, progress=False,
+                        bf16=bf16)
         for p, gens in zip(chunk, outs, strict=True):
             have[p["id"]] = []
             for j, g in enumerate(gens):

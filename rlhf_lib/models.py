@@ -193,11 +193,13 @@ class Generation:
 @torch.no_grad()
 def generate(model, tokenizer, prompts: list[str], n: int = 1, max_new_tokens: int = 96,
              temperature: float = 0.9, top_p: float = 0.95, batch_size: int = 16, seed: int = 0,
-             greedy: bool = False, system: str | None = None, progress: bool = True) -> list[list[Generation]]:
+             greedy: bool = False, system: str | None = None, progress: bool = True,
+             bf16: bool = True) -> list[list[Generation]]:
     """Sample `n` answers to each user prompt, batched; returns one list of `Generation` per prompt.
 
     Each batch is seeded from `seed` and its index, so the same call repeats exactly on the same
     hardware. Prompts are wrapped in the chat template here: pass the user's words only.
+    `bf16=False` samples in float32, faster on a CPU without native bf16 (`reward.bf16_is_fast`).
     """
     device = next(model.parameters()).device
     jobs = [(i, text) for i, text in enumerate(prompts) for _ in range(n)]  # n copies of each prompt
@@ -208,7 +210,7 @@ def generate(model, tokenizer, prompts: list[str], n: int = 1, max_new_tokens: i
         texts = [chat_prompt(tokenizer, p, system) for _, p in chunk]
         enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         torch.manual_seed(seed * 100_003 + b)
-        with autocast(device):
+        with autocast(device, enabled=bf16):
             ids = model.generate(
                 **enc, max_new_tokens=max_new_tokens, do_sample=not greedy,
                 temperature=None if greedy else temperature, top_p=None if greedy else top_p,

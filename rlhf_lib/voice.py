@@ -222,16 +222,20 @@ RESPONSES = DATA_DIR / "voice_responses.jsonl"  # the base model's answers, ship
 
 def sample_responses(prompts: list[dict], cfg, model=None, tokenizer=None, cache: str | Path | None = None):
     """K base-model answers per voice prompt (`apps.voice_*` sizes), reusing the shipped ones in
-    `data/voice_responses.jsonl`; anything missing is sampled into `cache` (default artifacts/voice/)."""
+    `data/voice_responses.jsonl`; anything missing is sampled into `cache` (default artifacts/voice/).
+    Sampled in bf16 only where the hardware runs it natively (the shipped file: float32 on a CPU)."""
     from . import data
     from .config import artifacts_dir
+    from .models import pick_device
+    from .reward import bf16_is_fast
 
     A = cfg.apps
     cache = Path(cache or artifacts_dir() / "voice" / "responses.jsonl")
     seed_cache = RESPONSES if cache.resolve() != RESPONSES.resolve() else None
     return data.sample_responses(prompts, model, tokenizer, A.voice_samples_per_prompt, cache, A.voice_sample_tokens,
                                  cfg.data.temperature, cfg.data.top_p, cfg.data.gen_batch_size, cfg.seed,
-                                 seed_cache=seed_cache, model_name=cfg.model.name)
+                                 seed_cache=seed_cache, model_name=cfg.model.name,
+                                 bf16=bf16_is_fast(pick_device()))
 
 
 def annotate_pairs(prompts: list[dict], responses: dict[str, list[dict]], panel, seed: int = 0) -> list[dict]:
