@@ -106,6 +106,19 @@ TABLE: dict[str, tuple] = {
     "apps.voice_ppo_steps":       (2,       10,      100),
     "apps.voice_max_new_tokens":  (24,      40,      64),     # PPO response budget: a spoken answer is short
     "apps.voice_eval_samples":    (1,       3,       4),
+    # chapter 6: beyond PPO (best-of-n, DPO, RLOO vs PPO; LoRA, temperature and token budget are chapter 4's ppo.*)
+    "beyond.eval_prompts":        (4,       32,      100),    # held-out test prompts every method is judged on
+    "beyond.eval_samples":        (1,       2,       4),      # answers per prompt and method (same seeds for all)
+    "beyond.bon_ns":              ((1, 2, 4), (1, 2, 4, 8, 16), (1, 2, 4, 8, 16, 32, 64)),  # best-of-n curve
+    "beyond.bon_prompts":         (4,       16,      100),    # prompts given max(bon_ns) reference samples each
+    "beyond.dpo_pairs":           (8,       96,      None),   # chapter-1 train pairs DPO sees (None = all 1197)
+    "beyond.dpo_epochs":          (1,       1,       2),
+    "beyond.dpo_batch_size":      (8,       8,       32),     # pairs per DPO step
+    "beyond.dpo_lr":              (3e-4,    3e-4,    1e-4),   # AdamW on the LoRA adapters
+    "beyond.dpo_beta":            (0.1,     0.1,     0.1),    # β of the DPO loss (the KL strength it assumes)
+    "beyond.implicit_pairs":      (4,       48,      None),   # test pairs for DPO's implicit-reward accuracy
+    "beyond.online_steps":        (1,       4,       30),     # RLOO and same-budget PPO: rollouts of ppo.batch_size
+    "beyond.rloo_group":          (2,       4,       8),      # answers per prompt in an RLOO group
 }
 
 
