@@ -1,0 +1,1 @@
+"""The course's benchmark suite: `python -m benchmarks` (see README.md)."""

@@ -1,0 +1,28 @@
+"""The models and prompts the benchmarks share: SmolLM2 (default) or a tiny random Llama (`--quick`)."""
+
+from __future__ import annotations
+
+import torch
+
+
+def load_base(opts: dict):
+    """(causal LM, tokenizer) in fp32 (bf16 only where the hardware runs it natively)."""
+    from rlhf_lib import models
+    from rlhf_lib.reward import bf16_is_fast
+
+    if opts["model"] == "tiny":
+        return models.load_tiny_model(seed=0, layers=opts.get("layers", 4))
+    fast = bf16_is_fast("cuda" if torch.cuda.is_available() else "cpu")
+    return models.load_model(opts["model"], dtype=torch.bfloat16 if fast else torch.float32)
+
+
+def prompt_ids(tokenizer, n: int) -> tuple[list[list[int]], list[dict]]:
+    """The chat-template token ids of the first `n` training prompts of the course (and their records)."""
+    from rlhf_lib import data, ppo
+
+    prompts = data.load_prompts("train")[:n]
+    return ppo.chat_prompt_ids(tokenizer, prompts), prompts
+
+
+def n_params(model, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -1,0 +1,46 @@
+"""The benchmark suite's plumbing in --quick mode on a tiny random model: results, ratios and the report.
+
+Timings are not checked (they only mean something on the full models); the structure and the arithmetic are.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root holds `benchmarks/`
+from benchmarks import run_all  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    code = run_all.main(["--quick", "--in-process", "--threads", "1", "--only", "generation", "reward_training",
+                         "--out", str(out), "--report", str(out / "RESULTS.md"), "--note", "unit test"])
+    return code, out
+
+
+def test_quick_run_writes_every_contestant_and_ratio(quick_run):
+    code, out = quick_run
+    assert code == 0
+    gen = json.loads((out / "generation.json").read_text())
+    assert set(gen["contestants"]) == {"ours_ppo_sample", "plain_generate"}
+    for c in gen["contestants"].values():
+        assert c["tokens_per_s"] > 0 and c["peak_rss_mb"] > 0 and len(c["seconds"]) == 2
+    (ratio,) = gen["ratios"]
+    a, b = (gen["contestants"][ratio[k]]["tokens_per_s"] for k in ("numerator", "denominator"))
+    assert ratio["ratio"] == pytest.approx(a / b)
+    # LoRA starts at B = 0: our sampler and plain generate draw the same tokens, so they do the same work
+    assert gen["contestants"]["ours_ppo_sample"]["widths"] == gen["contestants"]["plain_generate"]["widths"]
+    rm = json.loads((out / "reward_training.json").read_text())
+    for c in rm["contestants"].values():
+        assert "error" not in c and c["pairs_per_s"] > 0 and len(c["seconds_per_step"]) >= 1
+
+
+def test_report_names_the_machine_and_every_ratio(quick_run):
+    _, out = quick_run
+    text = (out / "RESULTS.md").read_text()
+    for needle in ("## generation", "## reward_training", "cores", "torch ", "trl ", "unit test",
+                   "ours_ppo_sample / plain_generate", "ours_loop / trl_reward_trainer", "QUICK"):
+        assert needle in text, needle
