@@ -106,6 +106,36 @@ TABLE: dict[str, tuple] = {
     "apps.voice_ppo_steps":       (2,       10,      100),
     "apps.voice_max_new_tokens":  (24,      40,      64),     # PPO response budget: a spoken answer is short
     "apps.voice_eval_samples":    (1,       3,       4),
+    # chapter 5: images, music, iteration (small custom-token generators; rlhf_lib.seqrl, sprites, melody)
+    "apps.img_sprites":           (600,     4000,    20000),  # procedural 8x8 sprites the generator learns from
+    "apps.img_hidden":            (32,      64,      128),    # tiny Llama generator: width ...
+    "apps.img_layers":            (2,       2,       4),      # ... and decoder layers
+    "apps.img_pretrain_epochs":   (1,       3,       4),
+    "apps.img_pool":              (96,      1024,    4096),   # generator samples shown to the rater panel
+    "apps.img_pairs":             (120,     2000,    8000),   # pairs the panel compares (85% train, 15% val)
+    "apps.img_rm_dim":            (32,      48,      64),     # width of the bidirectional transformer RM
+    "apps.img_rm_epochs":         (2,       6,       10),
+    "apps.img_ppo_steps":         (2,       40,      200),
+    "apps.img_beta":              (0.05,    0.05,    0.05),   # fixed KL coefficient (nats are cheap: 64 tokens)
+    "apps.mus_melodies":          (600,     4000,    20000),  # procedural 16-note melodies
+    "apps.mus_hidden":            (32,      64,      128),
+    "apps.mus_layers":            (2,       2,       4),
+    "apps.mus_pretrain_epochs":   (1,       3,       4),
+    "apps.mus_pool":              (96,      1024,    4096),
+    "apps.mus_pairs":             (120,     1500,    6000),
+    "apps.mus_rm_dim":            (32,      48,      64),
+    "apps.mus_rm_epochs":         (2,       6,       10),
+    "apps.mus_ppo_steps":         (2,       40,      200),
+    "apps.mus_beta":              (0.05,    0.05,    0.05),
+    "apps.seq_ppo_batch_size":    (8,       32,      64),     # episodes per rollout (images and music)
+    "apps.seq_ppo_minibatch":     (8,       16,      16),
+    "apps.seq_ppo_epochs":        (2,       4,       4),
+    "apps.seq_ppo_lr":            (1e-3,    1e-3,    5e-4),   # AdamW, full fine-tuning of the tiny generator
+    "apps.seq_panel":             (5,       5,       5),      # simulated raters per pair
+    "apps.seq_eval_samples":      (32,      256,     1024),   # samples per model for the gold win rate
+    "apps.iter_steps":            (2,       30,      150),    # PPO steps of each round of the iterate notebook
+    "apps.iter_pairs":            (80,      1000,    4000),   # round-2 pairs, on the round-1 policy's samples
+    "apps.iter_val_pairs":        (40,      300,     1000),   # held-out pairs on tuned samples (RM accuracy)
     # chapter 6: beyond PPO (best-of-n, DPO, RLOO vs PPO; LoRA, temperature and token budget are chapter 4's ppo.*)
     "beyond.eval_prompts":        (4,       32,      100),    # held-out test prompts every method is judged on
     "beyond.eval_samples":        (1,       2,       4),      # answers per prompt and method (same seeds for all)

@@ -1,0 +1,359 @@
+"""RLHF on small token sequences: the machinery chapter 5's image and music applications share.
+
+A domain (sprites, melodies) supplies tokens, procedural data and a gold utility made of named components; this
+module supplies the rest of the loop, the same for every domain:
+
+    tiny_llama        a small LlamaForCausalLM over the domain's own vocabulary (a valid `rlhf_lib.ppo` policy)
+    pretrain          next-token training on procedurally generated sequences (the "pre-trained generator")
+    generate          unconditional samples: every episode's prompt is the single token BOS
+    make_panel        simulated raters: `annotate.Annotator`s whose weights scatter around the gold weights
+    label_pairs       the panel compares pairs -> labels (A / B / tie) and soft Bradley-Terry targets
+    SeqRewardModel    a small bidirectional transformer that scores a whole sequence
+    train_reward_model  the Bradley-Terry loss of `rlhf_lib.reward` on the panel's soft labels
+    reward_fn         the reward model as a `ppo.RewardFn`, normalised on the reference's samples
+
+Token ids 0, 1, 2 are EOS, PAD and BOS in every domain; the domain's own symbols start at 3.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import annotate, ppo, reward
+
+EOS, PAD, BOS = 0, 1, 2
+N_SPECIAL = 3
+
+
+# ========================================================================================= the generator
+def tiny_llama(vocab_size: int, hidden: int = 64, layers: int = 2, heads: int = 4, max_len: int = 128,
+               seed: int = 0):
+    """A randomly initialised LlamaForCausalLM over `vocab_size` custom tokens (EOS 0, PAD 1, BOS 2)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2 * hidden,
+                         num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
+                         max_position_embeddings=max_len, bos_token_id=BOS, eos_token_id=EOS, pad_token_id=PAD,
+                         tie_word_embeddings=False)
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config).eval()
+    model.generation_config.pad_token_id = PAD
+    model.generation_config.eos_token_id = EOS
+    return model
+
+
+def _check_sequences(seqs: Sequence[Sequence[int]], vocab_size: int, what: str) -> None:
+    for i, s in enumerate(seqs):
+        if len(s) == 0:
+            raise ValueError(f"{what} {i} is empty")
+        bad = [t for t in s if not 0 <= int(t) < vocab_size]
+        if bad:
+            raise ValueError(f"{what} {i} holds token {bad[0]} outside the vocabulary [0, {vocab_size})")
+
+
+def pretrain(model, sequences: Sequence[Sequence[int]], epochs: int = 3, batch_size: int = 64, lr: float = 3e-3,
+             seed: int = 0, progress: bool = True) -> list[float]:
+    """Next-token cross-entropy on `sequences` (each BOS ... EOS); returns the loss of every step.
+
+    This is the "pre-training" of chapter 5's generators: seconds to a minute on a CPU for a few thousand
+    short sequences. AdamW with a linear decay to 0.
+    """
+    _check_sequences(sequences, model.config.vocab_size, "training sequence")
+    gen = torch.Generator().manual_seed(seed)
+    n_steps = epochs * ((len(sequences) + batch_size - 1) // batch_size)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / max(1, n_steps))
+    losses: list[float] = []
+    model.train()
+    bar = tqdm(total=n_steps, desc="pre-training", disable=not progress)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(sequences), generator=gen).split(batch_size):
+            ids, mask = reward.pad_batch([sequences[i] for i in idx], PAD)  # (B, L) right-padded
+            labels = ids.masked_fill(mask == 0, -100)
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            bar.update()
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar.close()
+    model.eval()
+    return losses
+
+
+def ppo_config(section, prefix: str, seed: int = 0, **changes) -> ppo.PPOConfig:
+    """A `ppo.PPOConfig` from chapter 5's `apps.*` rows: `{prefix}ppo_steps` and `{prefix}beta` for the domain,
+    `seq_ppo_*` shared. Fixed β, fp32, sampling at T = 1 (the generator's own distribution), no EOS penalty: a
+    malformed sequence is the gold utility's business, and the reward model learns it from the raters."""
+    values = dict(steps=getattr(section, f"{prefix}ppo_steps"), beta=getattr(section, f"{prefix}beta"),
+                  batch_size=section.seq_ppo_batch_size, minibatch_size=section.seq_ppo_minibatch,
+                  epochs=section.seq_ppo_epochs, lr=section.seq_ppo_lr, target_kl=None, temperature=1.0,
+                  autocast=False, missing_eos_penalty=None, seed=seed, save_every=10_000)
+    values.update(changes)
+    return ppo.PPOConfig(**values)
+
+
+def train_ppo(ac: ppo.ActorCritic, reward_function: ppo.RewardFn, cfg: ppo.PPOConfig,
+              gold: Callable[[Sequence[int]], float], progress: bool = True) -> tuple[list[dict], list[dict]]:
+    """`ppo.train` on unconditional generation (every prompt is [BOS]); returns PPO's log and the gold log."""
+    gold_log: list[dict] = []
+    prompts = [[BOS]] * cfg.batch_size
+    history = ppo.train(ac, prompts, [None] * len(prompts), reward_function, cfg, EOS, PAD, progress=progress,
+                        callback=gold_tracker(gold, gold_log))
+    return history, gold_log
+
+
+def pretrained_generator(path: str | Path, sequences: Sequence[Sequence[int]], vocab_size: int, hidden: int,
+                         layers: int, epochs: int, max_len: int = 128, seed: int = 0,
+                         progress: bool = True) -> tuple[nn.Module, list[float] | None]:
+    """The generator pre-trained on `sequences` (each BOS ... EOS): loaded from `path` when an earlier run saved
+    one with the same sizes, else built, trained and saved there (safetensors). Returns (model, losses or None)."""
+    from transformers import LlamaForCausalLM
+
+    path = Path(path)
+    info = {"vocab_size": vocab_size, "hidden": hidden, "layers": layers, "epochs": epochs, "n": len(sequences),
+            "seed": seed}
+    if (path / "model.safetensors").is_file() and (path / "pretrain.json").is_file():
+        saved = json.loads((path / "pretrain.json").read_text())
+        if saved.get("info") == info:
+            return LlamaForCausalLM.from_pretrained(path).eval(), None
+    model = tiny_llama(vocab_size, hidden, layers, max_len=max_len, seed=seed)
+    losses = pretrain(model, sequences, epochs=epochs, seed=seed, progress=progress)
+    model.save_pretrained(path, safe_serialization=True)
+    (path / "pretrain.json").write_text(json.dumps({"info": info, "losses": losses}))
+    return model, losses
+
+
+def actor_critic(policy) -> ppo.ActorCritic:
+    """Full fine-tuning of a small policy with a frozen copy of it as π_ref and a value head on its states."""
+    return ppo.ActorCritic(policy, ref_policy=copy.deepcopy(policy))
+
+
+def generate(ac_or_model, n: int, max_new_tokens: int, seed: int = 0, reference: bool = False,
+             batch_size: int = 128) -> tuple[list[list[int]], list[float]]:
+    """`n` unconditional samples at T = 1 (each prompt is [BOS]) -> (token lists without EOS, KL per sample).
+
+    Give an `ActorCritic` to sample the policy (or its reference) and measure Σ_t log π − log π_ref; a bare model
+    is wrapped on the fly (KL 0).
+    """
+    ac = ac_or_model if isinstance(ac_or_model, ppo.ActorCritic) else actor_critic(ac_or_model)
+    cfg = ppo.PPOConfig(max_new_tokens=max_new_tokens, temperature=1.0, autocast=False)
+    ids, _, kl = ppo.sample_with_kl(ac, [[BOS]] * n, cfg, EOS, PAD, seed=seed, reference=reference,
+                                    batch_size=batch_size)
+    return [strip_eos(r) for r in ids], kl
+
+
+def strip_eos(tokens: Sequence[int]) -> list[int]:
+    """A sampled response without its EOS (and anything after it)."""
+    tokens = list(tokens)
+    return tokens[:tokens.index(EOS)] if EOS in tokens else tokens
+
+
+# ============================================================================================ the panel
+def make_panel(gold_weights: dict[str, float], domain: str, n: int = 5, seed: int = 0, temperature: float = 0.3,
+               tie_band: float = 0.25, subjectivity: float = 0.35) -> list[annotate.Annotator]:
+    """`n` simulated raters: chapter 1's `annotate.Annotator`, weights log-normal around `gold_weights`.
+
+    Each rater decides with Bradley-Terry noise: d = Δu / temperature + Logistic noise, a tie when |d| < tie_band.
+    """
+    panel = []
+    for i in range(n):
+        rng = np.random.default_rng([seed, i])
+        weights = {domain: {c: w * float(np.exp(subjectivity * rng.standard_normal())) for c, w in gold_weights.items()}}
+        panel.append(annotate.Annotator(f"{domain}-rater-{i}", weights, temperature, tie_band,
+                                        np.random.default_rng([seed, i, 1])))
+    return panel
+
+
+@dataclass
+class Pairs:
+    """Compared pairs of sequences and the panel's verdicts. B pairs, K raters."""
+
+    a: list[list[int]]
+    b: list[list[int]]
+    labels: np.ndarray   # (B, K) "A" / "B" / "tie"
+    target: np.ndarray   # (B,) share of non-tie votes for A (0.5 when every rater tied)
+    weight: np.ndarray   # (B,) number of non-tie votes
+    gold_a: np.ndarray   # (B,) gold utility of a
+    gold_b: np.ndarray   # (B,) gold utility of b
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def __add__(self, other: Pairs) -> Pairs:
+        return Pairs(self.a + other.a, self.b + other.b, *(np.concatenate([x, y]) for x, y in zip(
+            (self.labels, self.target, self.weight, self.gold_a, self.gold_b),
+            (other.labels, other.target, other.weight, other.gold_a, other.gold_b), strict=True)))
+
+    def split(self, n_first: int) -> tuple[Pairs, Pairs]:
+        def part(sl):
+            return Pairs(self.a[sl], self.b[sl], self.labels[sl], self.target[sl], self.weight[sl],
+                         self.gold_a[sl], self.gold_b[sl])
+        return part(slice(0, n_first)), part(slice(n_first, None))
+
+
+def label_pairs(panel: list[annotate.Annotator], domain: str, seqs: Sequence[Sequence[int]], n_pairs: int,
+                components: Callable[[Sequence[int]], dict[str, float]], gold: Callable[[Sequence[int]], float],
+                seed: int = 0) -> Pairs:
+    """Draw `n_pairs` random pairs of different sequences from `seqs` and let every rater of the panel judge each."""
+    if len(seqs) < 2:
+        raise ValueError(f"need at least two sequences to make pairs (got {len(seqs)})")
+    rng = np.random.default_rng(seed)
+    comps = [components(s) for s in seqs]
+    record = {"category": domain}
+    a_idx, b_idx, rows = [], [], []
+    for _ in range(n_pairs):
+        i, j = rng.choice(len(seqs), size=2, replace=False)
+        a_idx.append(i)
+        b_idx.append(j)
+        rows.append([r.compare(record, comps[i], comps[j]) for r in panel])
+    labels = np.array(rows, dtype=object).reshape(n_pairs, len(panel))
+    n_a, n_b = (labels == annotate.A).sum(1), (labels == annotate.B).sum(1)
+    weight = (n_a + n_b).astype(float)
+    target = np.where(weight > 0, n_a / np.maximum(weight, 1), 0.5)
+    gold_all = np.array([gold(s) for s in seqs])
+    return Pairs([list(seqs[i]) for i in a_idx], [list(seqs[j]) for j in b_idx], labels, target, weight,
+                 gold_all[a_idx], gold_all[b_idx])
+
+
+def panel_stats(pairs: Pairs) -> dict[str, float]:
+    """How people-like the panel is: pairwise agreement on non-tie votes, tie share, and agreement with gold."""
+    decided = pairs.labels != annotate.TIE
+    gold_sign = np.sign(pairs.gold_a - pairs.gold_b)[:, None]
+    vote_sign = np.where(pairs.labels == annotate.A, 1, -1)
+    with_gold = (vote_sign == gold_sign)[decided & (gold_sign != 0)]
+    return {"agreement": annotate.pairwise_agreement(pairs.labels), "ties": float((~decided).mean()),
+            "votes_agree_with_gold": float(with_gold.mean()) if with_gold.size else float("nan"),
+            "fleiss_kappa": annotate.fleiss_kappa(pairs.labels)}
+
+
+# ======================================================================================= the reward model
+class SeqRewardModel(nn.Module):
+    """A small bidirectional transformer over a whole sequence -> one scalar reward.
+
+    Token and learned position embeddings, `layers` encoder blocks, mean-pooling over the real tokens, a linear
+    head. Bidirectional, unlike the generator: the reward model sees the finished sequence at once.
+    """
+
+    def __init__(self, vocab_size: int, max_len: int, dim: int = 64, layers: int = 2, heads: int = 4,
+                 dropout: float = 0.1, seed: int = 0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.max_len = max_len
+        self.tok = nn.Embedding(vocab_size, dim)
+        self.pos = nn.Embedding(max_len, dim)
+        block = nn.TransformerEncoderLayer(dim, heads, 2 * dim, dropout, batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, 1)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """ids, mask (B, L) -> rewards (B,)."""
+        ids, mask = ids[:, :self.max_len], mask[:, :self.max_len]
+        x = self.tok(ids) + self.pos(torch.arange(ids.shape[1], device=ids.device))  # (B, L, D)
+        x = self.norm(self.encoder(x, src_key_padding_mask=mask == 0))
+        pooled = (x * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)  # (B, D)
+        return self.head(pooled).squeeze(-1)
+
+    @torch.no_grad()
+    def score(self, seqs: Sequence[Sequence[int]], batch_size: int = 256) -> np.ndarray:
+        """Rewards of token lists (BOS and EOS added here, as in training)."""
+        self.eval()
+        out = []
+        for start in range(0, len(seqs), batch_size):
+            ids, mask = reward.pad_batch([_framed(s) for s in seqs[start:start + batch_size]], PAD)
+            out.append(self(ids, mask))
+        return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def _framed(seq: Sequence[int]) -> list[int]:
+    return [BOS, *seq, EOS]
+
+
+def train_reward_model(model: SeqRewardModel, train: Pairs, val: Pairs | None = None, epochs: int = 10,
+                       batch_size: int = 64, lr: float = 1e-3, seed: int = 0, progress: bool = True) -> list[dict]:
+    """Bradley-Terry training (`reward.bradley_terry_loss`) on the panel's soft labels: target = share of votes
+    for A, weight = number of non-tie votes, so a 3-2 split teaches less than a 5-0 verdict. Returns per-epoch
+    logs (train loss; val accuracy against the panel majority and against gold when `val` is given)."""
+    if len(train) == 0:
+        raise ValueError("no training pairs")
+    keep = np.flatnonzero(train.weight > 0)  # pairs every rater called a tie carry no Bradley-Terry signal
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    target = torch.as_tensor(train.target, dtype=torch.float32)
+    weight = torch.as_tensor(train.weight, dtype=torch.float32)
+    log = []
+    for epoch in tqdm(range(epochs), desc="reward model", disable=not progress):
+        model.train()
+        losses = []
+        for idx in torch.as_tensor(keep)[torch.randperm(len(keep), generator=gen)].split(batch_size):
+            seqs = [_framed(train.a[i]) for i in idx] + [_framed(train.b[i]) for i in idx]
+            ids, mask = reward.pad_batch(seqs, PAD)
+            r = model(ids, mask)  # (2B,)
+            loss = reward.bradley_terry_loss(r[:len(idx)], r[len(idx):], target=target[idx], weight=weight[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            losses.append(loss.item())
+        entry = {"epoch": epoch + 1, "train_loss": float(np.mean(losses))}
+        if val is not None and len(val):
+            entry.update(rm_accuracy(model, val))
+        log.append(entry)
+    model.eval()
+    return log
+
+
+def rm_accuracy(model: SeqRewardModel, pairs: Pairs) -> dict[str, float]:
+    """How often the reward model orders a pair like the panel's majority, and like the gold utility (ties left out)."""
+    margin = model.score(pairs.a) - model.score(pairs.b)
+    panel = pairs.target != 0.5
+    gold = pairs.gold_a != pairs.gold_b
+    return {"acc_panel": float(((margin > 0) == (pairs.target > 0.5))[panel].mean()) if panel.any() else float("nan"),
+            "acc_gold": float(((margin > 0) == (pairs.gold_a > pairs.gold_b))[gold].mean()) if gold.any() else float("nan")}
+
+
+def reward_fn(model: SeqRewardModel, reference_samples: Sequence[Sequence[int]]) -> tuple[ppo.RewardFn, float, float]:
+    """The reward model as a `ppo.RewardFn` on (s − μ)/σ, with μ, σ measured on the reference's samples."""
+    mean, std = ppo.reward_normaliser(model.score(reference_samples))
+
+    def fn(meta, responses):
+        return ((model.score([strip_eos(r) for r in responses]) - mean) / std).tolist()
+
+    return fn, mean, std
+
+
+# ============================================================================================ evaluation
+def gold_tracker(gold: Callable[[Sequence[int]], float], log: list[dict]):
+    """A `ppo.train` callback that appends the mean gold utility of each rollout batch to `log` (free: the
+    gold is a Python function), so the proxy (reward-model score) and the gold can be plotted side by side."""
+    def callback(step, stats, batch):
+        log.append({"step": step + 1, "gold": float(np.mean([gold(strip_eos(r)) for r in batch.responses])),
+                    "rm": stats["objective/scores"], "kl": stats["objective/kl"]})
+    return callback
+
+
+def compare(ac: ppo.ActorCritic, gold: Callable[[Sequence[int]], float], n: int, max_new_tokens: int,
+            seed: int = 100, rm: SeqRewardModel | None = None) -> dict:
+    """Sample `n` sequences from the tuned policy and `n` from the reference; gold-judged win rate (ties split),
+    KL per sequence, mean gold (and reward-model score) of each."""
+    tuned, kl = generate(ac, n, max_new_tokens, seed=seed)
+    base, _ = generate(ac, n, max_new_tokens, seed=seed + 1, reference=True)
+    g_t, g_b = np.array([gold(s) for s in tuned]), np.array([gold(s) for s in base])
+    out = {"win_rate": ppo.win_rate(g_t, g_b), "kl": float(np.mean(kl)), "gold_tuned": float(g_t.mean()),
+           "gold_base": float(g_b.mean()), "tuned": tuned, "base": base, "gold_t": g_t, "gold_b": g_b}
+    if rm is not None:
+        out["rm_tuned"], out["rm_base"] = float(rm.score(tuned).mean()), float(rm.score(base).mean())
+    return out

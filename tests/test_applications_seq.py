@@ -1,0 +1,175 @@
+"""Chapter 5's non-language applications: sprites, melodies and the shared token-sequence RLHF machinery."""
+
+import numpy as np
+import pytest
+import torch
+
+from rlhf_lib import melody, ppo, seqrl, sprites
+
+
+# ============================================================================================ sprites
+def _sprite(rows: list[str]) -> list[int]:
+    """A sprite from 8 strings of 8 digits (colour indices)."""
+    return sprites.to_tokens(np.array([[int(c) for c in r] for r in rows]))
+
+
+FACE = _sprite(["00000000", "00111100", "01211210", "01111110", "01133110", "00111100", "00000000", "00000000"])
+LOPSIDED = _sprite(["00000000", "01110000", "01211000", "01111100", "00113000", "00011000", "00000000", "00000000"])
+SPECKLES = _sprite(["10000002", "00030000", "00000400", "01000000", "00005000", "30000000", "00200001", "00000000"])
+BLANK = [sprites.N_SPECIAL] * sprites.N_PIXELS
+
+
+def test_sprite_tokens_round_trip():
+    grid = np.arange(64).reshape(8, 8) % sprites.N_COLOURS
+    assert (sprites.to_grid(sprites.to_tokens(grid)) == grid).all()
+    assert sprites.render(FACE).shape == (8, 8, 3)
+    assert sprites.to_grid(FACE[:10]).shape == (8, 8)  # a short sequence is padded with background
+    with pytest.raises(ValueError, match="colours"):
+        sprites.to_tokens(np.full((8, 8), 9))
+
+
+def test_sprite_gold_on_hand_made_examples():
+    face, lop, speck, blank = (sprites.gold_components(s) for s in (FACE, LOPSIDED, SPECKLES, BLANK))
+    assert face["symmetry"] == 1.0 and lop["symmetry"] < 0.8
+    assert face["connected"] == 1.0 and speck["connected"] < 0
+    assert blank["coverage"] == -1.0 and blank["symmetry"] == -1.0  # blank is not "perfectly symmetric"
+    assert face["colours"] == 1.0 and blank["colours"] == -1.0
+    assert sprites.gold_components(FACE[:-1])["wellformed"] == -1.0
+    u = [sprites.gold_utility(s) for s in (FACE, LOPSIDED, SPECKLES, BLANK)]
+    assert u[0] > u[1] > max(u[2], u[3])
+    assert sprites.gold_utility(FACE) > sprites.gold_utility(FACE[:-3])
+
+
+def test_procedural_sprites_are_mixed_quality():
+    seqs, kinds = sprites.procedural(300, seed=0)
+    assert all(len(s) == 64 for s in seqs)
+    gold = np.array([sprites.gold_utility(s) for s in seqs])
+    kinds = np.array(kinds)
+    assert gold[kinds == "symmetric figure"].mean() > gold[kinds == "noise"].mean() + 1
+    assert gold.std() > 0.8
+
+
+def test_grid_figure_draws():
+    import matplotlib
+    matplotlib.use("Agg")
+    fig = sprites.grid_figure([FACE, LOPSIDED, SPECKLES], ncols=2, scores=[1.0, 2.0, 3.0])
+    assert len(fig.axes) == 4
+
+
+# ============================================================================================= melodies
+def test_melody_tokens_round_trip():
+    pitches = [60, None, 84, 67]
+    assert melody.to_pitches(melody.to_tokens(pitches)) == pitches
+    assert melody.describe(melody.to_tokens(pitches)) == "C4 - C6 G4"
+    assert max(melody.to_tokens([84])) == melody.VOCAB_SIZE - 1
+    with pytest.raises(ValueError, match="outside"):
+        melody.to_tokens([59])
+
+
+def test_melody_gold_on_hand_made_examples():
+    good = melody.to_tokens([60, 62, 64, 65, 67, 65, 64, 62, 64, 65, 67, 69, 67, 64, 62, 60])
+    chromatic = melody.to_tokens([61, 75, 66, 80, 63, 70, None, 78, 68, 61, 82, 73, 66, None, 70, 63])
+    one_note = melody.to_tokens([60] * 16)
+    unresolved = good[:-1] + melody.to_tokens([62])
+    g = melody.gold_components(good)
+    assert g["in_key"] == 1.0 and g["resolution"] == 1.0 and g["shape"] > 0.9 and g["variety"] == 1.0
+    assert melody.gold_components(chromatic)["in_key"] < 0 and melody.gold_components(chromatic)["shape"] == -1.0
+    assert melody.gold_components(one_note)["variety"] == -1.0
+    assert melody.gold_components(unresolved)["resolution"] == -1.0
+    assert melody.gold_components(good[:12])["wellformed"] == -1.0
+    assert melody.gold_components(melody.to_tokens([None] * 16))["rests"] == -1.0
+    u = {k: melody.gold_utility(s) for k, s in (("good", good), ("chrom", chromatic), ("one", one_note),
+                                                 ("unres", unresolved))}
+    assert u["good"] > u["unres"] > u["chrom"] and u["good"] > u["one"]
+
+
+def test_synth_and_piano_roll_shapes():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    toks = melody.to_tokens([69, None, 81])  # A4, rest, A5
+    audio = melody.synth(toks, sr=8000, note_s=0.25)
+    assert audio.shape == (3 * 2000,) and audio.dtype == np.float32
+    assert np.abs(audio).max() <= 1.0
+    assert np.abs(audio[2000:4000]).max() == 0  # the rest is silence
+    spectrum = np.abs(np.fft.rfft(audio[:2000]))
+    assert abs(np.argmax(spectrum) * 8000 / 2000 - 440) <= 4  # A4 sounds at 440 Hz
+    assert melody.synth_many([toks, toks], sr=8000, gap_s=0.5).shape == (2 * 6000 + 2 * 4000,)
+    fig, ax = plt.subplots()
+    melody.piano_roll(ax, toks)
+    assert len(ax.patches) == 2  # two notes, the rest draws nothing
+
+
+# ======================================================================================= shared machinery
+def test_panel_agreement_is_in_the_human_range():
+    for module in (sprites, melody):
+        seqs, _ = module.procedural(400, seed=1)
+        panel = seqrl.make_panel(module.GOLD_WEIGHTS, module.DOMAIN, 5, seed=0, temperature=1.0)
+        pairs = seqrl.label_pairs(panel, module.DOMAIN, seqs, 400, module.gold_components, module.gold_utility)
+        stats = seqrl.panel_stats(pairs)
+        assert 0.65 <= stats["agreement"] <= 0.77, (module.DOMAIN, stats)
+        assert 0.02 < stats["ties"] < 0.3
+        assert stats["votes_agree_with_gold"] > 0.7
+        assert ((pairs.target >= 0) & (pairs.target <= 1)).all() and pairs.weight.max() <= 5
+
+
+def test_reward_model_learns_a_simple_preference():
+    """Sequences with more of token 4 are preferred: a trained RM orders fresh pairs by that."""
+    rng = np.random.default_rng(0)
+    seqs = [list(rng.choice([3, 4, 5], size=8, p=[(1 - q) / 2, q, (1 - q) / 2])) for q in rng.uniform(0, 1, 300)]
+
+    def comps(s):
+        return {"fours": s.count(4) / 8}
+
+    panel = seqrl.make_panel({"fours": 6.0}, "toy", 3, seed=0, temperature=1.0)
+    pairs = seqrl.label_pairs(panel, "toy", seqs, 600, comps, lambda s: s.count(4) / 8, seed=0)
+    train, val = pairs.split(500)
+    rm = seqrl.SeqRewardModel(6, max_len=10, dim=16, layers=1, seed=0)
+    before = seqrl.rm_accuracy(rm, val)["acc_gold"]
+    log = seqrl.train_reward_model(rm, train, val, epochs=8, lr=3e-3, progress=False)
+    assert log[-1]["acc_gold"] > 0.8 and log[-1]["acc_gold"] > before + 0.1
+    assert log[-1]["train_loss"] < log[0]["train_loss"]
+
+
+def test_pretraining_lowers_the_loss_and_samples_are_well_formed():
+    seqs, _ = melody.procedural(256, seed=0)
+    model = seqrl.tiny_llama(melody.VOCAB_SIZE, hidden=32, layers=1, max_len=32)
+    losses = seqrl.pretrain(model, [[seqrl.BOS, *s, seqrl.EOS] for s in seqs], epochs=6, batch_size=32, lr=1e-2,
+                            progress=False)
+    assert np.mean(losses[-4:]) < np.mean(losses[:4]) - 0.8
+    samples, kl = seqrl.generate(model, 64, melody.MAX_NEW_TOKENS, seed=0)
+    assert np.mean([len(s) == melody.LENGTH for s in samples]) > 0.5  # it learned where a melody ends
+    assert all(k == pytest.approx(0.0, abs=1e-4) for k in kl)  # a bare model is its own reference
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        seqrl.pretrain(model, [[seqrl.BOS, 99]], progress=False)
+
+
+def test_pretrained_generator_is_saved_and_reloaded(tmp_path):
+    seqs = [[seqrl.BOS, *s, seqrl.EOS] for s in melody.procedural(32, seed=0)[0]]
+    args = (seqs, melody.VOCAB_SIZE, 16, 1, 1)
+    model, losses = seqrl.pretrained_generator(tmp_path / "g", *args, max_len=32, progress=False)
+    again, none = seqrl.pretrained_generator(tmp_path / "g", *args, max_len=32, progress=False)
+    assert losses and none is None
+    for p, q in zip(model.parameters(), again.parameters(), strict=True):
+        assert torch.equal(p, q)
+    _, retrained = seqrl.pretrained_generator(tmp_path / "g", seqs, melody.VOCAB_SIZE, 16, 1, 2, max_len=32,
+                                              progress=False)
+    assert retrained  # other sizes: trained again, not the stale model
+
+
+def test_short_ppo_run_raises_the_gold_score_of_a_tiny_model():
+    """The whole loop in miniature: PPO on a gold-based reward (a perfect reward model) raises the gold of a tiny,
+    untrained melody model, and pays for it in KL."""
+    model = seqrl.tiny_llama(melody.VOCAB_SIZE, hidden=32, layers=1, max_len=32, seed=0)
+    ac = seqrl.actor_critic(model)
+
+    def reward(meta, responses):
+        return [melody.gold_components(seqrl.strip_eos(r))["in_key"] for r in responses]
+
+    cfg = ppo.PPOConfig(steps=12, batch_size=16, minibatch_size=8, epochs=2, lr=5e-3, beta=0.01, temperature=1.0,
+                        max_new_tokens=melody.MAX_NEW_TOKENS, autocast=False, missing_eos_penalty=None)
+    history, gold_log = seqrl.train_ppo(ac, reward, cfg, lambda s: melody.gold_components(s)["in_key"], progress=False)
+    assert np.mean([g["gold"] for g in gold_log[-3:]]) > np.mean([g["gold"] for g in gold_log[:3]]) + 0.15
+    ev = seqrl.compare(ac, lambda s: melody.gold_components(s)["in_key"], 64, melody.MAX_NEW_TOKENS, seed=5)
+    assert ev["win_rate"] > 0.55 and ev["kl"] > 0.05
