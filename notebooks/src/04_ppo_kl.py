@@ -293,26 +293,29 @@ for i in range(0, min(len(eval_recs), 6 * P.eval_samples), P.eval_samples):
         print(f"  {name:10s} (gold {e['gold'][i]:+.2f}, RM {e['rm'][i]:+.2f}): {e['texts'][i][:220]!r}")
 
 # %% [markdown]
-# **Measured (cpu profile, 2 shared cores, one run of §5 and this evaluation).** After 24 PPO steps of 16 episodes
-# (384 episodes, adaptive β from 0.1 to 0.105, KL target 6 nats), on the 50 held-out test prompts × 2 samples:
+# **Measured (cpu profile, 2 shared cores).** Two complete runs of §5 with the same settings and seed (24 PPO steps
+# of 16 episodes, adaptive β from 0.1, KL target 6 nats), each judged on the 50 held-out test prompts × 2 samples.
+# The runs differ only in thread count and machine load, which changes floating-point sums and hence the samples:
+# RL on 384 episodes is that sensitive, so read the two columns as the spread you should expect.
 #
-# | | reference | PPO policy |
-# |---|---|---|
-# | gold-judged win rate (ties split) | — | **70.5%** |
-# | mean KL to the reference, nats per response | 0 | **7.2** |
-# | mean gold utility | −0.568 | −0.315 |
-# | mean reward-model score (raw) | +0.080 | +0.346 |
-# | responses that end within 48 tokens | 41% | 93% |
-# | mean length, words | 27.4 | 11.8 |
+# | | reference | PPO run A | PPO run B |
+# |---|---|---|---|
+# | gold-judged win rate over the reference (ties split) | — | **70.5%** | **62.5%** |
+# | mean KL to the reference, nats per response | 0 | **7.2** | **9.0** |
+# | mean gold utility | −0.568 | −0.315 | −0.394 |
+# | mean reward-model score (raw) | +0.08 | +0.35 | +0.36 |
+# | responses that end within 48 tokens | 41% | 93% | 98% |
+# | mean length, words | 27 | 12 | 12 |
 #
-# Per category the win rate was summarise 88%, harmful 84%, advice 83%, conversion 75%, arithmetic 64%,
-# creative 60%, factual 58%. Read the samples before you celebrate: most of the gain is the policy learning to
-# **finish** inside the token budget (the reward model and the gold both dislike an answer cut mid-sentence), by
-# becoming terse. Terseness is also where the proxy starts to mislead: "The capital city of Switzerland is
-# Switzerland." is short, finished and wrong — the reward model cannot check facts (chapter 3), so the policy
-# gained least on factual and arithmetic prompts. That is reward over-optimisation in miniature, and §7 shows what
-# the KL penalty does about it. (The run, §6 and §7 together took longer than the 30-minute aim on 2 cores shared
-# with other jobs; the figures above come from the run's final checkpoint.)
+# Per category (run A / run B): summarise 88/92%, harmful 84/59%, advice 83/67%, conversion 75/79%,
+# arithmetic 64/58%, creative 60/60%, factual 58/46%. The course's aim (≥ 65% at < 10 nats) was met by run A and
+# missed by run B; both stay under 10 nats. Read the samples before you celebrate: most of the gain is the policy
+# learning to **finish** inside the token budget (the reward model and the gold both dislike an answer cut
+# mid-sentence), by becoming terse. Terseness is also where the proxy misleads: "The capital of Nigeria is
+# Joselton." is short, finished and wrong — the reward model cannot check facts (chapter 3), so factual prompts
+# gain least and in run B lose. That is reward over-optimisation in miniature, and §7 shows what the KL penalty
+# does about it. Run B's whole chapter took 44 minutes on 2 cores shared with four other jobs (the main run 27 min,
+# 68 s per PPO step; alone on the 2 cores a step takes about 35 s, which puts the chapter near 25 minutes).
 
 # %% [markdown]
 # ## 7. Why the KL penalty is there: the proxy and the gold, and the β trade-off
@@ -375,6 +378,15 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
+# **Measured (cpu profile, run B above; 6 steps per fixed-β run, 24 for the adaptive run).** On the held-out
+# prompts, the reference scores RM +0.08 and gold −0.568. With **β = 0** six steps raise the proxy to +0.31 at
+# 5.6 nats while the gold barely moves (−0.559): the policy spent its KL on what the reward model likes, not on
+# what people like. With **β = 0.3** the policy stays at 1.5 nats, the proxy rises less (+0.17) and the gold is
+# equally flat (−0.547). Only the longer adaptive run (9.0 nats) moved the gold (−0.394). Six steps are too
+# few to show the gold *falling* as KL grows; the `gpu` profile runs the sweep for 60 steps and four values of β,
+# which is where the over-optimisation curve of Gao et al. appears. Try it with a larger `ppo.sweep_steps`.
+
+# %% [markdown]
 # ## 8. The library path: TRL's GRPO trainer on the same problem
 #
 # TRL 1.x maintains online trainers without a value function: **GRPO** (Shao et al., 2024) samples a *group* of
@@ -409,6 +421,12 @@ print(f"TRL GRPO: {P.trl_steps} steps x {P.batch_size} episodes in {timings['TRL
 print(f"ours (PPO): {episodes_per_s:.2f} episodes/s")
 for h in trl_log:
     print({k: round(v, 3) for k, v in h.items() if k in ("step", "reward", "kl", "entropy", "completions/mean_length")})
+
+# %% [markdown]
+# **Measured (cpu profile, same run, 2 cores shared with other jobs).** TRL's GRPO took 112 s for 3 steps of
+# 16 episodes (0.43 episodes/s) while our PPO ran at 0.24 episodes/s with 4 epochs over each batch under heavier
+# load. That is not a fair race: run alone, side by side, with the same amount of update work, the benchmark
+# `benchmarks/ppo_vs_trl.py` measured ours at 1.40× TRL's GRPO episodes per second (see `benchmarks/RESULTS.md`).
 
 # %% [markdown]
 # ## 9. Save the policy for chapter 5, and the chapter's figures
