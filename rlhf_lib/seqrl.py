@@ -93,14 +93,15 @@ def pretrain(model, sequences: Sequence[Sequence[int]], epochs: int = 3, batch_s
     return losses
 
 
-def ppo_config(section, prefix: str, seed: int = 0, **changes) -> ppo.PPOConfig:
+def ppo_config(section, prefix: str, max_new_tokens: int, seed: int = 0, **changes) -> ppo.PPOConfig:
     """A `ppo.PPOConfig` from chapter 5's `apps.*` rows: `{prefix}ppo_steps` and `{prefix}beta` for the domain,
-    `seq_ppo_*` shared. Fixed β, fp32, sampling at T = 1 (the generator's own distribution), no EOS penalty: a
+    `seq_ppo_*` shared; `max_new_tokens` is the domain's sequence length plus EOS. Fixed β, fp32, sampling at T = 1 (the generator's own distribution), no EOS penalty: a
     malformed sequence is the gold utility's business, and the reward model learns it from the raters."""
     values = dict(steps=getattr(section, f"{prefix}ppo_steps"), beta=getattr(section, f"{prefix}beta"),
                   batch_size=section.seq_ppo_batch_size, minibatch_size=section.seq_ppo_minibatch,
                   epochs=section.seq_ppo_epochs, lr=section.seq_ppo_lr, target_kl=None, temperature=1.0,
-                  autocast=False, missing_eos_penalty=None, seed=seed, save_every=10_000)
+                  max_new_tokens=max_new_tokens, autocast=False, missing_eos_penalty=None, seed=seed,
+                  save_every=10_000)
     values.update(changes)
     return ppo.PPOConfig(**values)
 

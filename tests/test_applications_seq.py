@@ -158,6 +158,17 @@ def test_pretrained_generator_is_saved_and_reloaded(tmp_path):
     assert retrained  # other sizes: trained again, not the stale model
 
 
+def test_ppo_config_reads_the_rows_and_the_domain_length():
+    from rlhf_lib import config
+
+    apps = config.load("ci").apps
+    for module, prefix in ((sprites, "img_"), (melody, "mus_")):
+        cfg = seqrl.ppo_config(apps, prefix, module.MAX_NEW_TOKENS)
+        assert cfg.max_new_tokens == module.MAX_NEW_TOKENS  # the whole sequence and its EOS fit
+        assert cfg.steps == getattr(apps, prefix + "ppo_steps") and cfg.batch_size == apps.seq_ppo_batch_size
+        assert cfg.temperature == 1.0 and cfg.target_kl is None
+
+
 def test_short_ppo_run_raises_the_gold_score_of_a_tiny_model():
     """The whole loop in miniature: PPO on a gold-based reward (a perfect reward model) raises the gold of a tiny,
     untrained melody model, and pays for it in KL."""
