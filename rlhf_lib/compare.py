@@ -185,14 +185,37 @@ def sample_and_judge(ac: ppo.ActorCritic, records: Sequence[dict], prompt_ids: S
     """
     recs = [r for r in records for _ in range(n_samples)]
     ids = [p for p in prompt_ids for _ in range(n_samples)]
-    resp, done, kls = ppo.sample_with_kl(ac, ids, cfg, tokenizer.eos_token_id, tokenizer.pad_token_id, seed=seed,
-                                         reference=reference, batch_size=batch_size)
+    sampler = sample_reference if reference else ppo.sample_with_kl
+    resp, done, kls = sampler(ac, ids, cfg, tokenizer.eos_token_id, tokenizer.pad_token_id, seed=seed,
+                              batch_size=batch_size)
     texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in resp]
     return {
         "records": recs, "texts": texts, "finished": done, "kl": kls,
         "gold": [annotate.gold_utility(rec, t, f) for rec, t, f in zip(recs, texts, done, strict=True)],
         "rm": reward.score(rm, rm_tokenizer, [r["prompt"] for r in recs], texts, max_length=rm_max_length),
     }
+
+
+@torch.no_grad()
+def sample_reference(ac: ppo.ActorCritic, prompts: Sequence[Sequence[int]], cfg: ppo.PPOConfig, eos_id: int,
+                     pad_id: int, seed: int = 12345, batch_size: int = 32):
+    """The answers `ppo.sample_with_kl(..., reference=True)` draws (same seeds), without its two scoring passes.
+
+    The reference's KL to itself is 0, so (ids, finished, zeros) comes back at the cost of sampling alone.
+    """
+    device = next(ac.parameters()).device
+    out_ids, out_done = [], []
+    for b, start in enumerate(range(0, len(prompts), batch_size)):
+        p_ids, p_mask = (t.to(device) for t in ppo.left_pad(prompts[start:start + batch_size], pad_id))
+        ctx = ac.policy.disable_adapter() if ac.ref_policy is None else contextlib.nullcontext()
+        with ctx:
+            lm = ac.ref_policy if ac.ref_policy is not None else ac.policy
+            responses = ppo.sample(lm, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed + b,
+                                   cfg.autocast).cpu()
+        r_mask, finished = ppo.response_mask(responses, eos_id)
+        out_ids += [row[:int(k)].tolist() for row, k in zip(responses, r_mask.sum(1), strict=True)]
+        out_done += finished.tolist()
+    return out_ids, out_done, [0.0] * len(out_ids)
 
 
 def summarise(judged: dict, reference: dict) -> dict[str, float]:

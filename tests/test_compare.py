@@ -157,6 +157,25 @@ def test_eos_penalised_scores_cut_answers_with_the_penalty():
     assert out == [1.0, -2.0, -2.0]
 
 
+def test_sample_reference_draws_what_sample_with_kl_draws(tiny):
+    import copy
+
+    model, tok = tiny
+    ac = ppo.ActorCritic(ppo.with_lora(copy.deepcopy(model), r=4))
+    cfg = ppo.PPOConfig(max_new_tokens=6, temperature=1.0, autocast=False)
+    prompts = [[1, 2, 3], [4, 5], [6, 7, 8, 9], [10]]
+    with torch.no_grad():
+        for name, p in ac.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 1.0)  # a policy unlike the reference: sampling the wrong one would show
+    ids, done, kl = compare.sample_reference(ac, prompts, cfg, tok.eos_token_id, tok.pad_token_id, seed=5, batch_size=3)
+    ref = ppo.sample_with_kl(ac, prompts, cfg, tok.eos_token_id, tok.pad_token_id, seed=5, reference=True,
+                             batch_size=3)
+    pol = ppo.sample_with_kl(ac, prompts, cfg, tok.eos_token_id, tok.pad_token_id, seed=5, batch_size=3)
+    assert ids == ref[0] and done == ref[1] and kl == [0.0] * 4
+    assert ids != pol[0]
+
+
 # ----------------------------------------------------------------------------------------- the meters
 def test_peak_memory_sees_an_allocation_and_not_its_absence():
     with compare.measure(interval=0.01) as m:
