@@ -93,9 +93,9 @@ TABLE: dict[str, tuple] = {
     # chapter 5: chatbots, voice (language applications; PPO sizes not listed here are chapter 4's ppo.* rows)
     "apps.chat_rm_epochs":        (3,       6,       20),     # FFN reward model on frozen features (QA + summaries)
     "apps.chat_rm_seeds":         (1,       3,       5),      # FFNs averaged in the ensemble
-    "apps.chat_ppo_steps":        (2,       10,      100),    # PPO iterations on QA + summarisation train prompts
+    "apps.chat_ppo_steps":        (2,       8,       100),    # PPO iterations on QA + summarisation train prompts
     "apps.chat_eval_prompts":     (6,       None,    None),   # held-out test prompts judged (None = all 34)
-    "apps.chat_eval_samples":     (1,       3,       4),      # responses per test prompt and model
+    "apps.chat_eval_samples":     (1,       2,       4),      # responses per test prompt and model
     "apps.voice_max_prompts":     (24,      None,    None),   # voice prompts used (None = all of data/voice_prompts.jsonl)
     # ci and cpu sample with the same settings, so both reuse the responses shipped in data/voice_responses.jsonl
     "apps.voice_samples_per_prompt": (4,    4,       8),      # base-model responses per voice prompt
@@ -103,9 +103,9 @@ TABLE: dict[str, tuple] = {
     "apps.voice_rm_max_length":   (192,     192,     256),    # prompt + response tokens the voice RM reads
     "apps.voice_rm_epochs":       (3,       15,      30),
     "apps.voice_rm_seeds":        (1,       3,       5),
-    "apps.voice_ppo_steps":       (2,       10,      100),
+    "apps.voice_ppo_steps":       (2,       8,       100),
     "apps.voice_max_new_tokens":  (24,      40,      64),     # PPO response budget: a spoken answer is short
-    "apps.voice_eval_samples":    (1,       3,       4),
+    "apps.voice_eval_samples":    (1,       2,       4),
     # chapter 5: images, music, iteration (small custom-token generators; rlhf_lib.seqrl, sprites, melody)
     "apps.img_sprites":           (600,     4000,    20000),  # procedural 8x8 sprites the generator learns from
     "apps.img_hidden":            (32,      64,      128),    # tiny Llama generator: width ...

@@ -206,6 +206,29 @@ comp = apps.component_means(evals, recs, annotate.gold_components, task)
 display(comp[["correct", "relevance", "brevity", "length", "truncation", "style", "words"]])  # noqa: F821
 
 # %% [markdown]
+# **Measured (cpu profile, one run on 2 cores shared with other jobs, load average 6–12).** The reward model,
+# trained on 884 QA/summary pairs with 4,107 panel labels, agreed with 63.3% of the test labels (Bayes ceiling
+# 76.4%; QA 60.4%, summaries 75.8%) and with the noise-free gold on 70.8% of them. After 8 PPO steps of 16
+# episodes (61 s per step on the contended cores), on the 34 held-out test prompts × 2 samples:
+#
+# | | base | tuned |
+# |---|---|---|
+# | gold win rate, all (n = 68, ties split) | — | **57.4%** |
+# | QA (n = 56) / summarisation (n = 12) | — | **58.0% / 54.2%** |
+# | KL to the base, nats per answer | 0 | **2.3** |
+# | mean gold utility | −0.310 | −0.201 |
+# | answers ending within 48 tokens | 71% | 76% |
+# | mean length, words | 21 | 17 |
+#
+# Per category: arithmetic 50% (n = 18), conversion 67% (12), factual 60% (26), summarise 54% (12). The
+# components show what moved: QA answers got shorter and were cut off less often (`truncation` −0.33 → −0.26)
+# while `correct` barely changed (−0.26 → −0.24) — the frozen-feature RM cannot check facts, so "The capital of
+# Poland is Warsaw" replacing "… is Katow" is luck as much as learning. Summaries got shorter (21 → 17 words;
+# `brevity` 0.51 → 0.87) and covered fewer key facts (`relevance` 0.71 → 0.58): the policy traded coverage for
+# brevity, which this gold utility nearly pays for — note that "A just summary of the text." scores full
+# brevity and no coverage. A short run (8 steps, 2.3 nats of KL) moved the policy a little; chapter 4's 24
+# steps at ~7 nats moved it much further. The whole notebook took 12.5 minutes (749 s) on these shared cores.
+#
 # ### Side by side: the same prompt, the base answer and the tuned answer
 
 # %%
