@@ -1,0 +1,269 @@
+# %% [markdown]
+# # Chapter 5.4 — Applications: a voice assistant
+#
+# The course text's last application is the **voice assistant**: people rate spoken answers for being natural,
+# fluent and in the right tone, and RLHF tunes the assistant towards what they prefer. A text model becomes a
+# voice assistant when its words go through a speech synthesiser — and much of what reads well, reads badly
+# aloud: a bulleted list, a bold heading, a link, an emoji, a 60-word sentence. This notebook builds the whole
+# loop for that use, on SmolLM2, from data to evaluation:
+#
+# | step | here | library |
+# |---|---|---|
+# | what a listener wants | §1 a hidden **voice gold utility**: correct + speakable + short enough + friendly | `voice.gold_components` |
+# | prompts | §2 85 things people say to a voice assistant (timers, weather, facts, conversions, how-to, small talk) | `data/voice_prompts.jsonl`, `voice.load_prompts` |
+# | answers to compare | §3 four answers per prompt from the base model (shipped in `data/voice_responses.jsonl`) | `voice.sample_responses` |
+# | human feedback | §4 a simulated panel of five noisy annotators, agreeing like people do | `voice.make_panel`, `voice.annotate_pairs` |
+# | reward model | §5 FFN on frozen features (chapter 2) | `apps.train_feature_rm` |
+# | RL with a KL penalty | §6 chapter 4's PPO | `ppo.train` |
+# | evaluation | §7 base vs tuned on held-out prompts, judged by the gold utility | `apps.judge` |
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from rlhf_lib import apps, config, data, features, models, ppo, report, reward, voice
+
+T0 = time.perf_counter()
+cfg = config.load()
+config.seed_everything(cfg.seed)
+A, R, P = cfg.apps, cfg.reward, cfg.ppo
+timings = {}
+print(f"profile {cfg.profile}:", {k: v for k, v in vars(A).items() if k.startswith("voice")})
+
+# %% [markdown]
+# ## 1. What a listener wants: the voice gold utility
+#
+# `rlhf_lib/voice.py` defines the hidden utility the simulated annotators judge by, a weighted sum of
+# components in $[-1, 1]$:
+#
+# - **correct** — the right answer where one is known: the time a timer was set for, a fact, a number
+#   (chapter 1's checker: right and no wrong answer +1, both 0.25, a wrong one −1, none −0.5);
+# - **relevance** — the words a useful answer uses (how-to steps, weather advice, a warm reply in small talk);
+# - **spoken** — nothing that only works on a screen: markdown (`**`, `#`, bullets, numbered lists, tables),
+#   URLs, emoji, code, parentheses; no sentence longer than a listener can follow (25 words);
+# - **length** — suited to speech: a timer confirmation in 3–20 words, a how-to in 10–50;
+# - **tone** — friendly and direct: no "As an AI" disclaimers, no "Certainly! Here is…" filler, no refusing a
+#   harmless request; warmth in small talk (VADER sentiment);
+# - **truncation, repetition, style** — as in chapter 1.
+#
+# The weights put correctness first: a short, clean answer that is wrong or empty must lose. Below, hand-written
+# answers scored by it.
+
+# %%
+display(pd.DataFrame(voice.VOICE_WEIGHTS).fillna(0).T)  # noqa: F821 -- IPython's display
+prompts_all = voice.load_prompts()
+by_id = {p["id"]: p for p in prompts_all}
+examples = [
+    ("voice-fact-00", "Spiders have eight legs."),
+    ("voice-fact-00", "**Spiders** have **8 legs**:\n- four pairs\n- all arachnids do"),
+    ("voice-fact-00", "Spiders have six legs."),
+    ("voice-fact-00", "As an AI language model, I can tell you that spiders have 8 legs (see https://en.wikipedia.org/wiki/Spider)."),
+    ("voice-timer-00", "Okay, ten minutes, starting now."),
+    ("voice-timer-00", "Okay."),
+    ("voice-howto-00", "Put the egg in boiling water for about nine minutes, then cool it under cold water."),
+    ("voice-howto-00", "1. Boil water.\n2. Add the egg.\n3. Wait 9 minutes.\n4. Cool it in cold water."),
+]
+pd.set_option("display.max_colwidth", 120)
+display(pd.DataFrame([{"prompt": by_id[i]["prompt"], "answer": a, "gold": round(voice.gold_utility(by_id[i], a, True), 2),  # noqa: F821
+                       **{k: round(v, 2) for k, v in voice.gold_components(by_id[i], a, True).items() if v}}
+                      for i, a in examples]).fillna(""))
+
+# %% [markdown]
+# ## 2. The prompts
+#
+# 85 prompts in six categories, written for this chapter (`data/make_voice_prompts.py`), each with what a
+# checker can verify: `answers` (and tempting `wrong` ones) or the `keywords` a relevant answer uses. A seeded
+# shuffle puts ~60% of each category in train, ~15% in val, the rest in test. `voice.load_prompts` checks every
+# line and names file, line and field on bad input.
+
+# %%
+prompts = prompts_all if A.voice_max_prompts is None else data.stratified_subset(prompts_all, A.voice_max_prompts, cfg.seed)
+display(pd.crosstab(pd.Series([p["category"] for p in prompts], name="category"),  # noqa: F821
+                    pd.Series([p["split"] for p in prompts], name="split")))
+for c in voice.VOICE_CATEGORIES:
+    print(f"{c:10s} e.g. {next(p['prompt'] for p in prompts if p['category'] == c)!r}")
+
+# %% [markdown]
+# ## 3. The base model's answers
+#
+# Four answers per prompt from SmolLM2 at temperature 0.9 (top-p 0.95, up to 64 tokens: more than a spoken answer needs), as in chapter 1. They
+# are shipped in `data/voice_responses.jsonl`: the ci and cpu profiles reuse them, anything missing is sampled
+# now. How do they sound? A chat model trained on written dialogue writes for a screen.
+
+# %%
+t = time.perf_counter()
+responses = voice.sample_responses(prompts, cfg)
+timings["responses"] = time.perf_counter() - t
+flat = [(by_id[pid], r) for pid, rs in responses.items() for r in rs]
+stats = pd.DataFrame([{"category": p["category"], "words": len(r["text"].split()), "finished": r["finished"],
+                       "unspeakable": bool(voice.unspeakable(r["text"])),
+                       "gold": voice.gold_utility(p, r["text"], r["finished"])} for p, r in flat])
+print(f"{len(flat)} answers in {timings['responses']:.0f} s (0 s: all shipped)")
+display(stats.groupby("category").mean(numeric_only=True).round(2))  # noqa: F821
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+stats.groupby("category")["unspeakable"].mean().plot.bar(ax=axes[0], color="tab:red")
+axes[0].set(ylabel="share of answers", title="Answers with screen-only formatting", ylim=(0, 1))
+axes[1].hist(stats["words"], bins=30, color="tab:gray")
+axes[1].axvspan(3, 30, color="tab:green", alpha=0.15, label="spoken range (most categories)")
+axes[1].set(xlabel="words per answer", title="Answer length")
+axes[1].legend()
+fig.tight_layout()
+plt.show()
+worst = stats.sort_values("gold").index[:2].tolist() + stats.sort_values("gold").index[-2:].tolist()
+for i in worst:
+    p, r = flat[i]
+    print(f"\n[{p['category']}] {p['prompt']}  (gold {stats.gold[i]:+.2f})\n  {r['text'][:300]!r}")
+
+# %% [markdown]
+# ## 4. Human feedback: a panel that agrees like people
+#
+# Chapter 1's `annotate.Annotator`, with the voice weights: each of five simulated people scales every weight
+# by its own log-normal factor (people weigh "short" and "correct" differently) and chooses with
+# Bradley–Terry noise. Every pair of distinct answers to a prompt is labelled by all five; as in real data
+# collection one assigned label per pair goes into the dataset, and the reward model may use all five (chapter
+# 2's "vote splits"). Human labellers agree on 65–77% of comparisons (InstructGPT: 72.6 ± 1.5%); the panel's
+# noise (`voice.TEMPERATURE`) was set so that the simulated people do too — below, measured, with a small
+# sweep to show what the knob does.
+
+# %%
+t = time.perf_counter()
+panel = voice.make_panel(cfg.data.n_annotators, seed=cfg.seed)
+pairs = voice.annotate_pairs(prompts, responses, panel, seed=cfg.seed)
+agreement = data.agreement_stats(pairs)
+sweep = {tau: data.agreement_stats(voice.annotate_pairs(prompts, responses, voice.make_panel(
+    cfg.data.n_annotators, seed=cfg.seed, temperature=tau), seed=cfg.seed))["pairwise_agreement"]
+    for tau in (0.2, 0.4, voice.TEMPERATURE, 1.6, 3.2)}
+rows = data.to_preference_rows(prompts, responses, pairs)
+prefs = apps.preference_dataset(rows)
+timings["annotation"] = time.perf_counter() - t
+print({k: round(v, 3) for k, v in agreement.items()})
+print(f"{len(pairs)} pairs labelled by {len(panel)} annotators; dataset (assigned label, ties dropped): "
+      + ", ".join(f"{s} {len(prefs[s])}" for s in prefs))
+fig, ax = plt.subplots(figsize=(5.5, 3))
+ax.plot(list(sweep), list(sweep.values()), "o-")
+ax.axhspan(0.65, 0.77, color="tab:green", alpha=0.15, label="human range")
+ax.axvline(voice.TEMPERATURE, color="black", ls=":", label="voice.TEMPERATURE")
+ax.set(xscale="log", xlabel="annotator temperature (noise)", ylabel="pairwise agreement", title="Voice panel")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ## 5. The reward model
+#
+# The same recipe as the chatbot (§5.1): features of the frozen base model (layer `reward.ffn_layer`, last
+# token and response mean) for each (prompt, answer), an ensemble of small FFNs trained with Bradley–Terry on
+# every panel label, early-stopped on the validation prompts' labels.
+
+# %%
+t = time.perf_counter()
+rm_lm, tokenizer = models.load_model(cfg.model.name, dtype=torch.float32)
+table = reward.build_pairs(prefs, tokenizer, A.voice_rm_max_length, seed=cfg.seed)
+cache = features.extract(rm_lm, tokenizer, table, R.top_k, models.resolve(cfg.model.name), R.feature_batch_size)
+X = cache.features(R.ffn_layer, "both")  # (S, 2H)
+reward.add_vote_splits(table, prefs, apps.votes_from_pairs(pairs, responses))
+timings["features"] = time.perf_counter() - t
+rm_head, rm_results = apps.train_feature_rm(X, table.splits["train_votes"], table.splits["val_votes"], R.ffn_hidden,
+                                            R.ffn_lr, A.voice_rm_epochs, R.batch_size, A.voice_rm_seeds, seed=cfg.seed)
+timings["reward model"] = time.perf_counter() - t - timings["features"]
+rm_test = apps.rm_metrics(rm_head, X, table.splits["test"])
+print(f"features of {len(table)} answers in {timings['features']:.0f} s; RM trained in {timings['reward model']:.0f} s")
+print(f"test: accuracy {rm_test['accuracy']:.3f} (Bayes ceiling {rm_test['bayes_ceiling']:.3f}), "
+      f"gold agreement {rm_test['gold_agreement']:.3f}, {rm_test['pairs']} pairs")
+fig, ax = plt.subplots(figsize=(6, 3))
+for i, res in enumerate(rm_results):
+    ax.plot([h["step"] for h in res.history], [h["val_accuracy"] for h in res.history], label=f"FFN seed {i}")
+ax.set(xlabel="step", ylabel="val accuracy (all labels)", title="Voice reward model")
+ax.legend(fontsize=8)
+plt.show()
+rm = apps.FeatureRM(rm_lm, tokenizer, rm_head, R.ffn_layer, A.voice_rm_max_length)
+
+# %% [markdown]
+# ## 6. PPO with a KL penalty
+#
+# Chapter 4's PPO, with a shorter answer budget (`apps.voice_max_new_tokens`): a spoken answer that needs more
+# is already too long, and an answer cut by the budget is scored as unfinished.
+
+# %%
+ac, tokenizer, fast_bf16 = apps.build_actor_critic(cfg)
+prompts_train = [p for p in prompts if p["split"] == "train"]
+prompts_test = [p for p in prompts if p["split"] == "test"]
+ppo_cfg = apps.ppo_config(cfg, A.voice_ppo_steps, A.voice_max_new_tokens, autocast=fast_bf16)
+t = time.perf_counter()
+n_norm = min(len(prompts_train), 2 * P.batch_size)
+rm_mean, rm_std, _, _ = apps.reference_normaliser(ac, rm, tokenizer, prompts_train[:n_norm], ppo_cfg)
+reward_fn = apps.reward_fn(rm, tokenizer, rm_mean, rm_std)
+timings["reference samples"] = time.perf_counter() - t
+print(f"{len(prompts_train)} training prompts, {len(prompts_test)} test prompts; "
+      f"RM on reference answers: mean {rm_mean:+.3f}, std {rm_std:.3f}")
+t = time.perf_counter()
+history = ppo.train(ac, ppo.chat_prompt_ids(tokenizer, prompts_train), prompts_train, reward_fn, ppo_cfg,
+                    tokenizer.eos_token_id, tokenizer.pad_token_id,
+                    ckpt_dir=config.artifacts_dir() / "voice_ppo_checkpoint")
+timings["PPO"] = time.perf_counter() - t
+print(f"{ppo_cfg.steps} PPO steps x {ppo_cfg.batch_size} episodes in {timings['PPO']:.0f} s "
+      f"({timings['PPO'] / ppo_cfg.steps:.0f} s per step; 0 if resumed from a finished checkpoint)")
+fig = apps.plot_ppo_curves(history, "Voice assistant PPO")
+report.save_plot(fig, "05_voice_ppo")
+plt.show()
+
+# %% [markdown]
+# ## 7. Before and after, judged by the voice gold utility
+
+# %%
+t = time.perf_counter()
+evals, recs = apps.judge(ac, tokenizer, prompts_test, ppo_cfg, voice.gold_utility, A.voice_eval_samples, rm=rm)
+timings["evaluation"] = time.perf_counter() - t
+wins = apps.win_rates(evals, recs, group=lambda r: r["category"])
+kl = float(np.mean(evals["tuned"]["kl"]))
+unspeakable = {name: float(np.mean([bool(voice.unspeakable(x)) for x in e["texts"]])) for name, e in evals.items()}
+for g, (n, w) in wins.items():
+    print(f"{g:11s} n={n:3d}  gold win rate of the tuned model over the base: {w:.1%}")
+print(f"KL(tuned ‖ base) on the test prompts: {kl:.2f} nats per answer")
+for name, e in evals.items():
+    print(f"{name:5s}: gold {np.mean(e['gold']):+.3f}  RM {np.mean(e['rm']):+.3f}  ends with EOS "
+          f"{np.mean(e['finished']):.0%}  screen-only formatting {unspeakable[name]:.0%}  "
+          f"{np.mean([len(x.split()) for x in e['texts']]):.0f} words")
+fig = apps.plot_win_rates(wins, kl, "Voice assistant: tuned vs base on held-out prompts (gold-judged)")
+report.save_plot(fig, "05_voice_win_rate")
+plt.show()
+display(apps.component_means(evals, recs, voice.gold_components, lambda r: "all"))  # noqa: F821
+
+# %% [markdown]
+# ### Side by side
+
+# %%
+pd.set_option("display.max_colwidth", 200)
+display(apps.side_by_side(evals, recs).iloc[::max(1, A.voice_eval_samples)])  # noqa: F821
+
+# %% [markdown]
+# ### Hearing it
+#
+# Speech audio would need a local text-to-speech engine. None is part of the course's environment: the pip
+# packages either drive a system synthesiser (`pyttsx3` needs espeak, installed outside pip) or download voice
+# models at run time (which this course never does). So we stop at the text a synthesiser would read; any TTS you
+# have (`espeak-ng "…"`, your phone's reader) will show the difference between the two columns above.
+#
+# ## 8. Save the voice policy, and the figures
+
+# %%
+policy_dir = ppo.save_policy(ac, tokenizer, config.artifacts_dir() / "voice_policy",
+                             info={"win_rate": wins["all"][1], "kl": kl, "steps": ppo_cfg.steps, "profile": cfg.profile})
+total = time.perf_counter() - T0
+figures = report.record(
+    "05", voice_win_rate=round(wins["all"][1], 3),
+    voice_win_rate_by_category={g: round(w, 3) for g, (_, w) in wins.items() if g != "all"},
+    voice_kl_nats=round(kl, 2), voice_comparisons=len(recs),
+    voice_gold_base=round(float(np.mean(evals["base"]["gold"])), 3),
+    voice_gold_tuned=round(float(np.mean(evals["tuned"]["gold"])), 3),
+    voice_unspeakable_base=round(unspeakable["base"], 3), voice_unspeakable_tuned=round(unspeakable["tuned"], 3),
+    voice_panel_agreement=round(agreement["pairwise_agreement"], 3),
+    voice_rm_test_accuracy=round(rm_test["accuracy"], 3), voice_rm_gold_agreement=round(rm_test["gold_agreement"], 3),
+    voice_ppo_s_per_step=round(timings["PPO"] / ppo_cfg.steps, 1), voice_seconds=round(total),
+)
+print(f"policy saved to {policy_dir}")
+print({k: round(v) for k, v in timings.items()}, f"total {total:.0f} s")
+{k: v for k, v in figures.items() if k.startswith("voice")}
