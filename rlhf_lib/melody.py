@@ -38,6 +38,7 @@ GOLD_WEIGHTS = {"in_key": 1.5, "harmony": 0.7, "shape": 1.2, "resolution": 1.0, 
                 "wellformed": 2.0}
 VARIETY_SCORE = {0: -1.0, 1: -1.0, 2: -0.5, 3: 0.0, 4: 0.5}  # distinct pitches -> score (5 or more: 1)
 DOMAIN = "melody"
+RATER_TEMPERATURE = 1.0  # Bradley-Terry noise of the simulated listeners: two agree on ~70% of decided pairs
 
 
 # ========================================================================================== tokens

@@ -6,9 +6,10 @@ raters find appealing; `render` and `grid_figure` turn token lists back into pic
 
 What makes a sprite appealing here (each component in [-1, 1]):
 
-    symmetry    left-right mirror symmetry (most designed sprites, faces, creatures and ships have it)
+    symmetry    left-right mirror symmetry of the figure (most designed sprites, faces, creatures and ships have
+                it); judged on the pixels the figure or its mirror image covers, so a blank canvas earns nothing
     coverage    a figure that fills 20-60% of the canvas: not blank, not a full slab of colour
-    connected   one figure: the largest 4-connected blob holds the foreground, no stray speckles
+    connected   one figure (6 pixels or more): the largest 4-connected blob holds the foreground, no speckles
     colours     two or three foreground colours: one is flat, five is a mess
     wellformed  exactly 64 pixels of palette colours (a generator can emit too few, too many, or EOS early)
 """
@@ -30,8 +31,9 @@ N_COLOURS = len(PALETTE)
 VOCAB_SIZE = N_SPECIAL + N_COLOURS  # EOS, PAD, BOS, then one token per colour
 MAX_NEW_TOKENS = N_PIXELS + 1       # 64 pixels and EOS
 
-GOLD_WEIGHTS = {"symmetry": 1.5, "coverage": 1.0, "connected": 1.0, "colours": 0.7, "wellformed": 2.0}
+GOLD_WEIGHTS = {"symmetry": 1.5, "coverage": 1.5, "connected": 1.0, "colours": 0.7, "wellformed": 2.0}
 DOMAIN = "sprite"
+RATER_TEMPERATURE = 1.4  # Bradley-Terry noise of the simulated raters: two agree on ~70% of decided pairs
 
 
 # ========================================================================================== tokens
@@ -72,6 +74,7 @@ def largest_blob(mask: np.ndarray) -> int:
     return best
 
 
+MIN_FIGURE = 6  # pixels: fewer are specks, not a figure
 COLOUR_SCORE = {0: -1.0, 1: 0.2, 2: 1.0, 3: 1.0, 4: 0.0, 5: -0.5}
 
 
@@ -82,19 +85,20 @@ def gold_components(tokens: Sequence[int]) -> dict[str, float]:
     fg = grid > 0
     n_fg = int(fg.sum())
     share = n_fg / N_PIXELS
-    comp = {"symmetry": 2 * float((grid == grid[:, ::-1]).mean()) - 1}
+    mirror = grid[:, ::-1]
+    drawn = fg | (mirror > 0)  # symmetry is judged on the figure, not on the empty background around it
+    comp = {"symmetry": 2 * float((grid == mirror)[drawn].mean()) - 1 if n_fg else -1.0}
     if share < 0.2:
         comp["coverage"] = -1 + 2 * share / 0.2
     elif share > 0.6:
         comp["coverage"] = 1 - 2 * (share - 0.6) / 0.4
     else:
         comp["coverage"] = 1.0
-    comp["connected"] = 2 * largest_blob(fg) / n_fg - 1 if n_fg else -1.0
+    # one figure: the largest blob's share of the foreground; a few dots are no figure at all
+    comp["connected"] = 2 * largest_blob(fg) / n_fg - 1 if n_fg >= MIN_FIGURE else -1.0
     comp["colours"] = COLOUR_SCORE[len(set(grid[fg].tolist()))]
     ok = len(tokens) == N_PIXELS and all(N_SPECIAL <= t < VOCAB_SIZE for t in tokens)
     comp["wellformed"] = 1.0 if ok else -1.0
-    if n_fg == 0:  # a blank canvas is "symmetric" only trivially
-        comp["symmetry"] = -1.0
     return comp
 
 

@@ -105,7 +105,8 @@ def test_synth_and_piano_roll_shapes():
 def test_panel_agreement_is_in_the_human_range():
     for module in (sprites, melody):
         seqs, _ = module.procedural(400, seed=1)
-        panel = seqrl.make_panel(module.GOLD_WEIGHTS, module.DOMAIN, 5, seed=0, temperature=1.0)
+        panel = seqrl.make_panel(module.GOLD_WEIGHTS, module.DOMAIN, 5, seed=0,
+                                 temperature=module.RATER_TEMPERATURE)
         pairs = seqrl.label_pairs(panel, module.DOMAIN, seqs, 400, module.gold_components, module.gold_utility)
         stats = seqrl.panel_stats(pairs)
         assert 0.65 <= stats["agreement"] <= 0.77, (module.DOMAIN, stats)
