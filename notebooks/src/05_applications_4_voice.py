@@ -70,7 +70,7 @@ examples = [
 pd.set_option("display.max_colwidth", 120)
 display(pd.DataFrame([{"prompt": by_id[i]["prompt"], "answer": a, "gold": round(voice.gold_utility(by_id[i], a, True), 2),  # noqa: F821
                        **{k: round(v, 2) for k, v in voice.gold_components(by_id[i], a, True).items() if v}}
-                      for i, a in examples]).fillna(""))
+                      for i, a in examples]).fillna(0))  # 0: no penalty, or not applicable
 
 # %% [markdown]
 # ## 2. The prompts
