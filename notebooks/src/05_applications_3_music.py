@@ -1,0 +1,293 @@
+# %% [markdown]
+# # Chapter 5.3 — RLHF for music: melodies people like
+#
+# The course text: *"RLHF improves the creativity and appeal of AI compositions. Users' feedback on the harmony,
+# melody and pleasantness of a piece trains a reward model that predicts how well a piece will be received; the
+# fine-tuned music model composes music closer to human taste."*
+#
+# Chapters 1–4 ran that loop on language. Here it runs on **melodies**, end to end and small enough for a CPU:
+#
+# | step | here | library |
+# |---|---|---|
+# | a pre-trained generator | a tiny Llama over 29 note tokens, trained on generated melodies of mixed quality | `seqrl.pretrained_generator`, `melody.procedural` |
+# | human feedback | a panel of simulated listeners compares pairs of the generator's melodies | `seqrl.make_panel`, `seqrl.label_pairs` (chapter 1's `annotate.Annotator`) |
+# | reward model | a small transformer trained with the Bradley–Terry loss | `seqrl.SeqRewardModel`, `reward.bradley_terry_loss` |
+# | fine-tuning | PPO with a KL penalty against the frozen pre-trained generator | chapter 4's `ppo.train`, `ppo.ActorCritic` |
+# | validation | the hidden gold taste judges tuned vs pre-trained melodies: win rate, KL spent | `ppo.win_rate`, `ppo.sample_with_kl` |
+#
+# Nothing below is specific to music except `rlhf_lib/melody.py` (tokens, data, taste, piano roll, synthesis):
+# the image notebook (5.2) runs the same `seqrl` code on pixel art.
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import Audio, display
+
+from rlhf_lib import config, melody, ppo, report, seqrl
+
+T0 = time.perf_counter()
+cfg = config.load()
+config.seed_everything(cfg.seed)
+A = cfg.apps
+SR = 16_000  # audio sample rate
+print(f"profile {cfg.profile}:", {k: v for k, v in vars(A).items() if k.startswith(("mus_", "seq_"))})
+
+# %% [markdown]
+# ## 1. Melodies as tokens, and what listeners like
+#
+# A melody is 16 notes — four bars of four beats — each a **rest** or a **pitch** from C4 to C6, all twelve
+# semitones (so a model can play wrong notes). With EOS, PAD and BOS that is a vocabulary of 29 tokens; a melody
+# is `BOS n1 … n16 EOS`.
+#
+# The listeners' **gold taste** is a weighted sum of named components, each in $[-1, 1]$ (`melody.gold_components`):
+# notes **in key** (C major), **harmony** (strong beats on the tonic chord C–E–G), melodic **shape** (mostly steps,
+# few leaps, none wider than a fifth), **resolution** (ending on the tonic C), **variety** (five or more pitches,
+# few repeated notes), a few **rests** but not many, and being **well formed** (exactly 16 notes). Nobody in the
+# RLHF loop sees this function: the listeners use it with their own weights and noise, and the notebook uses it
+# only to judge the result — like asking people again at the end.
+
+# %%
+examples = {
+    "scale down to C": [72, 71, 69, 67, 65, 64, 62, 60, 62, 64, 65, 67, 65, 64, 62, 60],
+    "arpeggio, resolves": [60, 64, 67, 72, 71, 67, 64, 62, 60, 64, 67, 69, 67, 65, 62, 60],
+    "random chromatic": [61, 75, 66, 80, 63, 70, None, 78, 68, 61, 82, 73, 66, None, 70, 63],
+    "one note": [60] * 16,
+}
+fig, axes = plt.subplots(1, len(examples), figsize=(14, 2.4), sharey=True)
+for ax, (title, pitches) in zip(axes, examples.items(), strict=True):
+    toks = melody.to_tokens(pitches)
+    melody.piano_roll(ax, toks, f"{title}: gold {melody.gold_utility(toks):+.1f}")
+plt.tight_layout()
+plt.show()
+for title, pitches in examples.items():
+    comp = melody.gold_components(melody.to_tokens(pitches))
+    print(f"{title:20s}", {k: round(v, 2) for k, v in comp.items()})
+display(Audio(melody.synth_many([melody.to_tokens(p) for p in examples.values()]), rate=SR))
+
+# %% [markdown]
+# ## 2. Pre-training data, and the pre-trained generator
+#
+# `melody.procedural` draws random walks over the C major scale with a **quality** knob: low quality means more
+# leaps, out-of-key notes and rests, and an ending anywhere instead of on C. That is the "internet data" of this
+# tiny world — mixed quality, so the pre-trained generator has good and bad habits, as a real one does.
+# The generator is a 2-layer Llama (`seqrl.tiny_llama`) trained by next-token prediction (`seqrl.pretrain`);
+# it is saved under `artifacts/` and reused by notebook 5.5.
+
+# %%
+data_seqs, quality = melody.procedural(A.mus_melodies, seed=cfg.seed)
+data_gold = np.array([melody.gold_utility(s) for s in data_seqs])
+print(f"{len(data_seqs)} melodies; correlation of quality knob and gold taste: {np.corrcoef(quality, data_gold)[0, 1]:.2f}")
+t = time.perf_counter()
+base_model, losses = seqrl.pretrained_generator(
+    config.artifacts_dir() / "apps_music_generator", [[seqrl.BOS, *s, seqrl.EOS] for s in data_seqs],
+    melody.VOCAB_SIZE, A.mus_hidden, A.mus_layers, A.mus_pretrain_epochs, max_len=32, seed=cfg.seed)
+pretrain_s = time.perf_counter() - t
+print(f"generator: {sum(p.numel() for p in base_model.parameters()):,} parameters, "
+      f"{'pre-trained' if losses else 'loaded'} in {pretrain_s:.0f} s")
+if losses:
+    fig, ax = plt.subplots(figsize=(5, 2.5))
+    ax.plot(losses)
+    ax.set(xlabel="step", ylabel="next-token loss (nats)", title="Pre-training the melody generator")
+    plt.show()
+
+# %% [markdown]
+# The policy of PPO is this generator, fully fine-tuned (it is tiny), and the reference $\pi_{\mathrm{ref}}$ a
+# frozen copy of it: `ppo.ActorCritic(policy, ref_policy=copy)` — the same class chapter 4 used with LoRA.
+# Every episode's "prompt" is the single token BOS: generation is unconditional.
+
+# %%
+ac = seqrl.actor_critic(base_model)
+pool, _ = seqrl.generate(ac, A.mus_pool, melody.MAX_NEW_TOKENS, seed=1, reference=True)
+pool_gold = np.array([melody.gold_utility(s) for s in pool])
+print(f"pre-trained generator: mean gold {pool_gold.mean():+.2f} (training data {data_gold.mean():+.2f}); "
+      f"{np.mean([len(s) == melody.LENGTH for s in pool]):.0%} of samples are exactly 16 notes")
+fig, axes = plt.subplots(1, 4, figsize=(14, 2.4), sharey=True)
+for ax, s in zip(axes, pool[:4], strict=True):
+    melody.piano_roll(ax, s, f"gold {melody.gold_utility(s):+.1f}")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 3. Human feedback: a panel of listeners compares pairs
+#
+# Each simulated listener is chapter 1's `annotate.Annotator`: their own weights over the gold components
+# (log-normal around the gold weights — people differ) and Bradley–Terry noise: for melodies $A$, $B$ they compute
+# $d = (u(A) - u(B))/T + \varepsilon$, $\varepsilon \sim \mathrm{Logistic}(0,1)$, answer "tie" when $|d|$ is small and
+# otherwise the sign. The temperature $T = 1$ (`melody.RATER_TEMPERATURE`) puts two listeners' agreement in the range reported for human
+# labellers (65–77%; InstructGPT 72.6%), like chapter 1's annotators. Every pair is judged by the whole panel;
+# the reward model learns from every vote.
+
+# %%
+panel = seqrl.make_panel(melody.GOLD_WEIGHTS, melody.DOMAIN, A.seq_panel, seed=cfg.seed,
+                         temperature=melody.RATER_TEMPERATURE)
+pairs = seqrl.label_pairs(panel, melody.DOMAIN, pool, A.mus_pairs, melody.gold_components, melody.gold_utility,
+                          seed=cfg.seed)
+stats = seqrl.panel_stats(pairs)
+print(f"{len(pairs)} pairs x {len(panel)} listeners: pairwise agreement {stats['agreement']:.1%} "
+      f"(human range 65-77%), ties {stats['ties']:.1%}, votes agreeing with the gold {stats['votes_agree_with_gold']:.1%}, "
+      f"Fleiss' kappa {stats['fleiss_kappa']:.2f}")
+train_pairs, val_pairs = pairs.split(int(0.85 * len(pairs)))
+
+# %% [markdown]
+# ## 4. The reward model: Bradley–Terry on the panel's votes
+#
+# `seqrl.SeqRewardModel` reads the whole melody at once (a 2-layer bidirectional transformer, mean-pooled, one
+# scalar out). It is trained with chapter 2's loss, `reward.bradley_terry_loss`, on **soft labels**: the target
+# of a pair is the share of non-tie votes for $A$, weighted by the number of such votes, which equals the
+# Bradley–Terry loss summed over every single vote:
+# $$\mathcal{L} = -\sum_{\text{votes}} \log \sigma\big(r(\text{preferred}) - r(\text{other})\big).$$
+# We report its accuracy on held-out pairs against the panel majority and against the hidden gold.
+
+# %%
+t = time.perf_counter()
+rm = seqrl.SeqRewardModel(melody.VOCAB_SIZE, max_len=melody.MAX_NEW_TOKENS + 2, dim=A.mus_rm_dim, seed=cfg.seed)
+rm_log = seqrl.train_reward_model(rm, train_pairs, val_pairs, epochs=A.mus_rm_epochs, lr=3e-3, seed=cfg.seed)
+rm_s = time.perf_counter() - t
+fig, ax = plt.subplots(figsize=(5, 2.8))
+ax.plot([h["epoch"] for h in rm_log], [h["acc_panel"] for h in rm_log], "o-", label="vs panel majority")
+ax.plot([h["epoch"] for h in rm_log], [h["acc_gold"] for h in rm_log], "o-", label="vs gold")
+ax.set(xlabel="epoch", ylabel="held-out pair accuracy", title="Melody reward model")
+ax.legend()
+plt.show()
+rm_acc = rm_log[-1]
+print(f"reward model trained in {rm_s:.0f} s; held-out accuracy: panel {rm_acc['acc_panel']:.1%}, gold {rm_acc['acc_gold']:.1%}")
+
+# %% [markdown]
+# ## 5. PPO with a KL penalty
+#
+# Exactly chapter 4's objective, $\max_\theta \mathbb{E}[r_\phi(y)] - \beta\,\mathrm{KL}(\pi_\theta\|\pi_{\mathrm{ref}})$,
+# with the reward model's score normalised on the pre-trained generator's samples. β is fixed here: each step
+# away from the reference costs the policy β nats of reward per nat of KL. A callback records the mean gold
+# taste of every rollout batch, so we can watch the proxy (reward model) and the truth (gold) side by side.
+
+# %%
+reward_fn, rm_mean, rm_std = seqrl.reward_fn(rm, pool)
+ppo_cfg = seqrl.ppo_config(A, "mus_", melody.MAX_NEW_TOKENS, seed=cfg.seed)
+t = time.perf_counter()
+history, gold_log = seqrl.train_ppo(ac, reward_fn, ppo_cfg, melody.gold_utility)
+ppo_s = time.perf_counter() - t
+print(f"{ppo_cfg.steps} PPO steps x {ppo_cfg.batch_size} melodies in {ppo_s:.0f} s")
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(13, 3))
+steps = [h["step"] for h in history]
+axes[0].plot(steps, [h["objective/scores"] for h in history], "o-", ms=3, label="reward model (normalised)")
+ax2 = axes[0].twinx()
+ax2.plot(steps, [g["gold"] for g in gold_log], "s-", ms=3, color="tab:green", label="gold")
+axes[0].set(xlabel="PPO step", ylabel="reward-model score", title="Proxy and gold during PPO")
+ax2.set_ylabel("gold taste", color="tab:green")
+axes[1].plot(steps, [h["objective/kl"] for h in history], "o-", ms=3)
+axes[1].set(xlabel="PPO step", title="KL to the pre-trained generator (nats / melody)")
+axes[2].plot(steps, [h["objective/entropy"] for h in history], "o-", ms=3)
+axes[2].set(xlabel="PPO step", title="entropy (nats / melody)")
+fig.tight_layout()
+report.save_plot(fig, "05_music_ppo")
+plt.show()
+
+# %% [markdown]
+# ## 6. Did listeners get melodies they like better?
+#
+# We sample fresh melodies from the tuned policy and from the frozen pre-trained generator and let the gold taste
+# compare them one to one (ties split): the **win rate** of the tuned generator. The KL is
+# $\sum_t \log\pi_\theta(y_t) - \log\pi_{\mathrm{ref}}(y_t)$ over the tuned policy's own samples, in nats per melody.
+# The mean of each gold component shows *what* changed.
+
+# %%
+ev = seqrl.compare(ac, melody.gold_utility, A.seq_eval_samples, melody.MAX_NEW_TOKENS, seed=100, rm=rm)
+print(f"gold win rate of the tuned generator over the pre-trained one: {ev['win_rate']:.1%} "
+      f"({A.seq_eval_samples} melodies each, ties split)")
+print(f"KL(tuned ‖ pre-trained): {ev['kl']:.2f} nats per melody")
+print(f"mean gold: pre-trained {ev['gold_base']:+.2f} -> tuned {ev['gold_tuned']:+.2f};  "
+      f"reward model: {ev['rm_base']:+.2f} -> {ev['rm_tuned']:+.2f}")
+names = list(melody.GOLD_WEIGHTS)
+comp_b = {c: np.mean([melody.gold_components(s)[c] for s in ev["base"]]) for c in names}
+comp_t = {c: np.mean([melody.gold_components(s)[c] for s in ev["tuned"]]) for c in names}
+fig, ax = plt.subplots(figsize=(8, 3))
+x = np.arange(len(names))
+ax.bar(x - 0.2, [comp_b[c] for c in names], 0.4, label="pre-trained", color="tab:gray")
+ax.bar(x + 0.2, [comp_t[c] for c in names], 0.4, label="tuned (PPO)", color="tab:blue")
+ax.set(xticks=x, xticklabels=names, ylabel="mean component", title="What changed, component by component")
+ax.legend()
+report.save_plot(fig, "05_music_components")
+plt.show()
+
+# %% [markdown]
+# ### Before and after: piano rolls and sound
+#
+# Red bars are out-of-key notes. Listen to four melodies of each generator, one after the other.
+
+# %%
+fig, axes = plt.subplots(2, 4, figsize=(14, 4.4), sharey=True)
+for row, (label, seqs, golds) in enumerate((("pre-trained", ev["base"], ev["gold_b"]),
+                                           ("tuned", ev["tuned"], ev["gold_t"]))):
+    for ax, s, g in zip(axes[row], seqs[:4], golds[:4], strict=True):
+        melody.piano_roll(ax, s, f"{label}: gold {g:+.1f}", color="tab:gray" if row == 0 else "tab:blue")
+fig.tight_layout()
+report.save_plot(fig, "05_music_rolls")
+plt.show()
+for s in ev["tuned"][:4]:
+    print("tuned:      ", melody.describe(s))
+for s in ev["base"][:4]:
+    print("pre-trained:", melody.describe(s))
+print("pre-trained generator:")
+display(Audio(melody.synth_many(ev["base"][:4]), rate=SR))
+print("tuned generator:")
+display(Audio(melody.synth_many(ev["tuned"][:4]), rate=SR))
+
+# %% [markdown]
+# ## 7. Proxy versus gold
+#
+# The reward model learned from pairs of the *pre-trained* generator's melodies. The policy is rewarded for
+# whatever the reward model likes, including what it likes by mistake, and it soon produces melodies unlike
+# anything the listeners were shown. Each point below is one melody: where the reward model's score (x) and the
+# gold taste (y) disagree, the policy can gain reward without pleasing anyone.
+
+# %%
+rm_b, rm_t = rm.score(ev["base"]), rm.score(ev["tuned"])
+fig, ax = plt.subplots(figsize=(5.5, 4))
+ax.scatter(rm_b, ev["gold_b"], s=8, alpha=0.5, color="tab:gray", label="pre-trained")
+ax.scatter(rm_t, ev["gold_t"], s=8, alpha=0.5, color="tab:blue", label="tuned")
+ax.set(xlabel="reward-model score (proxy)", ylabel="gold taste", title="Proxy vs gold, one point per melody")
+ax.legend()
+report.save_plot(fig, "05_music_proxy_gold")
+plt.show()
+corr_b, corr_t = np.corrcoef(rm_b, ev["gold_b"])[0, 1], np.corrcoef(rm_t, ev["gold_t"])[0, 1]
+print(f"correlation of proxy and gold: pre-trained samples {corr_b:.2f}, tuned samples {corr_t:.2f}")
+
+# %%
+total = time.perf_counter() - T0
+figures = report.record(
+    "05", music_win_rate=round(ev["win_rate"], 3), music_kl_nats=round(ev["kl"], 2),
+    music_gold_base=round(ev["gold_base"], 3), music_gold_tuned=round(ev["gold_tuned"], 3),
+    music_panel_agreement=round(stats["agreement"], 3), music_rm_acc_gold=round(rm_acc["acc_gold"], 3),
+    music_rm_acc_panel=round(rm_acc["acc_panel"], 3), music_seconds=round(total),
+)
+print(f"notebook ran in {total:.0f} s (pre-training {pretrain_s:.0f}, reward model {rm_s:.0f}, PPO {ppo_s:.0f})")
+{k: v for k, v in figures.items() if k.startswith("music")}
+
+# %% [markdown]
+# **Measured (cpu profile, 2 CPU cores shared with other jobs, seed 0).** The pre-trained generator's melodies
+# have mean gold taste +4.95 (the procedural data: +5.11), 98% of them exactly 16 notes. The listeners agreed on
+# 72.0% of 1,500 pairs (human range 65–77%); the reward model orders 82.7% of held-out pairs like the panel
+# majority and 85.8% like the gold. After 40 PPO steps of 32 melodies (β = 0.05, 10 s):
+#
+# | | pre-trained | tuned (PPO) |
+# |---|---|---|
+# | gold win rate over the pre-trained generator (256 vs 256, ties split) | — | **82.0%** |
+# | KL to the pre-trained generator, nats per melody | 0 | **5.8** |
+# | mean gold taste | +4.96 | +6.21 |
+# | mean reward-model score | +0.76 | +2.31 |
+# | correlation of proxy and gold over samples | 0.83 | 0.78 |
+#
+# Most of the gain is **resolution** (ending on C: +0.27 → +0.97), then shape and notes in key. One component
+# fell: **variety** (+0.92 → +0.85). Listen to the tuned melodies: several end by hammering the tonic (`… C4 C4 C4
+# C4 C4 C4`), which resolves, stays in key and lands the strong beats on the tonic chord — everything the reward
+# model learned to like — while a listener hears a stuck note. The pre-trained generator rarely did that, so the
+# first reward model saw few such melodies and cannot tell that they are boring: the policy is drifting to where
+# the proxy is uninformed. Notebook 5.5 asks the listeners about the tuned policy's own melodies and measures
+# what that fixes.
+#
+# Time: 38 s from scratch in the kernel (pre-training 9 s, reward model 8 s, PPO 11 s), 1 min with the notebook
+# start; the same figures repeat run to run on this CPU.

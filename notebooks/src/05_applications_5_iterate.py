@@ -1,0 +1,269 @@
+# %% [markdown]
+# # Chapter 5.5 — Iterate: a second round of feedback on the tuned model's own samples
+#
+# The course text ends its recipe with **iteration**: *"continue the process, using updated human feedback to
+# refine the reward model and further fine-tune the model"*, and under reward modelling, *"feedback loop: keep
+# refining the reward model by integrating new human feedback and retraining"*. Why would a second round help?
+# The first reward model only saw samples of the *pre-trained* generator. After PPO the policy produces things
+# the raters were never shown, and there the reward model is guessing — the policy drifts to exactly those
+# places where the guesses are flattering. New feedback **on the tuned policy's own samples** corrects the
+# reward model where the policy now lives (Anthropic's *iterated online RLHF*, Bai et al. 2022; Llama 2's five
+# rounds of reward-model refresh, Touvron et al. 2023).
+#
+# We run it on the music domain of notebook 5.3 (the cheaper of the two non-language domains):
+#
+# 1. **round 1**: panel feedback on pre-trained samples → reward model RM₁ → PPO from the pre-trained generator;
+# 2. **round 2 feedback**: the panel compares pairs of the *round-1 policy's* samples;
+# 3. **refresh**: RM₂ trained on all the feedback so far;
+# 4. **round 2**: PPO continues from the round-1 policy with RM₂ — and, as a control, with the stale RM₁ for the
+#    same number of steps, so that the effect of the refresh is separated from the effect of more training.
+#
+# The KL reference stays the pre-trained generator throughout, so every KL below is the total distance travelled.
+
+# %%
+import copy
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rlhf_lib import config, melody, ppo, report, seqrl
+
+T0 = time.perf_counter()
+cfg = config.load()
+config.seed_everything(cfg.seed)
+A = cfg.apps
+gold = melody.gold_utility
+print(f"profile {cfg.profile}:", {k: v for k, v in vars(A).items() if k.startswith(("mus_", "seq_", "iter_"))})
+
+# %% [markdown]
+# ## 1. The pre-trained generator and the listener panel (as in 5.3)
+#
+# Notebook 5.3 saves its pre-trained melody generator; when it is missing (or was trained with other sizes) it
+# is pre-trained here, in well under a minute.
+
+# %%
+data_seqs, _ = melody.procedural(A.mus_melodies, seed=cfg.seed)
+base_model, _ = seqrl.pretrained_generator(
+    config.artifacts_dir() / "apps_music_generator", [[seqrl.BOS, *s, seqrl.EOS] for s in data_seqs],
+    melody.VOCAB_SIZE, A.mus_hidden, A.mus_layers, A.mus_pretrain_epochs, max_len=32, seed=cfg.seed)
+panel = seqrl.make_panel(melody.GOLD_WEIGHTS, melody.DOMAIN, A.seq_panel, seed=cfg.seed,
+                         temperature=melody.RATER_TEMPERATURE)
+
+
+def new_rm(seed):
+    return seqrl.SeqRewardModel(melody.VOCAB_SIZE, max_len=melody.MAX_NEW_TOKENS + 2, dim=A.mus_rm_dim, seed=seed)
+
+
+def feedback(seqs, n_pairs, seed):
+    """The panel's votes on `n_pairs` random pairs of `seqs`."""
+    return seqrl.label_pairs(panel, melody.DOMAIN, seqs, n_pairs, melody.gold_components, gold, seed=seed)
+
+
+# %% [markdown]
+# ## 2. Round 1: feedback on the pre-trained generator, RM₁, PPO
+
+# %%
+t = time.perf_counter()
+ac1 = seqrl.actor_critic(base_model)
+pool0, _ = seqrl.generate(ac1, A.mus_pool, melody.MAX_NEW_TOKENS, seed=1, reference=True)
+pairs1 = feedback(pool0, A.mus_pairs, seed=cfg.seed)
+train1, val1 = pairs1.split(int(0.85 * len(pairs1)))
+rm1 = new_rm(cfg.seed)
+seqrl.train_reward_model(rm1, train1, val1, epochs=A.mus_rm_epochs, lr=3e-3, seed=cfg.seed)
+reward1, _, _ = seqrl.reward_fn(rm1, pool0)
+ppo_cfg = seqrl.ppo_config(A, "mus_", melody.MAX_NEW_TOKENS, seed=cfg.seed, steps=A.iter_steps)
+hist1, gold1 = seqrl.train_ppo(ac1, reward1, ppo_cfg, gold)
+round1_s = time.perf_counter() - t
+print(f"round 1 in {round1_s:.0f} s; RM1 on held-out pre-trained pairs: {seqrl.rm_accuracy(rm1, val1)}")
+
+# %% [markdown]
+# ## 3. Round-2 feedback: the panel listens to the tuned policy
+#
+# We sample the round-1 policy and the panel compares pairs of *its* melodies. A separate set of held-out pairs,
+# also from the round-1 policy, measures how well each reward model orders what the policy now produces. The
+# first number to look at: RM₁'s accuracy there, against its accuracy on the pre-trained samples it was
+# trained for.
+
+# %%
+t = time.perf_counter()
+pool1, _ = seqrl.generate(ac1, A.mus_pool, melody.MAX_NEW_TOKENS, seed=2)
+held1, _ = seqrl.generate(ac1, A.mus_pool, melody.MAX_NEW_TOKENS, seed=3)
+pairs2 = feedback(pool1, A.iter_pairs, seed=cfg.seed + 1)
+val_tuned = feedback(held1, A.iter_val_pairs, seed=cfg.seed + 2)
+acc_rm1_base = seqrl.rm_accuracy(rm1, val1)
+acc_rm1_tuned = seqrl.rm_accuracy(rm1, val_tuned)
+stats2 = seqrl.panel_stats(pairs2)
+print(f"panel on the round-1 policy's melodies: agreement {stats2['agreement']:.1%}, ties {stats2['ties']:.1%}")
+print(f"RM1 accuracy vs gold: on pre-trained samples {acc_rm1_base['acc_gold']:.1%}, "
+      f"on the round-1 policy's samples {acc_rm1_tuned['acc_gold']:.1%}")
+
+# %% [markdown]
+# ## 4. Refresh: RM₂ on all the feedback so far
+#
+# RM₂ is trained from scratch on the round-1 pairs plus the new ones (keeping the old pairs keeps it right about
+# the pre-trained generator's melodies too, where the policy started).
+
+# %%
+train2 = train1 + pairs2
+rm2 = new_rm(cfg.seed + 1)
+seqrl.train_reward_model(rm2, train2, val1, epochs=A.mus_rm_epochs, lr=3e-3, seed=cfg.seed)
+acc_rm2_base = seqrl.rm_accuracy(rm2, val1)
+acc_rm2_tuned = seqrl.rm_accuracy(rm2, val_tuned)
+refresh_s = time.perf_counter() - t
+rows = [("RM1 (round 1)", acc_rm1_base, acc_rm1_tuned), ("RM2 (refreshed)", acc_rm2_base, acc_rm2_tuned)]
+for name, b, tu in rows:
+    print(f"{name:16s} accuracy vs gold: pre-trained samples {b['acc_gold']:.1%}, round-1 policy samples {tu['acc_gold']:.1%}"
+          f"  (vs panel: {b['acc_panel']:.1%}, {tu['acc_panel']:.1%})")
+fig, ax = plt.subplots(figsize=(6, 3))
+x = np.arange(2)
+ax.bar(x - 0.2, [r[1]["acc_gold"] for r in rows], 0.4, label="pairs of pre-trained samples", color="tab:gray")
+ax.bar(x + 0.2, [r[2]["acc_gold"] for r in rows], 0.4, label="pairs of round-1 policy samples", color="tab:blue")
+ax.axhline(0.5, color="k", lw=0.5, ls=":")
+ax.set(xticks=x, xticklabels=[r[0] for r in rows], ylim=(0.4, 1), ylabel="held-out accuracy vs gold",
+       title="The reward model before and after the refresh")
+ax.legend(fontsize=8)
+report.save_plot(fig, "05_iterate_rm_accuracy")
+plt.show()
+
+# %% [markdown]
+# ## 5. Round 2: PPO from the round-1 policy, with the refreshed RM — and with the stale one
+#
+# Both runs start from the same round-1 policy (weights, value head) and take the same number of steps with the
+# same β; only the reward model differs. Each reward model is normalised on the round-1 policy's samples, so a
+# round-1 melody scores 0 under either.
+
+# %%
+t = time.perf_counter()
+runs = {}
+for name, rm in (("refreshed RM2", rm2), ("stale RM1", rm1)):
+    ac = copy.deepcopy(ac1)
+    reward_k, _, _ = seqrl.reward_fn(rm, pool1)
+    round2_cfg = seqrl.ppo_config(A, "mus_", melody.MAX_NEW_TOKENS, seed=cfg.seed + 1, steps=A.iter_steps)
+    hist, gold_k = seqrl.train_ppo(ac, reward_k, round2_cfg, gold)
+    runs[name] = {"ac": ac, "history": hist, "gold_log": gold_k}
+round2_s = time.perf_counter() - t
+print(f"two round-2 runs in {round2_s:.0f} s")
+
+# %% [markdown]
+# ## 6. The effect, judged by the gold taste
+#
+# Every model is compared with the pre-trained generator on fresh samples (gold win rate, ties split), and the
+# round-2 models also head to head with the round-1 policy. KL is to the pre-trained generator, nats per melody.
+# The last columns are the proxy-vs-gold check: the mean score each model gets from RM₁ and RM₂.
+
+# %%
+n_eval = A.seq_eval_samples
+base_seqs, _ = seqrl.generate(ac1, n_eval, melody.MAX_NEW_TOKENS, seed=200, reference=True)
+base_gold = np.array([gold(s) for s in base_seqs])
+models_ = {"round 1": ac1, **{f"round 2, {k}": v["ac"] for k, v in runs.items()}}
+evals = {}
+for name, ac in models_.items():
+    seqs, kl = seqrl.generate(ac, n_eval, melody.MAX_NEW_TOKENS, seed=201)
+    g = np.array([gold(s) for s in seqs])
+    evals[name] = {"seqs": seqs, "gold": g, "kl": float(np.mean(kl)), "win_vs_base": ppo.win_rate(g, base_gold),
+                   "rm1": float(rm1.score(seqs).mean()), "rm2": float(rm2.score(seqs).mean())}
+r1_gold = evals["round 1"]["gold"]
+print(f"{'model':26s} {'win vs base':>11s} {'win vs round 1':>14s} {'KL':>6s} {'gold':>6s} {'RM1':>6s} {'RM2':>6s}")
+print(f"{'pre-trained':26s} {'':11s} {'':14s} {0:6.2f} {base_gold.mean():+6.2f} {rm1.score(base_seqs).mean():+6.2f} "
+      f"{rm2.score(base_seqs).mean():+6.2f}")
+for name, e in evals.items():
+    vs_r1 = "" if name == "round 1" else f"{ppo.win_rate(e['gold'], r1_gold):.1%}"
+    e["win_vs_round1"] = None if name == "round 1" else ppo.win_rate(e["gold"], r1_gold)
+    print(f"{name:26s} {e['win_vs_base']:11.1%} {vs_r1:>14s} {e['kl']:6.2f} {e['gold'].mean():+6.2f} "
+          f"{e['rm1']:+6.2f} {e['rm2']:+6.2f}")
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
+off = len(gold1)
+axes[0].plot(range(1, off + 1), [g["gold"] for g in gold1], "o-", ms=3, color="k", label="round 1 (RM1)")
+for (name, run), color in zip(runs.items(), ("tab:blue", "tab:red"), strict=True):
+    axes[0].plot(range(off + 1, off + len(run["gold_log"]) + 1), [g["gold"] for g in run["gold_log"]], "o-", ms=3,
+                 color=color, label=f"round 2, {name}")
+axes[0].axvline(off + 0.5, color="gray", ls=":")
+axes[0].set(xlabel="PPO step", ylabel="mean gold of the rollout batch", title="Gold taste across both rounds")
+axes[0].legend(fontsize=8)
+names = list(evals)
+axes[1].bar(np.arange(len(names)), [evals[n]["win_vs_base"] for n in names], color=["k", "tab:blue", "tab:red"])
+for i, n in enumerate(names):
+    axes[1].annotate(f"KL {evals[n]['kl']:.1f}", (i, evals[n]["win_vs_base"]), ha="center", va="bottom", fontsize=8)
+axes[1].axhline(0.5, color="gray", ls=":")
+axes[1].set(xticks=np.arange(len(names)), xticklabels=names, ylim=(0, 1), ylabel="gold win rate vs pre-trained",
+            title="Win rate over the pre-trained generator")
+fig.tight_layout()
+report.save_plot(fig, "05_iterate_rounds")
+plt.show()
+
+# %% [markdown]
+# ### What the stale reward model let through
+#
+# The mean of each gold component for every model: where the stale-RM run gains reward without gaining gold,
+# it shows up here as a component the first reward model never learned to care about.
+
+# %%
+comp_names = list(melody.GOLD_WEIGHTS)
+table = {"pre-trained": base_seqs, **{k: v["seqs"] for k, v in evals.items()}}
+fig, ax = plt.subplots(figsize=(10, 3))
+width = 0.8 / len(table)
+for i, (name, seqs) in enumerate(table.items()):
+    means = [np.mean([melody.gold_components(s)[c] for s in seqs]) for c in comp_names]
+    ax.bar(np.arange(len(comp_names)) + (i - len(table) / 2 + 0.5) * width, means, width, label=name)
+ax.set(xticks=np.arange(len(comp_names)), xticklabels=comp_names, ylabel="mean component")
+ax.legend(fontsize=8)
+plt.show()
+fig, axes = plt.subplots(1, 3, figsize=(14, 2.4), sharey=True)
+for ax, (name, e) in zip(axes, evals.items(), strict=True):
+    melody.piano_roll(ax, e["seqs"][0], f"{name}: gold {e['gold'][0]:+.1f}")
+plt.tight_layout()
+plt.show()
+for name, e in evals.items():
+    print(f"{name:24s}", melody.describe(e["seqs"][0]))
+
+# %%
+total = time.perf_counter() - T0
+r2, st = evals["round 2, refreshed RM2"], evals["round 2, stale RM1"]
+figures = report.record(
+    "05", iter_round1_win_rate=round(evals["round 1"]["win_vs_base"], 3), iter_round1_kl_nats=round(evals["round 1"]["kl"], 2),
+    iter_round2_win_rate=round(r2["win_vs_base"], 3), iter_round2_kl_nats=round(r2["kl"], 2),
+    iter_round2_vs_round1=round(r2["win_vs_round1"], 3),
+    iter_stale_win_rate=round(st["win_vs_base"], 3), iter_stale_kl_nats=round(st["kl"], 2),
+    iter_stale_vs_round1=round(st["win_vs_round1"], 3),
+    iter_rm1_acc_base=round(acc_rm1_base["acc_gold"], 3), iter_rm1_acc_tuned=round(acc_rm1_tuned["acc_gold"], 3),
+    iter_rm2_acc_base=round(acc_rm2_base["acc_gold"], 3), iter_rm2_acc_tuned=round(acc_rm2_tuned["acc_gold"], 3),
+    iter_seconds=round(total),
+)
+print(f"notebook ran in {total:.0f} s (round 1 {round1_s:.0f}, feedback and refresh {refresh_s:.0f}, round 2 {round2_s:.0f})")
+{k: v for k, v in figures.items() if k.startswith("iter")}
+
+# %% [markdown]
+# **Measured (cpu profile, 2 CPU cores shared with other jobs, seed 0; 30 PPO steps of 32 melodies per round,
+# β = 0.05, 1,000 new pairs in round 2, 300 held-out pairs of round-1 samples).**
+#
+# | | RM accuracy vs gold on pre-trained samples | on the round-1 policy's samples |
+# |---|---|---|
+# | RM₁ (round 1) | 85.8% | **64.0%** |
+# | RM₂ (refreshed) | 86.2% | **72.0%** |
+#
+# | model | gold win rate vs pre-trained | vs round 1 | KL, nats / melody | mean gold |
+# |---|---|---|---|---|
+# | pre-trained | — | — | 0 | +4.88 |
+# | round 1 | 82.4% | — | 5.2 | +6.09 |
+# | round 2, refreshed RM₂ | **89.1%** | **53.9%** | 14.7 | +6.41 |
+# | round 2, stale RM₁ (control) | 81.6% | 47.3% | 8.3 | +6.27 |
+#
+# What this shows, and what it does not:
+#
+# - The first reward model, 86% right on the melodies it was trained for, is only **64%** right on the tuned
+#   policy's melodies: exactly where the policy now lives, the proxy is close to guessing. The panel finds these
+#   comparisons harder too (agreement 58% against 72% on pre-trained melodies: the tuned melodies are alike).
+#   Feedback on those melodies lifts the refreshed reward model to **72%** there, and it loses nothing on the old ones.
+# - With the refreshed reward model the second round still improves on round 1 (53.9% of comparisons won, 89.1%
+#   against the pre-trained generator); with the stale one, the same extra training gains nothing on the gold
+#   (47.3% against round 1, ties split) although its reward-model score rises — training longer on a stale proxy is
+#   over-optimisation, not progress.
+# - The refreshed run also travelled further (14.7 against 8.3 nats): the new reward model gave it a reason to
+#   move, but part of its gain may come from spending more KL. One seed, 256 samples per model (a win rate has a
+#   standard error of about 3 points here): treat the round-2 differences as an illustration, not a benchmark.
+#
+# Time: 46 s in the kernel with the generator pre-trained here (round 1 15 s, feedback and refresh 13 s, both
+# round-2 runs 12 s), 65 s with the notebook start.
