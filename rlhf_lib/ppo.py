@@ -14,6 +14,9 @@ TRL 1.x no longer ships a PPO trainer; this module is the course's own, followin
 A policy is any `transformers`-style causal LM: it has `generate()`, `get_decoder()` (token ids -> hidden states)
 and `get_output_embeddings()` (hidden states -> logits). The embedded SmolLM2 and the small custom models of
 chapter 5 both qualify, so nothing below special-cases either.
+
+Run under `torchrun` or `accelerate launch` (`python -m rlhf_lib.train_ppo`), `train` is data parallel: each
+process rolls out its share of the global batch, and N processes take the same steps as one (docs/scaling.md).
 """
 
 from __future__ import annotations
