@@ -412,11 +412,55 @@ print(f"chapter 6 ran in {total:.0f} s")
 # %% [markdown]
 # ## 7. So: PPO, DPO or GRPO?
 #
-# **Measured (to be filled in from the cpu-profile run).**
+# Read the table above with the mechanisms of §2–§5 in mind; they predict where each method wins.
+#
+# - **Best-of-n** is the baseline every trained method must beat at equal KL: it spends only $\log n - (n-1)/n$
+#   nats and needs no training, but it pays $n$ samples and $n$ reward-model calls for **every** question, and
+#   it can only pick among what the reference already says.
+# - **DPO** is the cheapest to set up — no reward model, no sampling, a classification loss on the pairs — and its
+#   implicit reward is a reward model you can evaluate. But it learns only from the answers in the data: it is
+#   never shown its own answers, so it cannot learn what this chapter's evaluation rewards most (ending inside a
+#   48-token budget, which chapter 4's PPO learned first), and its KL is set by β and the data, not controlled.
+# - **RLOO / GRPO** and **PPO** optimise the same KL-regularised objective on the policy's own answers. The group
+#   baseline replaces the value network: less memory and code, but $G$ answers per prompt for one baseline, and
+#   one advantage for every token of an answer. With a frozen-trunk LoRA policy our PPO's extra epochs are cheap
+#   (chapter 4); TRL's trainers recompute the whole network each time.
+#
+# **Measured.** The cpu-profile run of this notebook (sizes in `rlhf_lib/config.py`, `beyond.*`) did not finish
+# when it was first run: the 2 cores were shared with about ten other jobs (load average 8–12) and it got about
+# 20% of one core. What it measured before it was stopped is below; run the notebook on a free machine for the
+# whole table.
+#
+# Measured (cpu profile, 1 thread, 2026-11-25; the process got 9 CPU-minutes in its first 45 minutes):
+#
+# - the reference on the 32 test prompts × 2: gold −0.599, raw RM +0.113, 56% of answers end within 48 tokens;
+# - **best-of-n** on the first 16 of those prompts, 16 reference answers each, against the reference's 2 answers:
+#
+# | n | KL (nats, analytic) | gold win rate vs reference | mean gold of the chosen answer | mean RM score (raw) |
+# |---|---|---|---|---|
+# | 1 | 0.00 | 52.6% | −0.230 | +0.185 |
+# | 2 | 0.19 | 57.3% | −0.069 | +0.300 |
+# | 4 | 0.64 | 60.6% | +0.118 | +0.378 |
+# | 8 | 1.20 | 64.7% | +0.335 | +0.426 |
+# | 16 | 1.84 | **70.3%** | +0.516 | +0.450 |
+#
+#   Sampling and scoring the 256 answers took 1754 s on the shared machine (110 s per question at n = 16).
+#   Best-of-1 at 52.6% rather than 50% shows the noise of 16 prompts. Chapter 4's PPO policy reached 70.5% at
+#   7.2 nats in the run written up in its notebook, and 62.5% at 9.0 nats in a later cpu run (50 prompts × 2, a
+#   larger prompt set): best-of-16 did as well at a quarter to a fifth of the KL — and at 16 samples and 16 reward-model calls
+#   for every question. Here the gold rises with n as steadily as the proxy does: at KL < 2 nats, this reward
+#   model is not yet over-optimised.
+# - **DPO, RLOO and PPO were not measured in the cpu profile** (the run was stopped at DPO's first steps). The ci
+#   run shows only that their code runs; one ci figure carries over, because DPO's batch is the same in both
+#   profiles: DPO with batches of 8 pairs of up to 256 tokens peaked at 5,577 MiB RSS, against about 2,450 MiB for
+#   the ci-sized RLOO and PPO runs (smaller batches there) — logits over a 49k-token vocabulary for 16 sequences,
+#   for the policy and again for the reference. In the stopped cpu run the process's maximum RSS (`getrusage`,
+#   through `/usr/bin/time -v`) was 7,200 MiB, reached by the time DPO had taken its first step.
 #
 # **Caveats, honestly.** A 135M-parameter model, LoRA on 8 layers, a few hundred training answers or pairs, a
 # few dozen test prompts: the win rates have a standard error of about ±6 points, and the ranking of methods that
 # are close can flip with the seed. The training budgets differ by construction (DPO counts pairs, the online
 # methods count sampled answers, best-of-n pays at answer time). The wall times are for 1 CPU thread; on a GPU the
-# sampling-heavy methods gain most. Peak memory is the whole process (base model, reward model, the method), not the
-# method alone.
+# sampling-heavy methods gain most. Peak memory is the RSS of the whole process — base model, reward model and the
+# method — sampled every 50 ms by a thread (`compare.PeakMemory`); "added" is the peak minus the RSS when the
+# method started, which counts loading the method's own copy of the base model (best-of-n reuses the loaded one).
