@@ -233,6 +233,30 @@ plt.show()
 display(apps.component_means(evals, recs, voice.gold_components, lambda r: "all"))  # noqa: F821
 
 # %% [markdown]
+# **Measured (cpu profile, one run on 2 cores shared with other jobs).** The panel agreed on 69.2% of the 509
+# pairs (human range 65–77%; Bayes ceiling 74.9%). The reward model (3 FFNs, 276 training pairs with every
+# panel label) agreed with 62.9% of the test labels (ceiling 77.5%) and with the gold on 73.2%. After 8 PPO
+# steps of 16 episodes (39 s per step), on the 22 held-out test prompts × 2 samples:
+#
+# | | base | tuned |
+# |---|---|---|
+# | gold win rate, all (n = 44, ties split) | — | **79.5%** |
+# | KL to the base, nats per answer | 0 | **11.9** |
+# | mean gold utility | −0.854 | −0.059 |
+# | answers ending within 40 tokens | 18% | 93% |
+# | answers with screen-only formatting | 18% | 11% |
+# | mean length, words | 27 | 13 |
+#
+# Per category: small talk 100% (n = 8), timer 92% (6), conversion 81% (8), fact 81% (8), how-to 62% (8),
+# weather 58% (6). Read the samples: most of the gain is the policy learning to **finish a short sentence**
+# (`truncation` −0.81 → −0.06), which a listener does want, and some is right answers ("The largest planet in
+# our solar system is Jupiter."). But `correct` moved only from −0.18 to −0.08 and `relevance` fell (0.26 →
+# 0.19): "There are 2.58 meters in 1 km." is short, finished, speakable and wrong; conversions "won" mostly by
+# being wrong in fewer words. The KL (11.9 nats) overshot the 6-nat target — with 8 steps the adaptive β had no
+# time to react — so this is the over-optimising end of chapter 4's trade-off. The gold utility has blind spots
+# too: "…Leonardo da Vinci's iconic Mona Lisa is actually Auréon Meir-ElRazi…" scores as correct because it names
+# da Vinci. The whole notebook took 9.2 minutes (553 s) on these shared cores, features of the 338 answers 82 s.
+#
 # ### Side by side
 
 # %%
