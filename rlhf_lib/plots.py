@@ -58,3 +58,41 @@ def reward_margins(margins: dict[str, np.ndarray], bins: int = 40):
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def proxy_gold_curves(history: list[dict], gold_log: list[dict], unit: str, gold_label: str = "gold"):
+    """A PPO run in three panels: reward-model score with the gold beside it, KL and entropy per step.
+
+    `history` is `ppo.train`'s log, `gold_log` one row `{"gold": ...}` per step; `unit` names what one episode
+    is ("sprite", "melody") for the axis titles.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3))
+    steps = [h["step"] for h in history]
+    axes[0].plot(steps, [h["objective/scores"] for h in history], "o-", ms=3)
+    ax2 = axes[0].twinx()
+    ax2.plot(steps, [g["gold"] for g in gold_log], "s-", ms=3, color="tab:green")
+    axes[0].set(xlabel="PPO step", ylabel="reward-model score", title="Proxy (blue) and gold (green) during PPO")
+    ax2.set_ylabel(gold_label, color="tab:green")
+    axes[1].plot(steps, [h["objective/kl"] for h in history], "o-", ms=3)
+    axes[1].set(xlabel="PPO step", title=f"KL to the pre-trained generator (nats / {unit})")
+    axes[2].plot(steps, [h["objective/entropy"] for h in history], "o-", ms=3)
+    axes[2].set(xlabel="PPO step", title=f"entropy (nats / {unit})")
+    fig.tight_layout()
+    return fig
+
+
+def component_bars(components, names: list[str], groups: dict[str, list]):
+    """Mean of each gold component per group of samples (e.g. pre-trained vs tuned): what changed, and where.
+
+    `components(sample)` returns a dict of component values; `groups` maps a label to its samples.
+    """
+    fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(names)), 3))
+    x = np.arange(len(names))
+    width = 0.8 / len(groups)
+    for i, (label, samples) in enumerate(groups.items()):
+        means = [np.mean([components(s)[c] for s in samples]) for c in names]
+        ax.bar(x + (i - (len(groups) - 1) / 2) * width, means, width, label=label)
+    ax.set(xticks=x, xticklabels=names, ylabel="mean component", title="What changed, component by component")
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Audio, display
 
-from rlhf_lib import config, melody, ppo, report, seqrl
+from rlhf_lib import config, melody, plots, ppo, report, seqrl
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -171,18 +171,7 @@ ppo_s = time.perf_counter() - t
 print(f"{ppo_cfg.steps} PPO steps x {ppo_cfg.batch_size} melodies in {ppo_s:.0f} s")
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(13, 3))
-steps = [h["step"] for h in history]
-axes[0].plot(steps, [h["objective/scores"] for h in history], "o-", ms=3, label="reward model (normalised)")
-ax2 = axes[0].twinx()
-ax2.plot(steps, [g["gold"] for g in gold_log], "s-", ms=3, color="tab:green", label="gold")
-axes[0].set(xlabel="PPO step", ylabel="reward-model score", title="Proxy and gold during PPO")
-ax2.set_ylabel("gold taste", color="tab:green")
-axes[1].plot(steps, [h["objective/kl"] for h in history], "o-", ms=3)
-axes[1].set(xlabel="PPO step", title="KL to the pre-trained generator (nats / melody)")
-axes[2].plot(steps, [h["objective/entropy"] for h in history], "o-", ms=3)
-axes[2].set(xlabel="PPO step", title="entropy (nats / melody)")
-fig.tight_layout()
+fig = plots.proxy_gold_curves(history, gold_log, unit="melody", gold_label="gold taste")
 report.save_plot(fig, "05_music_ppo")
 plt.show()
 
@@ -201,15 +190,8 @@ print(f"gold win rate of the tuned generator over the pre-trained one: {ev['win_
 print(f"KL(tuned ‖ pre-trained): {ev['kl']:.2f} nats per melody")
 print(f"mean gold: pre-trained {ev['gold_base']:+.2f} -> tuned {ev['gold_tuned']:+.2f};  "
       f"reward model: {ev['rm_base']:+.2f} -> {ev['rm_tuned']:+.2f}")
-names = list(melody.GOLD_WEIGHTS)
-comp_b = {c: np.mean([melody.gold_components(s)[c] for s in ev["base"]]) for c in names}
-comp_t = {c: np.mean([melody.gold_components(s)[c] for s in ev["tuned"]]) for c in names}
-fig, ax = plt.subplots(figsize=(8, 3))
-x = np.arange(len(names))
-ax.bar(x - 0.2, [comp_b[c] for c in names], 0.4, label="pre-trained", color="tab:gray")
-ax.bar(x + 0.2, [comp_t[c] for c in names], 0.4, label="tuned (PPO)", color="tab:blue")
-ax.set(xticks=x, xticklabels=names, ylabel="mean component", title="What changed, component by component")
-ax.legend()
+fig = plots.component_bars(melody.gold_components, list(melody.GOLD_WEIGHTS),
+                           {"pre-trained": ev["base"], "tuned (PPO)": ev["tuned"]})
 report.save_plot(fig, "05_music_components")
 plt.show()
 

@@ -27,7 +27,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlhf_lib import config, melody, ppo, report, seqrl
+from rlhf_lib import config, melody, plots, ppo, report, seqrl
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -201,15 +201,8 @@ plt.show()
 # it shows up here as a component the first reward model never learned to care about.
 
 # %%
-comp_names = list(melody.GOLD_WEIGHTS)
 table = {"pre-trained": base_seqs, **{k: v["seqs"] for k, v in evals.items()}}
-fig, ax = plt.subplots(figsize=(10, 3))
-width = 0.8 / len(table)
-for i, (name, seqs) in enumerate(table.items()):
-    means = [np.mean([melody.gold_components(s)[c] for s in seqs]) for c in comp_names]
-    ax.bar(np.arange(len(comp_names)) + (i - len(table) / 2 + 0.5) * width, means, width, label=name)
-ax.set(xticks=np.arange(len(comp_names)), xticklabels=comp_names, ylabel="mean component")
-ax.legend(fontsize=8)
+fig = plots.component_bars(melody.gold_components, list(melody.GOLD_WEIGHTS), table)
 plt.show()
 fig, axes = plt.subplots(1, 3, figsize=(14, 2.4), sharey=True)
 for ax, (name, e) in zip(axes, evals.items(), strict=True):
