@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from rlhf_lib import annotate, config, data, models, ppo, report, reward
+from rlhf_lib import annotate, compare, config, data, models, ppo, report, reward
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -239,20 +239,12 @@ plt.show()
 
 # %%
 def judge(records, ids, n_samples, seed=100):
-    """Sample both models on the same prompts; return gold utilities, RM scores, KL and texts per model."""
-    out = {}
-    recs = [r for r in records for _ in range(n_samples)]
-    prompt_ids = [p for p in ids for _ in range(n_samples)]
-    for name, is_ref in (("reference", True), ("PPO policy", False)):
-        resp, done, kls = ppo.sample_with_kl(ac, prompt_ids, ppo_cfg, eos, pad, seed=seed, reference=is_ref,
-                                             batch_size=max(P.batch_size, 16))
-        texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in resp]
-        out[name] = {
-            "texts": texts, "finished": done, "kl": kls,
-            "gold": [annotate.gold_utility(rec, txt, fin) for rec, txt, fin in zip(recs, texts, done, strict=True)],
-            "rm": reward.score(rm, rm_tokenizer, [r["prompt"] for r in recs], texts, max_length=rm_max_length),
-        }
-    return out, recs
+    """Sample both models on the same prompts with the same seeds; gold utilities, RM scores, KL and texts per model."""
+    out = {name: compare.sample_and_judge(ac, records, ids, ppo_cfg, tokenizer, rm, rm_tokenizer, n_samples, seed,
+                                          reference=is_ref, rm_max_length=rm_max_length,
+                                          batch_size=max(P.batch_size, 16))
+           for name, is_ref in (("reference", True), ("PPO policy", False))}
+    return out, out["reference"]["records"]
 
 
 t = time.perf_counter()
@@ -335,11 +327,9 @@ def fixed_beta_run(beta, steps):
     run_cfg = dataclasses.replace(ppo_cfg, steps=steps, beta=beta, target_kl=None)
     log = ppo.train(run_ac, train_ids, prompts_train, reward_fn, run_cfg, eos, pad,
                     ckpt_dir=config.artifacts_dir() / f"ppo_beta_{beta}")
-    resp, done, kls = ppo.sample_with_kl(run_ac, test_ids, run_cfg, eos, pad, seed=100, batch_size=max(P.batch_size, 16))
-    texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in resp]
-    gold = [annotate.gold_utility(rec, txt, fin) for rec, txt, fin in zip(prompts_test, texts, done, strict=True)]
-    rm_scores = reward.score(rm, rm_tokenizer, [r["prompt"] for r in prompts_test], texts, max_length=rm_max_length)
-    return log, {"kl": float(np.mean(kls)), "gold": float(np.mean(gold)), "rm": float(np.mean(rm_scores))}
+    ev = compare.sample_and_judge(run_ac, prompts_test, test_ids, run_cfg, tokenizer, rm, rm_tokenizer, seed=100,
+                                  rm_max_length=rm_max_length, batch_size=max(P.batch_size, 16))
+    return log, {key: float(np.mean(ev[key])) for key in ("kl", "gold", "rm")}
 
 
 t = time.perf_counter()
