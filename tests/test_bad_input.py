@@ -18,7 +18,7 @@ import torch
 from datasets import Dataset, DatasetDict
 from transformers import AutoModelForSequenceClassification
 
-from rlhf_lib import annotate, config, data, features, metrics, reward
+from rlhf_lib import annotate, config, data, features, launch, melody, metrics, reward, seqrl, sprites, voice
 from rlhf_lib.data import PreferenceDataError
 from rlhf_lib.reward import NonFiniteLossError, TrainConfig
 
@@ -404,6 +404,55 @@ def test_config_names_a_bad_environment_variable(monkeypatch, name, value, messa
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=message):
         config.load()
+
+
+# ============================================================ chapters 5 and 6: voice prompts, sequences, run files
+VOICE = '{"id": "v1", "category": "fact", "prompt": "How tall is Everest?", "split": "train", "answers": ["8849"]}'
+VOICE_ERRORS = [  # (id, the second line of a voice prompt file whose first line is good, expected message)
+    ("voice-broken-json", '{"id": "v2"', r"voice\.jsonl:2: malformed JSON"),
+    ("voice-missing-prompt", '{"id": "v2", "category": "fact", "split": "train", "answers": ["1"]}',
+     r"voice\.jsonl:2: field 'prompt' must be a non-empty string"),
+    ("voice-unknown-category", VOICE.replace('"v1"', '"v2"').replace('"fact"', '"poem"'),
+     r"voice\.jsonl:2: field 'category': 'poem' is not one of"),
+    ("voice-duplicate-id", VOICE, r"voice\.jsonl:2: field 'id': 'v1' is already used on line 1"),
+    ("voice-fact-without-answer", VOICE.replace('"v1"', '"v2"').replace('["8849"]', "[]"),
+     r"voice\.jsonl:2: field 'answers': a fact prompt needs the answer\(s\)"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), ids(VOICE_ERRORS))
+def test_bad_voice_prompt_line_is_named(tmp_path, line, message):
+    path = write(tmp_path / "voice.jsonl", [VOICE, line])
+    with pytest.raises(voice.VoicePromptError, match=message):
+        voice.load_prompts(path=path)
+
+
+def run_file(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return launch.load_run(str(path))
+
+
+SEQUENCE_AND_RUN_ERRORS = [  # (id, a call taking tmp_path, error type, expected message)
+    ("seq-token-outside-vocabulary", lambda _: seqrl.pretrain(seqrl.tiny_llama(8, 16, 1), [[1, 2, 9]], progress=False),
+     ValueError, r"training sequence 0 holds token 9 outside the vocabulary \[0, 8\)"),
+    ("seq-bad-sprite-grid", lambda _: sprites.to_tokens(np.zeros((8, 7), int)),
+     ValueError, r"a sprite is an \(8, 8\) array .* \(got shape \(8, 7\)\)"),
+    ("seq-pitch-out-of-range", lambda _: melody.pitch_token(20), ValueError,
+     r"pitch 20 is outside the range"),
+    ("run-file-broken-json", lambda t: run_file(t, "run.json", '{"profile": "ci",\n "overrides": }'), ValueError,
+     r"run\.json:2: not valid JSON"),
+    ("run-file-unknown-field", lambda t: run_file(t, "run.json", '{"profile": "ci", "steps": 3}'), ValueError,
+     r"run\.json: unknown field\(s\) steps"),
+    ("run-file-unknown-row", lambda t: run_file(t, "run.json", '{"overrides": {"ppo.stepz": 3}}'), ValueError,
+     r"run\.json: override 'ppo\.stepz' is not in"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), ids(SEQUENCE_AND_RUN_ERRORS))
+def test_sequences_and_run_files_are_named(tmp_path, call, error, message):
+    with pytest.raises(error, match=message):
+        call(tmp_path)
 
 
 # ==================================================================================== the table is complete
