@@ -64,3 +64,18 @@ def test_device_and_dtype_choice():
 def test_the_base_model_knows_paris():
     model, tok = models.load_model()
     assert "Paris" in models.chat(model, tok, "What is the capital of France?", max_new_tokens=20)
+
+
+def test_contiguous_head_feeds_the_head_a_contiguous_input_and_changes_no_number(tiny):
+    model, _ = tiny
+    head = model.get_output_embeddings()
+    hidden = torch.randn(3, 10, head.in_features)[:, 4:-1]  # a slice, like generate's last position
+    assert not hidden.is_contiguous()
+    expected = hidden.contiguous() @ head.weight.T
+    seen = []
+    handle = head.register_forward_hook(lambda _m, args, _out: seen.append(args[0].is_contiguous()))
+    models.contiguous_head(model)
+    out = head(hidden)
+    handle.remove()
+    assert seen == [True]
+    torch.testing.assert_close(out, expected + (head.bias if head.bias is not None else 0))
