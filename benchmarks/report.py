@@ -55,7 +55,7 @@ def _benchmark(r: dict, gflops: float | None) -> list[str]:
         if params:
             bound = gflops * 1e9 / (2 * params)
             best = max(v.get("tokens_per_s") or 0 for v in r["contestants"].values())
-            lines.append(f"- FLOP bound at the measured matmul rate ({gflops:.0f} GFLOP/s, 2 FLOPs per parameter "
+            lines.append(f"- FLOP bound at the measured fp32 matmul rate ({gflops:.0f} GFLOP/s, 2 FLOPs per parameter "
                          f"per token, {params / 1e6:.0f} M parameters): {bound:.0f} tokens/s; the best contestant "
                          f"reaches {best / bound:.1%} of it")
     return lines + [""]
@@ -65,9 +65,11 @@ def _matmul(r: dict) -> list[str]:
     v = r["contestants"].get("fp32_matmul", {})
     if "gflops" not in v:
         return ["## matmul", "", "failed", ""]
-    rows = [f"| {shape} | {g:.1f} |" for shape, g in v["gflops"].items()]
+    bf16 = r["contestants"].get("bf16_matmul", {}).get("gflops", {})  # absent from older result files
+    rows = [f"| {shape} | {g:.1f} | {bf16[shape]:.1f} |" if shape in bf16 else f"| {shape} | {g:.1f} | |"
+            for shape, g in v["gflops"].items()]
     return ["## matmul: the FLOP ceiling", "", f"Machine: {_machine(r['machine'])}.", "",
-            "| m x k x n (fp32) | GFLOP/s |", "|---|---:|", *rows, ""]
+            "| m x k x n | fp32 GFLOP/s | bf16 GFLOP/s |", "|---|---:|---:|", *rows, ""]
 
 
 def _notebooks(r: dict) -> list[str]:

@@ -285,29 +285,34 @@ for i in range(0, min(len(eval_recs), 6 * P.eval_samples), P.eval_samples):
         print(f"  {name:10s} (gold {e['gold'][i]:+.2f}, RM {e['rm'][i]:+.2f}): {e['texts'][i][:220]!r}")
 
 # %% [markdown]
-# **Measured (cpu profile, 2 shared cores).** Two complete runs of §5 with the same settings and seed (24 PPO steps
-# of 16 episodes, adaptive β from 0.1, KL target 6 nats), each judged on the 50 held-out test prompts × 2 samples.
-# The runs differ only in thread count and machine load, which changes floating-point sums and hence the samples:
-# RL on 384 episodes is that sensitive, so read the two columns as the spread you should expect.
+# **Measured (cpu profile).** Three complete runs of §5 with the same settings and seed (24 PPO steps of 16
+# episodes, adaptive β from 0.1, KL target 6 nats), each judged on the 50 held-out test prompts × 2 samples. Runs A
+# and B ran on 2 shared cores of a CPU without native bf16 (fp32), run C on 2 free cores of a CPU with native bf16
+# (bf16 weights and autocast) after the LM-head speed-up of `benchmarks/NOTES.md`. Thread count, precision and load
+# change floating-point sums and hence the samples: RL on 384 episodes is that sensitive, so read the three columns
+# as the spread you should expect.
 #
-# | | reference | PPO run A | PPO run B |
-# |---|---|---|---|
-# | gold-judged win rate over the reference (ties split) | — | **70.5%** | **62.5%** |
-# | mean KL to the reference, nats per response | 0 | **7.2** | **9.0** |
-# | mean gold utility | −0.568 | −0.315 | −0.394 |
-# | mean reward-model score (raw) | +0.08 | +0.35 | +0.36 |
-# | responses that end within 48 tokens | 41% | 93% | 98% |
-# | mean length, words | 27 | 12 | 12 |
+# | | reference (A, B / C) | PPO run A | PPO run B | PPO run C |
+# |---|---|---|---|---|
+# | gold-judged win rate over the reference (ties split) | — | **70.5%** | **62.5%** | **62.5%** |
+# | mean KL to the reference, nats per response | 0 | **7.2** | **9.0** | **6.9** |
+# | mean gold utility | −0.568 / −0.479 | −0.315 | −0.394 | −0.427 |
+# | mean reward-model score (raw) | +0.08 / +0.06 | +0.35 | +0.36 | +0.29 |
+# | responses that end within 48 tokens | 41% / 41% | 93% | 98% | 88% |
+# | mean length, words | 27 / 27 | 12 | 12 | 14 |
 #
-# Per category (run A / run B): summarise 88/92%, harmful 84/59%, advice 83/67%, conversion 75/79%,
-# arithmetic 64/58%, creative 60/60%, factual 58/46%. The course's aim (≥ 65% at < 10 nats) was met by run A and
-# missed by run B; both stay under 10 nats. Read the samples before you celebrate: most of the gain is the policy
-# learning to **finish** inside the token budget (the reward model and the gold both dislike an answer cut
-# mid-sentence), by becoming terse. Terseness is also where the proxy misleads: "The capital of Nigeria is
-# Joselton." is short, finished and wrong — the reward model cannot check facts (chapter 3), so factual prompts
-# gain least and in run B lose. That is reward over-optimisation in miniature, and §7 shows what the KL penalty
-# does about it. Run B's whole chapter took 44 minutes on 2 cores shared with four other jobs (the main run 27 min,
-# 68 s per PPO step; alone on the 2 cores a step takes about 35 s, which puts the chapter near 25 minutes).
+# Per category (run A / B / C): summarise 88/92/75%, harmful 84/59/78%, advice 83/67/67%, conversion 75/79/58%,
+# arithmetic 64/58/69%, creative 60/60/60%, factual 58/46/44%. The course's aim (≥ 65% at < 10 nats) was met by run A
+# and missed by runs B and C; all three stay under 10 nats. Read the samples before you celebrate: most of the gain
+# is the policy learning to **finish** inside the token budget (the reward model and the gold both dislike an answer
+# cut mid-sentence), by becoming terse. Terseness is also where the proxy misleads: "The capital city of Switzerland
+# is **Zurich**." is short, finished and wrong, and the reward model scores it like the reference's right answer
+# (+0.24 vs +0.26) — it cannot check facts (chapter 2 shows why), so factual prompts gain least and in runs B and C
+# lose. That is reward over-optimisation in miniature, and §7 shows what the KL penalty does about it.
+#
+# **Run time.** Run C's whole chapter took **19.2 minutes** on 2 free cores (main run 536 s, 22 s per PPO step;
+# evaluation 108 s; β sweep 382 s; TRL GRPO 87 s). Run B took 44 minutes on 2 cores shared with four other jobs, before
+# the speed-up (a PPO step then took 39 s alone on the cores, 68 s shared).
 
 # %% [markdown]
 # ## 7. Why the KL penalty is there: the proxy and the gold, and the β trade-off
@@ -368,13 +373,15 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# **Measured (cpu profile, run B above; 6 steps per fixed-β run, 24 for the adaptive run).** On the held-out
-# prompts, the reference scores RM +0.08 and gold −0.568. With **β = 0** six steps raise the proxy to +0.31 at
-# 5.6 nats while the gold barely moves (−0.559): the policy spent its KL on what the reward model likes, not on
-# what people like. With **β = 0.3** the policy stays at 1.5 nats, the proxy rises less (+0.17) and the gold is
-# equally flat (−0.547). Only the longer adaptive run (9.0 nats) moved the gold (−0.394). Six steps are too
-# few to show the gold *falling* as KL grows; the `gpu` profile runs the sweep for 60 steps and four values of β,
-# which is where the over-optimisation curve of Gao et al. appears. Try it with a larger `ppo.sweep_steps`.
+# **Measured (cpu profile, run C above; 6 steps per fixed-β run, 24 for the adaptive run).** On the held-out
+# prompts (one sample each), the reference scores RM +0.04 and gold −0.440. With **β = 0** six steps raise the proxy
+# to +0.11 at 3.2 nats while the gold *falls* to −0.594: the policy spent its KL on what the reward model likes, not
+# on what people like. With **β = 0.3** the policy stays at 1.6 nats, the proxy rises to +0.21 and the gold still
+# drops a little (−0.553). Only the longer adaptive run (6.9 nats) held the gold (−0.427). Run B gave the same
+# picture (β = 0: RM +0.31 at 5.6 nats, gold flat at −0.559; β = 0.3: 1.5 nats). Six steps are few and these are
+# single runs (a standard error of about 0.05 on each gold mean); the `gpu` profile runs the sweep for 60 steps and
+# four values of β, which is where the over-optimisation curve of Gao et al. appears. Try it with a larger
+# `ppo.sweep_steps`.
 
 # %% [markdown]
 # ## 8. The library path: TRL's GRPO trainer on the same problem
@@ -413,10 +420,12 @@ for h in trl_log:
     print({k: round(v, 3) for k, v in h.items() if k in ("step", "reward", "kl", "entropy", "completions/mean_length")})
 
 # %% [markdown]
-# **Measured (cpu profile, same run, 2 cores shared with other jobs).** TRL's GRPO took 112 s for 3 steps of
-# 16 episodes (0.43 episodes/s) while our PPO ran at 0.24 episodes/s with 4 epochs over each batch under heavier
-# load. That is not a fair race: run alone, side by side, with the same amount of update work, the benchmark
-# `benchmarks/ppo_vs_trl.py` measured ours at 1.40× TRL's GRPO episodes per second (see `benchmarks/RESULTS.md`).
+# **Measured (cpu profile, run C, 2 free cores).** TRL's GRPO took 87 s for 3 steps of 16 episodes (0.55
+# episodes/s); our PPO's main run averaged 0.72 episodes/s with 4 epochs over each batch (its first step includes
+# warm-up, GRPO's 3 steps too). Side by side in fresh processes (`benchmarks/ppo_vs_trl.py`, `benchmarks/RESULTS.md`)
+# ours runs at **1.75×** GRPO's episodes per second with 1 epoch of updates and **1.15×** with this chapter's 4
+# epochs, on the same model, LoRA, reward model, batch and lengths, in 0.42× its peak memory. (Before the LM-head fix
+# of `benchmarks/NOTES.md` ours trailed at 4 epochs, 0.88×.)
 
 # %% [markdown]
 # ## 9. Save the policy for chapter 5, and the chapter's figures
