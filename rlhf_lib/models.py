@@ -156,8 +156,9 @@ def contiguous_head(model) -> None:
     last position of its prefill pass) torch runs a batched matmul that first copies the (V, H) weight once per
     row, 7x slower for SmolLM2's 49152 x 576 head than one small copy of the input (benchmarks/NOTES.md)."""
     head = model.get_output_embeddings()
-    if head is not None:
+    if head is not None and not getattr(head, "_contiguous_input", False):  # once per head, however often called
         head.register_forward_pre_hook(lambda _module, args: (args[0].contiguous(), *args[1:]))
+        head._contiguous_input = True
 
 
 def timed_load(name: str | None = SMOLLM2, **kwargs):

@@ -75,6 +75,8 @@ def test_contiguous_head_feeds_the_head_a_contiguous_input_and_changes_no_number
     seen = []
     handle = head.register_forward_hook(lambda _m, args, _out: seen.append(args[0].is_contiguous()))
     models.contiguous_head(model)
+    models.contiguous_head(model)  # a second call adds no second hook
+    assert len(head._forward_pre_hooks) == 1
     out = head(hidden)
     handle.remove()
     assert seen == [True]
