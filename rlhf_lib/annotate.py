@@ -204,9 +204,16 @@ def utility_from(components: dict[str, float], weights: dict[str, float]) -> flo
     return float(sum(w * components[c] for c, w in weights.items()))
 
 
-def gold_utility(record: dict, response: str, finished: bool | None = None) -> float:
-    """Hidden, noise-free utility of one response to one prompt record (higher is better)."""
-    return utility_from(gold_components(record, response, finished), WEIGHTS[record["category"]])
+def gold_utility(record: dict, response: str, finished: bool | None = None, without: tuple[str, ...] = ()) -> float:
+    """Hidden, noise-free utility of one response to one prompt record (higher is better).
+
+    `without`: components to leave out, a diagnostic (what would a judge blind to the facts prefer?).
+    """
+    unknown = set(without) - set(COMPONENTS)
+    if unknown:
+        raise ValueError(f"gold_utility(without=...): unknown component(s) {sorted(unknown)}; known: {COMPONENTS}")
+    weights = {c: w for c, w in WEIGHTS[record["category"]].items() if c not in without}
+    return utility_from(gold_components(record, response, finished), weights)
 
 
 # -------------------------------------------------------------------------------- annotator panel

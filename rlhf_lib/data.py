@@ -256,6 +256,32 @@ def default_source() -> Path:
     return built if (built / "train.jsonl").is_file() else DATA_DIR / "preferences"
 
 
+def finished_flags(source: str | Path | None = None) -> dict[tuple[str, str], bool]:
+    """Whether each response of a dataset ended by itself (True) or hit the token limit, by (prompt_id, text).
+
+    Read from the `responses.jsonl` next to the preference splits (`source`, default `default_source()`) and from
+    the shipped `data/responses.jsonl`, which chapter 1 reuses without copying; the gold utility needs the flag to
+    score truncation. Empty when neither file exists.
+    """
+    flags = {}
+    for path in dict.fromkeys([DATA_DIR / "responses.jsonl", Path(source or default_source()).parent / "responses.jsonl"]):
+        if path.is_file():
+            flags.update(_read_flags(path))
+    return flags
+
+
+def _read_flags(path: Path) -> dict[tuple[str, str], bool]:
+    flags = {}
+    for lineno, rec in _iter_jsonl(path):
+        for field in ("prompt_id", "text"):
+            if not isinstance(rec.get(field), str):
+                raise PreferenceDataError(f"{path}:{lineno}: field {field!r} must be a string, got {rec.get(field)!r:.60}")
+        if not isinstance(rec.get("finished"), bool):
+            raise PreferenceDataError(f"{path}:{lineno}: field 'finished' must be true or false, got {rec.get('finished')!r}")
+        flags[(rec["prompt_id"], rec["text"].strip())] = rec["finished"]
+    return flags
+
+
 def load_preferences(source: str | Path | None = None, on_error: str = "raise"):
     """A `datasets.DatasetDict` (train / val / test) in TRL's explicit-prompt format plus metadata.
 

@@ -315,6 +315,7 @@ class PPOConfig:
     seed: int = 0
     autocast: bool = True             # bf16 autocast: ~2x faster on a modern CPU, the norm on GPUs
     save_every: int = 5               # steps between checkpoints (and always at the end)
+    reward_id: str = ""               # which reward model (`reward.fingerprint`): no resuming a run made with another
 
     def kl_controller(self):
         if self.target_kl is None:
@@ -564,12 +565,14 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int) -> list[int]:
 
 def train(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: RewardFn, cfg: PPOConfig,
           eos_id: int, pad_id: int, ckpt_dir: str | Path | None = None, progress: bool = True,
-          callback: Callable[[int, dict, Rollout], None] | None = None) -> list[dict]:
+          callback: Callable[[int, dict, Rollout], None] | None = None,
+          restart_if_changed: bool = False) -> list[dict]:
     """PPO with a KL penalty: `cfg.steps` x (rollout -> rewards -> advantages -> clipped updates); returns the log.
 
     `prompts` are token-id lists (chat template applied), `meta` anything the reward function needs about each
     prompt. With `ckpt_dir` a checkpoint is written every `cfg.save_every` steps and training resumes from the
-    last one: on the CPU the resumed run equals an uninterrupted one.
+    last one: on the CPU the resumed run equals an uninterrupted one. A checkpoint made with other settings (another
+    reward model among them) is refused, or, with `restart_if_changed`, ignored and replaced by a fresh run.
 
     Data parallel (under `accelerate launch` / `torchrun`): `cfg.batch_size` is the GLOBAL batch; each process
     rolls out its share of it, and the update equals one process's on the same batch (see `ppo_update`).
@@ -593,7 +596,12 @@ def train(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: 
     history: list[dict] = []
     ckpt_dir = Path(ckpt_dir) if ckpt_dir else None
     if ckpt_dir and (ckpt_dir / "state.json").is_file():
-        history = load_checkpoint(ckpt_dir, ac, optimizer, kl_ctl, cfg)
+        try:
+            history = load_checkpoint(ckpt_dir, ac, optimizer, kl_ctl, cfg)
+        except CheckpointMismatchError as err:
+            if not restart_if_changed:
+                raise
+            print(f"{err.args[0].split(';')[0]}: starting afresh")
     bar = tqdm(range(len(history), cfg.steps), desc="PPO", disable=not progress or rank > 0, initial=len(history),
                total=cfg.steps)
     share = cfg.batch_size // n_proc
@@ -637,13 +645,17 @@ def save_checkpoint(folder: Path, ac: ActorCritic, optimizer, kl_ctl, cfg: PPOCo
         tmp.rename(folder)
 
 
+class CheckpointMismatchError(ValueError):
+    """A checkpoint was made by a run with other settings: resuming it would mix two runs."""
+
+
 def load_checkpoint(folder: Path, ac: ActorCritic, optimizer, kl_ctl, cfg: PPOConfig) -> list[dict]:
     """Restore weights, optimizer and β from `folder`; returns the log so far (its length is the next step)."""
     state = json.loads((folder / "state.json").read_text())
     free = ("steps", "save_every")  # a run may be extended or checkpointed more often; nothing else may change
     changed = sorted(k for k, v in asdict(cfg).items() if k not in free and state["config"].get(k) != v)
     if changed:
-        raise ValueError(f"the checkpoint in {folder} was made with other settings ({', '.join(changed)}); "
+        raise CheckpointMismatchError(f"the checkpoint in {folder} was made with other settings ({', '.join(changed)}); "
                          "delete the folder to start afresh or restore those settings to resume")
     weights = load_file(folder / "trainable.safetensors")
     params = dict(ac.named_parameters())

@@ -14,6 +14,7 @@ Two architectures, as in the course text:
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import time
@@ -550,7 +551,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     momentum: float = 0.9        # SGD only
     batch_size: int = 16         # pairs per step
-    epochs: int = 10
+    epochs: float = 10           # passes over the training pairs; a fraction stops part-way (0.5: half an epoch)
     eval_every: int = 20         # steps between validation passes
     patience: int = 4            # evaluations without a better val accuracy before stopping
     margin: float | None = None
@@ -566,7 +567,10 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.loss={self.loss!r} is not 'bt' or 'mse'")
         if self.optimizer not in ("adamw", "sgd"):
             raise ValueError(f"TrainConfig.optimizer={self.optimizer!r} is not 'adamw' or 'sgd'")
-        for name in ("batch_size", "epochs", "eval_every", "patience", "eval_batch_size"):
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int | float) or not math.isfinite(self.epochs) \
+                or self.epochs <= 0:
+            raise ValueError(f"TrainConfig.epochs must be a number > 0, got {self.epochs!r}")
+        for name in ("batch_size", "eval_every", "patience", "eval_batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
                 raise ValueError(f"TrainConfig.{name} must be an integer >= 1, got {value!r}")
@@ -711,7 +715,7 @@ def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_spl
         print(f"resumed from {ckpt_dir / 'last'} at step {loop['step']}")
     best = trainable_state(model) if loop["best_acc"] < 0 else _load_best(ckpt_dir, model)
     steps_per_epoch = math.ceil(len(train_split) / cfg.batch_size)
-    total = cfg.epochs * steps_per_epoch
+    total = max(1, math.ceil(cfg.epochs * steps_per_epoch))
     start = time.perf_counter() - loop["seconds"]
     device = next(model.parameters()).device
     device_ctx = models.autocast(device, enabled=autocast and bf16_is_fast(device))  # bf16 where it pays
@@ -842,6 +846,19 @@ def save_reward_model(model, tokenizer, path: str | Path | None = None, info: di
     tokenizer.save_pretrained(path)
     (path / "reward_info.json").write_text(json.dumps(info or {}, indent=1, default=str))
     return path
+
+
+def fingerprint(path: str | Path | None = None) -> str:
+    """A short hash of a saved reward model's weights: PPO checkpoints record it, so a run against one reward model
+    is never resumed against another (chapter 2 run again, a model swapped in by hand)."""
+    weights = Path(path or artifacts_dir() / REWARD_DIR) / "model.safetensors"
+    if not weights.is_file():
+        raise FileNotFoundError(f"no reward model weights at {weights}")
+    h = hashlib.sha256()
+    with open(weights, "rb") as f:
+        while chunk := f.read(1 << 24):
+            h.update(chunk)
+    return h.hexdigest()[:16]
 
 
 def load_reward_model(path: str | Path | None = None, device: str | None = None, train_if_missing: bool = True):

@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
     run = ppo.PPOConfig(steps=P.steps, batch_size=P.batch_size, minibatch_size=P.minibatch_size, epochs=P.epochs,
                         max_new_tokens=P.max_new_tokens, temperature=P.temperature, lr=P.lr, beta=P.beta,
-                        target_kl=P.target_kl, kl_horizon=P.kl_horizon, seed=cfg.seed, autocast=fast_bf16)
+                        target_kl=P.target_kl, kl_horizon=P.kl_horizon, seed=cfg.seed, autocast=fast_bf16,
+                        reward_id=reward.fingerprint())
     # reward normalisation on the reference's samples (as chapter 4): the same prompts and seed on every process
     n_norm = min(len(ids), 2 * P.batch_size)
     ref_ids, _, _ = ppo.sample_with_kl(ac, ids[:n_norm], run, eos, pad, seed=1, reference=True,

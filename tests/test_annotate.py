@@ -214,3 +214,14 @@ def test_ranking_widget_turns_a_ranking_into_pairs(tmp_path):
     rows = widgets.ranking_rows(items, tmp_path / "rank.jsonl")
     assert [(r["chosen"], r["rejected"]) for r in rows] == [("z", "x"), ("z", "y"), ("x", "y")]
     assert widgets.RankingAnnotator(items, tmp_path / "rank.jsonl").queue == []  # resumes: nothing left
+
+
+def test_gold_without_correctness_cannot_tell_right_from_wrong():
+    right, wrong = "The capital of France is Paris.", "The capital of France is Lyon."
+    assert annotate.gold_utility(CAPITAL, right) > annotate.gold_utility(CAPITAL, wrong)
+    blind = [annotate.gold_utility(CAPITAL, t, without=("correct",)) for t in (right, wrong)]
+    assert blind[0] == blind[1]  # the same sentence but for the fact
+    expected = annotate.gold_utility(CAPITAL, right) - 2.0 * annotate.gold_components(CAPITAL, right)["correct"]
+    assert blind[0] == pytest.approx(expected)  # exactly the factual weight of "correct" left out
+    with pytest.raises(ValueError, match="unknown component.*'corect'"):
+        annotate.gold_utility(CAPITAL, right, without=("corect",))

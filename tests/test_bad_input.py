@@ -120,6 +120,22 @@ def test_bad_source_is_named(tmp_path, monkeypatch, files, source, on_error, mes
         data.load_preferences(source, on_error=on_error)
 
 
+FLAG_ERRORS = [  # (id, the second line of a responses.jsonl whose first line is good, expected message)
+    ("flags-finished-not-bool", b'{"prompt_id": "a", "text": "y", "finished": "yes"}',
+     r"responses\.jsonl:2: field 'finished' must be true or false, got 'yes'"),
+    ("flags-missing-text", b'{"prompt_id": "a", "finished": true}', r"responses\.jsonl:2: field 'text' must be a string"),
+    ("flags-broken-json", b'{"prompt_id": "a",', r"responses\.jsonl:2: malformed JSON"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), ids(FLAG_ERRORS))
+def test_bad_response_flags_are_named(tmp_path, line, message):
+    (tmp_path / "preferences").mkdir()
+    write(tmp_path / "responses.jsonl", [b'{"prompt_id": "a", "text": "x", "finished": true}', line])
+    with pytest.raises(PreferenceDataError, match=message):
+        data.finished_flags(tmp_path / "preferences")
+
+
 IDS.update(["jsonl-skip-mode", "jsonl-bom-crlf-blank-lines", "jsonl-extra-fields", "jsonl-huge-text",
             "read-bad-on-error", "read-a-folder"])
 
@@ -246,6 +262,7 @@ TRAIN_ERRORS = [  # (id, a call, error type, expected message)
     ("train-empty-val-split", lambda: run(val_split=empty_split()), ValueError, "val_split has no pairs"),
     ("train-batch-size-zero", lambda: TrainConfig(batch_size=0), ValueError, r"TrainConfig\.batch_size must be an integer >= 1, got 0"),
     ("train-batch-size-float", lambda: TrainConfig(batch_size=16.0), ValueError, r"TrainConfig\.batch_size must be an integer"),
+    ("train-epochs-zero", lambda: TrainConfig(epochs=0), ValueError, r"TrainConfig\.epochs must be a number > 0, got 0"),
     ("train-eval-every-zero", lambda: TrainConfig(eval_every=0), ValueError, r"TrainConfig\.eval_every must be an integer >= 1"),
     ("train-lr-nan", lambda: TrainConfig(lr=float("nan")), ValueError, r"TrainConfig\.lr must be a finite number >= 0, got nan"),
     ("train-negative-weight-decay", lambda: TrainConfig(weight_decay=-1), ValueError, r"TrainConfig\.weight_decay must be"),

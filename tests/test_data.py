@@ -162,3 +162,21 @@ def test_hub_id_goes_through_datasets_and_normalize(monkeypatch):
     monkeypatch.setattr(datasets, "load_dataset", lambda name: seen.append(name) or datasets.DatasetDict(train=hh))
     dd = data.load_preferences("someone/hh-style")
     assert seen == ["someone/hh-style"] and dd["train"][0]["prompt"] == "Hi?" and dd["train"][0]["chosen"] == "Hello!"
+
+
+def test_finished_flags_reproduce_the_shipped_gold_and_name_a_bad_line(tmp_path):
+    flags = data.finished_flags(data.DATA_DIR / "preferences")
+    records = {p["id"]: p for p in data.load_prompts()}
+    rows = [json.loads(line) for line in open(data.DATA_DIR / "preferences" / "test.jsonl")][:40]
+    for r in rows:  # the flags are what the gold of the shipped dataset was computed with
+        for side in ("chosen", "rejected"):
+            u = annotate.gold_utility(records[r["prompt_id"]], r[side], flags[(r["prompt_id"], r[side].strip())])
+            assert u == pytest.approx(r[f"gold_{side}"])
+    (tmp_path / "prefs").mkdir()
+    assert data.finished_flags(tmp_path / "prefs") == flags  # no responses file of its own: the shipped ones
+    (tmp_path / "responses.jsonl").write_text('{"prompt_id": "a", "text": " x ", "finished": true}\n')
+    assert data.finished_flags(tmp_path / "prefs")[("a", "x")] is True  # its own responses are added
+    (tmp_path / "responses.jsonl").write_text('{"prompt_id": "a", "text": "x", "finished": true}\n'
+                                              '{"prompt_id": "a", "text": "y", "finished": "yes"}\n')
+    with pytest.raises(data.PreferenceDataError, match=r"responses.jsonl:2: field 'finished'"):
+        data.finished_flags(tmp_path / "prefs")

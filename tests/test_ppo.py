@@ -251,6 +251,23 @@ def test_checkpoint_with_other_settings_is_refused(tokenizer, tmp_path):
                   ckpt_dir=tmp_path / "ck", progress=False)
 
 
+def test_a_checkpoint_against_another_reward_model_is_replaced_by_a_fresh_run(tokenizer, tmp_path, capsys):
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    ac, prompts = _setup(tokenizer)
+    ppo.train(ac, prompts, [None] * 4, _length_reward, ppo.PPOConfig(steps=2, reward_id="rm-a", **CFG), eos, pad,
+              ckpt_dir=tmp_path / "ck", progress=False)
+    other = ppo.PPOConfig(steps=2, reward_id="rm-b", **CFG)
+    with pytest.raises(ppo.CheckpointMismatchError, match="other settings.*reward_id"):
+        ppo.train(ac, prompts, [None] * 4, _length_reward, other, eos, pad, ckpt_dir=tmp_path / "ck", progress=False)
+    ac_fresh, _ = _setup(tokenizer)
+    history = ppo.train(ac_fresh, prompts, [None] * 4, _length_reward, other, eos, pad, ckpt_dir=tmp_path / "ck",
+                        progress=False, restart_if_changed=True)
+    assert len(history) == 2 and "starting afresh" in capsys.readouterr().out  # trained, not resumed
+    resumed = ppo.train(ac_fresh, prompts, [None] * 4, _length_reward, other, eos, pad, ckpt_dir=tmp_path / "ck",
+                        progress=False, restart_if_changed=True)
+    assert resumed == history  # the new checkpoint is now the one to resume
+
+
 def test_bad_input_is_named(tokenizer):
     ac, prompts = _setup(tokenizer)
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id

@@ -185,6 +185,14 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     assert result.stopped_early and result.steps == 12 and result.best_step == 4
 
 
+def test_a_fraction_of_an_epoch_stops_part_way():
+    x, split = toy_split(64)  # 4 steps per epoch at batch 16
+    net = reward.FeedForwardRM(8, hidden=8, dropout=0.0)
+    cfg = TrainConfig(lr=1e-2, batch_size=16, epochs=0.6, eval_every=100, patience=2)
+    result = reward.train(net, features.feature_reward_fn(net, x), split, split, cfg, progress=False)
+    assert result.steps == 3 and [h["step"] for h in result.history] == [3]  # ceil(0.6 * 4), evaluated at the end
+
+
 def test_nan_loss_stops_training_with_a_clear_message():
     _, split = toy_split(16)
     net = reward.FeedForwardRM(8)
@@ -216,6 +224,14 @@ def test_score_returns_floats_in_input_order_and_round_trips(tokenizer, tmp_path
     assert reward.score(loaded, tok, prompts, responses, max_length=48) == pytest.approx(scores, abs=1e-5)
     with pytest.raises(FileNotFoundError, match="no reward model"):
         reward.load_reward_model(tmp_path / "missing", train_if_missing=False)
+    # the fingerprint PPO checkpoints record: the same for the same weights, another for other weights
+    first = reward.fingerprint(path)
+    assert first == reward.fingerprint(reward.save_reward_model(loaded, tok, tmp_path / "again"))
+    with torch.no_grad():
+        loaded.score.weight.add_(1.0)
+    assert reward.fingerprint(reward.save_reward_model(loaded, tok, tmp_path / "changed")) != first
+    with pytest.raises(FileNotFoundError, match="no reward model weights"):
+        reward.fingerprint(tmp_path / "missing")
 
 
 @pytest.mark.parametrize("arch", ["lora", "topk"])
