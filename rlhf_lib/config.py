@@ -49,6 +49,8 @@ TABLE: dict[str, tuple] = {
     "reward.trl_eval_every":      (None,    None,    40),     # TRL steps between its own evaluations (None: none)
     "reward.lr":                  (1e-4,    1e-4,    1e-4),   # AdamW, transformer RM
     "reward.lora_r":              (8,       16,      16),
+    "reward.lora_epochs":         (0.5,     0.6,     None),   # LoRA on every layer after the top-k RM (None: §6 is LoRA)
+    "reward.lora_lr":             (3e-4,    3e-4,    3e-4),   # AdamW on those adapters (cpu: 0.6 epoch, where it peaks)
     "reward.ffn_layer":           (24,      24,      24),     # which layer's pooled hidden states feed the FFN
     "reward.ffn_hidden":          (128,     256,     256),
     "reward.ffn_lr":              (1e-3,    1e-3,    1e-3),   # AdamW, FFN

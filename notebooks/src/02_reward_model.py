@@ -8,13 +8,14 @@
 #
 # | course text (步骤2) | here |
 # |---|---|
-# | 1. architecture choice: feedforward vs transformer | §3 a feedforward net on frozen features, §6 a transformer with a scalar head |
+# | 1. architecture choice: feedforward vs transformer | §3 a feedforward net on frozen features, §6 a transformer with a scalar head (top 4 layers, then LoRA on all 30) |
 # | input preparation: output pairs + preference labels, feature representation | §1 data, §2 chat template, tokens, left truncation |
 # | loss: mean squared error or cross-entropy | §4 Bradley-Terry (cross-entropy on pairs) vs MSE |
 # | optimisation: SGD or Adam | §5 SGD vs AdamW, side by side |
 # | training loop: forward pass, backward pass, iterate until stable | §6 the loop written out, early stopping, checkpoints |
 # | evaluation during training: train loss and accuracy, watch for overfitting | curves after every run |
 # | (library path) | §7 TRL's `RewardTrainer` on the same model and data |
+# | (how good is it, and why not better?) | §8 the held-out test split, the gold, and what a reward model must know |
 #
 # Chapter 3 goes deeper into validation metrics; here we measure what the training loop needs:
 # **pairwise accuracy** (does the model rank the annotator's choice higher?) and, because our annotators
@@ -27,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from rlhf_lib import config, data, features, models, plots, report, reward
+from rlhf_lib import annotate, config, data, features, models, plots, report, reward
 from rlhf_lib.reward import TrainConfig
 
 cfg = config.load()
@@ -367,6 +368,45 @@ report.save_plot(fig, "02_ffn_vs_transformer")
 plt.show()
 
 # %% [markdown]
+# ### How deep to train: LoRA through every layer
+#
+# The top-$k$ model can only re-read what the 26 frozen layers below it computed. **LoRA** (Hu et al. 2021, via
+# `peft`) instead adds a trainable low-rank update $W + \tfrac{\alpha}{r}BA$ ($B$: $d\times r$, $A$: $r\times d$,
+# rank $r$ = `reward.lora_r`) to every attention and MLP projection of **all 30 layers**, and trains those and the
+# head: about 4% of the weights (4.9M), but every layer may now change what it computes. The price on a CPU: no cache,
+# every step runs the whole model forward and backward (about 6 s per 16 pairs on 2 cores, against about 1 s for
+# the top 4 layers), so the `cpu` profile trains `reward.lora_epochs` = 0.6 epoch, where a longer run of ours
+# peaked on validation accuracy before it began to overfit. Same loop, same loss, same data. (In the `gpu` profile
+# the transformer above already is this model, and this cell is skipped.)
+
+# %%
+lora_result = lora_test = None
+if R.lora_epochs and R.arch == "topk":
+    t = time.perf_counter()
+    rm_lora, _ = reward.load_transformer_rm(cfg.model.name, "lora", lora_r=R.lora_r, seed=cfg.seed, tokenizer=tokenizer)
+    rm_lora.to(device)
+    lora_fn = reward.token_reward_fn(rm_lora, table, tokenizer.pad_token_id, device=device)
+    lora_ckpt = config.artifacts_dir() / "reward_checkpoints" / "lora"
+    shutil.rmtree(lora_ckpt, ignore_errors=True)
+    lora_cfg = TrainConfig(loss="bt", optimizer="adamw", lr=R.lora_lr, batch_size=R.batch_size, epochs=R.lora_epochs,
+                           eval_every=R.eval_every, patience=R.patience, center_coef=0.01, seed=cfg.seed)
+    lora_result = reward.train(rm_lora, lora_fn, train_votes, val_votes, lora_cfg, ckpt_dir=lora_ckpt, autocast=True,
+                               desc="transformer RM, LoRA on every layer")
+    rm_lora.eval()
+    lora_test = on_test(lora_fn)
+    timings["lora_s"] = time.perf_counter() - t
+    n_lora = sum(p.numel() for p in rm_lora.parameters() if p.requires_grad)
+    print(f"LoRA r={R.lora_r} on all {n_layers} layers: {n_lora / 1e6:.1f}M trainable parameters; best val accuracy "
+          f"{lora_result.best_val_accuracy:.3f} at step {lora_result.best_step} of {lora_result.steps}; test accuracy "
+          f"{lora_test['accuracy']:.3f}, gold agreement {lora_test['gold_agreement']:.3f}; {timings['lora_s']:.0f} s")
+    fig = plots.training_curves({f"top {R.top_k} layers": rm_result.history, "LoRA, every layer": lora_result.history},
+                                ceiling=ceiling[VAL], x="epoch", title="how deep to train the transformer")
+    report.save_plot(fig, "02_topk_vs_lora")
+    plt.show()
+else:
+    print(f"skipped: the transformer above is already {R.arch!r}")
+
+# %% [markdown]
 # ## 7. The library path: TRL's `RewardTrainer`
 #
 # The same architecture (a fresh copy with the same initial weights), the same pairs, learning rate and batch
@@ -436,6 +476,8 @@ candidates = {"FFN (BT, AdamW)": (ffn_bt.best_val_accuracy, ffn_test),
               "FFN (BT, SGD)": (ffn_sgd.best_val_accuracy, sgd_test),
               f"FFN ensemble of {len(members)}": (ens_val, ens_test),
               f"transformer top-{R.top_k} (explicit loop)": (rm_result.best_val_accuracy, rm_test)}
+if lora_test is not None:
+    candidates["transformer LoRA, every layer"] = (lora_result.best_val_accuracy, lora_test)
 if trl_test is not None:
     candidates[f"transformer top-{R.top_k} (TRL)"] = (trl_val["accuracy"], trl_test)
 print(f"{'model':34s} {'val acc':>8s} {'test acc':>9s} {'gold agr':>9s}")
@@ -463,19 +505,119 @@ for cat in sorted(set(categories)):
     print(f"{cat:12s} {sel.sum():4d} pairs  accuracy {acc:.3f}  ceiling {ceiling_cat:.3f}")
 
 # %% [markdown]
+# **Which pairs does it get wrong: the close ones or the obvious ones?** Sort the test pairs by the size of their
+# gold margin $|u(y_c) - u(y_r)|$. On a close pair (margin under 0.3) even a single annotator sides with the gold
+# barely more often than a coin; on a pair whose margin exceeds 1 (a right answer against a wrong one, a refusal
+# against step-by-step help with a crime) annotators almost never err. A reward model that learned what people
+# want would be wrong mostly on the close pairs.
+
+# %%
+gold_m = (test_split.gold_chosen - test_split.gold_rejected).numpy()
+annotator_agrees = np.where(gold_m > 0, test_split.p_chosen.numpy(), 1 - test_split.p_chosen.numpy())
+margin_table = {}
+print(f"{'|gold margin|':14s} {'pairs':>6s} {'one annotator':>14s} {'best by val':>12s} {'transformer':>12s}")
+for lo, hi in ((0, 0.3), (0.3, 1.0), (1.0, np.inf)):
+    sel = (gold_m != 0) & (np.abs(gold_m) > lo) & (np.abs(gold_m) <= hi)
+    if not sel.any():
+        continue
+    agree = {name: float(np.mean(np.sign(te["margins"][sel]) == np.sign(gold_m[sel])))
+             for name, te in (("best", best), ("transformer", rm_test))}
+    margin_table[f"{lo}-{hi}"] = (int(sel.sum()), float(annotator_agrees[sel].mean()), agree["best"])
+    print(f"{f'({lo}, {hi}]':14s} {sel.sum():6d} {annotator_agrees[sel].mean():14.2f} {agree['best']:12.2f} "
+          f"{agree['transformer']:12.2f}")
+big = (np.abs(gold_m) > 1.0)
+for cat in sorted(set(categories[big])):
+    sel = big & (categories == cat)
+    print(f"  margin > 1, {cat:10s} {sel.sum():3d} pairs: best model agrees with the gold on "
+          f"{np.mean(np.sign(best['margins'][sel]) == np.sign(gold_m[sel])):.0%}")
+
+# %% [markdown]
+# In the cpu run (2026-12-01) the model chosen on validation sided with the gold on 44% of the close pairs, 65% of
+# the middle ones and only **69% of the obvious ones**, where a single annotator is right 98% of the time; the top-4
+# transformer did no better (58 / 70 / 65%). Close pairs are hard for everyone, so the gap that matters is on the
+# obvious ones, and the largest group of those are fact checks (32 factual pairs, two in three right): "The
+# capital of Switzerland is Bern" against "... is Lier". How much of the gold is such checking? Our gold utility is made of named parts (chapter 1), so we can score every test pair with a gold that is
+# **blind to correctness**: a judge perfect on everything else (safety, relevance, length, style, repetition,
+# truncation, tone) but unable to tell a right answer from a wrong one. Its agreement with the full gold bounds what
+# a reward model that knows no facts and no arithmetic can reach.
+
+# %%
+if "prompt_id" in prefs["test"].column_names:  # the shipped dataset or chapter 1's build (a hub dataset has none)
+    records = {p["id"]: p for p in data.load_prompts()}
+    flags = data.finished_flags()
+    test_rows = prefs["test"].select(test_split.rows.numpy())
+
+    def gold_margins(without=()):
+        """u(chosen) - u(rejected) of every test pair under the gold utility less the components `without`."""
+        return np.array([annotate.gold_utility(records[row["prompt_id"]], row["chosen"],
+                                               flags.get((row["prompt_id"], row["chosen"].strip())), without)
+                         - annotate.gold_utility(records[row["prompt_id"]], row["rejected"],
+                                                 flags.get((row["prompt_id"], row["rejected"].strip())), without)
+                         for row in test_rows])
+
+    full = gold_margins()
+    print(f"recomputed gold margins match the dataset's on {np.mean(np.isclose(full, gold_m)):.0%} of test pairs")
+    keep = full != 0
+    blind = gold_margins(without=("correct",))
+    hit = np.where(blind[keep] == 0, 0.5, np.sign(blind[keep]) == np.sign(full[keep]))  # a blind tie: a coin flip
+    blind_agreement = float(hit.mean())
+    print(f"a judge perfect on everything but correctness agrees with the gold on {blind_agreement:.1%} of test pairs")
+    for cat in ("factual", "arithmetic", "conversion"):
+        sel = categories[keep] == cat
+        print(f"  {cat:10s} {sel.sum():3d} pairs: {hit[sel].mean():.0%}")
+else:
+    blind_agreement = None
+
+# %% [markdown]
+# And what could a reward model built on our base model check? Ask the base model itself: its greedy answers to the
+# test questions that have one right answer, graded by the gold's own correctness check.
+
+# %%
+t = time.perf_counter()
+lm, lm_tokenizer = models.load_model(cfg.model.name, device=device)
+checkable = [p for p in data.load_prompts("test") if p["category"] in ("factual", "arithmetic", "conversion")]
+if cfg.profile == "ci":
+    checkable = checkable[::4]  # a few of each: the ci profile only checks that the cell runs
+answers = models.generate(lm, lm_tokenizer, [p["prompt"] for p in checkable], max_new_tokens=48, greedy=True,
+                          bf16=reward.bf16_is_fast(device), progress=False)
+base_knows = {}
+for p, (g,) in zip(checkable, answers, strict=True):
+    base_knows.setdefault(p["category"], []).append(annotate.correctness(p, g.text) == 1.0)
+for cat, hits in base_knows.items():
+    print(f"{cat:10s}: the base model answers {sum(hits):2d} of {len(hits):2d} test questions right")
+print(f"e.g. {checkable[0]['prompt']!r} -> {answers[0][0].text[:90]!r}")
+del lm
+timings["base_model_check_s"] = time.perf_counter() - t
+
+# %% [markdown]
+# **So 90% gold agreement takes facts.** In the cpu run the blind judge agrees with the gold on 88.0% of the test
+# pairs: it loses 40% of the factual pairs and 19% of the arithmetic ones. A reward model that cannot check a capital
+# or a sum stays under the 90% target *however perfectly it learns everything else*. And the base model our reward
+# models start from knows most capitals but almost no arithmetic: in the cpu run it answered 9 of the 13 factual
+# test questions right, but 2 of the 9 sums and 1 of the 6 unit conversions. Real reward models are
+# initialised from the policy *or a larger model* for exactly this reason: a judge cannot reward knowledge it does
+# not have.
+
+# %% [markdown]
 # ## 9. Save the reward model, load it back, score new responses
 #
-# Chapter 4 needs a transformer it can call on fresh text, so we save the transformer RM (its trained top
-# layers live inside the full model) with `save_pretrained` in safetensors. `reward.load_reward_model()`
+# Chapter 4 needs a transformer it can call on fresh text, so we save the transformer RM with the best validation
+# accuracy (top-$k$ from our loop or TRL — its trained top layers live inside the full model — or LoRA, its adapters
+# merged into the weights) with `save_pretrained` in safetensors. `reward.load_reward_model()`
 # loads it — or trains one when the folder is missing — and `reward.score()` turns (prompt, response)
 # lists into floats: chat template, left truncation, batches sorted by length.
 
 # %%
-use_trl = trl_test is not None and trl_val["accuracy"] > rm_result.best_val_accuracy
-saved_model = rm_trl if use_trl else rm
-info = {"arch": R.arch, "top_k": R.top_k, "max_length": R.max_length, "profile": cfg.profile,
-        "trained_by": "TRL RewardTrainer" if use_trl else "rlhf_lib.reward.train",
-        "val_accuracy": trl_val["accuracy"] if use_trl else rm_result.best_val_accuracy}
+transformers_by_val = {"explicit loop": (rm_result.best_val_accuracy, rm, R.arch, "rlhf_lib.reward.train")}
+if trl_test is not None:
+    transformers_by_val["TRL"] = (trl_val["accuracy"], rm_trl, R.arch, "TRL RewardTrainer")
+if lora_test is not None:
+    transformers_by_val["LoRA"] = (lora_result.best_val_accuracy, rm_lora, "lora", "rlhf_lib.reward.train")
+chosen = max(transformers_by_val, key=lambda k: transformers_by_val[k][0])
+val_acc, saved_model, saved_arch, trained_by = transformers_by_val[chosen]
+print(f"saving the transformer with the best val accuracy: {chosen} ({val_acc:.3f})")
+info = {"arch": saved_arch, "top_k": R.top_k, "max_length": R.max_length, "profile": cfg.profile,
+        "trained_by": trained_by, "val_accuracy": val_acc}
 path = reward.save_reward_model(saved_model, tokenizer, info=info)
 loaded, loaded_tok = reward.load_reward_model(path)
 demo = [("What is the capital of France?", "The capital of France is Paris."),
@@ -514,6 +656,13 @@ figures = {
     "trl_val_accuracy": trl_val["accuracy"] if trl_val else None,
     "trl_test_accuracy": trl_test["accuracy"] if trl_test else None,
     "trl_gold_agreement": trl_test["gold_agreement"] if trl_test else None,
+    "lora_val_accuracy": lora_result.best_val_accuracy if lora_result else None,
+    "lora_test_accuracy": lora_test["accuracy"] if lora_test else None,
+    "lora_gold_agreement": lora_test["gold_agreement"] if lora_test else None,
+    "saved_reward_model": chosen,
+    **{f"base_model_right_{cat}": f"{sum(h)}/{len(h)}" for cat, h in base_knows.items()},
+    "gold_agreement_blind_to_correctness": blind_agreement,
+    **{f"best_gold_agreement_margin_{k}": v[2] for k, v in margin_table.items()},
     "n_train_pairs": len(train_votes), "n_train_labels": n_labels.get(TRAIN, len(train_split)),
     "n_test_pairs": len(test_split),
     **{k: round(v, 1) for k, v in timings.items()},
@@ -545,39 +694,45 @@ for k, v in figures.items():
 # | ensemble of 3 FFNs | 0.623 | 0.599 | 0.631 |
 # | transformer, top 4 layers, explicit loop | 0.635 | 0.576 | 0.654 |
 # | transformer, top 4 layers, TRL (0.6 epoch) | 0.597 | 0.553 | 0.641 |
+# | **transformer, LoRA on all 30 layers** (0.6 epoch) | 0.643 | **0.630** | **0.714** |
 #
 # The targets are a test accuracy within 3 points of the ceiling (at least 0.735) and at least 90% gold
-# agreement. **Both are missed by far**: the model chosen on validation (the MSE FFN, as in the previous run) reaches
-# 0.561 test accuracy and 61% gold agreement, and no variant passes 0.61 or 66%. Read the table with its noise in
+# agreement. **Both are missed by far.** The model chosen on validation (the MSE FFN, by 0.002 over LoRA) reaches
+# 0.561 test accuracy and 61% gold agreement; the best model on every count is the LoRA transformer, 0.630 and 71%,
+# and that is the one saved for chapter 4 (the best transformer by validation). Read the table with its noise in
 # mind: one standard error is about 3 points on 262 test pairs and 2–3 points on the validation labels, so choosing
-# the best of seven runs by validation accuracy picks partly noise (the MSE run's 0.645 is one high point of a
-# noisy curve; its test accuracy is among the lowest). Within that noise BT vs MSE, SGD vs AdamW, one label vs five,
-# one FFN vs an ensemble, FFN vs transformer and our loop vs TRL give the same answer, about 0.60.
+# the best of eight runs by validation accuracy picks partly noise. Within that noise BT vs MSE, SGD vs AdamW, one
+# label vs five, one FFN vs an ensemble, and our loop vs TRL give the same answer, about 0.60; **depth** is the one
+# lever that moved both figures: the frozen features (FFN) 0.60 / 64%, the top 4 layers 0.58 / 65%, all 30 layers
+# through LoRA 0.63 / 71%.
 #
 # What we tried, and what it tells us:
-# * **Perfect labels do not help** (the diagnostic cell of §5). The same linear probe trained on the *noise-free*
-#   gold preference reaches 0.668 / 0.618 / 0.682 gold agreement on the test prompts (layers 8, 24, 30), against
-#   0.636 / 0.618 / 0.682 when trained on the panel's noisy labels. So label noise is not what limits these models:
-#   what the frozen 135M features encode about *new* prompts is. A fact check ("is Bern the capital?"), a sum, the
-#   coverage of a passage, all differ from prompt to prompt, and 225 training prompts do not teach a linear or
-#   small MLP read-out to find them in hidden states that may not hold them at all.
-# * **The targets are not out of reach in principle**: the gold utility used as a reward model scores 0.796 on the
-#   realised test labels (ties half), the panel's exact probability 0.788 (its expectation is the 0.765 ceiling), so a
-#   reward model as good as the gold would pass both targets. It is the model, not the yardstick, that falls short.
-# * **Five times the labels** (every annotator's label, soft BT targets) did not move test accuracy (0.588 with one
-#   label per pair, 0.603 with all), which the perfect-label probe explains.
-# * **Other layers**: linear probes on every 4th layer, and on all of them concatenated, all land at 0.59–0.62
-#   val accuracy. Training the top 4 layers (the transformer) gains a few points of gold agreement, not accuracy,
-#   and overfits after about half an epoch (best step 50 of 100, then early stopping).
-# * Also tried outside the notebook (a scratch run, not kept): the base model's own log-probabilities of the
-#   response (mean, minimum, sum, spread, length, entropy) as extra features; no gain (0.60–0.66 gold agreement).
-# * Not tried for lack of CPU time: LoRA through all 30 layers (the `gpu` profile), more prompts. A larger base
-#   model for the reward model is the lever the literature would pull first; this course ships only the 135M one.
+# * **The 90% target needs a judge of facts** (§8). A judge perfect on every part of the gold *but* correctness
+#   agrees with it on only 88.0% of the test pairs, and the base model all these reward models start from cannot
+#   check most of what correctness asks: it answers 2 of 9 test sums and 1 of 6 conversions itself (9 of 13
+#   capitals). With this base model, 90% is out of reach for any reward model we could train from it on these
+#   prompts; the lever is a larger base model for the reward model, which this offline course does not ship.
+# * **The gap is on the obvious pairs**: on pairs whose gold margin exceeds 1, where one annotator sides with the
+#   gold 98% of the time, the chosen model does so 69% of the time; close pairs (margin under 0.3) are near a coin
+#   flip for annotators and models alike.
+# * **Perfect labels do not help** (the diagnostic of §5): a linear probe trained on the *noise-free* gold preference
+#   reaches 0.668 / 0.618 / 0.682 gold agreement (layers 8, 24, 30), against 0.636 / 0.618 / 0.682 on the panel's
+#   noisy labels. **Nor do more prompts**: a scratch run (not kept) trained the same gold-label probe on a quarter,
+#   half and all of the 225 training prompts and got 0.61 / 0.61 / 0.67 (layer 8) and 0.66 / 0.64 / 0.62 (layer 24),
+#   flat. The same scratch probe trained on the factual pairs alone peaks at 70% on the factual test pairs.
+# * **The targets are not unreachable in principle**: the gold utility used as a reward model scores 0.796 on the
+#   realised test labels (ties half), the panel's exact probability 0.788 (its expectation is the 0.765 ceiling).
+# * **Other layers**: linear probes on every 4th layer, and on all of them concatenated, land at 0.59–0.62 val
+#   accuracy. The top-4 transformer overfits after about half an epoch (best step 50 of 100, then early stopping);
+#   LoRA peaked at the same point in a 2-epoch scratch run (val 0.643 at step 50, then 0.623, 0.624, 0.617).
+# * Also tried outside the notebook: the base model's own log-probabilities of the response (mean, minimum, sum,
+#   spread, length, entropy) as extra features; no gain (0.60–0.66 gold agreement).
 #
-# **Run time.** This run took 262 s (4.4 min) on 2 free cores with the feature cache already built (FFNs 11 s, SGD
-# 3 s, probes and ensemble 10 s, transformer 87 s, TRL 136 s); building the cache adds about 150 s, so a first run
-# takes about 7 minutes, well inside the 20-minute target. (An earlier run on 2 cores shared with three other jobs
-# took 27.6 min plus 13 for the cache: on a laptop, close other work.)
+# **Run time.** This run took 754 s (12.6 min) on 2 free cores with the feature cache already built (FFNs 13 s, SGD
+# 3 s, probes and ensemble 11 s, top-4 transformer 117 s, LoRA 421 s, TRL 152 s, the base model's answers 8 s);
+# building the cache adds about 150 s, so a first run takes about 15 minutes, inside the 20-minute target. LoRA is the one step that does not
+# shrink with a cache: on a CPU without native bf16 expect it to take twice as long. (An earlier run on 2 cores
+# shared with three other jobs took 27.6 min plus 13 for the cache: on a laptop, close other work.)
 
 # %% [markdown]
 # ## Exercises
