@@ -51,7 +51,8 @@ print(f"profile {cfg.profile}:", vars(P))
 #   sharing the backbone. `ActorCritic(policy, ref_policy=..., value_model=...)` takes a separate frozen
 #   reference or a separate critic instead, for models without adapters (chapter 5 uses that).
 #
-# The reward model is chapter 2's; when chapter 2 has not run, `reward.load_reward_model()` trains a small one.
+# The reward model is chapter 2's (its transformer with the best validation accuracy: in the cpu run of 2026-12-01,
+# LoRA through all 30 layers); when chapter 2 has not run, `reward.load_reward_model()` trains a small one.
 
 # %%
 device = models.pick_device()
@@ -85,6 +86,7 @@ ppo_cfg = ppo.PPOConfig(
     steps=P.steps, batch_size=P.batch_size, minibatch_size=P.minibatch_size, epochs=P.epochs,
     max_new_tokens=P.max_new_tokens, temperature=P.temperature, lr=P.lr, beta=P.beta,
     target_kl=P.target_kl, kl_horizon=P.kl_horizon, seed=cfg.seed, save_every=2, autocast=fast_bf16,
+    reward_id=reward.fingerprint(),  # a checkpoint made against another reward model is not resumed
 )
 print(f"{len(train_ids)} training prompts, {len(test_ids)} held-out test prompts")
 
@@ -201,7 +203,9 @@ plt.show()
 # al. (2019): after each batch, $\beta \leftarrow \beta\,(1 + \mathrm{clip}(\mathrm{KL}/\mathrm{KL}_{target} - 1, \pm0.2)\cdot n/H)$,
 # so β rises when the policy runs away from the reference and falls when it stays close. A checkpoint is written
 # every few steps: interrupt the cell and run it again, and training resumes where it stopped
-# (`tests/test_ppo.py` checks that a resumed run equals an uninterrupted one).
+# (`tests/test_ppo.py` checks that a resumed run equals an uninterrupted one). The checkpoint records every
+# setting and a fingerprint of the reward model (`reward_id`): after chapter 2 has trained a new reward model, or
+# with other settings, the old checkpoint is not resumed but replaced by a fresh run.
 #
 # Every logged number has the name used in the papers and in TRL's old PPO trainer: `objective/scores` (reward
 # model), `objective/kl` (Σ_t k1 per response), `objective/entropy` (Σ_t −log π per response),
@@ -210,7 +214,7 @@ plt.show()
 # %%
 ckpt = config.artifacts_dir() / "ppo_checkpoint"
 t = time.perf_counter()
-history = ppo.train(ac, train_ids, prompts_train, reward_fn, ppo_cfg, eos, pad, ckpt_dir=ckpt)
+history = ppo.train(ac, train_ids, prompts_train, reward_fn, ppo_cfg, eos, pad, ckpt_dir=ckpt, restart_if_changed=True)
 timings["PPO main run"] = time.perf_counter() - t
 episodes_per_s = ppo_cfg.steps * ppo_cfg.batch_size / timings["PPO main run"]
 print(f"{ppo_cfg.steps} steps x {ppo_cfg.batch_size} episodes in {timings['PPO main run']:.0f} s "
@@ -285,34 +289,40 @@ for i in range(0, min(len(eval_recs), 6 * P.eval_samples), P.eval_samples):
         print(f"  {name:10s} (gold {e['gold'][i]:+.2f}, RM {e['rm'][i]:+.2f}): {e['texts'][i][:220]!r}")
 
 # %% [markdown]
-# **Measured (cpu profile).** Three complete runs of §5 with the same settings and seed (24 PPO steps of 16
+# **Measured (cpu profile).** Four complete runs of §5 with the same settings and seed (24 PPO steps of 16
 # episodes, adaptive β from 0.1, KL target 6 nats), each judged on the 50 held-out test prompts × 2 samples. Runs A
-# and B ran on 2 shared cores of a CPU without native bf16 (fp32), run C on 2 free cores of a CPU with native bf16
-# (bf16 weights and autocast) after the LM-head speed-up of `benchmarks/NOTES.md`. Thread count, precision and load
-# change floating-point sums and hence the samples: RL on 384 episodes is that sensitive, so read the three columns
-# as the spread you should expect.
+# and B ran on 2 shared cores of a CPU without native bf16 (fp32), runs C and D on 2 free cores of a CPU with native
+# bf16 (bf16 weights and autocast) after the LM-head speed-up of `benchmarks/NOTES.md`. Runs A–C optimised chapter
+# 2's top-4 transformer reward model (gold agreement 0.65 on chapter 2's test pairs); **run D** optimised its new
+# LoRA reward model (all 30 layers; gold agreement 0.71, test accuracy 0.63 against 0.58). Thread count, precision
+# and load change floating-point sums and hence the samples: RL on 384 episodes is that sensitive, so read A–C as
+# the spread to expect from one reward model, and D against them.
 #
-# | | reference (A, B / C) | PPO run A | PPO run B | PPO run C |
-# |---|---|---|---|---|
-# | gold-judged win rate over the reference (ties split) | — | **70.5%** | **62.5%** | **62.5%** |
-# | mean KL to the reference, nats per response | 0 | **7.2** | **9.0** | **6.9** |
-# | mean gold utility | −0.568 / −0.479 | −0.315 | −0.394 | −0.427 |
-# | mean reward-model score (raw) | +0.08 / +0.06 | +0.35 | +0.36 | +0.29 |
-# | responses that end within 48 tokens | 41% / 41% | 93% | 98% | 88% |
-# | mean length, words | 27 / 27 | 12 | 12 | 14 |
+# | | reference (A, B / C, D) | PPO run A | PPO run B | PPO run C | **PPO run D** (LoRA RM) |
+# |---|---|---|---|---|---|
+# | gold-judged win rate over the reference (ties split) | — | **70.5%** | **62.5%** | **62.5%** | **66.5%** |
+# | mean KL to the reference, nats per response | 0 | **7.2** | **9.0** | **6.9** | **8.5** |
+# | mean gold utility | −0.568 / −0.479 | −0.315 | −0.394 | −0.427 | **−0.152** |
+# | mean reward-model score (raw; D's is another model) | +0.08 / +0.06, −0.08 | +0.35 | +0.36 | +0.29 | +0.28 |
+# | responses that end within 48 tokens | 41% / 41% | 93% | 98% | 88% | 97% |
+# | mean length, words | 27 / 27 | 12 | 12 | 14 | 8 |
 #
-# Per category (run A / B / C): summarise 88/92/75%, harmful 84/59/78%, advice 83/67/67%, conversion 75/79/58%,
-# arithmetic 64/58/69%, creative 60/60/60%, factual 58/46/44%. The course's aim (≥ 65% at < 10 nats) was met by run A
-# and missed by runs B and C; all three stay under 10 nats. Read the samples before you celebrate: most of the gain
-# is the policy learning to **finish** inside the token budget (the reward model and the gold both dislike an answer
-# cut mid-sentence), by becoming terse. Terseness is also where the proxy misleads: "The capital city of Switzerland
-# is **Zurich**." is short, finished and wrong, and the reward model scores it like the reference's right answer
-# (+0.24 vs +0.26) — it cannot check facts (chapter 2 shows why), so factual prompts gain least and in runs B and C
-# lose. That is reward over-optimisation in miniature, and §7 shows what the KL penalty does about it.
+# Per category (run A / B / C / D): summarise 88/92/75/83%, harmful 84/59/78/84%, advice 83/67/67/50%, conversion
+# 75/79/58/79%, arithmetic 64/58/69/75%, creative 60/60/60/60%, factual 58/46/44/42%. The course's aim (≥ 65% at
+# < 10 nats) was met by runs A and D and missed by B and C; all four stay under 10 nats. The better reward model
+# moved the gold most: run D's mean gold gain over the reference (+0.33) is larger than that of any of runs A–C
+# (+0.25, +0.17, +0.05). Read the samples before you celebrate: most of the gain is the policy learning to **finish**
+# inside the token budget (the reward model and the gold both dislike an answer cut mid-sentence), by becoming
+# terse, in run D down to 8 words. Terseness is also where the proxy misleads: "The capital city of Norway." is short,
+# finished and answers nothing, "The capital of Nigeria is Portimbabwe." is short, finished and wrong, and the
+# reward model scores both like the reference's right answers (+0.34 and +0.32 against +0.27 and +0.32); in run C
+# it scored "The capital city of Switzerland is **Zurich**." +0.24, the right answer +0.26. It cannot check facts
+# (chapter 2 §8 shows why: its base model cannot either), so factual prompts lose in every run but A. That is
+# reward over-optimisation in miniature, and §7 shows what the KL penalty does about it.
 #
-# **Run time.** Run C's whole chapter took **19.2 minutes** on 2 free cores (main run 536 s, 22 s per PPO step;
-# evaluation 108 s; β sweep 382 s; TRL GRPO 87 s). Run B took 44 minutes on 2 cores shared with four other jobs, before
-# the speed-up (a PPO step then took 39 s alone on the cores, 68 s shared).
+# **Run time.** Run D's whole chapter took **19.8 minutes** on 2 free cores (main run 536 s, 22 s per PPO step;
+# evaluation 97 s; β sweep 413 s; TRL GRPO 106 s); run C's 19.2. Run B took 44 minutes on 2 cores shared with four
+# other jobs, before the speed-up (a PPO step then took 39 s alone on the cores, 68 s shared).
 
 # %% [markdown]
 # ## 7. Why the KL penalty is there: the proxy and the gold, and the β trade-off
@@ -331,7 +341,7 @@ def fixed_beta_run(beta, steps):
     run_ac = ppo.ActorCritic(ppo.with_lora(run_base, r=P.lora_r, top_layers=P.lora_layers), frozen_bottom=n_frozen)
     run_cfg = dataclasses.replace(ppo_cfg, steps=steps, beta=beta, target_kl=None)
     log = ppo.train(run_ac, train_ids, prompts_train, reward_fn, run_cfg, eos, pad,
-                    ckpt_dir=config.artifacts_dir() / f"ppo_beta_{beta}")
+                    ckpt_dir=config.artifacts_dir() / f"ppo_beta_{beta}", restart_if_changed=True)
     ev = compare.sample_and_judge(run_ac, prompts_test, test_ids, run_cfg, tokenizer, rm, rm_tokenizer, seed=100,
                                   rm_max_length=rm_max_length, batch_size=max(P.batch_size, 16))
     return log, {key: float(np.mean(ev[key])) for key in ("kl", "gold", "rm")}
@@ -373,15 +383,16 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# **Measured (cpu profile, run C above; 6 steps per fixed-β run, 24 for the adaptive run).** On the held-out
-# prompts (one sample each), the reference scores RM +0.04 and gold −0.440. With **β = 0** six steps raise the proxy
-# to +0.11 at 3.2 nats while the gold *falls* to −0.594: the policy spent its KL on what the reward model likes, not
-# on what people like. With **β = 0.3** the policy stays at 1.6 nats, the proxy rises to +0.21 and the gold still
-# drops a little (−0.553). Only the longer adaptive run (6.9 nats) held the gold (−0.427). Run B gave the same
-# picture (β = 0: RM +0.31 at 5.6 nats, gold flat at −0.559; β = 0.3: 1.5 nats). Six steps are few and these are
-# single runs (a standard error of about 0.05 on each gold mean); the `gpu` profile runs the sweep for 60 steps and
-# four values of β, which is where the over-optimisation curve of Gao et al. appears. Try it with a larger
-# `ppo.sweep_steps`.
+# **Measured (cpu profile, run D above; 6 steps per fixed-β run, 24 for the adaptive run).** On the held-out
+# prompts (one sample each), the reference scores RM −0.10 and gold −0.440. With **β = 0** six steps raise the proxy
+# to +0.11 at 3.8 nats while the gold barely moves (−0.467): the policy spent its KL on what the reward model likes,
+# not on what people like. With **β = 0.3** the policy stays at 1.3 nats, the proxy rises less (+0.03) and the gold
+# *rises* (−0.399): a policy kept close to the reference keeps what the reference did well. The longer adaptive run
+# (8.5 nats) gained most (−0.152). Run C, against the top-4 reward model, gave the same ordering (β = 0: RM +0.11 at
+# 3.2 nats with the gold falling to −0.594; β = 0.3: 1.6 nats, gold −0.553; adaptive 6.9 nats, −0.427). Six steps
+# are few and these are single runs (a standard error of about 0.05 on each gold mean); the `gpu` profile runs the
+# sweep for 60 steps and four values of β, which is where the over-optimisation curve of Gao et al. appears. Try
+# it with a larger `ppo.sweep_steps`.
 
 # %% [markdown]
 # ## 8. The library path: TRL's GRPO trainer on the same problem
@@ -420,9 +431,9 @@ for h in trl_log:
     print({k: round(v, 3) for k, v in h.items() if k in ("step", "reward", "kl", "entropy", "completions/mean_length")})
 
 # %% [markdown]
-# **Measured (cpu profile, run C, 2 free cores).** TRL's GRPO took 87 s for 3 steps of 16 episodes (0.55
-# episodes/s); our PPO's main run averaged 0.72 episodes/s with 4 epochs over each batch (its first step includes
-# warm-up, GRPO's 3 steps too). Side by side in fresh processes (`benchmarks/ppo_vs_trl.py`, `benchmarks/RESULTS.md`)
+# **Measured (cpu profile, run D, 2 free cores).** TRL's GRPO took 106 s for 3 steps of 16 episodes (0.45
+# episodes/s; 87 s in run C); our PPO's main run averaged 0.72 episodes/s with 4 epochs over each batch (its first
+# step includes warm-up, GRPO's 3 steps too). Side by side in fresh processes (`benchmarks/ppo_vs_trl.py`, `benchmarks/RESULTS.md`)
 # ours runs at **1.75×** GRPO's episodes per second with 1 epoch of updates and **1.15×** with this chapter's 4
 # epochs, on the same model, LoRA, reward model, batch and lengths, in 0.42× its peak memory. (Before the LM-head fix
 # of `benchmarks/NOTES.md` ours trailed at 4 epochs, 0.88×.)
