@@ -653,7 +653,8 @@ def load_checkpoint(folder: Path, ac: ActorCritic, optimizer, kl_ctl, cfg: PPOCo
     """Restore weights, optimizer and β from `folder`; returns the log so far (its length is the next step)."""
     state = json.loads((folder / "state.json").read_text())
     free = ("steps", "save_every")  # a run may be extended or checkpointed more often; nothing else may change
-    changed = sorted(k for k, v in asdict(cfg).items() if k not in free and state["config"].get(k) != v)
+    saved = {**asdict(PPOConfig()), **state["config"]}  # a setting newer than the checkpoint: its default
+    changed = sorted(k for k, v in asdict(cfg).items() if k not in free and saved.get(k) != v)
     if changed:
         raise CheckpointMismatchError(f"the checkpoint in {folder} was made with other settings ({', '.join(changed)}); "
                          "delete the folder to start afresh or restore those settings to resume")

@@ -1,6 +1,7 @@
 """Every formula of rlhf_lib.ppo against values computed by hand, then the loop on a tiny random model."""
 
 import copy
+import json
 import math
 
 import pytest
@@ -266,6 +267,16 @@ def test_a_checkpoint_against_another_reward_model_is_replaced_by_a_fresh_run(to
     resumed = ppo.train(ac_fresh, prompts, [None] * 4, _length_reward, other, eos, pad, ckpt_dir=tmp_path / "ck",
                         progress=False, restart_if_changed=True)
     assert resumed == history  # the new checkpoint is now the one to resume
+    # a checkpoint written before `reward_id` existed resumes under the default, and only under it
+    state = json.loads((tmp_path / "ck" / "state.json").read_text())
+    del state["config"]["reward_id"]
+    (tmp_path / "ck" / "state.json").write_text(json.dumps(state))
+    plain = ppo.PPOConfig(steps=2, **CFG)
+    assert ppo.train(ac_fresh, prompts, [None] * 4, _length_reward, plain, eos, pad, ckpt_dir=tmp_path / "ck",
+                     progress=False) == history
+    with pytest.raises(ppo.CheckpointMismatchError, match="reward_id"):
+        ppo.train(ac_fresh, prompts, [None] * 4, _length_reward, other, eos, pad, ckpt_dir=tmp_path / "ck",
+                  progress=False)
 
 
 def test_bad_input_is_named(tokenizer):
