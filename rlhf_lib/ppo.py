@@ -601,7 +601,7 @@ def train(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: 
         except CheckpointMismatchError as err:
             if not restart_if_changed:
                 raise
-            print(f"{err.args[0].split(';')[0]}: starting afresh")
+            print(f"the checkpoint in {ckpt_dir} was made with other settings ({', '.join(err.changed)}): starting afresh")
     bar = tqdm(range(len(history), cfg.steps), desc="PPO", disable=not progress or rank > 0, initial=len(history),
                total=cfg.steps)
     share = cfg.batch_size // n_proc
@@ -646,7 +646,11 @@ def save_checkpoint(folder: Path, ac: ActorCritic, optimizer, kl_ctl, cfg: PPOCo
 
 
 class CheckpointMismatchError(ValueError):
-    """A checkpoint was made by a run with other settings: resuming it would mix two runs."""
+    """A checkpoint was made by a run with other settings (`changed`): resuming it would mix two runs."""
+
+    def __init__(self, message: str, changed: Sequence[str]):
+        super().__init__(message)
+        self.changed = tuple(changed)
 
 
 def load_checkpoint(folder: Path, ac: ActorCritic, optimizer, kl_ctl, cfg: PPOConfig) -> list[dict]:
@@ -657,7 +661,7 @@ def load_checkpoint(folder: Path, ac: ActorCritic, optimizer, kl_ctl, cfg: PPOCo
     changed = sorted(k for k, v in asdict(cfg).items() if k not in free and saved.get(k) != v)
     if changed:
         raise CheckpointMismatchError(f"the checkpoint in {folder} was made with other settings ({', '.join(changed)}); "
-                         "delete the folder to start afresh or restore those settings to resume")
+                         "delete the folder to start afresh or restore those settings to resume", changed)
     weights = load_file(folder / "trainable.safetensors")
     params = dict(ac.named_parameters())
     missing = [k for k in weights if k not in params]

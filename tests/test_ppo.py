@@ -258,8 +258,9 @@ def test_a_checkpoint_against_another_reward_model_is_replaced_by_a_fresh_run(to
     ppo.train(ac, prompts, [None] * 4, _length_reward, ppo.PPOConfig(steps=2, reward_id="rm-a", **CFG), eos, pad,
               ckpt_dir=tmp_path / "ck", progress=False)
     other = ppo.PPOConfig(steps=2, reward_id="rm-b", **CFG)
-    with pytest.raises(ppo.CheckpointMismatchError, match="other settings.*reward_id"):
+    with pytest.raises(ppo.CheckpointMismatchError, match="other settings.*reward_id") as err:
         ppo.train(ac, prompts, [None] * 4, _length_reward, other, eos, pad, ckpt_dir=tmp_path / "ck", progress=False)
+    assert err.value.changed == ("reward_id",)
     ac_fresh, _ = _setup(tokenizer)
     history = ppo.train(ac_fresh, prompts, [None] * 4, _length_reward, other, eos, pad, ckpt_dir=tmp_path / "ck",
                         progress=False, restart_if_changed=True)
