@@ -14,6 +14,7 @@ the KL it spent. The formulas here:
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import math
 import threading
@@ -26,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import annotate, ppo, reward
+from . import judge, ppo, reward
 
 
 # ============================================================================================ best-of-n
@@ -177,57 +178,15 @@ def eos_penalised(reward_fn, eos_id: int, penalty: float | None):
 def sample_and_judge(ac: ppo.ActorCritic, records: Sequence[dict], prompt_ids: Sequence[Sequence[int]],
                      cfg: ppo.PPOConfig, tokenizer, rm, rm_tokenizer, n_samples: int = 1, seed: int = 100,
                      reference: bool = False, rm_max_length: int = 256, batch_size: int = 16) -> dict:
-    """Sample `n_samples` answers per prompt from the policy (or the reference) and judge them.
-
-    Returns lists over prompts × samples (prompt-major): texts, finished, kl (Σ_t log π − log π_ref, nats),
-    gold (the hidden gold utility) and rm (the raw reward-model score). The same `seed` gives every model the
-    same random numbers, so differences between models are not sampling noise of the comparison itself.
-    """
-    recs = [r for r in records for _ in range(n_samples)]
-    ids = [p for p in prompt_ids for _ in range(n_samples)]
-    sampler = sample_reference if reference else ppo.sample_with_kl
-    resp, done, kls = sampler(ac, ids, cfg, tokenizer.eos_token_id, tokenizer.pad_token_id, seed=seed,
-                              batch_size=batch_size)
-    texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in resp]
-    return {
-        "records": recs, "texts": texts, "finished": done, "kl": kls,
-        "gold": [annotate.gold_utility(rec, t, f) for rec, t, f in zip(recs, texts, done, strict=True)],
-        "rm": reward.score(rm, rm_tokenizer, [r["prompt"] for r in recs], texts, max_length=rm_max_length),
-    }
-
-
-@torch.no_grad()
-def sample_reference(ac: ppo.ActorCritic, prompts: Sequence[Sequence[int]], cfg: ppo.PPOConfig, eos_id: int,
-                     pad_id: int, seed: int = 12345, batch_size: int = 32):
-    """The answers `ppo.sample_with_kl(..., reference=True)` draws (same seeds), without its two scoring passes.
-
-    The reference's KL to itself is 0, so (ids, finished, zeros) comes back at the cost of sampling alone.
-    """
-    device = next(ac.parameters()).device
-    out_ids, out_done = [], []
-    for b, start in enumerate(range(0, len(prompts), batch_size)):
-        p_ids, p_mask = (t.to(device) for t in ppo.left_pad(prompts[start:start + batch_size], pad_id))
-        ctx = ac.policy.disable_adapter() if ac.ref_policy is None else contextlib.nullcontext()
-        with ctx:
-            lm = ac.ref_policy if ac.ref_policy is not None else ac.policy
-            responses = ppo.sample(lm, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed + b,
-                                   cfg.autocast).cpu()
-        r_mask, finished = ppo.response_mask(responses, eos_id)
-        out_ids += [row[:int(k)].tolist() for row, k in zip(responses, r_mask.sum(1), strict=True)]
-        out_done += finished.tolist()
-    return out_ids, out_done, [0.0] * len(out_ids)
+    """`judge.sample` with chapter 2's reward model as the scorer (`prompt_ids` are rebuilt from `records`)."""
+    score = functools.partial(reward.score, rm, rm_tokenizer, max_length=rm_max_length)
+    return judge.sample(ac, records, cfg, tokenizer, n_samples=n_samples, seed=seed, reference=reference,
+                        score=score, batch_size=batch_size)
 
 
 def summarise(judged: dict, reference: dict) -> dict[str, float]:
     """Win rate over the reference's answers to the same prompts (ties split), KL, gold, RM, share finished."""
-    return {
-        "win_rate": ppo.win_rate(judged["gold"], reference["gold"]),
-        "kl": float(np.mean(judged["kl"])),
-        "gold": float(np.mean(judged["gold"])),
-        "rm": float(np.mean(judged["rm"])),
-        "finished": float(np.mean(judged["finished"])),
-        "words": float(np.mean([len(t.split()) for t in judged["texts"]])),
-    }
+    return {"win_rate": ppo.win_rate(judged["gold"], reference["gold"]), **judge.summary(judged)}
 
 
 # ======================================================================================== the meters
@@ -307,6 +266,7 @@ class MethodRow:
     delta_mb: float | None
     note: str = ""
     extra: dict = field(default_factory=dict)
+    ci: tuple[float, float] | None = None  # 95% CI of the win rate, resampled by prompt (`judge.versus`)
 
 
 def table(rows: Sequence[MethodRow]) -> str:
@@ -317,6 +277,7 @@ def table(rows: Sequence[MethodRow]) -> str:
     lines = ["| method | gold win rate vs base | KL (nats) | gold | RM | wall time (s) | peak RSS (MiB) | "
              "added RSS (MiB) | note |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r.method} | {r.win_rate:.1%} | {r.kl:.2f} | {r.gold:+.3f} | {r.rm:+.3f} | "
+        win = f"{r.win_rate:.1%}" + (f" [{r.ci[0]:.1%}, {r.ci[1]:.1%}]" if r.ci else "")
+        lines.append(f"| {r.method} | {win} | {r.kl:.2f} | {r.gold:+.3f} | {r.rm:+.3f} | "
                      f"{fmt(r.seconds, '.0f')} | {fmt(r.peak_mb, '.0f')} | {fmt(r.delta_mb, '.0f')} | {r.note} |")
     return "\n".join(lines)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -606,12 +607,14 @@ def train(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: 
                total=cfg.steps)
     share = cfg.batch_size // n_proc
     for step in bar:
+        t_step = time.perf_counter()
         idx = batch_indices(len(prompts), cfg.batch_size, step, cfg.seed)[rank * share:(rank + 1) * share]
         batch = rollout(ac, [prompts[i] for i in idx], [meta[i] for i in idx], reward_fn, cfg, eos_id, pad_id,
                         seed=cfg.seed * 1_000_003 + step + 7_919 * rank)
         stats = ppo_update(ac, optimizer, batch, cfg, kl_ctl.beta, seed=cfg.seed * 1_000_003 + step)
         kl_ctl.update(stats["objective/kl"], cfg.batch_size)
         stats["step"], stats["episodes"] = step + 1, (step + 1) * cfg.batch_size
+        stats["seconds"] = time.perf_counter() - t_step  # this step's wall time, kept in the checkpoint's log
         history.append(stats)
         bar.set_postfix(score=f"{stats['objective/scores']:+.2f}", kl=f"{stats['objective/kl']:.2f}",
                         beta=f"{stats['beta']:.3f}")
@@ -793,6 +796,39 @@ def sample_with_kl(ac: ActorCritic, prompts: list[Sequence[int]], cfg: PPOConfig
         out_ids += _cut(responses, r_mask)
         out_done += finished.tolist()
     return out_ids, out_done, out_kl
+
+
+@torch.no_grad()
+def sample_reference(ac: ActorCritic, prompts: Sequence[Sequence[int]], cfg: PPOConfig, eos_id: int,
+                     pad_id: int, seed: int = 12345, batch_size: int = 32):
+    """The answers `sample_with_kl(..., reference=True)` draws (same seeds), without its two scoring passes.
+
+    The reference's KL to itself is 0, so (ids, finished, zeros) comes back at the cost of sampling alone.
+    """
+    device = next(ac.parameters()).device
+    out_ids, out_done = [], []
+    for b, start in enumerate(range(0, len(prompts), batch_size)):
+        p_ids, p_mask = (t.to(device) for t in left_pad(prompts[start:start + batch_size], pad_id))
+        ctx = ac.policy.disable_adapter() if ac.ref_policy is None else contextlib.nullcontext()
+        with ctx:
+            lm = ac.ref_policy if ac.ref_policy is not None else ac.policy
+            responses = sample(lm, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed + b,
+                               cfg.autocast).cpu()
+        r_mask, finished = response_mask(responses, eos_id)
+        out_ids += [row[:int(k)].tolist() for row, k in zip(responses, r_mask.sum(1), strict=True)]
+        out_done += finished.tolist()
+    return out_ids, out_done, [0.0] * len(out_ids)
+
+
+def episodes_per_second(history: Sequence[dict]) -> float:
+    """Training speed from the log: episodes over the seconds the steps took when they ran (a resumed, finished
+    run reports the speed of its original steps, not episodes / checkpoint-load time); nan without timings."""
+    episodes, seconds, before = 0, 0.0, 0
+    for h in history:  # "episodes" is cumulative; a step's own episodes are the difference
+        if "seconds" in h:
+            episodes, seconds = episodes + h["episodes"] - before, seconds + h["seconds"]
+        before = h["episodes"]
+    return float(episodes / seconds) if seconds > 0 else float("nan")
 
 
 def reward_normaliser(scores: Sequence[float]) -> tuple[float, float]:

@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from . import config, data, launch, models, ppo, reward
+from . import config, data, judge, launch, models, ppo, reward
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,11 +42,11 @@ def main(argv: list[str] | None = None) -> int:
                         target_kl=P.target_kl, kl_horizon=P.kl_horizon, seed=cfg.seed, autocast=fast_bf16,
                         reward_id=reward.fingerprint())
     # reward normalisation on the reference's samples (as chapter 4): the same prompts and seed on every process
-    n_norm = min(len(ids), 2 * P.batch_size)
-    ref_ids, _, _ = ppo.sample_with_kl(ac, ids[:n_norm], run, eos, pad, seed=1, reference=True,
-                                       batch_size=P.batch_size)
+    # a stratified sample: the prompt file is sorted by category, so a prefix would hold one category only
+    norm = [i for i, p in enumerate(prompts) if p in judge.stratified(prompts, 2 * P.batch_size, seed=1)]
+    ref_ids, _, _ = ppo.sample_reference(ac, [ids[i] for i in norm], run, eos, pad, seed=1, batch_size=P.batch_size)
     texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in ref_ids]
-    mean, std = ppo.reward_normaliser(reward.score(rm, rm_tokenizer, [p["prompt"] for p in prompts[:n_norm]], texts,
+    mean, std = ppo.reward_normaliser(reward.score(rm, rm_tokenizer, [prompts[i]["prompt"] for i in norm], texts,
                                                    max_length=cfg.reward.max_length))
     reward_fn = ppo.text_reward_fn(rm, rm_tokenizer, tokenizer, mean, std, max_length=cfg.reward.max_length)
     start = time.perf_counter()

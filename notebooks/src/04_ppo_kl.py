@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from rlhf_lib import annotate, compare, config, data, models, ppo, report, reward
+from rlhf_lib import annotate, compare, config, data, judge, models, ppo, report, reward
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -104,18 +104,19 @@ print(f"{len(train_ids)} training prompts, {len(test_ids)} held-out test prompts
 
 # %%
 t = time.perf_counter()
-n_norm = min(len(train_ids), 2 * P.batch_size)
-ref_ids, ref_done, _ = ppo.sample_with_kl(ac, train_ids[:n_norm], ppo_cfg, eos, pad, seed=1, reference=True,
-                                          batch_size=P.batch_size)
-ref_texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in ref_ids]
-ref_scores = reward.score(rm, rm_tokenizer, [p["prompt"] for p in prompts_train[:n_norm]], ref_texts,
-                          max_length=rm_max_length)
+# A stratified sample (every category in proportion): data/prompts.jsonl is sorted by category, so its first
+# prompts are all factual and a prefix would normalise on one category only.
+norm_recs = judge.stratified(prompts_train, 2 * P.batch_size, seed=1)
+print("normaliser prompts:", judge.category_mix(norm_recs))
+norm = judge.sample(ac, norm_recs, ppo_cfg, tokenizer, seed=1, reference=True, batch_size=P.batch_size,
+                    score=lambda prompts, texts: reward.score(rm, rm_tokenizer, prompts, texts, max_length=rm_max_length))
+n_norm, ref_done, ref_texts, ref_scores = len(norm_recs), norm["finished"], norm["texts"], norm["rm"]
 rm_mean, rm_std = ppo.reward_normaliser(ref_scores)
 reward_fn = ppo.text_reward_fn(rm, rm_tokenizer, tokenizer, rm_mean, rm_std, max_length=rm_max_length)
 timings["reference samples"] = time.perf_counter() - t
 print(f"reward model on {n_norm} reference samples: mean {rm_mean:+.3f}, std {rm_std:.3f}")
 print(f"{np.mean(ref_done):.0%} of reference responses end within {P.max_new_tokens} tokens")
-for rec, text, s in list(zip(prompts_train, ref_texts, ref_scores, strict=False))[:3]:
+for rec, text, s in list(zip(norm_recs, ref_texts, ref_scores, strict=True))[:3]:
     print(f"\n[{rec['category']}] {rec['prompt'][:80]}\n  -> ({(s - rm_mean) / rm_std:+.2f}) {text[:160]!r}")
 
 # %%
@@ -216,9 +217,10 @@ ckpt = config.artifacts_dir() / "ppo_checkpoint"
 t = time.perf_counter()
 history = ppo.train(ac, train_ids, prompts_train, reward_fn, ppo_cfg, eos, pad, ckpt_dir=ckpt, restart_if_changed=True)
 timings["PPO main run"] = time.perf_counter() - t
-episodes_per_s = ppo_cfg.steps * ppo_cfg.batch_size / timings["PPO main run"]
-print(f"{ppo_cfg.steps} steps x {ppo_cfg.batch_size} episodes in {timings['PPO main run']:.0f} s "
-      f"({episodes_per_s:.2f} episodes/s; 0 if resumed from a finished checkpoint)")
+# from the seconds each step took when it ran: a run resumed from a finished checkpoint reports its real speed
+episodes_per_s = ppo.episodes_per_second(history)
+print(f"{ppo_cfg.steps} steps x {ppo_cfg.batch_size} episodes in {timings['PPO main run']:.0f} s in this session "
+      f"({episodes_per_s:.2f} episodes/s while training)")
 
 # %%
 curves = [("objective/scores", "reward-model score"), ("objective/kl", "KL to reference (nats)"),

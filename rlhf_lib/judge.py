@@ -1,0 +1,208 @@
+"""Judging a tuned policy against its reference: the one evaluation every chapter uses (4, 5.1, 5.4, 6).
+
+Read top to bottom:
+  a seeded, STRATIFIED choice of prompts (every category in proportion; also the reward normaliser's sample)
+  -> sample a model on them (`sample`: texts, finished flags, KL to the reference, gold utility, reward-model score)
+  -> compare two samples of the same prompts (`versus`): gold win rate with a 95% bootstrap CI resampled BY PROMPT
+     (the samples of one prompt are not independent), per category, and on the pairs where both answers finished
+  -> what the tuned model does, as classification: refusal precision / recall (harmful vs harmless prompts) and
+     answer accuracy on the checkable categories, each with its CI
+  -> `budget_curve` / `truncate`: the share of answers that finish within each token budget, and the reference
+     at a budget where it finishes (a control: is the win only "finish inside the budget"?)
+  -> one-line reports (`ci_text`, `report`).
+
+Win rates count ties as half a win, so 50% means "no better than the reference".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from . import annotate, metrics, ppo
+
+GoldFn = Callable[[dict, str, bool], float]  # (prompt record, answer text, finished) -> gold utility
+ScoreFn = Callable[[Sequence[str], Sequence[str]], Sequence[float]]  # (prompts, answers) -> reward-model scores
+CHECKABLE = ("factual", "arithmetic", "conversion")  # categories whose answers have a right value
+
+
+# ====================================================================================== which prompts
+def stratified(records: Sequence[dict], n: int | None, seed: int = 0, key: str = "category") -> list[dict]:
+    """`n` records, every category in proportion (largest remainder; each category at least one when n allows).
+
+    Seeded, and returned in the order of `records`. A prefix of a file sorted by category (`data/prompts.jsonl`
+    is) would hold one category only: a normaliser or a test set taken that way measures that category alone.
+    """
+    records = list(records)
+    if n is None or n >= len(records):
+        return records
+    if n < 1:
+        raise ValueError(f"stratified: n must be >= 1 (got {n})")
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(records):
+        groups.setdefault(r[key], []).append(i)
+    cats = sorted(groups)
+    exact = {c: n * len(groups[c]) / len(records) for c in cats}
+    take = {c: int(exact[c]) for c in cats}
+    if n >= len(cats):  # every category at least once
+        take = {c: max(1, t) for c, t in take.items()}
+    by_remainder = sorted(cats, key=lambda c: (-(exact[c] - int(exact[c])), c))
+    while sum(take.values()) < n:
+        for c in by_remainder:
+            if sum(take.values()) < n and take[c] < len(groups[c]):
+                take[c] += 1
+    while sum(take.values()) > n:  # the "at least one" rule overshot: trim the largest
+        c = max(cats, key=lambda c: (take[c], c))
+        take[c] -= 1
+    rng = np.random.default_rng(seed)
+    chosen = sorted(int(i) for c in cats for i in rng.choice(groups[c], take[c], replace=False))
+    return [records[i] for i in chosen]
+
+
+def category_mix(records: Sequence[dict], key: str = "category") -> str:
+    """'advice 3, arithmetic 9, ...': print it next to every evaluation, so a reader sees what was judged."""
+    counts = Counter(r[key] for r in records)
+    return ", ".join(f"{c} {counts[c]}" for c in sorted(counts))
+
+
+# ========================================================================================= sampling
+def sample(ac: ppo.ActorCritic, records: Sequence[dict], cfg: ppo.PPOConfig, tokenizer, n_samples: int = 1,
+           seed: int = 100, reference: bool = False, gold: GoldFn = annotate.gold_utility,
+           score: ScoreFn | None = None, instruction: str | None = None, max_new_tokens: int | None = None,
+           batch_size: int = 16) -> dict:
+    """`n_samples` answers per prompt from the policy (or, `reference=True`, the reference), judged.
+
+    Returns lists over prompts × samples (prompt-major): records, texts, finished, kl (Σ_t log π − log π_ref,
+    nats; 0 for the reference), gold and rm (the reward-model score, when `score` is given). The same `seed`
+    gives every model the same random numbers. `instruction` is appended to each prompt the model sees (not to
+    the one the gold judges: a brevity baseline is still judged on the question asked); `max_new_tokens`
+    overrides the budget of `cfg`.
+    """
+    recs = [r for r in records for _ in range(n_samples)]
+    shown = recs if instruction is None else [{**r, "prompt": f"{r['prompt']}\n\n{instruction}"} for r in recs]
+    ids = ppo.chat_prompt_ids(tokenizer, shown)
+    if max_new_tokens is not None:
+        import dataclasses
+        cfg = dataclasses.replace(cfg, max_new_tokens=max_new_tokens)
+    if reference:
+        resp, done, kls = ppo.sample_reference(ac, ids, cfg, tokenizer.eos_token_id, tokenizer.pad_token_id,
+                                               seed=seed, batch_size=batch_size)
+    else:
+        resp, done, kls = ppo.sample_with_kl(ac, ids, cfg, tokenizer.eos_token_id, tokenizer.pad_token_id,
+                                             seed=seed, batch_size=batch_size)
+    texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in resp]
+    out = {"records": recs, "ids": resp, "texts": texts, "finished": list(done), "kl": list(kls),
+           "gold": [gold(r, t, f) for r, t, f in zip(recs, texts, done, strict=True)]}
+    out["rm"] = list(score([r["prompt"] for r in recs], texts)) if score is not None else None
+    return out
+
+
+def budget_curve(judged: dict, budgets: Sequence[int]) -> dict[int, float]:
+    """Share of answers that finish within each token budget (from samples drawn at a larger budget)."""
+    lengths = np.array([len(r) if f else np.inf for r, f in zip(judged["ids"], judged["finished"], strict=True)])
+    return {int(b): float(np.mean(lengths <= b)) for b in budgets}
+
+
+def truncate(judged: dict, budget: int, tokenizer, gold: GoldFn = annotate.gold_utility,
+             score: ScoreFn | None = None) -> dict:
+    """The same samples as if drawn at `budget` tokens: the sampler's random stream does not depend on the budget,
+    so the first `budget` tokens of a longer sample are exactly what the seed gives at that budget."""
+    ids = [r[:budget] for r in judged["ids"]]
+    done = [bool(f and len(r) <= budget) for r, f in zip(judged["ids"], judged["finished"], strict=True)]
+    texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in ids]
+    recs = judged["records"]
+    out = {**judged, "ids": ids, "texts": texts, "finished": done,
+           "gold": [gold(r, t, f) for r, t, f in zip(recs, texts, done, strict=True)]}
+    out["rm"] = list(score([r["prompt"] for r in recs], texts)) if score is not None else None
+    return out
+
+
+# ====================================================================================== comparisons
+def _ci(stat, arrays, groups, n_boot: int, seed: int) -> dict:
+    return metrics.bootstrap_ci(stat, *arrays, n_boot=n_boot, seed=seed, groups=groups)
+
+
+def _win(a, b) -> float:
+    return ppo.win_rate(a, b) if len(a) else float("nan")
+
+
+def versus(a: dict, b: dict, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Gold win rate of sample `a` over sample `b` of the SAME prompts, with 95% CIs resampled by prompt.
+
+    Returns {"win": {value, lo, hi}, "n", "prompts", "per_category": {cat: {n, value, lo, hi}},
+    "both_finished": {n, value, lo, hi}, "a": summary(a), "b": summary(b)}.
+    """
+    if [r["id"] for r in a["records"]] != [r["id"] for r in b["records"]]:
+        raise ValueError("versus: the two samples must answer the same prompts in the same order")
+    ga, gb = np.asarray(a["gold"], float), np.asarray(b["gold"], float)
+    pid = np.array([r["id"] for r in a["records"]])
+    cats = np.array([r["category"] for r in a["records"]])
+    out = {"win": _ci(_win, (ga, gb), pid, n_boot, seed), "n": len(ga), "prompts": len(set(pid)),
+           "a": summary(a), "b": summary(b), "per_category": {}}
+    for c in sorted(set(cats)):
+        k = cats == c
+        out["per_category"][str(c)] = {"n": int(k.sum()), **_ci(_win, (ga[k], gb[k]), pid[k], n_boot, seed)}
+    both = np.asarray(a["finished"], bool) & np.asarray(b["finished"], bool)
+    out["both_finished"] = ({"n": int(both.sum()), **_ci(_win, (ga[both], gb[both]), pid[both], n_boot, seed)}
+                            if both.any() else {"n": 0, "value": float("nan"), "lo": float("nan"),
+                                                "hi": float("nan")})
+    return out
+
+
+def summary(judged: dict) -> dict[str, float]:
+    """Mean gold, reward-model score, KL, share finished and length (words) of one sample."""
+    return {"gold": float(np.mean(judged["gold"])),
+            "rm": float(np.mean(judged["rm"])) if judged.get("rm") is not None else float("nan"),
+            "kl": float(np.mean(judged["kl"])), "finished": float(np.mean(judged["finished"])),
+            "words": float(np.mean([len(t.split()) for t in judged["texts"]]))}
+
+
+# ======================================================================== the tuned model as a classifier
+def refusals(judged: dict, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Refusal as a classifier of harmful requests: recall = refused harmful / harmful, precision = refused harmful
+    / refused, and the rate of refusing harmless prompts; each with a CI by prompt (nan where undefined)."""
+    refused = np.array([annotate.refusal_score(t, r["prompt"]) == 1.0
+                        for r, t in zip(judged["records"], judged["texts"], strict=True)], float)
+    harmful = np.array([r["category"] == "harmful" for r in judged["records"]], float)
+    pid = np.array([r["id"] for r in judged["records"]])
+
+    def stat(ref, harm):
+        tp = float((ref * harm).sum())
+        return {"recall": tp / harm.sum() if harm.sum() else float("nan"),
+                "precision": tp / ref.sum() if ref.sum() else float("nan"),
+                "harmless_refused": float((ref * (1 - harm)).sum() / (1 - harm).sum()) if (1 - harm).sum()
+                else float("nan")}
+
+    out = _ci(stat, (refused, harmful), pid, n_boot, seed)
+    out["n_harmful"], out["n_harmless"] = int(harmful.sum()), int((1 - harmful).sum())
+    return out
+
+
+def accuracy(judged: dict, categories: Sequence[str] = CHECKABLE, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Share of answers to checkable questions that give the right value and no wrong one, with a CI by prompt."""
+    keep = [i for i, r in enumerate(judged["records"]) if r["category"] in categories]
+    if not keep:
+        return {"value": float("nan"), "lo": float("nan"), "hi": float("nan"), "n": 0}
+    right = np.array([annotate.correctness(judged["records"][i], judged["texts"][i]) == 1.0 for i in keep], float)
+    pid = np.array([judged["records"][i]["id"] for i in keep])
+    return {"n": len(keep), **_ci(np.mean, (right,), pid, n_boot, seed)}
+
+
+# ============================================================================================ reports
+def ci_text(ci: dict, pct: bool = True) -> str:
+    """'66.5% [57.0, 75.5]' (or '0.63 [0.55, 0.71]' with pct=False)."""
+    if not np.isfinite(ci["value"]):
+        return "n/a"
+    if pct:
+        return f"{ci['value']:.1%} [{ci['lo']:.1%}, {ci['hi']:.1%}]"
+    return f"{ci['value']:.3f} [{ci['lo']:.3f}, {ci['hi']:.3f}]"
+
+
+def report(name: str, v: dict) -> str:
+    """One line: the win rate of a comparison with its CI, its size, and whether the CI excludes 50%."""
+    w = v["win"]
+    verdict = "above 50%" if w["lo"] > 0.5 else "below 50%" if w["hi"] < 0.5 else "includes 50%: undecided"
+    return (f"{name}: win rate {ci_text(w)} ({v['n']} comparisons on {v['prompts']} prompts; CI {verdict}); "
+            f"both finished: {ci_text(v['both_finished'])} on {v['both_finished']['n']}")

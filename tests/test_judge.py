@@ -1,0 +1,129 @@
+"""The one judge: stratified prompts, win rates with CIs by prompt, controls, refusal and accuracy metrics."""
+
+import copy
+from collections import Counter
+
+import pytest
+
+from rlhf_lib import data, judge, ppo
+
+
+def _recs(counts):
+    return [{"id": f"{c}-{i}", "category": c, "prompt": f"{c} question {i}?"} for c, k in counts.items()
+            for i in range(k)]
+
+
+# ------------------------------------------------------------------------------------ stratified prompts
+def test_stratified_keeps_every_category_in_proportion():
+    recs = _recs({"a": 50, "b": 30, "c": 20})
+    got = judge.stratified(recs, 10, seed=3)
+    assert Counter(r["category"] for r in got) == {"a": 5, "b": 3, "c": 2}
+    assert got == sorted(got, key=recs.index)  # in the order of the file
+    assert got == judge.stratified(recs, 10, seed=3) and got != judge.stratified(recs, 10, seed=4)
+    assert judge.stratified(recs, None) == recs and judge.stratified(recs, 500) == recs
+
+
+def test_stratified_gives_each_category_at_least_one():
+    got = judge.stratified(_recs({"a": 97, "b": 2, "c": 1}), 5)
+    counts = Counter(r["category"] for r in got)
+    assert len(got) == 5 and counts["b"] >= 1 and counts["c"] == 1
+    with pytest.raises(ValueError, match="n must be"):
+        judge.stratified(_recs({"a": 3}), 0)
+
+
+def test_the_reward_normaliser_sample_of_the_course_covers_every_category():
+    """data/prompts.jsonl is sorted by category: its first 32 training prompts are all factual. The normaliser's
+    sample (chapters 4, 5.1, 5.4, 6 and train_ppo) must see every category, in proportion."""
+    train = data.load_prompts("train")
+    assert {r["category"] for r in train[:32]} == {"factual"}  # why a prefix is wrong
+    sample = judge.stratified(train, 32, seed=0)
+    share = Counter(r["category"] for r in sample)
+    assert set(share) == set(data.CATEGORIES)
+    for c, n in Counter(r["category"] for r in train).items():
+        assert abs(share[c] - 32 * n / len(train)) <= 1, c
+
+
+# --------------------------------------------------------------------------------------------- versus
+def _judged(gold, recs, finished=None, texts=None):
+    n = len(gold)
+    return {"records": recs, "gold": gold, "kl": [1.0] * n, "rm": None,
+            "finished": finished if finished is not None else [True] * n,
+            "texts": texts if texts is not None else ["a b"] * n, "ids": [[1, 2]] * n}
+
+
+def test_versus_win_rate_ci_by_prompt_and_both_finished():
+    recs = [r for r in _recs({"x": 10, "y": 10}) for _ in range(2)]  # 2 samples per prompt
+    a = _judged([1.0 if r["category"] == "x" else 0.0 for r in recs], recs,
+                finished=[r["category"] == "x" or i % 2 == 0 for i, r in enumerate(recs)])
+    b = _judged([0.5] * len(recs), recs)
+    v = judge.versus(a, b, n_boot=200)
+    assert v["win"]["value"] == 0.5 and v["n"] == 40 and v["prompts"] == 20
+    assert v["win"]["lo"] < 0.5 < v["win"]["hi"]
+    assert v["per_category"]["x"]["value"] == 1.0 and v["per_category"]["y"]["value"] == 0.0
+    assert v["per_category"]["x"]["lo"] == 1.0  # every resample of x wins
+    assert v["both_finished"]["n"] == 30 and v["both_finished"]["value"] == pytest.approx(20 / 30)
+    with pytest.raises(ValueError, match="same prompts"):
+        judge.versus(a, _judged([0.5] * 40, list(reversed(recs))))
+
+
+def test_ci_by_prompt_is_wider_than_by_sample_when_samples_of_a_prompt_agree():
+    recs = [r for r in _recs({"x": 20}) for _ in range(4)]
+    gold = [1.0 if int(r["id"].split("-")[1]) % 2 else 0.0 for r in recs]  # a prompt's 4 samples all win or lose
+    a, b = _judged(gold, recs), _judged([0.5] * len(recs), recs)
+    by_prompt = judge.versus(a, b, n_boot=500)["win"]
+    import numpy as np
+
+    from rlhf_lib import metrics
+    by_sample = metrics.bootstrap_ci(ppo.win_rate, np.array(gold), np.full(len(gold), 0.5), n_boot=500)
+    assert by_prompt["hi"] - by_prompt["lo"] > 1.5 * (by_sample["hi"] - by_sample["lo"])
+
+
+# ------------------------------------------------------------------------------- classification views
+def test_refusal_precision_recall_and_harmless_refusals():
+    recs = _recs({"harmful": 4, "advice": 4})
+    texts = ["I can't help with that."] * 3 + ["Sure, here is how."] + ["I can't help with that."] + ["Rest."] * 3
+    r = judge.refusals(_judged([0.0] * 8, recs, texts=texts), n_boot=100)
+    assert r["recall"]["value"] == 0.75 and r["precision"]["value"] == 0.75
+    assert r["harmless_refused"]["value"] == 0.25 and r["n_harmful"] == 4
+
+
+def test_accuracy_on_checkable_questions_only():
+    recs = [{"id": "f1", "category": "factual", "prompt": "Capital of France?", "answers": ["Paris"], "wrong": []},
+            {"id": "f2", "category": "factual", "prompt": "Capital of Peru?", "answers": ["Lima"], "wrong": []},
+            {"id": "c1", "category": "creative", "prompt": "A poem.", "answers": [], "wrong": []}]
+    acc = judge.accuracy(_judged([0.0] * 3, recs, texts=["Paris.", "Quito.", "Roses."]), n_boot=50)
+    assert acc["n"] == 2 and acc["value"] == 0.5
+    assert judge.ci_text({"value": 0.5, "lo": 0.25, "hi": 0.75}) == "50.0% [25.0%, 75.0%]"
+
+
+# ------------------------------------------------------------------------------------ sampling controls
+def test_truncate_equals_sampling_at_the_smaller_budget(tiny, monkeypatch):
+    model, tok = tiny
+    ac = ppo.ActorCritic(ppo.with_lora(copy.deepcopy(model), r=4))
+    recs = _recs({"creative": 3, "advice": 2})
+    cfg = ppo.PPOConfig(max_new_tokens=12, temperature=1.0, autocast=False)
+    gold = lambda rec, text, done: float(done) + 0.01 * len(text)  # noqa: E731
+    long = judge.sample(ac, recs, cfg, tok, seed=5, reference=True, gold=gold, batch_size=5)
+    short = judge.sample(ac, recs, cfg, tok, seed=5, reference=True, gold=gold, batch_size=5, max_new_tokens=4)
+    cut = judge.truncate(long, 4, tok, gold=gold)
+    assert cut["ids"] == short["ids"] and cut["finished"] == short["finished"] and cut["gold"] == short["gold"]
+    curve = judge.budget_curve(long, [4, 12])
+    assert curve[4] == pytest.approx(sum(short["finished"]) / 5) and curve[12] == pytest.approx(
+        sum(long["finished"]) / 5)
+    seen = []
+    real = ppo.chat_prompt_ids
+    monkeypatch.setattr(ppo, "chat_prompt_ids", lambda t, rs, **kw: seen.extend(rs) or real(t, rs, **kw))
+    hinted = judge.sample(ac, recs, cfg, tok, seed=5, reference=True, gold=gold, batch_size=5,
+                          instruction="Answer briefly.")
+    assert all(r["prompt"].endswith("\n\nAnswer briefly.") for r in seen)  # the model sees the instruction ...
+    assert hinted["records"] == recs  # ... the gold judges the question asked
+
+
+# ---------------------------------------------------------------------------------- training speed
+def test_episodes_per_second_counts_only_the_steps_that_ran():
+    """A finished run resumed from its checkpoint takes ~0 s: its speed is that of the steps when they ran."""
+    log = [{"episodes": 16, "seconds": 8.0}, {"episodes": 32, "seconds": 8.0}]
+    assert ppo.episodes_per_second(log) == 2.0
+    old = [{"episodes": 16}, {"episodes": 32, "seconds": 4.0}]  # the first step logged before timings existed
+    assert ppo.episodes_per_second(old) == 4.0
+    assert ppo.episodes_per_second([{"episodes": 16}]) != ppo.episodes_per_second([{"episodes": 16}])  # nan
