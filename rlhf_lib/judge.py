@@ -16,6 +16,7 @@ Win rates count ties as half a win, so 50% means "no better than the reference".
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -84,7 +85,6 @@ def sample(ac: ppo.ActorCritic, records: Sequence[dict], cfg: ppo.PPOConfig, tok
     shown = recs if instruction is None else [{**r, "prompt": f"{r['prompt']}\n\n{instruction}"} for r in recs]
     ids = ppo.chat_prompt_ids(tokenizer, shown)
     if max_new_tokens is not None:
-        import dataclasses
         cfg = dataclasses.replace(cfg, max_new_tokens=max_new_tokens)
     if reference:
         resp, done, kls = ppo.sample_reference(ac, ids, cfg, tokenizer.eos_token_id, tokenizer.pad_token_id,

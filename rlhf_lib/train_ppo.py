@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
                         reward_id=reward.fingerprint())
     # reward normalisation on the reference's samples (as chapter 4): the same prompts and seed on every process
     # a stratified sample: the prompt file is sorted by category, so a prefix would hold one category only
-    norm = [i for i, p in enumerate(prompts) if p in judge.stratified(prompts, 2 * P.batch_size, seed=1)]
+    chosen = {p["id"] for p in judge.stratified(prompts, 2 * P.batch_size, seed=1)}
+    norm = [i for i, p in enumerate(prompts) if p["id"] in chosen]
     ref_ids, _, _ = ppo.sample_reference(ac, [ids[i] for i in norm], run, eos, pad, seed=1, batch_size=P.batch_size)
     texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in ref_ids]
     mean, std = ppo.reward_normaliser(reward.score(rm, rm_tokenizer, [prompts[i]["prompt"] for i in norm], texts,
