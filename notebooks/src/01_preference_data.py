@@ -97,8 +97,8 @@ for p, gens in zip(live, live_out, strict=True):
 # For the whole prompt set we use `data.sample_responses`, which appends every finished chunk to a JSONL cache
 # and never samples a response twice. The responses shipped in `data/responses.jsonl` (built by
 # `python -m rlhf_lib.data build --ship`, same settings and seed) seed that cache, so this step takes seconds here
-# instead of about 20 minutes. `data.build` runs the whole chapter's pipeline — sampling, annotation by the
-# panel of section 4, writing the splits — into the git-ignored `artifacts/data/`:
+# instead of the long sampling run it would be from scratch. `data.build` runs the whole chapter's pipeline —
+# sampling, annotation by the panel of section 4, writing the splits — into the git-ignored `artifacts/data/`:
 
 # %%
 start = time.perf_counter()
@@ -140,7 +140,7 @@ plt.show()
 # * **correct** — the known answer is present and no tempting wrong one (factual, arithmetic, conversion):
 #   $+1$ right, $+0.25$ right and wrong together, $-0.5$ no answer, $-1$ a wrong answer. For numbers the answer
 #   the response *commits to* is its last new number, so "10 × 60 = 600" is right and "600 … so 30" is mixed, and
-#   numbers copied from the question ("10 hours") never count as wrong;
+#   numbers copied from the question (the 10 of `"10 hours"`) never count as wrong;
 # * **safety** — declines a harmful request ($+1$); an answer that goes along with it scores $-0.4$ to $-1$, the
 #   lowest when it engages with the request's topic and gives steps, a little higher with a warning; refusing a
 #   *harmless* request is $-1$ too (unhelpful);

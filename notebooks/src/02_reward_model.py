@@ -44,9 +44,9 @@ print(f"profile {cfg.profile}:", {k: v for k, v in vars(R).items()})
 #
 # `data.load_preferences()` returns chapter 1's splits (its artifact, or the dataset shipped in `data/`).
 # The split is **by prompt**: no test prompt was seen in training. Each pair also carries `p_chosen`, the
-# probability that a random annotator of the panel prefers `chosen`. Annotators disagree (about 70% of
-# the time they agree, like human labelers), so even a perfect model cannot predict every label: the best
-# expected accuracy is the **Bayes ceiling** $\frac1N\sum_i \max(p_i, 1-p_i)$.
+# probability that a random annotator of the panel prefers `chosen`. Annotators disagree (chapter 1 set their
+# noise so that two of them agree about as often as human labellers do), so even a perfect model cannot predict
+# every label: the best expected accuracy is the **Bayes ceiling** $\frac1N\sum_i \max(p_i, 1-p_i)$.
 
 # %%
 prefs = data.load_preferences()
@@ -286,11 +286,12 @@ print(f"ensemble of {len(members)} FFNs: val accuracy {ens_val:.3f} (one FFN: {f
 # **Is it the labels, or what the model can see?** Our annotators are simulated, so we can ask a question no real
 # project can: what if the labels had *no noise at all*? We train the same linear probe on the noise-free gold
 # preference of every training pair (a diagnostic only: no real dataset has it, and nothing below uses it) and
-# measure agreement with the gold on the test prompts. If perfect labels lift it close to 90%, label noise is what
-# holds the reward model back and more labels would help; if not, the limit is what the frozen features encode
-# about *new* prompts (is this capital right? is this sum right?), and more labels on the same 225 prompts cannot
-# fix it. Two reference points for the accuracy figure: the gold utility itself, and the panel's exact preference
-# probability used as a reward model, each scored on the realised test labels.
+# measure agreement with the gold on the test prompts. If perfect labels lift it close to the chapter's target of
+# 90% gold agreement, label noise is what holds the reward model back and more labels would help; if not, the limit
+# is what the frozen features encode about *new* prompts (is this capital right? is this sum right?), and more
+# labels on the same 225 prompts cannot fix it. Two reference points for the accuracy figure: the gold utility
+# itself, and the panel's exact preference probability used as a reward model, each scored on the realised test
+# labels.
 
 # %%
 gold_margin = (train_votes.gold_chosen - train_votes.gold_rejected).numpy()
@@ -373,11 +374,12 @@ plt.show()
 # The top-$k$ model can only re-read what the 26 frozen layers below it computed. **LoRA** (Hu et al. 2021, via
 # `peft`) instead adds a trainable low-rank update $W + \tfrac{\alpha}{r}BA$ ($B$: $d\times r$, $A$: $r\times d$,
 # rank $r$ = `reward.lora_r`) to every attention and MLP projection of **all 30 layers**, and trains those and the
-# head: about 4% of the weights (4.9M), but every layer may now change what it computes. The price on a CPU: no cache,
-# every step runs the whole model forward and backward (about 6 s per 16 pairs on 2 cores, against about 1 s for
-# the top 4 layers), so the `cpu` profile trains `reward.lora_epochs` = 0.6 epoch, where a longer run of ours
-# peaked on validation accuracy before it began to overfit. Same loop, same loss, same data. (In the `gpu` profile
-# the transformer above already is this model, and this cell is skipped.)
+# head: a few per cent of the weights (the cell prints how many), but every layer may now change what it computes.
+# The price on a CPU: no cache, every step runs the whole model forward and backward (compare the time the cell
+# prints with the top-4 model's above), so the `cpu` profile trains for `reward.lora_epochs`, less than one epoch:
+# longer runs of ours peaked on validation accuracy early and then began to overfit (watch the curves below for
+# the same turn). Same loop, same loss, same data. (In the `gpu` profile the transformer above already is this
+# model, and this cell is skipped.)
 
 # %%
 lora_result = lora_test = None
@@ -506,7 +508,7 @@ for cat in sorted(set(categories)):
 
 # %% [markdown]
 # **Which pairs does it get wrong: the close ones or the obvious ones?** Sort the test pairs by the size of their
-# gold margin $|u(y_c) - u(y_r)|$. On a close pair (margin under 0.3) even a single annotator sides with the gold
+# gold margin $|u(y_c) - u(y_r)|$. On a close pair (margin $\le 0.3$) even a single annotator sides with the gold
 # barely more often than a coin; on a pair whose margin exceeds 1 (a right answer against a wrong one, a refusal
 # against step-by-step help with a crime) annotators almost never err. A reward model that learned what people
 # want would be wrong mostly on the close pairs.
@@ -532,11 +534,12 @@ for cat in sorted(set(categories[big])):
           f"{np.mean(np.sign(best['margins'][sel]) == np.sign(gold_m[sel])):.0%}")
 
 # %% [markdown]
-# In the cpu run (2026-12-01) the model chosen on validation sided with the gold on 44% of the close pairs, 65% of
-# the middle ones and only **69% of the obvious ones**, where a single annotator is right 98% of the time; the top-4
-# transformer did no better (58 / 70 / 65%). Close pairs are hard for everyone, so the gap that matters is on the
-# obvious ones, and the largest group of those are fact checks (32 factual pairs, two in three right): "The
-# capital of Switzerland is Bern" against "... is Lier". How much of the gold is such checking? Our gold utility is made of named parts (chapter 1), so we can score every test pair with a gold that is
+# Read the table row by row, the models against the single annotator. Close pairs are hard for everyone, so the gap
+# that matters is on the **obvious ones**: where one annotator almost always sides with the gold, a reward model that
+# learned what people want should too. If it falls well short there, look at the per-category lines under the table:
+# when the misses are mostly fact checks ("The capital of Switzerland is Bern" against "... is Lier"), the model
+# does not know the facts, and more or cleaner labels will not teach them. How much of the gold is such checking?
+# Our gold utility is made of named parts (chapter 1), so we can score every test pair with a gold that is
 # **blind to correctness**: a judge perfect on everything else (safety, relevance, length, style, repetition,
 # truncation, tone) but unable to tell a right answer from a wrong one. Its agreement with the full gold bounds what
 # a reward model that knows no facts and no arithmetic can reach.
@@ -612,14 +615,14 @@ if blind_agreement is not None:
 timings["base_model_check_s"] = time.perf_counter() - t
 
 # %% [markdown]
-# **What the targets ask.** In the cpu run the blind judge agrees with the gold on 88.0% of the test pairs (it
-# loses 40% of the factual pairs and 19% of the arithmetic ones) and scores 0.697 test accuracy on the annotators'
-# labels, where the full gold scores 0.796. The base model our reward models start from knows most capitals but
-# almost no arithmetic: it answered 9 of the 13 factual test questions right, but 2 of the 9 sums and 1 of the 6
-# unit conversions. A judge perfect on everything else that also knows exactly what the base model knows reaches
-# 91.9% gold agreement and 0.729 test accuracy. So the 90% target is within reach only of a reward model that is
-# *flawless* on everything else and has learned to use every fact its base model holds, and the 0.735 accuracy
-# target not even of that one; our best, 0.714 and 0.630, is far from both. Real reward models are initialised
+# **What the targets ask.** Read the last table from the top. The gap between the blind judge and the full gold is
+# what checking facts is worth, and the per-category lines of the cell before show where the blind judge loses it
+# (factual, arithmetic and conversion pairs). The base model's answers say which of those facts a reward model built
+# on it could know at all: a model that gets capitals right but sums wrong cannot reward a right sum. The informed
+# judge is *flawless* on everything else and uses every fact its base model holds, so it bounds what any reward model
+# on this base model can reach. Set it against the targets (90% gold agreement, a test accuracy within 3 points of
+# the Bayes ceiling): a target the informed judge misses is out of reach for every reward model of this chapter, and
+# the last row shows how far ours is from even that bound. Real reward models are initialised
 # from the policy *or a larger model* for exactly this reason: a judge cannot reward knowledge it does not have.
 
 # %% [markdown]
@@ -707,61 +710,40 @@ for k, v in figures.items():
 # shifted test set); chapter 4 optimises a policy against it.
 
 # %% [markdown]
-# **Where this chapter falls short (cpu profile, measured).** One run of this notebook on 2 free CPU cores
-# (2026-12-01), on the shipped dataset, with every label of the panel (6,098 training labels on 1,319 pairs instead of
-# 1,197 single labels); accuracies on chapter 1's test split (262 pairs, one label each, Bayes ceiling 0.765), gold
-# agreement on its 217 pairs without a gold tie:
+# **Where this chapter falls short, and how to read the figures.** The figures cell above lists every model's
+# validation accuracy, test accuracy and gold agreement. Set them against the chapter's targets: a test accuracy
+# within 3 points of the test split's Bayes ceiling, and at least 90% gold agreement. With this base model on a CPU
+# expect to miss both; what matters is *why*, and the chapter's cells answer it:
 #
-# | model | val accuracy (every label) | test accuracy | gold agreement |
-# |---|---|---|---|
-# | FFN, BT, AdamW, all labels | 0.609 | 0.603 | 0.636 |
-# | FFN, BT, AdamW, one label per pair | 0.621 | 0.588 | 0.636 |
-# | FFN, MSE, AdamW, all labels | **0.645** (best) | 0.561 | 0.613 |
-# | FFN, BT, SGD, all labels | 0.612 | 0.603 | 0.641 |
-# | ensemble of 3 FFNs | 0.623 | 0.599 | 0.631 |
-# | transformer, top 4 layers, explicit loop | 0.635 | 0.576 | 0.654 |
-# | transformer, top 4 layers, TRL (0.6 epoch) | 0.597 | 0.553 | 0.641 |
-# | **transformer, LoRA on all 30 layers** (0.6 epoch) | 0.643 | **0.630** | **0.714** |
-#
-# The targets are a test accuracy within 3 points of the ceiling (at least 0.735) and at least 90% gold
-# agreement. **Both are missed by far.** The model chosen on validation (the MSE FFN, by 0.002 over LoRA) reaches
-# 0.561 test accuracy and 61% gold agreement; the best model on every count is the LoRA transformer, 0.630 and 71%,
-# and that is the one saved for chapter 4 (the best transformer by validation). Read the table with its noise in
-# mind: one standard error is about 3 points on 262 test pairs and 2–3 points on the validation labels, so choosing
-# the best of eight runs by validation accuracy picks partly noise. Within that noise BT vs MSE, SGD vs AdamW, one
-# label vs five, one FFN vs an ensemble, and our loop vs TRL give the same answer, about 0.60; **depth** is the one
-# lever that moved both figures: the frozen features (FFN) 0.60 / 64%, the top 4 layers 0.58 / 65%, all 30 layers
-# through LoRA 0.63 / 71%.
-#
-# What we tried, and what it tells us:
-# * **What the targets ask** (§8). A judge perfect on every part of the gold *but* correctness agrees with it on
-#   88.0% of the test pairs and scores 0.697 test accuracy; one that also knows exactly what the base model knows
-#   (it answers 9 of 13 test capitals right, 2 of 9 sums, 1 of 6 conversions) reaches 91.9% and 0.729. So with this
-#   base model the accuracy target is out of reach even for a flawless judge, and 90% gold agreement needs a reward
-#   model flawless on everything else; the lever is a larger base model for the reward model, which this offline
-#   course does not ship.
-# * **The gap is on the obvious pairs**: on pairs whose gold margin exceeds 1, where one annotator sides with the
-#   gold 98% of the time, the chosen model does so 69% of the time; close pairs (margin under 0.3) are near a coin
-#   flip for annotators and models alike.
-# * **Perfect labels do not help** (the diagnostic of §5): a linear probe trained on the *noise-free* gold preference
-#   reaches 0.668 / 0.618 / 0.682 gold agreement (layers 8, 24, 30), against 0.636 / 0.618 / 0.682 on the panel's
-#   noisy labels. **Nor do more prompts**: a scratch run (not kept) trained the same gold-label probe on a quarter,
-#   half and all of the 225 training prompts and got 0.61 / 0.61 / 0.67 (layer 8) and 0.66 / 0.64 / 0.62 (layer 24),
-#   flat. The same scratch probe trained on the factual pairs alone peaks at 70% on the factual test pairs.
-# * **The targets are not unreachable in principle**: the gold utility used as a reward model scores 0.796 on the
-#   realised test labels (ties half), the panel's exact probability 0.788 (its expectation is the 0.765 ceiling).
-# * **Other layers**: linear probes on every 4th layer, and on all of them concatenated, land at 0.59–0.62 val
-#   accuracy. The top-4 transformer overfits after about half an epoch (best step 50 of 100, then early stopping);
-#   LoRA peaked at the same point in a 2-epoch scratch run (val 0.643 at step 50, then 0.623, 0.624, 0.617).
+# * **Noise first.** An accuracy over $n$ pairs has a standard error of about $\sqrt{p(1-p)/n}$: a few points on a
+#   test split of a few hundred pairs, and not much less on the validation labels. Choosing the best of eight runs
+#   by validation accuracy picks partly noise, so the model chosen on validation need not be the best on test, and
+#   two rows closer than two standard errors are not told apart.
+# * **Which choices matter.** Compare the rows that change one thing: BT vs MSE, SGD vs AdamW, one label vs five,
+#   one FFN vs an ensemble, our loop vs TRL. If they land within the noise of each other, none of them is the limit.
+#   Then compare **depth**: frozen features (FFN), the top 4 layers, all 30 layers through LoRA. If gold agreement
+#   climbs with depth, the limit is what the model can compute about new prompts, not the loss or the optimiser; that
+#   is why chapter 4 gets the best transformer by validation.
+# * **What the targets ask** (§8). If the informed judge itself misses a target, no reward model of this base model
+#   reaches it; the lever is a larger base model for the reward model, which this offline course does not ship.
+# * **The gap is on the obvious pairs** (the margin table of §8): compare the chosen model with one annotator on the
+#   pairs whose gold margin exceeds 1; close pairs are near a coin flip for annotators and models alike.
+# * **Perfect labels** (the diagnostic of §5): compare each layer's probe trained on the noise-free gold with the
+#   one trained on the panel's labels. If they are close, label noise is not the bottleneck, and neither is the
+#   number of labels: in our scratch runs (not kept) the gold-label probe stayed flat when trained on a quarter, half
+#   and all of the 225 training prompts.
+# * **The targets are not unreachable in principle**: the gold utility used as a reward model, and the panel's exact
+#   probability (whose expected accuracy *is* the Bayes ceiling), are printed in §5 as the two reference points.
+# * **Other layers**: the per-layer linear probes of §5 show that no single layer, nor all of them concatenated, is
+#   a much better input than the FFN's. The top-4 transformer and LoRA reach their best validation point early (the
+#   training curves, and `best_step` against `steps` in their printouts), hence early stopping and short runs.
 # * Also tried outside the notebook: the base model's own log-probabilities of the response (mean, minimum, sum,
-#   spread, length, entropy) as extra features; no gain (0.60–0.66 gold agreement).
+#   spread, length, entropy) as extra features; no gain in gold agreement.
 #
-# **Run time.** This run took 804 s (13.4 min) on 2 free cores with the feature cache already built (FFNs 16 s, SGD
-# 3 s, probes and ensemble 15 s, top-4 transformer 109 s, LoRA 453 s, TRL 171 s, the base model's answers 14 s; an
-# earlier run of the same code took 754 s); building the cache adds about 150 s, so a first run takes about
-# 15–16 minutes, inside the 20-minute target. LoRA is the one step that does not
-# shrink with a cache: on a CPU without native bf16 expect it to take twice as long. (An earlier run on 2 cores
-# shared with three other jobs took 27.6 min plus 13 for the cache: on a laptop, close other work.)
+# **Run time.** `timings` in the figures cell records each step (features, FFNs, SGD, ensemble, top-4 transformer,
+# LoRA, TRL, the base model's answers, total). The feature cache is built on the first run and read afterwards, so a
+# second run is faster; LoRA is the one step that does not shrink with a cache, and on a CPU without native bf16
+# expect it to take about twice as long. Shared cores slow every step: on a laptop, close other work.
 
 # %% [markdown]
 # ## Exercises
@@ -775,7 +757,7 @@ for k, v in figures.items():
 # ```
 #
 # **02.1 — How big a margin is 90% sure?** What reward margin $r_c - r_r$ makes a Bradley-Terry reward model
-# 90% sure that `chosen` wins? Check: `exercises.check("02.1", margin)`.
+# give `chosen` a probability of $0.9$ of winning? Check: `exercises.check("02.1", margin)`.
 #
 # **02.2 — A stable Bradley-Terry loss.** Write `bt_loss(r_chosen, r_rejected)`: the mean over pairs of
 # $-\log\sigma(r_c - r_r)$, as a scalar tensor that gradients flow through, finite even for a margin of $-200$.

@@ -170,7 +170,7 @@ report.save_plot(fig, "03_roc")
 plt.show()
 
 # %% [markdown]
-# ## 3. Calibration: does 80% mean 80%?
+# ## 3. Calibration: does a probability $p$ mean $p$?
 #
 # The RM predicts $P(A \succ B) = \sigma(r_A - r_B)$. PPO only uses the rewards' *order and scale*, but
 # the probability matters whenever someone reads it ("the RM is 95% sure"), mixes rewards from several
@@ -477,7 +477,7 @@ print(f"best by validation: lr {best_lr}, batch {best_bs}, {best_arch} (val {arc
 # without early stopping, and compare:
 #
 # * **none**: no dropout, no weight decay;
-# * **dropout** 0.5: random units are zeroed during training, so no single feature can carry the fit;
+# * **dropout** (`p=0.5`): random units are zeroed during training, so no single feature can carry the fit;
 # * **weight decay** (AdamW, decoupled): every step shrinks the weights towards 0;
 # * **paraphrase augmentation**: each training pair is added again with both answers trivially
 #   paraphrased (new feature vectors from the frozen model, same label).
@@ -814,7 +814,7 @@ for k, v in figures.items():
 #
 # **03.1 — Precision and recall at a threshold.** For the margins `exercises.margins_03()`, compute by hand
 # (without `metrics.classification_metrics`) the precision and recall of the "A is preferred" classifier at
-# threshold 1.0, with each pair shown in both orders as in §2. Check: `exercises.check("03.1", {"precision": p, "recall": r})`.
+# threshold $t = 1$, with each pair shown in both orders as in §2. Check: `exercises.check("03.1", {"precision": p, "recall": r})`.
 #
 # **03.2 — Expected calibration error.** Write `ece(p, y, n_bins=10)` for predicted probabilities `p` of binary
 # outcomes `y` (NumPy arrays), with `n_bins` equal-width bins ($p = 1$ goes to the last one).

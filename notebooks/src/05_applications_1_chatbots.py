@@ -48,8 +48,8 @@ print(f"profile {cfg.profile}:", {k: v for k, v in vars(A).items() if k.startswi
 # named components (`annotate.gold_components`); each person scales the weights differently and adds noise.
 # For our two tasks the weights say what the course text says people look for:
 #
-# - **QA — accuracy first**: `correct` (+1 the right answer and no wrong one, 0.25 both, −1 a wrong one, −0.5
-#   none) with the largest weight, then no refusal of a harmless question (`safety`), a sensible `length`, no
+# - **QA — accuracy first**: `correct` ($+1$ the right answer and no wrong one, $+0.25$ both, $-1$ a wrong one,
+#   $-0.5$ none) with the largest weight, then no refusal of a harmless question (`safety`), a sensible `length`, no
 #   `repetition`, not cut off (`truncation`), readable `style`;
 # - **summaries — coverage and brevity**: `relevance` (how many of the passage's key facts the summary names)
 #   and `brevity` (full marks up to half the passage's length, falling to −1 at its full length).
@@ -206,28 +206,23 @@ comp = apps.component_means(evals, recs, annotate.gold_components, task)
 display(comp[["correct", "relevance", "brevity", "length", "truncation", "style", "words"]])  # noqa: F821
 
 # %% [markdown]
-# **Measured (cpu profile, one run on 2 cores shared with other jobs, load average 6–12).** The reward model,
-# trained on 884 QA/summary pairs with 4,107 panel labels, agreed with 63.3% of the test labels (Bayes ceiling
-# 76.4%; QA 60.4%, summaries 75.8%) and with the noise-free gold on 70.8% of them. After 8 PPO steps of 16
-# episodes (61 s per step on the contended cores), on the 34 held-out test prompts × 2 samples:
+# **What to look for.**
 #
-# | | base | tuned |
-# |---|---|---|
-# | gold win rate, all (n = 68, ties split) | — | **57.4%** |
-# | QA (n = 56) / summarisation (n = 12) | — | **58.0% / 54.2%** |
-# | KL to the base, nats per answer | 0 | **2.3** |
-# | mean gold utility | −0.310 | −0.201 |
-# | answers ending within 48 tokens | 71% | 76% |
-# | mean length, words | 21 | 17 |
-#
-# Per category: arithmetic 50% (n = 18), conversion 67% (12), factual 60% (26), summarise 54% (12). The
-# components show what moved: QA answers got shorter and were cut off less often (`truncation` −0.33 → −0.26)
-# while `correct` barely changed (−0.26 → −0.24) — the frozen-feature RM cannot check facts, so "The capital of
-# Poland is Warsaw" replacing "… is Katow" is luck as much as learning. Summaries got shorter (21 → 17 words;
-# `brevity` 0.51 → 0.87) and covered fewer key facts (`relevance` 0.71 → 0.58): the policy traded coverage for
-# brevity, which this gold utility nearly pays for — note that "A just summary of the text." scores full
-# brevity and no coverage. A short run (8 steps, 2.3 nats of KL) moved the policy a little; chapter 4's 24
-# steps at ~7 nats moved it much further. The whole notebook took 12.5 minutes (749 s) on these shared cores.
+# * **The reward model first** (its printout above): test accuracy against the Bayes ceiling, per task, and
+#   agreement with the noise-free gold. A reward model close to the ceiling on summaries but far from it on QA is
+#   judging length and form, not facts — and PPO can only climb what it sees.
+# * **The win rate with its noise.** With $n$ comparisons a win rate $w$ has a standard error of about
+#   $\sqrt{w(1-w)/n}$: several points for a few dozen comparisons, more for one task, and more again for one
+#   category. A win rate within two standard errors of one half is not a win; read the per-category rates as hints.
+# * **The KL spent.** A short run (few PPO steps) spends little KL and moves the policy a little; chapter 4's longer
+#   run spends much more. Compare the KLs before you compare the win rates.
+# * **The components, not only the total** (the table above). For QA, did `correct` move, or only `truncation` and
+#   `length` (shorter answers, cut off less often)? The frozen-feature reward model cannot check facts, so a right
+#   answer replacing a wrong one ("The capital of Poland is Warsaw" for "… is Katow") is luck as much as learning
+#   unless `correct` rises across the board. For summaries, set `brevity` against `relevance`: if brevity rises while
+#   relevance falls, the policy is trading coverage for brevity, which this gold utility nearly pays for — "A just
+#   summary of the text." scores full brevity and no coverage.
+# * **Run time**: the last cell prints the time of each step; the PPO steps dominate, and shared cores slow them.
 #
 # ### Side by side: the same prompt, the base answer and the tuned answer
 

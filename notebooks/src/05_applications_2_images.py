@@ -42,7 +42,8 @@ print(f"profile {cfg.profile}:", {k: v for k, v in vars(A).items() if k.startswi
 # The raters' **gold appeal** is a weighted sum of named components, each in $[-1, 1]$ (`sprites.gold_components`):
 #
 # - **symmetry** — left-right mirror symmetry, as in most designed sprites (faces, creatures, ships);
-# - **coverage** — a figure that fills 20–60% of the canvas: not blank, not a slab of colour;
+# - **coverage** — a figure that fills between a fifth and three fifths of the canvas: not blank, not a slab of
+#   colour;
 # - **connected** — one figure: the largest 4-connected blob holds the foreground, no stray speckles;
 # - **colours** — two or three foreground colours: one is flat, five a mess;
 # - **well formed** — exactly 64 pixel tokens (a generator can stop early or run on).
@@ -107,8 +108,8 @@ plt.show()
 # Each simulated rater is chapter 1's `annotate.Annotator`: their own weights over the gold components
 # (log-normal around the gold weights — tastes differ) and Bradley–Terry noise: for sprites $A$, $B$ they compute
 # $d = (u(A) - u(B))/T + \varepsilon$, $\varepsilon \sim \mathrm{Logistic}(0,1)$, answer "tie" when $|d|$ is small and
-# otherwise the sign. With $T = 1.4$ (`sprites.RATER_TEMPERATURE`) two raters agree about as often as human labellers do (65–77%; InstructGPT
-# 72.6%), like chapter 1's annotators. Every pair is judged by the whole panel.
+# otherwise the sign. With $T = 1.4$ (`sprites.RATER_TEMPERATURE`) two raters agree about as often as human labellers do (65–77%;
+# InstructGPT 72.6%), like chapter 1's annotators. Every pair is judged by the whole panel.
 
 # %%
 panel = seqrl.make_panel(sprites.GOLD_WEIGHTS, sprites.DOMAIN, A.seq_panel, seed=cfg.seed,
@@ -233,28 +234,25 @@ print(f"notebook ran in {total:.0f} s (pre-training {pretrain_s:.0f}, reward mod
 {k: v for k, v in figures.items() if k.startswith("images")}
 
 # %% [markdown]
-# **Measured (cpu profile, 2 CPU cores shared with other jobs, seed 0).** The pre-trained generator's sprites have
-# mean gold appeal +1.8 (the procedural data: +3.3), and 94% of them are exactly 64 pixels. The panel agreed on
-# 66.8% of its 2,000 pairs (human range 65–77%); the reward model orders 77.7% of held-out pairs like the panel
-# majority and 83.5% like the gold. After 40 PPO steps of 32 sprites (β = 0.05, 28 s):
+# **What to look for.**
 #
-# | | pre-trained | tuned (PPO) |
-# |---|---|---|
-# | gold win rate over the pre-trained generator (256 vs 256, ties split) | — | **95.7%** |
-# | KL to the pre-trained generator, nats per sprite | 0 | **10.5** |
-# | mean gold appeal | +1.87 | +4.77 |
-# | mean reward-model score | +0.37 | +2.49 |
-# | correlation of proxy and gold over samples | 0.87 | 0.78 |
+# * **Before PPO**: the pre-trained generator's mean gold appeal against the procedural data's, and the share of
+#   its sprites that are well formed (exactly 64 pixels); the panel's agreement against the human range; the reward
+#   model's agreement on held-out pairs with the panel majority and with the gold. A reward model that agrees with
+#   the gold more often than with the panel has learned the shared taste under the raters' noise.
+# * **The win rate with its KL**: a win rate far above one half bought with many nats per sprite is a long move
+#   away from the pre-trained generator. Check the KL before calling it a success.
+# * **Proxy against gold**: the correlation on tuned samples next to the one on pre-trained samples. If it holds
+#   up, the reward model has not been fooled; if it drops sharply, PPO has found its mistakes.
 #
-# **Read the sprites before you celebrate.** The gain comes from *connected* (+0.32 → +0.96), *colours*
-# (+0.04 → +0.69) and *symmetry* (−0.69 → +0.23): the tuned generator draws one large blob — nearly always in
-# the same blue — with a few accent pixels. Raters do prefer that to the pre-trained generator's scatter, and the
-# reward model has not been fooled (proxy and gold still move together), but the variety is gone: the entropy of
-# a sprite fell from 60–80 nats in the first PPO steps to 35–40, and a "figure" here is a slab rather than the symmetric creatures
-# of the data (symmetric figures in the data score +5.5, above the tuned mean). This is **mode collapse**, the
-# usual price of RLHF on a generator (a house style in RLHF-tuned image models): the reward model scores each
-# image alone and has no reason to value a varied *set*. A larger β keeps more of the variety at a lower win
-# rate; a reward that sees a batch, or feedback on the tuned samples (notebook 5.5), would be the next step.
+# **Read the sprites before you celebrate.** The component bars show where the gain comes from. If *connected*,
+# *colours* and *symmetry* rise together while the tuned sprites all look alike — one large blob in one colour with
+# a few accent pixels — raters may well prefer that to the pre-trained generator's scatter, but the variety is gone:
+# watch the entropy panel of the PPO curves fall over the steps. A slab is not the symmetric creatures of the data,
+# and those still beat it on gold appeal. This is **mode collapse**, the usual price of RLHF on a generator (a house
+# style in RLHF-tuned image models): the reward model scores each image alone and has no reason to value a varied
+# *set*. A larger β keeps more of the variety at a lower win rate; a reward that sees a batch, or feedback on the
+# tuned samples (notebook 5.5), would be the next step.
 #
-# Time: 114 s from scratch in the kernel (pre-training 23 s, reward model 45 s, PPO 27 s), 2 min 20 s with
-# the notebook start; the same figures repeat run to run on this CPU.
+# The last cell prints the time of each step (pre-training, reward model, PPO); with the same seed the figures
+# repeat run to run on the same CPU.

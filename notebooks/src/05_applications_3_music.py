@@ -16,7 +16,7 @@
 # | validation | the hidden gold taste judges tuned vs pre-trained melodies: win rate, KL spent | `ppo.win_rate`, `ppo.sample_with_kl` |
 #
 # Nothing below is specific to music except `rlhf_lib/melody.py` (tokens, data, taste, piano roll, synthesis):
-# the image notebook (5.2) runs the same `seqrl` code on pixel art.
+# the image notebook, notebook 5.2, runs the same `seqrl` code on pixel art.
 
 # %%
 import time
@@ -250,26 +250,21 @@ print(f"notebook ran in {total:.0f} s (pre-training {pretrain_s:.0f}, reward mod
 {k: v for k, v in figures.items() if k.startswith("music")}
 
 # %% [markdown]
-# **Measured (cpu profile, 2 CPU cores shared with other jobs, seed 0).** The pre-trained generator's melodies
-# have mean gold taste +4.95 (the procedural data: +5.11), 98% of them exactly 16 notes. The listeners agreed on
-# 72.0% of 1,500 pairs (human range 65–77%); the reward model orders 82.7% of held-out pairs like the panel
-# majority and 85.8% like the gold. After 40 PPO steps of 32 melodies (β = 0.05, 10 s):
+# **What to look for.**
 #
-# | | pre-trained | tuned (PPO) |
-# |---|---|---|
-# | gold win rate over the pre-trained generator (256 vs 256, ties split) | — | **82.0%** |
-# | KL to the pre-trained generator, nats per melody | 0 | **5.8** |
-# | mean gold taste | +4.96 | +6.21 |
-# | mean reward-model score | +0.76 | +2.31 |
-# | correlation of proxy and gold over samples | 0.83 | 0.78 |
+# * **Before PPO**: the pre-trained generator's mean gold taste against the procedural data's, and the share of
+#   its melodies that are well formed (exactly 16 notes); the listeners' agreement against the human range; the
+#   reward model's agreement on held-out pairs with the panel majority and with the gold.
+# * **The win rate with its KL**, as for the sprites: how far from one half, for how many nats per melody.
+# * **Proxy against gold**: does the correlation on tuned samples hold up against the one on pre-trained samples?
 #
-# Most of the gain is **resolution** (ending on C: +0.27 → +0.97), then shape and notes in key. One component
-# fell: **variety** (+0.92 → +0.85). Listen to the tuned melodies: several end by hammering the tonic (`… C4 C4 C4
-# C4 C4 C4`), which resolves, stays in key and lands the strong beats on the tonic chord — everything the reward
-# model learned to like — while a listener hears a stuck note. The pre-trained generator rarely did that, so the
-# first reward model saw few such melodies and cannot tell that they are boring: the policy is drifting to where
-# the proxy is uninformed. Notebook 5.5 asks the listeners about the tuned policy's own melodies and measures
-# what that fixes.
+# **Which components moved?** Expect most of the gain in **resolution** (ending on C), then shape and notes in key,
+# and look for a component that *fell*: **variety** is the one to watch. Listen to the tuned melodies: a melody
+# that ends by hammering the tonic (`… C4 C4 C4 C4 C4 C4`) resolves, stays in key and lands the strong beats on the
+# tonic chord — everything the reward model learned to like — while a listener hears a stuck note. The pre-trained
+# generator rarely did that, so the first reward model saw few such melodies and cannot tell that they are boring:
+# the policy is drifting to where the proxy is uninformed. Notebook 5.5 asks the listeners about the tuned policy's
+# own melodies and measures what that fixes.
 #
-# Time: 38 s from scratch in the kernel (pre-training 9 s, reward model 8 s, PPO 11 s), 1 min with the notebook
-# start; the same figures repeat run to run on this CPU.
+# The last cell prints the time of each step (pre-training, reward model, PPO); with the same seed the figures
+# repeat run to run on the same CPU.

@@ -41,7 +41,7 @@ print(f"profile {cfg.profile}:", {k: v for k, v in vars(A).items() if k.startswi
 # components in $[-1, 1]$:
 #
 # - **correct** — the right answer where one is known: the time a timer was set for, a fact, a number
-#   (chapter 1's checker: right and no wrong answer +1, both 0.25, a wrong one −1, none −0.5);
+#   (chapter 1's checker: right and no wrong answer $+1$, both $+0.25$, a wrong one $-1$, none $-0.5$);
 # - **relevance** — the words a useful answer uses (how-to steps, weather advice, a warm reply in small talk);
 # - **spoken** — nothing that only works on a screen: markdown (`**`, `#`, bullets, numbered lists, tables),
 #   URLs, emoji, code, parentheses; no sentence longer than a listener can follow (25 words);
@@ -77,8 +77,8 @@ display(pd.DataFrame([{"prompt": by_id[i]["prompt"], "answer": a, "gold": round(
 #
 # 85 prompts in six categories, written for this chapter (`data/make_voice_prompts.py`), each with what a
 # checker can verify: `answers` (and tempting `wrong` ones) or the `keywords` a relevant answer uses. A seeded
-# shuffle puts ~60% of each category in train, ~15% in val, the rest in test. `voice.load_prompts` checks every
-# line and names file, line and field on bad input.
+# shuffle puts `round(0.6 * n)` of a category's $n$ prompts in train, `round(0.15 * n)` in val, the rest in test.
+# `voice.load_prompts` checks every line and names file, line and field on bad input.
 
 # %%
 prompts = prompts_all if A.voice_max_prompts is None else data.stratified_subset(prompts_all, A.voice_max_prompts, cfg.seed)
@@ -233,29 +233,22 @@ plt.show()
 display(apps.component_means(evals, recs, voice.gold_components, lambda r: "all"))  # noqa: F821
 
 # %% [markdown]
-# **Measured (cpu profile, one run on 2 cores shared with other jobs).** The panel agreed on 69.2% of the 509
-# pairs (human range 65–77%; Bayes ceiling 74.9%). The reward model (3 FFNs, 276 training pairs with every
-# panel label) agreed with 62.9% of the test labels (ceiling 77.5%) and with the gold on 73.2%. After 8 PPO
-# steps of 16 episodes (39 s per step), on the 22 held-out test prompts × 2 samples:
+# **What to look for.**
 #
-# | | base | tuned |
-# |---|---|---|
-# | gold win rate, all (n = 44, ties split) | — | **79.5%** |
-# | KL to the base, nats per answer | 0 | **11.9** |
-# | mean gold utility | −0.854 | −0.059 |
-# | answers ending within 40 tokens | 18% | 93% |
-# | answers with screen-only formatting | 18% | 11% |
-# | mean length, words | 27 | 13 |
-#
-# Per category: small talk 100% (n = 8), timer 92% (6), conversion 81% (8), fact 81% (8), how-to 62% (8),
-# weather 58% (6). Read the samples: most of the gain is the policy learning to **finish a short sentence**
-# (`truncation` −0.81 → −0.06), which a listener does want, and some is right answers ("The largest planet in
-# our solar system is Jupiter."). But `correct` moved only from −0.18 to −0.08 and `relevance` fell (0.26 →
-# 0.19): "There are 2.58 meters in 1 km." is short, finished, speakable and wrong; conversions "won" mostly by
-# being wrong in fewer words. The KL (11.9 nats) overshot the 6-nat target — with 8 steps the adaptive β had no
-# time to react — so this is the over-optimising end of chapter 4's trade-off. The gold utility has blind spots
-# too: "…Leonardo da Vinci's iconic Mona Lisa is actually Auréon Meir-ElRazi…" scores as correct because it names
-# da Vinci. The whole notebook took 9.2 minutes (553 s) on these shared cores, features of the 338 answers 82 s.
+# * **The panel and the reward model first** (§4 and §5): the panel's agreement against the human range and its
+#   Bayes ceiling; the reward model's test accuracy against the test split's ceiling, and its agreement with the gold.
+# * **The win rate with its noise.** A few dozen comparisons in all and a handful per category: a win rate $w$ over
+#   $n$ comparisons has a standard error of about $\sqrt{w(1-w)/n}$, so the per-category rates are hints, not results.
+# * **What moved** (the component table). Expect much of the gain to be the policy learning to **finish a short
+#   sentence** (`truncation`, answers that end with EOS, fewer words), which a listener does want, and fewer
+#   screen-only answers. Then check `correct` and `relevance`: if they barely move or fall, the policy is winning by
+#   being wrong in fewer words — `"There are 2.58 meters in 1 km."` is short, finished, speakable and wrong.
+# * **The KL against its target** (`target_kl` of the profile). With only a few PPO steps the adaptive β has no time
+#   to react, and the KL can overshoot the target by far; then this run sits at the over-optimising end of chapter
+#   4's trade-off.
+# * **The gold's own blind spots**: "…Leonardo da Vinci's iconic Mona Lisa is actually Auréon Meir-ElRazi…" scores
+#   as correct because it names da Vinci. A checker of strings has holes, and a policy finds them too.
+# * **Run time**: the last cell prints the time of each step; the PPO steps and the features of the answers dominate.
 #
 # ### Side by side
 

@@ -61,8 +61,9 @@ assert exercises.check("03.3", t_fit)
 # %% [markdown]
 # ## 03.4 A cluster bootstrap interval
 #
-# Resample whole prompts with replacement, recompute the accuracy each time, and read the 2.5th and 97.5th
-# percentiles. Pairs of one prompt succeed or fail together, so resampling pairs would be too optimistic.
+# Resample whole prompts with replacement, recompute the accuracy each time, and read the percentiles that cut off
+# $2.5\%$ in each tail (`np.percentile(stats, [2.5, 97.5])`). Pairs of one prompt succeed or fail together, so
+# resampling pairs would be too optimistic.
 
 # %%
 def cluster_ci(correct, groups, n_boot=2000, seed=0):
