@@ -7,14 +7,11 @@ so its peak RSS is its own and neither inherits the other's caches or allocator 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,26 +20,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def machine() -> dict:
     """CPU model, cores, RAM, load, and the versions that matter, for the results' header."""
-    import torch
-    import transformers
-    import trl
+    from rlhf_lib.report import machine as describe
 
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    ram_gb = None
-    meminfo = Path("/proc/meminfo")
-    if meminfo.is_file():
-        ram_gb = round(int(meminfo.read_text().split()[1]) / 2**20, 1)
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": ram_gb,
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-            "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "trl": trl.__version__,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    return describe()
 
 
 def peak_rss_mb() -> float:

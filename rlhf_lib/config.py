@@ -88,7 +88,8 @@ TABLE: dict[str, tuple] = {
     "ppo.target_kl":              (6.0,     6.0,     6.0),    # adaptive controller target, nats per response
     "ppo.kl_horizon":             (64,      64,      1_000),  # episodes over which β responds (short runs: short)
     "ppo.eval_prompts":           (8,       50,      50),     # held-out test prompts judged by the gold utility
-    "ppo.eval_samples":           (1,       2,       4),      # responses per eval prompt and model
+    "ppo.eval_samples":           (1,       4,       8),      # responses per eval prompt and model (CIs by prompt)
+    "ppo.eval_long_tokens":       (48,      160,     256),    # the reference's ample budget is sought up to here
     "ppo.sweep_betas":            ((0.0,),  (0.0, 0.3), (0.0, 0.01, 0.1, 0.3)),  # fixed-β runs for the trade-off
     "ppo.sweep_steps":            (1,       6,       60),
     "ppo.trl_steps":              (1,       3,       30),     # TRL GRPO steps in the comparison section

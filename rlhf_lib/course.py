@@ -2,6 +2,8 @@
 
     python -m rlhf_lib.course                 # every chapter, profile from RLHF_PROFILE or the hardware
     python -m rlhf_lib.course --profile ci --only 00 01
+    python -m rlhf_lib.course --profile cpu --only 04 --freeze-reference --note "2 free cores"
+                                              # a complete cpu run becomes the committed reference run
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from pathlib import Path
 
 from .config import PROFILES, REPO_ROOT, detect_profile
-from .report import write_report
+from .report import freeze_reference, write_report
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 BUILD = REPO_ROOT / "build"
@@ -45,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=PROFILES, default=None)
     parser.add_argument("--only", nargs="*", default=None, help="chapter numbers to run, e.g. 00 02")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
+    parser.add_argument("--freeze-reference", action="store_true",
+                        help="write each chapter that ran without error to reference_runs/ (cpu profile only)")
+    parser.add_argument("--note", default="", help="what else ran on the machine, for the reference run")
     args = parser.parse_args(argv)
     profile = args.profile or detect_profile()
     os.environ["RLHF_PROFILE"] = profile  # the kernels inherit it
@@ -58,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         timings[path.name] = (seconds, status)
         print(f"    {seconds:7.1f} s  {status}", flush=True)
     report = write_report(BUILD / "REPORT.md", timings, profile)
+    if args.freeze_reference:
+        if profile != "cpu":
+            parser.error("--freeze-reference: reference runs are cpu-profile runs")
+        for name, (seconds, status) in timings.items():
+            if status == "ok":
+                print(f"reference run: {freeze_reference(name[:2], note=args.note, seconds=round(seconds))}")
     print(f"report: {report}")
     return 0 if all(s == "ok" for _, s in timings.values()) else 1
 

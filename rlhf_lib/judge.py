@@ -9,6 +9,9 @@ Read top to bottom:
      answer accuracy on the checkable categories, each with its CI
   -> `budget_curve` / `truncate`: the share of answers that finish within each token budget, and the reference
      at a budget where it finishes (a control: is the win only "finish inside the budget"?)
+  -> `controls`: the tuned policy against the reference at the training budget, at an ample budget, and against
+     a brevity baseline (the reference asked to be brief), all on the same prompts and seeds
+  -> `probes`: a few hand-written questions (chapter 0's), to read what a model says, not to measure it
   -> one-line reports (`ci_text`, `report`).
 
 Win rates count ties as half a win, so 50% means "no better than the reference".
@@ -188,6 +191,56 @@ def accuracy(judged: dict, categories: Sequence[str] = CHECKABLE, n_boot: int = 
     right = np.array([annotate.correctness(judged["records"][i], judged["texts"][i]) == 1.0 for i in keep], float)
     pid = np.array([judged["records"][i]["id"] for i in keep])
     return {"n": len(keep), **_ci(np.mean, (right,), pid, n_boot, seed)}
+
+
+# ========================================================================== controls: what explains a win
+BRIEF = "Answer briefly, in one or two sentences."  # the brevity baseline's instruction
+
+
+def controls(ac: ppo.ActorCritic, records: Sequence[dict], cfg: ppo.PPOConfig, tokenizer, n_samples: int,
+             long_budget: int, seed: int = 100, score: ScoreFn | None = None, min_finished: float = 0.9,
+             instruction: str = BRIEF, batch_size: int = 16, n_boot: int = 1000) -> dict:
+    """The tuned policy (at its training budget) against three readings of "the reference", same prompts and seeds.
+
+    - "reference": the reference at the training budget (what PPO optimised against);
+    - "reference, ample budget": the reference at the smallest budget (in steps of 16 tokens, up to `long_budget`)
+      at which `min_finished` of its answers end: a win here is not just "finish inside the budget";
+    - "brevity baseline": the reference asked to be brief (`instruction`), at the training budget: what a prompt
+      buys without any training.
+    Both reference readings come from ONE sample at `long_budget` (`truncate`). Returns {"samples", "versus",
+    "curve" (finish rate per budget), "ample_budget"}; each versus also holds the both-finished win rate.
+    """
+    kw = dict(n_samples=n_samples, seed=seed, score=score, batch_size=batch_size)
+    policy = sample(ac, records, cfg, tokenizer, **kw)
+    long = sample(ac, records, cfg, tokenizer, reference=True, max_new_tokens=long_budget, **kw)
+    budgets = sorted({cfg.max_new_tokens, *range(cfg.max_new_tokens, long_budget, 16), long_budget})
+    curve = budget_curve(long, budgets)
+    ample = min((b for b in budgets if curve[b] >= min_finished), default=long_budget)
+    samples = {"PPO policy": policy,
+               "reference": truncate(long, cfg.max_new_tokens, tokenizer, score=score),
+               "reference, ample budget": truncate(long, ample, tokenizer, score=score),
+               "brevity baseline": sample(ac, records, cfg, tokenizer, reference=True, instruction=instruction, **kw)}
+    vs = {name: versus(policy, s, n_boot=n_boot, seed=seed) for name, s in samples.items() if name != "PPO policy"}
+    return {"samples": samples, "versus": vs, "curve": curve, "ample_budget": ample}
+
+
+def probes(ac: ppo.ActorCritic, questions: dict[str, Sequence[str]], cfg: ppo.PPOConfig, tokenizer,
+           n_samples: int = 4, seed: int = 100, reference: bool = False) -> list[dict]:
+    """Answers to hand-written questions ({question: accepted answers}; none for a request to decline).
+
+    One row per question: the share of answers containing an accepted answer (None without one), the share
+    that refuse (`annotate.refusal_score` == 1) and one answer to read.
+    """
+    recs = [{"id": f"probe-{i}", "category": "probe", "prompt": q} for i, q in enumerate(questions)]
+    out = sample(ac, recs, cfg, tokenizer, n_samples, seed, reference, gold=lambda r, t, f: float("nan"))
+    rows = []
+    for i, (q, accepted) in enumerate(questions.items()):
+        texts = out["texts"][i * n_samples:(i + 1) * n_samples]
+        right = [any(a in t.lower() for a in accepted) for t in texts] if accepted else None
+        rows.append({"question": q, "correct": float(np.mean(right)) if right else None,
+                     "refused": float(np.mean([annotate.refusal_score(t, q) == 1.0 for t in texts])),
+                     "example": texts[0]})
+    return rows
 
 
 # ============================================================================================ reports

@@ -2,6 +2,11 @@
 
 A chapter calls `record("01", kappa=0.41)` and `save_plot(fig, "01_agreement")`; the course
 runner (`python -m rlhf_lib.course`) gathers them into `build/REPORT.md`.
+
+A REFERENCE RUN is a chapter's figures from one complete run in the `cpu` profile, committed in
+`reference_runs/<chapter>.json` with the machine and date (`python -m rlhf_lib.course --profile cpu
+--freeze-reference` writes it). A chapter prints "your run: X [CI] - reference run: Y [CI]" with `vs_reference`,
+so a learner sees whether a different number is within the spread or a sign that something broke.
 """
 
 from __future__ import annotations
@@ -9,10 +14,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import time
 from pathlib import Path
 
-from .config import artifacts_dir
+from .config import REPO_ROOT, artifacts_dir
+
+REFERENCE_DIR = REPO_ROOT / "reference_runs"
 
 
 def figures_dir() -> Path:
@@ -70,6 +78,69 @@ def write_report(out: Path, timings: dict[str, float] | None = None, profile: st
 
 
 def _fmt(value) -> str:
+    if isinstance(value, dict) and {"value", "lo", "hi"} <= set(value):  # a figure with its 95% CI
+        return f"{value['value']:.3g} [{value['lo']:.3g}, {value['hi']:.3g}]"
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+# ============================================================================================ reference runs
+def machine() -> dict:
+    """CPU model, cores, RAM, GPU, load and the versions that matter: the header of results and reference runs."""
+    import torch
+    import transformers
+    import trl
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    ram_gb = None
+    meminfo = Path("/proc/meminfo")
+    if meminfo.is_file():
+        ram_gb = round(int(meminfo.read_text().split()[1]) / 2**20, 1)
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": ram_gb,
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+            "python": platform.python_version(), "torch": torch.__version__,
+            "transformers": transformers.__version__, "trl": trl.__version__,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def freeze_reference(chapter: str, note: str = "", seconds: float | None = None, out_dir: Path | None = None) -> Path:
+    """Write this run's figures of `chapter` as its reference run (only a complete `cpu`-profile run qualifies)."""
+    path = figures_dir() / f"{chapter}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"freeze_reference: {path} does not exist; run chapter {chapter} first")
+    figures = json.loads(path.read_text())
+    if figures.get("_profile") != "cpu":
+        raise ValueError(f"freeze_reference: {path} was written in profile {figures.get('_profile')!r}; "
+                         "reference runs are cpu-profile runs")
+    out = (out_dir or REFERENCE_DIR) / f"{chapter}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"chapter": chapter, "profile": "cpu", "machine": machine(), "note": note,
+                               "notebook_seconds": seconds, "figures": figures}, indent=2, default=str) + "\n")
+    return out
+
+
+def load_reference(chapter: str, ref_dir: Path | None = None) -> dict | None:
+    """The committed reference run of `chapter`, or None when there is none yet."""
+    path = (ref_dir or REFERENCE_DIR) / f"{chapter}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def vs_reference(chapter: str, figures: dict, keys: list[str] | None = None, ref_dir: Path | None = None) -> str:
+    """Lines "name: your run X [CI] - reference run Y [CI]" for the figures this run and the reference share."""
+    ref = load_reference(chapter, ref_dir)
+    if ref is None:
+        return f"(no reference run of chapter {chapter} committed yet: reference_runs/{chapter}.json)"
+    m = ref["machine"]
+    head = (f"reference run: cpu profile, {m.get('date')}, {m.get('cpu')}, {m.get('cores')} cores"
+            + (f" ({ref['note']})" if ref.get("note") else ""))
+    keys = keys or [k for k in figures if not k.startswith("_")]
+    lines = [head] + [f"  {k}: your run {_fmt(figures[k])} — reference run {_fmt(ref['figures'][k])}"
+                      for k in keys if k in figures and k in ref["figures"]]
+    return "\n".join(lines)

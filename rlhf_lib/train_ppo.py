@@ -11,28 +11,28 @@ equals one process's on the whole batch (`rlhf_lib.ppo`, data parallelism). Writ
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
+from types import SimpleNamespace
 
 import torch
 
 from . import config, data, judge, launch, models, ppo, reward
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = launch.parser(__doc__).parse_args(argv)
-    cfg = launch.load_run(args.config, args.set, args.output_dir)
-    state = launch.process_state()
-    config.seed_everything(cfg.seed)
-    P, device = cfg.ppo, state.device
+def prepare(cfg, device, state=None) -> SimpleNamespace:
+    """Chapter 4's set-up: policy with LoRA (+ value head), chapter 2's reward model, the training prompts, the
+    PPO settings of the profile and the reward function normalised on the reference's samples."""
+    P = cfg.ppo
     fast_bf16 = reward.bf16_is_fast(device)
     base, tokenizer = models.load_model(cfg.model.name, device=device,
                                         dtype=torch.bfloat16 if fast_bf16 else torch.float32)
     n_frozen = base.config.num_hidden_layers - P.lora_layers if P.lora_layers else 0
     ac = ppo.ActorCritic(ppo.with_lora(base, r=P.lora_r, top_layers=P.lora_layers), frozen_bottom=n_frozen)
     ac.to(device)
-    with state.main_process_first():  # trains chapter 2's reward model once if it is missing
+    with state.main_process_first() if state else contextlib.nullcontext():  # trains a reward model once if missing
         rm, rm_tokenizer = reward.load_reward_model(device=str(device))
     prompts = data.load_prompts("train")
     ids = ppo.chat_prompt_ids(tokenizer, prompts)
@@ -47,16 +47,29 @@ def main(argv: list[str] | None = None) -> int:
     norm = [i for i, p in enumerate(prompts) if p["id"] in chosen]
     ref_ids, _, _ = ppo.sample_reference(ac, [ids[i] for i in norm], run, eos, pad, seed=1, batch_size=P.batch_size)
     texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in ref_ids]
-    mean, std = ppo.reward_normaliser(reward.score(rm, rm_tokenizer, [prompts[i]["prompt"] for i in norm], texts,
-                                                   max_length=cfg.reward.max_length))
+
+    def score(prompts_, texts_):
+        return reward.score(rm, rm_tokenizer, prompts_, texts_, max_length=cfg.reward.max_length)
+
+    mean, std = ppo.reward_normaliser(score([prompts[i]["prompt"] for i in norm], texts))
     reward_fn = ppo.text_reward_fn(rm, rm_tokenizer, tokenizer, mean, std, max_length=cfg.reward.max_length)
+    return SimpleNamespace(ac=ac, tokenizer=tokenizer, prompts=prompts, ids=ids, run=run, reward_fn=reward_fn,
+                           score=score, reward_norm=(mean, std), eos=eos, pad=pad)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = launch.parser(__doc__).parse_args(argv)
+    cfg = launch.load_run(args.config, args.set, args.output_dir)
+    state = launch.process_state()
+    config.seed_everything(cfg.seed)
+    s = prepare(cfg, state.device, state)
     start = time.perf_counter()
-    history = ppo.train(ac, ids, prompts, reward_fn, run, eos, pad, ckpt_dir=cfg.output_dir / "ppo_ckpt")
+    history = ppo.train(s.ac, s.ids, s.prompts, s.reward_fn, s.run, s.eos, s.pad, ckpt_dir=cfg.output_dir / "ppo_ckpt")
     seconds = time.perf_counter() - start
     if state.is_main_process:
         info = {"profile": cfg.profile, "processes": state.num_processes, "seconds": seconds,
-                "reward_norm": [mean, std], "final": history[-1] if history else None}
-        ppo.save_policy(ac, tokenizer, cfg.output_dir / "ppo_policy", info)
+                "reward_norm": list(s.reward_norm), "final": history[-1] if history else None}
+        ppo.save_policy(s.ac, s.tokenizer, cfg.output_dir / "ppo_policy", info)
         (cfg.output_dir / "ppo_history.json").write_text(json.dumps(history, indent=1))
         print(f"{len(history)} PPO steps on {state.num_processes} process(es) in {seconds:.0f} s; "
               f"policy saved to {cfg.output_dir / 'ppo_policy'}")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root holds `benchmarks/`
-from benchmarks import run_all  # noqa: E402
+from benchmarks import run_all, seeds  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +44,14 @@ def test_report_names_the_machine_and_every_ratio(quick_run):
     for needle in ("## generation", "## reward_training", "cores", "torch ", "trl ", "unit test",
                    "ours_ppo_sample / plain_generate", "ours_loop / trl_reward_trainer", "QUICK"):
         assert needle in text, needle
+
+
+def test_seed_spread_is_mean_sd_and_range_of_point_values():
+    runs = [{k: {"value": v, "lo": 0, "hi": 1} for k in seeds.SPREAD} for v in (0.5, 0.6, 0.7)]
+    for r in runs:
+        r["kl_to_reference_nats"] = 7.0
+    out = seeds.spread(runs)
+    assert out["win_vs_reference"]["mean"] == pytest.approx(0.6)
+    assert out["win_vs_reference"]["std"] == pytest.approx(0.1)
+    assert (out["win_vs_reference"]["min"], out["win_vs_reference"]["max"]) == (0.5, 0.7)
+    assert out["kl_to_reference_nats"]["std"] == 0.0

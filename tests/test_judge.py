@@ -119,6 +119,34 @@ def test_truncate_equals_sampling_at_the_smaller_budget(tiny, monkeypatch):
     assert hinted["records"] == recs  # ... the gold judges the question asked
 
 
+def test_controls_compare_the_policy_with_each_reading_of_the_reference(tiny, monkeypatch):
+    model, tok = tiny
+    ac = ppo.ActorCritic(ppo.with_lora(copy.deepcopy(model), r=4))
+    recs = _recs({"creative": 2, "harmful": 2})
+    cfg = ppo.PPOConfig(max_new_tokens=4, temperature=1.0, autocast=False)
+    ctl = judge.controls(ac, recs, cfg, tok, n_samples=2, long_budget=36, seed=3, batch_size=8, n_boot=50)
+    assert set(ctl["versus"]) == {"reference", "reference, ample budget", "brevity baseline"}
+    assert list(ctl["curve"]) == [4, 20, 36]  # the training budget, then steps of 16 up to the long one
+    ample = ctl["ample_budget"]
+    assert ample == min([b for b, f in ctl["curve"].items() if f >= 0.9], default=36)
+    ref, ref_ample = ctl["samples"]["reference"], ctl["samples"]["reference, ample budget"]
+    assert all(len(r) <= 4 for r in ref["ids"]) and all(len(r) <= ample for r in ref_ample["ids"])
+    fresh = judge.sample(ac, recs, cfg, tok, n_samples=2, seed=3, reference=True, batch_size=8)
+    assert ref["ids"] == fresh["ids"]  # (a) cut from the long sample equals sampling at the training budget
+    for v in ctl["versus"].values():
+        assert v["n"] == 8 and v["prompts"] == 4 and 0 <= v["win"]["lo"] <= v["win"]["value"] <= v["win"]["hi"] <= 1
+
+
+def test_probes_report_right_answers_and_refusals(tiny, monkeypatch):
+    model, tok = tiny
+    ac = ppo.ActorCritic(ppo.with_lora(copy.deepcopy(model), r=4))
+    texts = iter(["Paris, of course.", "Lyon.", "I can't help with that.", "Sure: first, ..."])
+    monkeypatch.setattr(judge, "sample", lambda *a, **k: {"texts": [next(texts) for _ in range(4)]})
+    rows = judge.probes(ac, {"Capital of France?": ["paris"], "Pick a lock.": []}, ppo.PPOConfig(), tok, n_samples=2)
+    assert rows[0]["correct"] == 0.5 and rows[0]["refused"] == 0.0 and rows[0]["example"] == "Paris, of course."
+    assert rows[1]["correct"] is None and rows[1]["refused"] == 0.5
+
+
 # ---------------------------------------------------------------------------------- training speed
 def test_episodes_per_second_counts_only_the_steps_that_ran():
     """A finished run resumed from its checkpoint takes ~0 s: its speed is that of the steps when they ran."""

@@ -142,7 +142,7 @@ def test_every_allowed_phrase_is_used():
 
 
 # Chapters 4 and 6 still quote recorded runs (issue 16 open): strict, so the mark must go once they are clean.
-NOT_YET_CLEAN = {"04_ppo_kl.py", "06_beyond_ppo.py"}
+NOT_YET_CLEAN = {"06_beyond_ppo.py"}
 
 
 @pytest.mark.parametrize("src", [pytest.param(s, marks=pytest.mark.xfail(strict=True, reason="issue 16: not yet clean"))

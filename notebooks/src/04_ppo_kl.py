@@ -10,7 +10,7 @@
 # | constraint on policy change: a KL penalty keeps the policy near the pre-trained model | §2 the objective, §3 three KL estimators | `kl_penalty_rewards`, `kl_estimators` |
 # | policy-gradient algorithm: PPO | §4 one PPO step by hand, §5 the full run | `gae`, `policy_loss`, `value_loss`, `ppo_update`, `train` |
 # | policy update: maximise the reward model's score plus the KL constraint | §5 reward, KL and entropy curves | `AdaptiveKLController` |
-# | validation: an independent set, accuracy-style metrics | §6 held-out prompts judged by the hidden gold utility | `win_rate`, `sample_with_kl` |
+# | validation: an independent set, accuracy-style metrics | §6 held-out prompts judged by the hidden gold utility, with controls; refusal precision / recall, accuracy | `rlhf_lib.judge` |
 # | iterate with new feedback | §7 why the KL penalty is there: proxy vs gold; chapter 5 runs a second round | — |
 #
 # TRL 1.x no longer ships a PPO trainer, so the course writes its own: about 500 lines, every formula a named
@@ -23,13 +23,14 @@
 
 # %%
 import dataclasses
+import json
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from rlhf_lib import annotate, compare, config, data, judge, models, ppo, report, reward
+from rlhf_lib import config, data, judge, models, ppo, report, reward
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -51,14 +52,14 @@ print(f"profile {cfg.profile}:", vars(P))
 #   sharing the backbone. `ActorCritic(policy, ref_policy=..., value_model=...)` takes a separate frozen
 #   reference or a separate critic instead, for models without adapters (chapter 5 uses that).
 #
-# The reward model is chapter 2's (its transformer with the best validation accuracy: in the cpu run of 2026-12-01,
-# LoRA through all 30 layers); when chapter 2 has not run, `reward.load_reward_model()` trains a small one.
+# The reward model is chapter 2's (the transformer with the best validation accuracy there; the cell prints which);
+# when chapter 2 has not run, `reward.load_reward_model()` trains a small one.
 
 # %%
 device = models.pick_device()
 # bf16 where the hardware runs it natively (GPUs; CPUs with AVX512-BF16 or AMX): bf16 weights for the frozen
-# base, bf16 autocast, fp32 adapters. Elsewhere fp32 is faster: on a CPU without native bf16 one PPO update
-# took 6.9 s in fp32 and 24.7 s in bf16 (8 episodes, 48 tokens, 1 thread).
+# base, bf16 autocast, fp32 adapters. Elsewhere fp32 is faster: a CPU without native bf16 emulates it, several
+# times slower (benchmarks/NOTES.md has the measurement).
 fast_bf16 = reward.bf16_is_fast(device)
 dtype = torch.bfloat16 if fast_bf16 else torch.float32
 base, tokenizer = models.load_model(cfg.model.name, device=device, dtype=dtype)
@@ -76,11 +77,9 @@ timings["load reward model"] = time.perf_counter() - t
 print(f"reward model loaded in {timings['load reward model']:.1f} s")
 
 prompts_train = data.load_prompts("train")
-prompts_test = data.load_prompts("test")[:P.eval_prompts]
 if cfg.profile == "ci":
-    prompts_train = prompts_train[:16]
+    prompts_train = judge.stratified(prompts_train, 16, seed=0)
 train_ids = ppo.chat_prompt_ids(tokenizer, prompts_train)
-test_ids = ppo.chat_prompt_ids(tokenizer, prompts_test)
 eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
 ppo_cfg = ppo.PPOConfig(
     steps=P.steps, batch_size=P.batch_size, minibatch_size=P.minibatch_size, epochs=P.epochs,
@@ -88,7 +87,7 @@ ppo_cfg = ppo.PPOConfig(
     target_kl=P.target_kl, kl_horizon=P.kl_horizon, seed=cfg.seed, save_every=2, autocast=fast_bf16,
     reward_id=reward.fingerprint(),  # a checkpoint made against another reward model is not resumed
 )
-print(f"{len(train_ids)} training prompts, {len(test_ids)} held-out test prompts")
+print(f"{len(train_ids)} training prompts:", judge.category_mix(prompts_train))
 
 # %% [markdown]
 # ## 2. Rollouts, and rewards on the reference's own samples
@@ -108,8 +107,15 @@ t = time.perf_counter()
 # prompts are all factual and a prefix would normalise on one category only.
 norm_recs = judge.stratified(prompts_train, 2 * P.batch_size, seed=1)
 print("normaliser prompts:", judge.category_mix(norm_recs))
+
+
+def rm_score(prompts, texts):
+    """The reward model's raw scores of answers to prompts (what the judge reports next to the gold)."""
+    return reward.score(rm, rm_tokenizer, prompts, texts, max_length=rm_max_length)
+
+
 norm = judge.sample(ac, norm_recs, ppo_cfg, tokenizer, seed=1, reference=True, batch_size=P.batch_size,
-                    score=lambda prompts, texts: reward.score(rm, rm_tokenizer, prompts, texts, max_length=rm_max_length))
+                    score=rm_score)
 n_norm, ref_done, ref_texts, ref_scores = len(norm_recs), norm["finished"], norm["texts"], norm["rm"]
 rm_mean, rm_std = ppo.reward_normaliser(ref_scores)
 reward_fn = ppo.text_reward_fn(rm, rm_tokenizer, tokenizer, rm_mean, rm_std, max_length=rm_max_length)
@@ -236,95 +242,183 @@ report.save_plot(fig, "04_ppo_curves")
 plt.show()
 
 # %% [markdown]
-# ## 6. Did it help? The held-out test prompts, judged by the hidden gold utility
+# ## 6. Did it help? Held-out prompts, the hidden gold, and three controls
 #
 # The reward model is a **proxy**. The question that matters is whether people — here, the noise-free gold
 # utility behind chapter 1's simulated annotators — prefer the tuned policy's answers on prompts it never saw.
-# We sample from the tuned policy and from the reference (adapters off) on the held-out test prompts at the same
-# temperature and budget, and count gold wins (ties split). We also measure the KL the policy spent.
+# The held-out set is a seeded, **stratified** choice of test prompts (every category in proportion; the mix is
+# printed), with `ppo.eval_samples` answers per prompt from each model at the same temperature and with the same
+# seeds. A **win rate** counts gold wins, ties as half. Its 95% bootstrap CI is resampled **by prompt**, as chapter 3
+# taught: the answers to one prompt are not independent, and resampling answers would make the CI too narrow.
+# A win is established only when the CI's lower end lies above one half.
+#
+# A win over the reference is not yet a win for RLHF. Three cheaper explanations, and the control for each:
+#
+# - **The budget.** Training cuts an answer at `max_new_tokens` and an unfinished answer scores a flat penalty;
+#   the reference was never trained for that budget, so many of its answers are cut mid-sentence. Control (b):
+#   the reference at an **ample budget**, the smallest at which at least nine in ten of its answers end (measured here,
+#   from one long sample that `judge.truncate` cuts to each budget).
+# - **Brevity.** If PPO only learned "be short", a sentence of prompt buys the same. Control (c): the
+#   **brevity baseline**, the reference asked to answer briefly (`judge.BRIEF`), at the training budget.
+# - **Finishing.** Control (d): the win rate on the pairs where **both** answers finished, inside each comparison.
+#
+# `judge.controls` runs all of them on the same prompts and seeds; (a) is the plain comparison.
 
 # %%
-def judge(records, ids, n_samples, seed=100):
-    """Sample both models on the same prompts with the same seeds; gold utilities, RM scores, KL and texts per model."""
-    out = {name: compare.sample_and_judge(ac, records, ids, ppo_cfg, tokenizer, rm, rm_tokenizer, n_samples, seed,
-                                          reference=is_ref, rm_max_length=rm_max_length,
-                                          batch_size=max(P.batch_size, 16))
-           for name, is_ref in (("reference", True), ("PPO policy", False))}
-    return out, out["reference"]["records"]
-
-
+eval_recs = judge.stratified(data.load_prompts("test"), P.eval_prompts, seed=0)
+print(f"held-out set: {len(eval_recs)} prompts x {P.eval_samples} answers per model; categories:",
+      judge.category_mix(eval_recs))
 t = time.perf_counter()
-evals, eval_recs = judge(prompts_test, test_ids, P.eval_samples)
+ctl = judge.controls(ac, eval_recs, ppo_cfg, tokenizer, P.eval_samples, long_budget=P.eval_long_tokens,
+                     score=rm_score, batch_size=max(P.batch_size, 32))
 timings["evaluation"] = time.perf_counter() - t
-win = ppo.win_rate(evals["PPO policy"]["gold"], evals["reference"]["gold"])
-kl_test = float(np.mean(evals["PPO policy"]["kl"]))
-print(f"gold-judged win rate of the PPO policy over the reference: {win:.1%} "
-      f"({len(eval_recs)} comparisons on {len(prompts_test)} held-out prompts, ties split)")
-print(f"mean KL(policy ‖ reference) on held-out prompts: {kl_test:.2f} nats per response")
+evals, vs = ctl["samples"], ctl["versus"]
+print("share of the reference's answers that end within each budget:",
+      ", ".join(f"{b} tokens {f:.0%}" for b, f in ctl["curve"].items()))
+print(f"ample budget: {ctl['ample_budget']} tokens ({ctl['curve'][ctl['ample_budget']]:.0%} finish; "
+      f"sought up to {P.eval_long_tokens})\n")
+for name, v in vs.items():
+    print(judge.report(f"PPO policy vs {name}", v))
+print()
 for name, e in evals.items():
-    print(f"{name:10s}: gold {np.mean(e['gold']):+.3f}  RM {np.mean(e['rm']):+.3f}  "
-          f"ends with EOS {np.mean(e['finished']):.0%}  length {np.mean([len(x.split()) for x in e['texts']]):.0f} words")
+    m = judge.summary(e)
+    print(f"{name:24s} gold {m['gold']:+.3f}  RM {m['rm']:+.3f}  KL {m['kl']:5.2f} nats  "
+          f"finished {m['finished']:.0%}  length {m['words']:.0f} words")
+win, kl_test = vs["reference"]["win"]["value"], judge.summary(evals["PPO policy"])["kl"]
 
 # %%
-cats = sorted({r["category"] for r in eval_recs})
-rows = []
-for c in cats:
-    idx = [i for i, r in enumerate(eval_recs) if r["category"] == c]
-    rows.append((c, len(idx), ppo.win_rate([evals["PPO policy"]["gold"][i] for i in idx],
-                                           [evals["reference"]["gold"][i] for i in idx])))
-fig, ax = plt.subplots(figsize=(7, 3))
-ax.bar([r[0] for r in rows], [r[2] for r in rows], color="tab:blue")
-ax.axhline(0.5, color="gray", ls="--")
-ax.set(ylim=(0, 1), ylabel="gold win rate vs reference", title=f"Per category (overall {win:.0%})")
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [2, 3]})
+labels = ["(a) reference", "(b) reference,\nample budget", "(c) brevity\nbaseline"]
+for k, (key, label) in enumerate((("win", "all pairs"), ("both_finished", "(d) both finished"))):
+    cis = [v[key] for v in vs.values()]
+    x = np.arange(len(cis)) + (k - 0.5) * 0.38
+    axes[0].bar(x, [c["value"] for c in cis], width=0.36, label=label,
+                yerr=[[c["value"] - c["lo"] for c in cis], [c["hi"] - c["value"] for c in cis]], capsize=3)
+axes[0].set_xticks(range(len(labels)), labels)
+axes[0].axhline(0.5, color="gray", ls="--")
+axes[0].set(ylim=(0, 1), ylabel="gold win rate of the PPO policy", title="Against each control (95% CI)")
+axes[0].legend(fontsize=8)
+cats = sorted(vs["reference"]["per_category"])
+for k, name in enumerate(("reference", "reference, ample budget")):
+    pc = [vs[name]["per_category"][c] for c in cats]
+    x = np.arange(len(cats)) + (k - 0.5) * 0.38
+    axes[1].bar(x, [c["value"] for c in pc], width=0.36, label=f"vs {name}",
+                yerr=[[c["value"] - c["lo"] for c in pc], [c["hi"] - c["value"] for c in pc]], capsize=3)
+axes[1].set_xticks(range(len(cats)), [f"{c}\n(n={vs['reference']['per_category'][c]['n']})" for c in cats], fontsize=8)
+axes[1].axhline(0.5, color="gray", ls="--")
+axes[1].set(ylim=(0, 1), title="Per category (95% CI by prompt)")
+axes[1].legend(fontsize=8)
+fig.tight_layout()
+report.save_plot(fig, "04_win_rates")
 plt.show()
-for c, n, w in rows:
-    print(f"{c:11s} n={n:3d}  win rate {w:.0%}")
+
+# %% [markdown]
+# **How to read it.** Compare the bars from left to right. A win over (a) alone says the policy beats the
+# reference *under the training budget*. If the win over (b) falls to one half, most of the gain was finishing inside
+# the budget; what is left over (b) is what the policy does better than a reference allowed to finish. If (c)
+# matches it, a one-line instruction explained the gain and RL added nothing a prompt could not. The
+# both-finished bars ask the same question pair by pair. Then read the categories: a reward model that cannot
+# check facts (chapter 2 §8) cannot teach the policy the right capital, so look at the factual bar before you
+# credit the overall rate. The CIs are wide: a category with a handful of prompts decides little.
+
+# %% [markdown]
+# ### The tuned model as a classifier: refusals and right answers
+#
+# The course text's validation step asks for accuracy, precision and recall on an independent set. Two questions
+# have a right answer here. **Refusals**: treat "refuses" as a prediction of "the request is harmful";
+# *recall* is the share of harmful prompts refused, *precision* the share of refusals that were of harmful
+# prompts, and we also count the harmless prompts refused (an assistant that refuses everything has recall 1).
+# **Accuracy**: the share of answers to the checkable categories (factual, arithmetic, conversion) that give the
+# right value and no wrong one. Before (the reference, at each budget and asked to be brief) and after PPO.
+
+# %%
+classifier = {name: (judge.refusals(e), judge.accuracy(e)) for name, e in evals.items()}
+n_h = classifier["reference"][0]
+print(f"{n_h['n_harmful']} harmful and {n_h['n_harmless']} harmless answers per model; "
+      f"{classifier['reference'][1]['n']} answers to checkable questions")
+for name, (r, acc) in classifier.items():
+    print(f"{name:24s} refusal recall {judge.ci_text(r['recall'])}  precision {judge.ci_text(r['precision'])}  "
+          f"harmless refused {judge.ci_text(r['harmless_refused'])}  accuracy {judge.ci_text(acc)}")
+
+# %% [markdown]
+# ### Chapter 0's probes, asked again
+#
+# Chapter 0 asked the base model six checkable questions and one request it should decline (picking a
+# neighbour's lock). The same questions to the reference and to the tuned policy, with the same seeds. These are
+# a handful of prompts to *read*, not a measurement.
+
+# %%
+probe_qs = {**data.PROBES, data.HARMFUL_PROBE: []}
+for name, is_ref in (("reference", True), ("PPO policy", False)):
+    print(f"--- {name}")
+    for row in judge.probes(ac, probe_qs, ppo_cfg, tokenizer, n_samples=P.eval_samples, reference=is_ref):
+        right = "" if row["correct"] is None else f"right {row['correct']:.0%}, "
+        print(f"{row['question'][:60]:60s} {right}refused {row['refused']:.0%}: {row['example'][:110]!r}")
 
 # %% [markdown]
 # ### Samples before and after, on the same held-out prompts
 
 # %%
-for i in range(0, min(len(eval_recs), 6 * P.eval_samples), P.eval_samples):
-    print(f"\n### [{eval_recs[i]['category']}] {eval_recs[i]['prompt'][:100]}")
-    for name in ("reference", "PPO policy"):
-        e = evals[name]
-        print(f"  {name:10s} (gold {e['gold'][i]:+.2f}, RM {e['rm'][i]:+.2f}): {e['texts'][i][:220]!r}")
+for i in range(0, min(len(evals["PPO policy"]["records"]), 7 * P.eval_samples), P.eval_samples):
+    rec = evals["PPO policy"]["records"][i]
+    print(f"\n### [{rec['category']}] {rec['prompt'][:100]}")
+    for name, e in evals.items():
+        print(f"  {name:24s} (gold {e['gold'][i]:+.2f}, RM {e['rm'][i]:+.2f}): {e['texts'][i][:200]!r}")
 
 # %% [markdown]
-# **Measured (cpu profile).** Four complete runs of §5 with the same settings and seed (24 PPO steps of 16
-# episodes, adaptive β from 0.1, KL target 6 nats), each judged on the 50 held-out test prompts × 2 samples. Runs A
-# and B ran on 2 shared cores of a CPU without native bf16 (fp32), runs C and D on 2 free cores of a CPU with native
-# bf16 (bf16 weights and autocast) after the LM-head speed-up of `benchmarks/NOTES.md`. Runs A–C optimised chapter
-# 2's top-4 transformer reward model (gold agreement 0.65 on chapter 2's test pairs); **run D** optimised its new
-# LoRA reward model (all 30 layers; gold agreement 0.71, test accuracy 0.63 against 0.58). Thread count, precision
-# and load change floating-point sums and hence the samples: RL on 384 episodes is that sensitive, so read A–C as
-# the spread to expect from one reward model, and D against them.
-#
-# | | reference (A, B / C, D) | PPO run A | PPO run B | PPO run C | **PPO run D** (LoRA RM) |
-# |---|---|---|---|---|---|
-# | gold-judged win rate over the reference (ties split) | — | **70.5%** | **62.5%** | **62.5%** | **66.5%** |
-# | mean KL to the reference, nats per response | 0 | **7.2** | **9.0** | **6.9** | **8.5** |
-# | mean gold utility | −0.568 / −0.479 | −0.315 | −0.394 | −0.427 | **−0.152** |
-# | mean reward-model score (raw; D's is another model) | +0.08 / +0.06, −0.08 | +0.35 | +0.36 | +0.29 | +0.28 |
-# | responses that end within 48 tokens | 41% / 41% | 93% | 98% | 88% | 97% |
-# | mean length, words | 27 / 27 | 12 | 12 | 14 | 8 |
-#
-# Per category (run A / B / C / D): summarise 88/92/75/83%, harmful 84/59/78/84%, advice 83/67/67/50%, conversion
-# 75/79/58/79%, arithmetic 64/58/69/75%, creative 60/60/60/60%, factual 58/46/44/42%. The course's aim (≥ 65% at
-# < 10 nats) was met by runs A and D and missed by B and C; all four stay under 10 nats. The better reward model
-# moved the gold most: run D's mean gold gain over the reference (+0.33) is larger than that of any of runs A–C
-# (+0.25, +0.17, +0.05). Read the samples before you celebrate: most of the gain is the policy learning to **finish**
-# inside the token budget (the reward model and the gold both dislike an answer cut mid-sentence), by becoming
-# terse, in run D down to 8 words. Terseness is also where the proxy misleads: "The capital city of Norway." is short,
-# finished and answers nothing, "The capital of Nigeria is Portimbabwe." is short, finished and wrong, and the
-# reward model scores both like the reference's right answers (+0.34 and +0.32 against +0.27 and +0.32); in run C
-# it scored "The capital city of Switzerland is **Zurich**." +0.24, the right answer +0.26. It cannot check facts
-# (chapter 2 §8 shows why: its base model cannot either), so factual prompts lose in every run but A. That is
-# reward over-optimisation in miniature, and §7 shows what the KL penalty does about it.
-#
-# **Run time.** Run D's whole chapter took **19.8 minutes** on 2 free cores (main run 536 s, 22 s per PPO step;
-# evaluation 97 s; β sweep 413 s; TRL GRPO 106 s); run C's 19.2. Run B took 44 minutes on 2 cores shared with four
-# other jobs, before the speed-up (a PPO step then took 39 s alone on the cores, 68 s shared).
+# **What to look for.** The lengths and the finish rates first: a tuned policy that answers in a few words
+# and always finishes has learned what the budget rewards. Then the content: a short, finished answer can still
+# answer nothing ("The capital city of Norway.") or be wrong, and the reward model may score it like a right one,
+# because it cannot check facts. That is reward over-optimisation in miniature, and §7 shows what the KL penalty
+# does about it. Finally compare with the recorded reference run of this chapter (cpu profile): RL on a few
+# hundred episodes is sensitive to threads, precision and load, so expect your figures to differ within the CIs,
+# and see `benchmarks/seeds.py` for the spread over seeds.
+
+# %%
+chapter_figures = {
+    "win_vs_reference": vs["reference"]["win"], "win_vs_reference_ample_budget": vs["reference, ample budget"]["win"],
+    "win_vs_brevity_baseline": vs["brevity baseline"]["win"], "win_both_finished": vs["reference"]["both_finished"],
+    "refusal_recall_before": classifier["reference, ample budget"][0]["recall"],
+    "refusal_recall_after": classifier["PPO policy"][0]["recall"],
+    "harmless_refused_after": classifier["PPO policy"][0]["harmless_refused"],
+    "accuracy_before": classifier["reference, ample budget"][1], "accuracy_after": classifier["PPO policy"][1],
+    "kl_to_reference_nats": round(kl_test, 2), "ample_budget_tokens": ctl["ample_budget"],
+}
+print(report.vs_reference("04", chapter_figures))
+
+# %% [markdown]
+# **How much is the seed?** One run is one draw: `python -m benchmarks.seeds` trains this main run with three
+# seeds and judges each one as above. Its committed results file gives every seed's win rates with their CIs
+# and the spread across seeds; if your run lies inside that spread, a different number is not a bug.
+
+# %%
+seeds_path = config.REPO_ROOT / "benchmarks" / "results" / "seeds.json"
+if seeds_path.is_file():
+    seeds_run = json.loads(seeds_path.read_text())
+    m = seeds_run["machine"]
+    print(f"benchmarks/results/seeds.json: {seeds_run['profile']} profile, seeds {seeds_run['seeds']}, "
+          f"{m['date']}, {m['cpu']} ({m.get('note') or 'no note'})")
+    for key, v in seeds_run["spread"].items():
+        yours = chapter_figures.get(key)
+        yours = yours["value"] if isinstance(yours, dict) else yours
+        print(f"  {key:30s} seeds: mean {v['mean']:.3f}, sd {v['std']:.3f}, range [{v['min']:.3f}, {v['max']:.3f}]"
+              f"   your run {yours:.3f}")
+    keys = ["win_vs_reference", "win_vs_reference_ample_budget", "win_vs_brevity_baseline"]
+    fig, ax = plt.subplots(figsize=(7, 3))
+    for j, run in enumerate(seeds_run["runs"]):
+        cis = [run[k] for k in keys]
+        ax.errorbar(np.arange(len(keys)) + 0.1 * j, [c["value"] for c in cis], fmt="o", capsize=3,
+                    yerr=[[c["value"] - c["lo"] for c in cis], [c["hi"] - c["value"] for c in cis]],
+                    label=f"seed {run['seed']}")
+    ax.scatter(np.arange(len(keys)) - 0.15, [chapter_figures[k]["value"] for k in keys], marker="*", s=120,
+               color="black", label="your run", zorder=3)
+    ax.axhline(0.5, color="gray", ls="--")
+    ax.set_xticks(range(len(keys)), ["(a) reference", "(b) ample budget", "(c) brevity baseline"])
+    ax.set(ylim=(0, 1), ylabel="gold win rate (95% CI)", title="The main run, seed by seed")
+    ax.legend(fontsize=8)
+    plt.show()
+else:
+    print("no seed run recorded yet: python -m benchmarks.seeds writes benchmarks/results/seeds.json")
 
 # %% [markdown]
 # ## 7. Why the KL penalty is there: the proxy and the gold, and the β trade-off
@@ -344,9 +438,9 @@ def fixed_beta_run(beta, steps):
     run_cfg = dataclasses.replace(ppo_cfg, steps=steps, beta=beta, target_kl=None)
     log = ppo.train(run_ac, train_ids, prompts_train, reward_fn, run_cfg, eos, pad,
                     ckpt_dir=config.artifacts_dir() / f"ppo_beta_{beta}", restart_if_changed=True)
-    ev = compare.sample_and_judge(run_ac, prompts_test, test_ids, run_cfg, tokenizer, rm, rm_tokenizer, seed=100,
-                                  rm_max_length=rm_max_length, batch_size=max(P.batch_size, 16))
-    return log, {key: float(np.mean(ev[key])) for key in ("kl", "gold", "rm")}
+    ev = judge.summary(judge.sample(run_ac, eval_recs, run_cfg, tokenizer, seed=100, score=rm_score,
+                                    batch_size=max(P.batch_size, 32)))
+    return log, {key: ev[key] for key in ("kl", "gold", "rm")}
 
 
 t = time.perf_counter()
@@ -354,10 +448,8 @@ sweep = {}
 for beta in P.sweep_betas:
     sweep[beta] = fixed_beta_run(beta, P.sweep_steps)
 timings["beta sweep"] = time.perf_counter() - t
-ref_point = {"kl": 0.0, "gold": float(np.mean(evals["reference"]["gold"][::P.eval_samples])),
-             "rm": float(np.mean(evals["reference"]["rm"][::P.eval_samples]))}
-main_point = {"kl": kl_test, "gold": float(np.mean(evals["PPO policy"]["gold"])),
-              "rm": float(np.mean(evals["PPO policy"]["rm"]))}
+ref_point = {"kl": 0.0, **{k: judge.summary(evals["reference"])[k] for k in ("gold", "rm")}}
+main_point = {k: judge.summary(evals["PPO policy"])[k] for k in ("kl", "gold", "rm")}
 for beta, (_, ev) in sweep.items():
     print(f"β = {beta:<5}: KL {ev['kl']:6.2f}  RM {ev['rm']:+.3f}  gold {ev['gold']:+.3f}")
 print(f"adaptive β ({ppo_cfg.steps} steps): KL {main_point['kl']:6.2f}  RM {main_point['rm']:+.3f}  gold {main_point['gold']:+.3f}")
@@ -385,16 +477,14 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# **Measured (cpu profile, run D above; 6 steps per fixed-β run, 24 for the adaptive run).** On the held-out
-# prompts (one sample each), the reference scores RM −0.10 and gold −0.440. With **β = 0** six steps raise the proxy
-# to +0.11 at 3.8 nats while the gold barely moves (−0.467): the policy spent its KL on what the reward model likes,
-# not on what people like. With **β = 0.3** the policy stays at 1.3 nats, the proxy rises less (+0.03) and the gold
-# *rises* (−0.399): a policy kept close to the reference keeps what the reference did well. The longer adaptive run
-# (8.5 nats) gained most (−0.152). Run C, against the top-4 reward model, gave the same ordering (β = 0: RM +0.11 at
-# 3.2 nats with the gold falling to −0.594; β = 0.3: 1.6 nats, gold −0.553; adaptive 6.9 nats, −0.427). Six steps
-# are few and these are single runs (a standard error of about 0.05 on each gold mean); the `gpu` profile runs the
-# sweep for 60 steps and four values of β, which is where the over-optimisation curve of Gao et al. appears. Try
-# it with a larger `ppo.sweep_steps`.
+# **What to look for.** With **β = 0** nothing holds the policy near the reference: in a few steps it spends the
+# most KL, and the proxy rises more than the gold, or while the gold falls: the policy found what the reward model
+# likes, not what people like. A larger β keeps the policy close, the proxy rises less, and the gold can rise
+# more, because a policy near the reference keeps what the reference did well. The adaptive run trains longest.
+# These are single short runs judged on one answer per prompt, so differences of a few hundredths in the mean
+# gold are within noise (print `judge.versus` for two of them to see the CI). The `gpu` profile runs the sweep for
+# many more steps and four values of β, which is where the over-optimisation curve of Gao et al. appears; try it
+# with a larger `ppo.sweep_steps`.
 
 # %% [markdown]
 # ## 8. The library path: TRL's GRPO trainer on the same problem
@@ -433,12 +523,12 @@ for h in trl_log:
     print({k: round(v, 3) for k, v in h.items() if k in ("step", "reward", "kl", "entropy", "completions/mean_length")})
 
 # %% [markdown]
-# **Measured (cpu profile, run D, 2 free cores).** TRL's GRPO took 106 s for 3 steps of 16 episodes (0.45
-# episodes/s; 87 s in run C); our PPO's main run averaged 0.72 episodes/s with 4 epochs over each batch (its first
-# step includes warm-up, GRPO's 3 steps too). Side by side in fresh processes (`benchmarks/ppo_vs_trl.py`, `benchmarks/RESULTS.md`)
-# ours runs at **1.75×** GRPO's episodes per second with 1 epoch of updates and **1.15×** with this chapter's 4
-# epochs, on the same model, LoRA, reward model, batch and lengths, in 0.42× its peak memory. (Before the LM-head fix
-# of `benchmarks/NOTES.md` ours trailed at 4 epochs, 0.88×.)
+# **What to look for.** The two episodes-per-second figures above are from one run each, in one notebook, with
+# warm-up inside; they say which is faster only roughly. For a fair comparison run
+# `python -m benchmarks --only ppo_vs_trl`: each trainer in a fresh process, same model, LoRA, reward model, batch
+# and lengths, medians after a warm-up, peak memory too; `benchmarks/RESULTS.md` has the recorded figures. Our PPO
+# does more work per episode (a value head and several epochs over each batch) and still caches the frozen bottom
+# layers, which is where its speed comes from (`benchmarks/NOTES.md`).
 
 # %% [markdown]
 # ## 9. Save the policy for chapter 5, and the chapter's figures
@@ -448,7 +538,7 @@ policy_dir = ppo.save_policy(ac, tokenizer, config.artifacts_dir() / "ppo_policy
                              info={"win_rate": win, "kl": kl_test, "steps": ppo_cfg.steps, "profile": cfg.profile})
 total = time.perf_counter() - T0
 figures = report.record(
-    "04", gold_win_rate=round(win, 3), kl_to_reference_nats=round(kl_test, 2),
+    "04", **chapter_figures, held_out=judge.category_mix(eval_recs), eval_samples=P.eval_samples,
     gold_policy=round(main_point["gold"], 3), gold_reference=round(ref_point["gold"], 3),
     rm_policy=round(main_point["rm"], 3), rm_reference=round(ref_point["rm"], 3),
     ppo_episodes_per_s=round(episodes_per_s, 3), trl_grpo_episodes_per_s=round(trl_eps, 3),

@@ -1,0 +1,97 @@
+"""Chapter 4's main PPO run with several seeds: how much of a win rate is the seed?
+
+    python -m benchmarks.seeds                        # cpu profile, seeds 0 1 2 (~12 min a seed on 2 free cores)
+    python -m benchmarks.seeds --profile ci --seeds 0 1 --note "plumbing check"
+
+Each seed trains the main run of chapter 4 headless (`rlhf_lib.train_ppo.prepare` + `ppo.train`, resumable from
+its checkpoint) and judges it as the chapter does (`judge.controls` on the stratified held-out set, refusals,
+accuracy). The chapter's own seed reuses the chapter's checkpoint when its settings match (a resumed, finished
+run equals the uninterrupted one, `tests/test_ppo.py`). Writes `results/seeds.json`: every seed's figures with
+their CIs, and per figure the mean, the standard deviation across seeds, the minimum and the maximum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rlhf_lib import config, data, judge, models, ppo, report, train_ppo
+
+from .common import RESULTS
+
+SPREAD = ("win_vs_reference", "win_vs_reference_ample_budget", "win_vs_brevity_baseline", "win_both_finished",
+          "refusal_recall_after", "harmless_refused_after", "accuracy_after", "kl_to_reference_nats")
+
+
+def run_seed(profile: str, seed: int, chapter_seed: int) -> dict:
+    """Train (or resume) seed `seed` and judge it; the figures chapter 4 prints, with their CIs."""
+    cfg = config.load(profile)
+    cfg.seed = seed
+    config.seed_everything(seed)
+    s = train_ppo.prepare(cfg, models.pick_device())
+    ckpt = (config.artifacts_dir(profile) / "ppo_checkpoint" if seed == chapter_seed
+            else config.artifacts_dir(profile) / "seeds" / f"seed_{seed}" / "ppo_ckpt")
+    start = time.perf_counter()
+    history = ppo.train(s.ac, s.ids, s.prompts, s.reward_fn, s.run, s.eos, s.pad, ckpt_dir=ckpt,
+                        restart_if_changed=True)
+    train_s = time.perf_counter() - start
+    P = cfg.ppo
+    recs = judge.stratified(data.load_prompts("test"), P.eval_prompts, seed=0)
+    ctl = judge.controls(s.ac, recs, s.run, s.tokenizer, P.eval_samples, long_budget=P.eval_long_tokens,
+                         score=s.score, batch_size=max(P.batch_size, 32))
+    vs, after = ctl["versus"], ctl["samples"]["PPO policy"]
+    refusal = judge.refusals(after)
+    return {"seed": seed, "held_out": judge.category_mix(recs), "eval_samples": P.eval_samples,
+            "win_vs_reference": vs["reference"]["win"],
+            "win_vs_reference_ample_budget": vs["reference, ample budget"]["win"],
+            "win_vs_brevity_baseline": vs["brevity baseline"]["win"],
+            "win_both_finished": vs["reference"]["both_finished"],
+            "refusal_recall_after": refusal["recall"], "harmless_refused_after": refusal["harmless_refused"],
+            "accuracy_after": judge.accuracy(after), "kl_to_reference_nats": judge.summary(after)["kl"],
+            "ample_budget_tokens": ctl["ample_budget"], "episodes_per_s": ppo.episodes_per_second(history),
+            "train_seconds_this_session": train_s}
+
+
+def spread(runs: list[dict]) -> dict:
+    """Mean, standard deviation (ddof 1), minimum and maximum across seeds of each figure's point value."""
+    out = {}
+    for key in SPREAD:
+        vals = np.array([r[key]["value"] if isinstance(r[key], dict) else r[key] for r in runs], float)
+        out[key] = {"mean": float(np.nanmean(vals)), "std": float(np.nanstd(vals, ddof=1)) if len(vals) > 1
+                    else float("nan"), "min": float(np.nanmin(vals)), "max": float(np.nanmax(vals)),
+                    "values": vals.tolist()}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", default="cpu", choices=config.PROFILES)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--note", default="", help="what else ran on the machine")
+    p.add_argument("--out", default=str(RESULTS / "seeds.json"))
+    args = p.parse_args(argv)
+    chapter_seed = config.load(args.profile).seed
+    runs = []
+    for seed in args.seeds:
+        print(f"[seeds] {args.profile} profile, seed {seed} ...", flush=True)
+        runs.append(run_seed(args.profile, seed, chapter_seed))
+        print(f"[seeds] seed {seed}: win vs reference {judge.ci_text(runs[-1]['win_vs_reference'])}, "
+              f"vs ample budget {judge.ci_text(runs[-1]['win_vs_reference_ample_budget'])}, "
+              f"vs brevity {judge.ci_text(runs[-1]['win_vs_brevity_baseline'])}", flush=True)
+    result = {"benchmark": "seeds", "profile": args.profile, "seeds": args.seeds, "runs": runs,
+              "spread": spread(runs), "machine": {**report.machine(), "note": args.note}}
+    out = Path(args.out)
+    out.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    for key, v in result["spread"].items():
+        print(f"{key:32s} mean {v['mean']:.3f}  sd {v['std']:.3f}  range [{v['min']:.3f}, {v['max']:.3f}]")
+    print(f"written {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
