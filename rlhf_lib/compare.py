@@ -1,8 +1,8 @@
 """Chapter 6: PPO, best-of-n, DPO and RLOO on one problem, and the meters that make them comparable.
 
-Every method is judged the same way: sample from it on the held-out test prompts, score each answer with the
-hidden gold utility, count wins against the reference's answers to the same prompts (ties split), and measure
-the KL it spent. The formulas here:
+Every method is judged the same way, by `rlhf_lib.judge` (the one judge of the course): sample it on the stratified
+held-out prompts, score each answer with the hidden gold utility, count wins against the reference's answers to the
+same prompts (ties split, 95% CI by prompt), and measure the KL it spent. The formulas here:
 
     KL(best-of-n ‖ π_ref)     = log n − (n−1)/n                      best_of_n_kl  (an upper bound; exact for
                                                                        continuous rewards without ties)
@@ -14,7 +14,6 @@ the KL it spent. The formulas here:
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import math
 import threading
@@ -27,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import judge, ppo, reward
+from . import reward
 
 
 # ============================================================================================ best-of-n
@@ -175,20 +174,6 @@ def eos_penalised(reward_fn, eos_id: int, penalty: float | None):
 
 
 # ========================================================================================= evaluation
-def sample_and_judge(ac: ppo.ActorCritic, records: Sequence[dict], prompt_ids: Sequence[Sequence[int]],
-                     cfg: ppo.PPOConfig, tokenizer, rm, rm_tokenizer, n_samples: int = 1, seed: int = 100,
-                     reference: bool = False, rm_max_length: int = 256, batch_size: int = 16) -> dict:
-    """`judge.sample` with chapter 2's reward model as the scorer (`prompt_ids` are rebuilt from `records`)."""
-    score = functools.partial(reward.score, rm, rm_tokenizer, max_length=rm_max_length)
-    return judge.sample(ac, records, cfg, tokenizer, n_samples=n_samples, seed=seed, reference=reference,
-                        score=score, batch_size=batch_size)
-
-
-def summarise(judged: dict, reference: dict) -> dict[str, float]:
-    """Win rate over the reference's answers to the same prompts (ties split), KL, gold, RM, share finished."""
-    return {"win_rate": ppo.win_rate(judged["gold"], reference["gold"]), **judge.summary(judged)}
-
-
 # ======================================================================================== the meters
 def rss_mb() -> float:
     """Resident memory of this process, MiB."""

@@ -140,11 +140,10 @@ TABLE: dict[str, tuple] = {
     "apps.iter_pairs":            (80,      1000,    4000),   # round-2 pairs, on the round-1 policy's samples
     "apps.iter_val_pairs":        (40,      300,     1000),   # held-out pairs on tuned samples (RM accuracy)
     # chapter 6: beyond PPO (best-of-n, DPO, RLOO vs PPO; LoRA, temperature and token budget are chapter 4's ppo.*)
-    "beyond.eval_prompts":        (4,       32,      100),    # held-out test prompts every method is judged on
+    "beyond.eval_prompts":        (7,       32,      100),    # stratified held-out prompts every method is judged on
     "beyond.eval_samples":        (1,       2,       4),      # answers per prompt and method (same seeds for all)
-    "beyond.bon_ns":              ((1, 2, 4), (1, 2, 4, 8, 16), (1, 2, 4, 8, 16, 32, 64)),  # best-of-n curve
-    "beyond.bon_prompts":         (4,       16,      100),    # prompts given max(bon_ns) reference samples each
-    "beyond.dpo_pairs":           (8,       96,      None),   # chapter-1 train pairs DPO sees (None = all 1197)
+    "beyond.bon_ns":              ((1, 2, 4), (1, 2, 4, 8), (1, 2, 4, 8, 16, 32, 64)),  # best-of-n curve (same prompts)
+    "beyond.dpo_pairs":           (8,       256,     None),   # chapter-1 train pairs DPO sees (None = all 1197)
     "beyond.dpo_epochs":          (1,       1,       2),
     "beyond.dpo_batch_size":      (8,       8,       32),     # pairs per DPO step
     "beyond.dpo_lr":              (3e-4,    3e-4,    1e-4),   # AdamW on the LoRA adapters

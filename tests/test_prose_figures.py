@@ -141,13 +141,7 @@ def test_every_allowed_phrase_is_used():
     assert not [phrase for phrase in ALLOWED if phrase not in prose]
 
 
-# Chapters 4 and 6 still quote recorded runs (issue 16 open): strict, so the mark must go once they are clean.
-NOT_YET_CLEAN = {"06_beyond_ppo.py"}
-
-
-@pytest.mark.parametrize("src", [pytest.param(s, marks=pytest.mark.xfail(strict=True, reason="issue 16: not yet clean"))
-                                 if s.name in NOT_YET_CLEAN else s for s in SOURCES],
-                         ids=lambda p: str(p.relative_to(SRC)))
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: str(p.relative_to(SRC)))
 def test_no_measured_figure_in_prose(src):
     found = violations(src)
     assert not found, (

@@ -8,9 +8,10 @@
 #   (`ppo.lora_config`: rank `ppo.lora_r` on the top `ppo.lora_layers` layers);
 # - the **same data**: chapter 1's preference pairs (DPO learns from them directly) or chapter 2's **reward
 #   model**, trained on those same pairs (best-of-n, RLOO and PPO optimise it);
-# - the **same judge**: answers to the same held-out test prompts, sampled at the same temperature and token
-#   budget as in chapter 4, scored by the hidden **gold utility** and compared with the reference model's answers
-#   (win rate, ties split), plus the KL to the reference each method spent;
+# - the **same judge** (`rlhf_lib.judge`, as in chapter 4): answers to the same seeded, stratified held-out test
+#   prompts, sampled at the same temperature and token budget, scored by the hidden **gold utility** and compared
+#   with the reference model's answers (win rate, ties split, with a 95% bootstrap CI resampled by prompt), plus
+#   the KL to the reference each method spent;
 # - the **same meters**: wall time and peak memory (`compare.measure`).
 #
 # | method | what it needs | what it trains | §
@@ -30,7 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from rlhf_lib import compare, config, data, models, ppo, report, reward
+from rlhf_lib import compare, config, data, judge, metrics, models, ppo, report, reward
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -41,14 +42,16 @@ print(f"profile {cfg.profile}:", vars(B))
 # %% [markdown]
 # ## 1. The common ground: reference, reward model, test prompts, and the reference's own answers
 #
-# The reference $\pi_{\mathrm{ref}}$ is the base model. We sample `beyond.eval_samples` answers to each of the first
-# `beyond.eval_prompts` held-out test prompts from it; every method is later sampled **with the same seeds**, so a
+# The reference $\pi_{\mathrm{ref}}$ is the base model. We sample `beyond.eval_samples` answers to each of
+# `beyond.eval_prompts` held-out test prompts, a seeded stratified choice (every category in proportion; the mix
+# is printed); every method, best-of-n too, is judged on these prompts and sampled **with the same seeds**, so a
 # method and the reference draw the same random numbers and differ only where their distributions differ.
-# The reward model's scores are normalised on reference answers to *training* prompts, as in chapter 4.
+# The reward model's scores are normalised on reference answers to a stratified sample of *training* prompts, as
+# in chapter 4.
 
 # %%
 device = models.pick_device()
-fast_bf16 = reward.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (chapter 4 measured 3.6x faster)
+fast_bf16 = reward.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (emulated bf16 is slower there)
 dtype = torch.bfloat16 if fast_bf16 else torch.float32
 ref_base, tokenizer = models.load_model(cfg.model.name, device=device, dtype=dtype)
 eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
@@ -65,9 +68,9 @@ def fresh_lora_policy(base=None):
 rm, rm_tokenizer = reward.load_reward_model()
 rm_max_length = cfg.reward.max_length
 prompts_train = data.load_prompts("train")
-prompts_test = data.load_prompts("test")[:B.eval_prompts]
+eval_recs = judge.stratified(data.load_prompts("test"), B.eval_prompts, seed=0)
 train_ids = ppo.chat_prompt_ids(tokenizer, prompts_train)
-test_ids = ppo.chat_prompt_ids(tokenizer, prompts_test)
+print(f"held-out set: {len(eval_recs)} prompts x {B.eval_samples} answers per method;", judge.category_mix(eval_recs))
 ppo_cfg = ppo.PPOConfig(
     steps=B.online_steps, batch_size=P.batch_size, minibatch_size=P.minibatch_size, epochs=P.epochs,
     max_new_tokens=P.max_new_tokens, temperature=P.temperature, lr=P.lr, beta=P.beta, target_kl=P.target_kl,
@@ -75,19 +78,42 @@ ppo_cfg = ppo.PPOConfig(
 )
 
 ref_ac = fresh_lora_policy(ref_base)  # adapters untouched: the policy IS the reference here
+
+
+def rm_score(prompts, texts):
+    """Chapter 2's reward model, raw scores."""
+    return reward.score(rm, rm_tokenizer, prompts, texts, max_length=rm_max_length)
+
+
 t = time.perf_counter()
-norm_ids, norm_done, _ = ppo.sample_with_kl(ref_ac, train_ids[:2 * P.batch_size], ppo_cfg, eos, pad, seed=1,
-                                            reference=True, batch_size=P.batch_size)
-norm_texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in norm_ids]
-rm_mean, rm_std = ppo.reward_normaliser(reward.score(rm, rm_tokenizer, [p["prompt"] for p in prompts_train[:len(norm_texts)]],
-                                                     norm_texts, max_length=rm_max_length))
-ref_eval = compare.sample_and_judge(ref_ac, prompts_test, test_ids, ppo_cfg, tokenizer, rm, rm_tokenizer,
-                                    n_samples=B.eval_samples, reference=True, rm_max_length=rm_max_length)
+norm = judge.sample(ref_ac, judge.stratified(prompts_train, 2 * P.batch_size, seed=1), ppo_cfg, tokenizer, seed=1,
+                    reference=True, score=rm_score, batch_size=P.batch_size)
+rm_mean, rm_std = ppo.reward_normaliser(norm["rm"])
+ref_eval = judge.sample(ref_ac, eval_recs, ppo_cfg, tokenizer, B.eval_samples, reference=True, score=rm_score)
 t_ref = time.perf_counter() - t
-print(f"reward normaliser on {len(norm_texts)} reference answers to train prompts: mean {rm_mean:+.3f}, std {rm_std:.3f}")
-print(f"reference on {len(prompts_test)} test prompts x {B.eval_samples}: gold {np.mean(ref_eval['gold']):+.3f}, "
-      f"RM {np.mean(ref_eval['rm']):+.3f}, {np.mean(ref_eval['finished']):.0%} end within {P.max_new_tokens} tokens "
-      f"({t_ref:.0f} s)")
+ref_summary = judge.summary(ref_eval)
+print(f"reward normaliser on {len(norm['rm'])} reference answers to train prompts "
+      f"({judge.category_mix(norm['records'])}): mean {rm_mean:+.3f}, std {rm_std:.3f}")
+print(f"reference: gold {ref_summary['gold']:+.3f}, RM {ref_summary['rm']:+.3f}, {ref_summary['finished']:.0%} end "
+      f"within {P.max_new_tokens} tokens ({t_ref:.0f} s)")
+
+
+def judge_method(name, ac, cost, note):
+    """Sample `ac` on the held-out prompts with the reference's seeds; its row of the table, and its samples."""
+    t = time.perf_counter()
+    judged = judge.sample(ac, eval_recs, ppo_cfg, tokenizer, B.eval_samples, score=rm_score)
+    v = judge.versus(judged, ref_eval)
+    m = v["a"]
+    row = compare.MethodRow(name, v["win"]["value"], m["kl"], m["gold"], m["rm"],
+                            None if cost is None else cost.seconds, None if cost is None else cost.peak_mb,
+                            None if cost is None else cost.delta_mb, note=note, extra=m,
+                            ci=(v["win"]["lo"], v["win"]["hi"]))
+    print(judge.report(name, v), f"({time.perf_counter() - t:.0f} s)")
+    print(f"  KL {m['kl']:.2f} nats, gold {m['gold']:+.3f}, RM {m['rm']:+.3f}, finished {m['finished']:.0%}, "
+          f"{m['words']:.0f} words")
+    return row, judged
+
+
 results: list[compare.MethodRow] = []
 
 # %% [markdown]
@@ -99,40 +125,43 @@ results: list[compare.MethodRow] = []
 # draws may be it): $\pi_{\mathrm{BoN}}(y) = n\,F(y)^{n-1}\,\pi_{\mathrm{ref}}(y)$, and with $u = F(y)$ uniform under the reference,
 # $$\mathrm{KL}(\pi_{\mathrm{BoN}}\|\pi_{\mathrm{ref}}) = \mathbb{E}_{\mathrm{BoN}}\big[\log n + (n-1)\log F\big] = \log n + (n-1)\int_0^1 n u^{n-1}\log u\,du = \log n - \frac{n-1}{n}.$$
 # (With ties — two answers the reward model cannot tell apart — the true KL is smaller: the formula is an upper
-# bound, Beirami et al. 2024.) The KL grows only like $\log n$: best-of-16 spends 1.84 nats, a fraction of what
-# chapter 4's PPO spent. What it costs instead is **compute at answer time**: $n$ samples and $n$ reward-model
+# bound, Beirami et al. 2024.) The KL grows only like $\log n$: best-of-16 spends $\log 16 - 15/16 \approx 1.8$ nats,
+# a fraction of what chapter 4's PPO spends. What it costs instead is **compute at answer time**: $n$ samples and $n$ reward-model
 # calls per question, forever.
 #
 # We draw $N = \max(n)$ reference answers per prompt once, score them, and compute the exact average over every
 # $n$-subset of those $N$ (`compare.best_of_n_weights`: the answer ranked $i$-th lowest is the best of a random
 # $n$-subset with probability $\binom{i-1}{n-1}/\binom{N}{n}$) — one set of samples gives the whole curve, with
 # much less noise than drawing new groups for every $n$. Each best-of-n answer is judged against the
-# reference's answers of §1 to the same prompt.
+# reference's answers of §1 to the same prompt, on the same held-out prompts as every other method; the CI
+# resamples prompts.
 
 # %%
-n_max, bon_recs = max(B.bon_ns), prompts_test[:B.bon_prompts]
+n_max, n_prompts = max(B.bon_ns), len(eval_recs)
 with compare.measure() as bon_cost:
-    bon = compare.sample_and_judge(ref_ac, bon_recs, test_ids[:B.bon_prompts], ppo_cfg, tokenizer, rm, rm_tokenizer,
-                                   n_samples=n_max, seed=2024, reference=True, rm_max_length=rm_max_length)
-proxy = np.array(bon["rm"]).reshape(B.bon_prompts, n_max)  # (prompts, N)
-gold = np.array(bon["gold"]).reshape(B.bon_prompts, n_max)
-ref_gold = np.array(ref_eval["gold"]).reshape(B.eval_prompts, B.eval_samples)[:B.bon_prompts]  # (prompts, M)
+    bon = judge.sample(ref_ac, eval_recs, ppo_cfg, tokenizer, n_samples=n_max, seed=2024, reference=True,
+                       score=rm_score)
+proxy = np.array(bon["rm"]).reshape(n_prompts, n_max)  # (prompts, N)
+gold = np.array(bon["gold"]).reshape(n_prompts, n_max)
+ref_gold = np.array(ref_eval["gold"]).reshape(n_prompts, B.eval_samples)  # (prompts, M): the same prompts
 bon_curve = []
 for n in B.bon_ns:
+    # the rows are prompts, so resampling rows is the bootstrap by prompt
+    win = metrics.bootstrap_ci(lambda p, g, r, n=n: compare.best_of_n_win_rate(p, g, r, n), proxy, gold, ref_gold,
+                               n_boot=1000, seed=0)
     bon_curve.append({
-        "n": n, "kl": compare.best_of_n_kl(n), "win_rate": compare.best_of_n_win_rate(proxy, gold, ref_gold, n),
+        "n": n, "kl": compare.best_of_n_kl(n), "win_rate": win["value"], "ci": (win["lo"], win["hi"]),
         "gold": float(compare.best_of_n_mean(proxy, gold, n).mean()),
         "rm": float(compare.best_of_n_mean(proxy, proxy, n).mean()),
     })
-    print(f"best-of-{n:<3d} KL {bon_curve[-1]['kl']:.2f} nats  win rate {bon_curve[-1]['win_rate']:.1%}  "
+    print(f"best-of-{n:<3d} KL {bon_curve[-1]['kl']:.2f} nats  win rate {judge.ci_text(win)}  "
           f"gold {bon_curve[-1]['gold']:+.3f}  RM {bon_curve[-1]['rm']:+.3f}")
 best = bon_curve[-1]
 results.append(compare.MethodRow(
     f"best-of-{n_max}", best["win_rate"], best["kl"], best["gold"], best["rm"], bon_cost.seconds, bon_cost.peak_mb,
-    bon_cost.delta_mb, note=f"{n_max} samples + RM calls per prompt at answer time; KL analytic; "
-                            f"{B.bon_prompts} prompts"))
-print(f"{B.bon_prompts} prompts x {n_max} answers sampled and scored in {bon_cost.seconds:.0f} s "
-      f"({bon_cost.seconds / B.bon_prompts:.1f} s per question at n = {n_max})")
+    bon_cost.delta_mb, note=f"{n_max} samples + RM calls per prompt at answer time; KL analytic", ci=best["ci"]))
+print(f"{n_prompts} prompts x {n_max} answers sampled and scored in {bon_cost.seconds:.0f} s "
+      f"({bon_cost.seconds / n_prompts:.1f} s per question at n = {n_max})")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
@@ -142,11 +171,13 @@ axes[0].plot(ns, [c["gold"] for c in bon_curve], "s-", label="gold utility")
 axes[0].set(xscale="log", xlabel="n", ylabel="mean score of the chosen answer", title="Best-of-n: proxy and gold")
 axes[0].set_xticks(ns, [str(n) for n in ns])
 axes[0].legend()
-axes[1].plot([c["kl"] for c in bon_curve], [c["win_rate"] for c in bon_curve], "o-")
+axes[1].errorbar([c["kl"] for c in bon_curve], [c["win_rate"] for c in bon_curve], fmt="o-", capsize=3,
+                 yerr=[[c["win_rate"] - c["ci"][0] for c in bon_curve], [c["ci"][1] - c["win_rate"] for c in bon_curve]])
 for c in bon_curve:
     axes[1].annotate(f"n={c['n']}", (c["kl"], c["win_rate"]), textcoords="offset points", xytext=(4, -10))
 axes[1].axhline(0.5, color="gray", ls="--")
-axes[1].set(xlabel="KL = log n − (n−1)/n (nats)", ylabel="gold win rate vs reference", title="Win rate against KL")
+axes[1].set(xlabel="KL = log n − (n−1)/n (nats)", ylabel="gold win rate vs reference",
+            title="Win rate against KL (95% CI)")
 fig.tight_layout()
 plt.show()
 
@@ -241,17 +272,12 @@ for name, (acc, gold_acc) in implicit.items():
 # policy's own samples (the $k_1$ estimator, summed over the answer's tokens, at the evaluation temperature).
 
 # %%
-t = time.perf_counter()
-dpo_ac = ppo.ActorCritic(dpo_policy, frozen_bottom=n_frozen)
-dpo_eval = compare.sample_and_judge(dpo_ac, prompts_test, test_ids, ppo_cfg, tokenizer, rm, rm_tokenizer,
-                                    n_samples=B.eval_samples, rm_max_length=rm_max_length)
-s = compare.summarise(dpo_eval, ref_eval)
-results.append(compare.MethodRow(
-    "DPO (TRL)", s["win_rate"], s["kl"], s["gold"], s["rm"], dpo_cost.seconds, dpo_cost.peak_mb, dpo_cost.delta_mb,
+dpo_row, dpo_eval = judge_method(
+    "DPO (TRL)", ppo.ActorCritic(dpo_policy, frozen_bottom=n_frozen), dpo_cost,
     note=f"{len(dpo_train)} pairs x {B.dpo_epochs} epoch; implicit-reward test accuracy "
-         f"{implicit['DPO implicit reward'][0]:.0%}", extra=s))
-print({k: round(v, 3) for k, v in s.items()}, f"({time.perf_counter() - t:.0f} s)")
-del dpo_trainer, dpo_base, dpo_policy, dpo_ac
+         f"{implicit['DPO implicit reward'][0]:.0%}")
+results.append(dpo_row)
+del dpo_trainer, dpo_base, dpo_policy
 
 # %% [markdown]
 # ## 4. RLOO: online RL without a value network
@@ -304,16 +330,10 @@ for h in rloo_log[::max(1, len(rloo_log) // 6)]:
     print({k: round(v, 3) for k, v in h.items() if k in ("step", "reward", "kl", "completions/mean_length")})
 
 # %%
-t = time.perf_counter()
-rloo_ac = ppo.ActorCritic(rloo_trainer.model.eval(), frozen_bottom=n_frozen)
-rloo_eval = compare.sample_and_judge(rloo_ac, prompts_test, test_ids, ppo_cfg, tokenizer, rm, rm_tokenizer,
-                                     n_samples=B.eval_samples, rm_max_length=rm_max_length)
-s = compare.summarise(rloo_eval, ref_eval)
-results.append(compare.MethodRow(
-    "RLOO (TRL)", s["win_rate"], s["kl"], s["gold"], s["rm"], rloo_cost.seconds, rloo_cost.peak_mb,
-    rloo_cost.delta_mb, note=f"{rloo_episodes} episodes, groups of {B.rloo_group}", extra=s))
-print({k: round(v, 3) for k, v in s.items()}, f"({time.perf_counter() - t:.0f} s)")
-del rloo_trainer, rloo_base, rloo_ac
+rloo_row, rloo_eval = judge_method("RLOO (TRL)", ppo.ActorCritic(rloo_trainer.model.eval(), frozen_bottom=n_frozen),
+                                   rloo_cost, note=f"{rloo_episodes} episodes, groups of {B.rloo_group}")
+results.append(rloo_row)
+del rloo_trainer, rloo_base
 
 # %% [markdown]
 # ## 5. The course's PPO: the same budget here, and chapter 4's longer run
@@ -330,16 +350,11 @@ with compare.measure() as ppo_cost:
     reward_fn = ppo.text_reward_fn(rm, rm_tokenizer, tokenizer, rm_mean, rm_std, max_length=rm_max_length)
     ppo_log = ppo.train(ppo_ac, train_ids, prompts_train, reward_fn, ppo_cfg, eos, pad)
 ppo_episodes = ppo_cfg.steps * ppo_cfg.batch_size
-t = time.perf_counter()
-ppo_eval = compare.sample_and_judge(ppo_ac, prompts_test, test_ids, ppo_cfg, tokenizer, rm, rm_tokenizer,
-                                    n_samples=B.eval_samples, rm_max_length=rm_max_length)
-s = compare.summarise(ppo_eval, ref_eval)
-results.append(compare.MethodRow(
-    "PPO (ours, same budget)", s["win_rate"], s["kl"], s["gold"], s["rm"], ppo_cost.seconds, ppo_cost.peak_mb,
-    ppo_cost.delta_mb, note=f"{ppo_episodes} episodes, adaptive β, value head", extra=s))
 print(f"PPO: {ppo_episodes} episodes in {ppo_cost.seconds:.0f} s ({ppo_episodes / ppo_cost.seconds:.2f} episodes/s), "
       f"peak RSS {ppo_cost.peak_mb:.0f} MiB")
-print({k: round(v, 3) for k, v in s.items()}, f"({time.perf_counter() - t:.0f} s)")
+ppo_row, ppo_eval = judge_method("PPO (ours, same budget)", ppo_ac, ppo_cost,
+                                 note=f"{ppo_episodes} episodes, adaptive β, value head")
+results.append(ppo_row)
 del ppo_ac
 
 # %%
@@ -351,14 +366,10 @@ if (ch4_dir / "model.safetensors").is_file():
     ch4_policy, _ = models.load_model(str(ch4_dir), device=device, dtype=dtype)
     ch4_ref, _ = models.load_model(cfg.model.name, device=device, dtype=dtype)
     ch4_ac = ppo.ActorCritic(ch4_policy, ref_policy=ch4_ref)  # merged LoRA: the reference is a separate copy
-    ch4_eval = compare.sample_and_judge(ch4_ac, prompts_test, test_ids, ppo_cfg, tokenizer, rm, rm_tokenizer,
-                                        n_samples=B.eval_samples, rm_max_length=rm_max_length)
-    s = compare.summarise(ch4_eval, ref_eval)
     ch4_episodes = ch4_info.get("steps", 0) * P.batch_size
-    results.append(compare.MethodRow(
-        "PPO (chapter 4 policy)", s["win_rate"], s["kl"], s["gold"], s["rm"], None, None, None,
-        note=f"loaded from {ch4_dir.name}/ ({ch4_episodes} episodes, trained in chapter 4)", extra=s))
-    print({k: round(v, 3) for k, v in s.items()})
+    ch4_row, ch4_eval = judge_method("PPO (chapter 4 policy)", ch4_ac, None,
+                                     note=f"loaded from {ch4_dir.name}/ ({ch4_episodes} episodes, trained in chapter 4)")
+    results.append(ch4_row)
     del ch4_ac, ch4_policy, ch4_ref
 else:
     print(f"no chapter-4 policy at {ch4_dir}: run notebook 04 to add its row; the same-budget PPO above stands in")
@@ -374,12 +385,15 @@ ax.plot([c["kl"] for c in bon_curve], [c["win_rate"] for c in bon_curve], "o-", 
         label="best-of-n (n = " + ", ".join(str(c["n"]) for c in bon_curve) + ")")
 markers = {"DPO": ("tab:green", "D"), "RLOO": ("tab:orange", "^"), "PPO (ours": ("tab:blue", "o"),
            "PPO (chapter": ("tab:purple", "*")}
+ax.fill_between([c["kl"] for c in bon_curve], [c["ci"][0] for c in bon_curve], [c["ci"][1] for c in bon_curve],
+                color="tab:gray", alpha=0.15)
 for r in results[1:]:
     color, marker = next(v for k, v in markers.items() if r.method.startswith(k))
-    ax.scatter(r.kl, r.win_rate, s=90, color=color, marker=marker, label=r.method, zorder=3)
+    ax.errorbar(r.kl, r.win_rate, yerr=[[r.win_rate - r.ci[0]], [r.ci[1] - r.win_rate]], color=color, fmt=marker,
+                ms=9, capsize=3, label=r.method, zorder=3)
 ax.axhline(0.5, color="gray", ls="--", lw=1)
 ax.set(xlabel="KL(policy ‖ reference), nats per answer", ylabel="gold win rate vs reference (ties split)",
-       title=f"Gold win rate against KL ({cfg.profile} profile, {B.eval_prompts} test prompts x {B.eval_samples})")
+       title=f"Gold win rate against KL, 95% CI ({cfg.profile} profile, {len(eval_recs)} prompts x {B.eval_samples})")
 ax.legend(fontsize=8)
 fig.tight_layout()
 report.save_plot(fig, "06_win_rate_vs_kl")
@@ -400,14 +414,19 @@ for i in range(0, min(len(ref_eval["texts"]), 3 * B.eval_samples), B.eval_sample
 # %%
 total = time.perf_counter() - T0
 figures = report.record(
-    "06", methods={r.method: {"win_rate": round(r.win_rate, 3), "kl": round(r.kl, 2), "gold": round(r.gold, 3),
+    "06", held_out=judge.category_mix(eval_recs), eval_samples=B.eval_samples,
+    methods={r.method: {"win_rate": {"value": r.win_rate, "lo": r.ci[0], "hi": r.ci[1]}, "kl": round(r.kl, 2),
+                        "gold": round(r.gold, 3),
                               "seconds": None if r.seconds is None else round(r.seconds),
                               "peak_mb": None if r.peak_mb is None else round(r.peak_mb)} for r in results},
-    best_of_n={c["n"]: round(c["win_rate"], 3) for c in bon_curve},
+    best_of_n={c["n"]: {"value": c["win_rate"], "lo": c["ci"][0], "hi": c["ci"][1]} for c in bon_curve},
+    dpo_pairs=len(dpo_train),
     dpo_implicit_accuracy=round(implicit["DPO implicit reward"][0], 3),
     rm_accuracy_same_pairs=round(implicit["chapter-2 reward model"][0], 3), chapter_seconds=round(total),
 )
 print(f"chapter 6 ran in {total:.0f} s")
+print(report.vs_reference("06", {f"win {m}": v["win_rate"] for m, v in figures["methods"].items()}
+                          | {"dpo_pairs": figures["dpo_pairs"]}))
 
 # %% [markdown]
 # ## 7. So: PPO, DPO or GRPO?
@@ -426,38 +445,23 @@ print(f"chapter 6 ran in {total:.0f} s")
 #   one advantage for every token of an answer. With a frozen-trunk LoRA policy our PPO's extra epochs are cheap
 #   (chapter 4); TRL's trainers recompute the whole network each time.
 #
-# **Measured** (cpu profile, whole notebook in 1,276 s = 21 minutes, 2026-11-25; the 2 cores were free for the first
-# 18 minutes and shared with a CI run for the last 4). The reference on the 32 test prompts × 2: gold −0.599, raw RM
-# +0.113, 56% of answers end within 48 tokens.
+# **What to look for in your table.** First the CIs: two methods whose intervals overlap widely are not told
+# apart by this many prompts, whatever their point values say. Then best-of-n's curve: if the gold rises with n
+# as steadily as the proxy, this reward model is not yet over-optimised at that KL; a gold that flattens while the
+# proxy climbs is Goodhart's law at answer time. Then each trained method's KL: a method that barely moved
+# (a KL near 0) cannot win, whatever its algorithm; a method with a large KL and a win rate near one half spent
+# its budget on what the reward model likes. Compare the online methods on the same budget (RLOO and our PPO see
+# the same number of episodes) for the algorithm, and chapter 4's longer run for what more compute buys. DPO's
+# implicit reward, next to chapter 2's reward model on the same test pairs, shows how much of the labels' signal
+# it absorbed. The last printout above gives the recorded reference run of this chapter: expect your
+# figures to differ within the CIs.
 #
-# | method | gold win rate vs reference | KL (nats) | mean gold | mean RM (raw) | wall time (s) | peak RSS (MiB) | budget |
-# |---|---|---|---|---|---|---|---|
-# | best-of-16 | **70.3%** | 1.84 (analytic) | +0.516 | +0.450 | 232 | 1,591 | 16 samples + 16 RM calls per question; 16 prompts |
-# | DPO (TRL) | 46.1% | 0.03 | −0.762 | +0.109 | 219 | 7,294 | 96 pairs × 1 epoch |
-# | RLOO (TRL) | 53.1% | 0.36 | −0.695 | +0.167 | 231 | 3,850 | 64 episodes, groups of 4 |
-# | PPO (ours, RLOO's budget) | 52.3% | 2.36 | −0.787 | +0.191 | 159 | 3,859 | 64 episodes, adaptive β, value head |
-# | PPO (chapter 4's policy) | 57.8% | 8.13 | −0.597 | +0.395 | (chapter 4) | — | 384 episodes |
-#
-# Best-of-n along its curve (16 prompts, 16 reference answers each): n = 1, 2, 4, 8, 16 → 52.6%, 57.3%, 60.6%,
-# 64.7%, 70.3% at 0, 0.19, 0.64, 1.20, 1.84 nats; the gold rises with n as steadily as the proxy, so at KL < 2 nats
-# this reward model is not yet over-optimised (best-of-1 at 52.6% rather than 50% is the noise of 16 prompts).
-# DPO's implicit reward agrees with the test labels on 60.4% of 48 pairs and with the gold on 66.7%, against 50.0%
-# and 61.5% for chapter 2's reward model on the same pairs.
-#
-# What this says, on this small problem: **best-of-n wins at the lowest KL** — the reference already says good
-# answers sometimes, and picking them costs little KL (but 16 samples per question, forever). At 64 episodes the
-# online methods have barely moved (RLOO 0.36 nats, our PPO 2.4 nats, both near 50%); ours ran 1.45× faster than
-# TRL's RLOO on the same budget (159 s vs 231 s) with the same memory. Chapter 4's longer PPO run (384 episodes)
-# reached 57.8% here at 8.1 nats — below best-of-16, because the reward model it climbs cannot check facts
-# (see the samples above: terse, finished, sometimes wrong). DPO with 96 pairs and one epoch did not move the
-# policy (0.03 nats) and its 46% is within the noise of 50%; it was also the most memory-hungry method (full-vocabulary
-# logits for 16 sequences, for the policy and again for the reference). Scale every budget up (the `gpu` profile)
-# before you trust a ranking; the mechanisms above are what carries over.
-
 # **Caveats, honestly.** A 135M-parameter model, LoRA on 8 layers, a few hundred training answers or pairs, a
-# few dozen test prompts: the win rates have a standard error of about ±6 points, and the ranking of methods that
-# are close can flip with the seed. The training budgets differ by construction (DPO counts pairs, the online
-# methods count sampled answers, best-of-n pays at answer time). The wall times are for 1 CPU thread; on a GPU the
-# sampling-heavy methods gain most. Peak memory is the RSS of the whole process — base model, reward model and the
-# method — sampled every 50 ms by a thread (`compare.PeakMemory`); "added" is the peak minus the RSS when the
-# method started, which counts loading the method's own copy of the base model (best-of-n reuses the loaded one).
+# few dozen test prompts: the ranking of methods that are close can flip with the seed (chapter 4's
+# `benchmarks/seeds.py` measures how much). The training budgets differ by construction (DPO counts pairs, the
+# online methods count sampled answers, best-of-n pays at answer time); in the `cpu` profile DPO sees a part of
+# chapter 1's training pairs (`beyond.dpo_pairs`), because one pass over all of them takes longer on two cores
+# than this chapter's whole budget; the `gpu` profile trains on all of them for two epochs. On a GPU the
+# sampling-heavy methods gain most. Peak memory is the RSS of the whole process — base model, reward model and
+# the method — sampled by a thread (`compare.PeakMemory`); "added" is the peak minus the RSS when the method
+# started, which counts loading the method's own copy of the base model (best-of-n reuses the loaded one).
