@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import annotate, ppo, reward
+from . import annotate, metrics, ppo, reward
 
 EOS, PAD, BOS = 0, 1, 2
 N_SPECIAL = 3
@@ -347,13 +347,18 @@ def gold_tracker(gold: Callable[[Sequence[int]], float], log: list[dict]):
 
 
 def compare(ac: ppo.ActorCritic, gold: Callable[[Sequence[int]], float], n: int, max_new_tokens: int,
-            seed: int = 100, rm: SeqRewardModel | None = None) -> dict:
-    """Sample `n` sequences from the tuned policy and `n` from the reference; gold-judged win rate (ties split),
-    KL per sequence, mean gold (and reward-model score) of each."""
+            seed: int = 100, rm: SeqRewardModel | None = None, n_boot: int = 1000) -> dict:
+    """Sample `n` sequences from the tuned policy and `n` from the reference; gold-judged win rate (ties split)
+    with its 95% bootstrap CI ("win": {value, lo, hi}), KL per sequence, mean gold (and reward-model score) of each.
+
+    There are no prompts here: every pair (i-th tuned sample, i-th reference sample) is independent of the others,
+    so the CI resamples pairs (chapter 3's bootstrap), not groups.
+    """
     tuned, kl = generate(ac, n, max_new_tokens, seed=seed)
     base, _ = generate(ac, n, max_new_tokens, seed=seed + 1, reference=True)
     g_t, g_b = np.array([gold(s) for s in tuned]), np.array([gold(s) for s in base])
-    out = {"win_rate": ppo.win_rate(g_t, g_b), "kl": float(np.mean(kl)), "gold_tuned": float(g_t.mean()),
+    win = metrics.bootstrap_ci(ppo.win_rate, g_t, g_b, n_boot=n_boot, seed=seed)
+    out = {"win": win, "win_rate": win["value"], "kl": float(np.mean(kl)), "gold_tuned": float(g_t.mean()),
            "gold_base": float(g_b.mean()), "tuned": tuned, "base": base, "gold_t": g_t, "gold_b": g_b}
     if rm is not None:
         out["rm_tuned"], out["rm_base"] = float(rm.score(tuned).mean()), float(rm.score(base).mean())

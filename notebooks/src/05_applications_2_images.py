@@ -17,7 +17,7 @@
 # | human feedback | a panel of simulated raters compares pairs of generated sprites | `seqrl.make_panel`, `seqrl.label_pairs` (chapter 1's `annotate.Annotator`) |
 # | reward model | a small transformer over the 64 pixels, Bradley–Terry loss | `seqrl.SeqRewardModel`, `reward.bradley_terry_loss` |
 # | fine-tuning | PPO with a KL penalty against the frozen pre-trained generator | chapter 4's `ppo.train`, `ppo.ActorCritic` |
-# | validation | the hidden gold appeal judges tuned vs pre-trained sprites: win rate, KL spent | `ppo.win_rate`, `ppo.sample_with_kl` |
+# | validation | the hidden gold appeal judges tuned vs pre-trained sprites: win rate with its 95% bootstrap CI, KL spent | `seqrl.compare`, `metrics.bootstrap_ci` |
 
 # %%
 import time
@@ -25,7 +25,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlhf_lib import config, plots, ppo, report, seqrl, sprites
+from rlhf_lib import config, judge, plots, ppo, report, seqrl, sprites
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -173,13 +173,15 @@ plt.show()
 # ## 6. Do raters find the tuned generator's sprites more appealing?
 #
 # Fresh samples from the tuned policy and from the frozen pre-trained generator, compared one to one by the gold
-# appeal (ties split): the **win rate**. The KL is $\sum_t \log\pi_\theta(y_t) - \log\pi_{\mathrm{ref}}(y_t)$ over the
-# tuned policy's own samples, in nats per sprite. The mean of each gold component shows *what* changed.
+# appeal (ties split): the **win rate**, with its 95% bootstrap CI. There are no prompts here, every pair is two
+# independent samples, so the bootstrap resamples pairs (chapter 3); a CI that includes one half is no win. The KL
+# is $\sum_t \log\pi_\theta(y_t) - \log\pi_{\mathrm{ref}}(y_t)$ over the tuned policy's own samples, in nats per
+# sprite. The mean of each gold component shows *what* changed.
 
 # %%
 ev = seqrl.compare(ac, sprites.gold_utility, A.seq_eval_samples, sprites.MAX_NEW_TOKENS, seed=100, rm=rm)
-print(f"gold win rate of the tuned generator over the pre-trained one: {ev['win_rate']:.1%} "
-      f"({A.seq_eval_samples} sprites each, ties split)")
+print(f"gold win rate of the tuned generator over the pre-trained one: {judge.ci_text(ev['win'])} "
+      f"({A.seq_eval_samples} sprites each, ties split; 95% bootstrap CI over the pairs)")
 print(f"KL(tuned ‖ pre-trained): {ev['kl']:.2f} nats per sprite")
 print(f"mean gold: pre-trained {ev['gold_base']:+.2f} -> tuned {ev['gold_tuned']:+.2f};  "
       f"reward model: {ev['rm_base']:+.2f} -> {ev['rm_tuned']:+.2f}")
@@ -225,7 +227,7 @@ plt.show()
 # %%
 total = time.perf_counter() - T0
 figures = report.record(
-    "05", images_win_rate=round(ev["win_rate"], 3), images_kl_nats=round(ev["kl"], 2),
+    "05", images_win_rate=ev["win"], images_kl_nats=round(ev["kl"], 2),
     images_gold_base=round(ev["gold_base"], 3), images_gold_tuned=round(ev["gold_tuned"], 3),
     images_panel_agreement=round(stats["agreement"], 3), images_rm_acc_gold=round(rm_acc["acc_gold"], 3),
     images_rm_acc_panel=round(rm_acc["acc_panel"], 3), images_seconds=round(total),
@@ -240,8 +242,9 @@ print(f"notebook ran in {total:.0f} s (pre-training {pretrain_s:.0f}, reward mod
 #   its sprites that are well formed (exactly 64 pixels); the panel's agreement against the human range; the reward
 #   model's agreement on held-out pairs with the panel majority and with the gold. A reward model that agrees with
 #   the gold more often than with the panel has learned the shared taste under the raters' noise.
-# * **The win rate with its KL**: a win rate far above one half bought with many nats per sprite is a long move
-#   away from the pre-trained generator. Check the KL before calling it a success.
+# * **The win rate with its CI and its KL**: first whether the CI lies above one half, then the price. A win rate far
+#   above one half bought with many nats per sprite is a long move away from the pre-trained generator. Check the
+#   KL before calling it a success.
 # * **Proxy against gold**: the correlation on tuned samples next to the one on pre-trained samples. If it holds
 #   up, the reward model has not been fooled; if it drops sharply, PPO has found its mistakes.
 #

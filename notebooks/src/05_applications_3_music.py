@@ -13,7 +13,7 @@
 # | human feedback | a panel of simulated listeners compares pairs of the generator's melodies | `seqrl.make_panel`, `seqrl.label_pairs` (chapter 1's `annotate.Annotator`) |
 # | reward model | a small transformer trained with the Bradley–Terry loss | `seqrl.SeqRewardModel`, `reward.bradley_terry_loss` |
 # | fine-tuning | PPO with a KL penalty against the frozen pre-trained generator | chapter 4's `ppo.train`, `ppo.ActorCritic` |
-# | validation | the hidden gold taste judges tuned vs pre-trained melodies: win rate, KL spent | `ppo.win_rate`, `ppo.sample_with_kl` |
+# | validation | the hidden gold taste judges tuned vs pre-trained melodies: win rate with its 95% bootstrap CI, KL spent | `seqrl.compare`, `metrics.bootstrap_ci` |
 #
 # Nothing below is specific to music except `rlhf_lib/melody.py` (tokens, data, taste, piano roll, synthesis):
 # the image notebook, notebook 5.2, runs the same `seqrl` code on pixel art.
@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Audio, display
 
-from rlhf_lib import config, melody, plots, ppo, report, seqrl
+from rlhf_lib import config, judge, melody, plots, ppo, report, seqrl
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -179,14 +179,15 @@ plt.show()
 # ## 6. Did listeners get melodies they like better?
 #
 # We sample fresh melodies from the tuned policy and from the frozen pre-trained generator and let the gold taste
-# compare them one to one (ties split): the **win rate** of the tuned generator. The KL is
+# compare them one to one (ties split): the **win rate** of the tuned generator, with its 95% bootstrap CI over the
+# pairs (each pair is two independent samples; there are no prompts to group by). The KL is
 # $\sum_t \log\pi_\theta(y_t) - \log\pi_{\mathrm{ref}}(y_t)$ over the tuned policy's own samples, in nats per melody.
 # The mean of each gold component shows *what* changed.
 
 # %%
 ev = seqrl.compare(ac, melody.gold_utility, A.seq_eval_samples, melody.MAX_NEW_TOKENS, seed=100, rm=rm)
-print(f"gold win rate of the tuned generator over the pre-trained one: {ev['win_rate']:.1%} "
-      f"({A.seq_eval_samples} melodies each, ties split)")
+print(f"gold win rate of the tuned generator over the pre-trained one: {judge.ci_text(ev['win'])} "
+      f"({A.seq_eval_samples} melodies each, ties split; 95% bootstrap CI over the pairs)")
 print(f"KL(tuned ‖ pre-trained): {ev['kl']:.2f} nats per melody")
 print(f"mean gold: pre-trained {ev['gold_base']:+.2f} -> tuned {ev['gold_tuned']:+.2f};  "
       f"reward model: {ev['rm_base']:+.2f} -> {ev['rm_tuned']:+.2f}")
@@ -241,7 +242,7 @@ print(f"correlation of proxy and gold: pre-trained samples {corr_b:.2f}, tuned s
 # %%
 total = time.perf_counter() - T0
 figures = report.record(
-    "05", music_win_rate=round(ev["win_rate"], 3), music_kl_nats=round(ev["kl"], 2),
+    "05", music_win_rate=ev["win"], music_kl_nats=round(ev["kl"], 2),
     music_gold_base=round(ev["gold_base"], 3), music_gold_tuned=round(ev["gold_tuned"], 3),
     music_panel_agreement=round(stats["agreement"], 3), music_rm_acc_gold=round(rm_acc["acc_gold"], 3),
     music_rm_acc_panel=round(rm_acc["acc_panel"], 3), music_seconds=round(total),
@@ -255,7 +256,8 @@ print(f"notebook ran in {total:.0f} s (pre-training {pretrain_s:.0f}, reward mod
 # * **Before PPO**: the pre-trained generator's mean gold taste against the procedural data's, and the share of
 #   its melodies that are well formed (exactly 16 notes); the listeners' agreement against the human range; the
 #   reward model's agreement on held-out pairs with the panel majority and with the gold.
-# * **The win rate with its KL**, as for the sprites: how far from one half, for how many nats per melody.
+# * **The win rate with its CI and its KL**, as for the sprites: whether the CI lies above one half, how far, and
+#   for how many nats per melody.
 # * **Proxy against gold**: does the correlation on tuned samples hold up against the one on pre-trained samples?
 #
 # **Which components moved?** Expect most of the gain in **resolution** (ending on C), then shape and notes in key,
