@@ -131,17 +131,18 @@ def _win(a, b) -> float:
     return ppo.win_rate(a, b) if len(a) else float("nan")
 
 
-def versus(a: dict, b: dict, n_boot: int = 1000, seed: int = 0) -> dict:
+def versus(a: dict, b: dict, n_boot: int = 1000, seed: int = 0, key: str = "category") -> dict:
     """Gold win rate of sample `a` over sample `b` of the SAME prompts, with 95% CIs resampled by prompt.
 
-    Returns {"win": {value, lo, hi}, "n", "prompts", "per_category": {cat: {n, value, lo, hi}},
-    "both_finished": {n, value, lo, hi}, "a": summary(a), "b": summary(b)}.
+    Returns {"win": {value, lo, hi}, "n", "prompts", "per_category": {group: {n, value, lo, hi}},
+    "both_finished": {n, value, lo, hi}, "a": summary(a), "b": summary(b)}. The groups of "per_category" are the
+    values of the record field `key` (another grouping, e.g. a task made of several categories, by its field).
     """
     if [r["id"] for r in a["records"]] != [r["id"] for r in b["records"]]:
         raise ValueError("versus: the two samples must answer the same prompts in the same order")
     ga, gb = np.asarray(a["gold"], float), np.asarray(b["gold"], float)
     pid = np.array([r["id"] for r in a["records"]])
-    cats = np.array([r["category"] for r in a["records"]])
+    cats = np.array([r[key] for r in a["records"]])
     out = {"win": _ci(_win, (ga, gb), pid, n_boot, seed), "n": len(ga), "prompts": len(set(pid)),
            "a": summary(a), "b": summary(b), "per_category": {}}
     for c in sorted(set(cats)):

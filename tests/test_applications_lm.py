@@ -234,3 +234,18 @@ def test_judge_compares_base_and_tuned_on_the_same_samples(tiny):
     assert np.abs(evals2["tuned"]["kl"]).max() > 0.01  # k1 of one sample may be negative; it is no longer 0
     table = apps.side_by_side(evals2, out_recs, n=3)
     assert list(table.columns) == ["category", "prompt", "base", "gold base", "tuned", "gold tuned"] and len(table) == 3
+
+
+def test_versus_groups_by_any_record_field():
+    from rlhf_lib import judge
+
+    recs = [{"id": f"p{i}", "category": c, "task": t, "prompt": "?"}
+            for i, (c, t) in enumerate([("fact", "QA"), ("conversion", "QA"), ("howto", "other")] * 4)]
+    a = {"records": recs, "gold": [1.0, 0.0, 1.0] * 4, "finished": [True] * 12, "kl": [0.0] * 12, "rm": None,
+         "texts": ["a"] * 12}
+    b = {**a, "gold": [0.5] * 12}
+    by_cat, by_task = judge.versus(a, b, n_boot=50), judge.versus(a, b, n_boot=50, key="task")
+    assert set(by_cat["per_category"]) == {"fact", "conversion", "howto"}  # the default: unchanged
+    assert by_task["per_category"]["QA"]["value"] == 0.5 and by_task["per_category"]["QA"]["n"] == 8
+    assert by_task["per_category"]["other"] == {"n": 4, "value": 1.0, "lo": 1.0, "hi": 1.0}
+    assert by_task["win"] == by_cat["win"]  # the overall rate does not depend on the grouping
