@@ -7,7 +7,10 @@ only tell the story:
     preferences  `restrict_pairs`, `votes_from_pairs`, `preference_dataset`   (chapter 1's format)
     reward model `train_feature_rm` -> `FeatureRM`: FFN ensemble on frozen base-model features (chapter 2)
     PPO          `build_actor_critic`, `ppo_config`, `reward_fn`              (chapter 4's `rlhf_lib.ppo`)
-    judge        `judge`, `win_rates`, `side_by_side`: base vs tuned on held-out prompts, by a gold utility
+    reading      `side_by_side`, `component_means`, `plot_win_rates`: samples and win rates of `rlhf_lib.judge`
+
+The judging itself (held-out prompts, samples, win rates with CIs, controls) is `rlhf_lib.judge`, the one
+evaluation of the course; the application gives it its gold utility and its reward model's `score`.
 """
 
 from __future__ import annotations
@@ -21,8 +24,6 @@ from torch import nn
 
 from . import features, models, ppo, reward
 from .reward import PairSplit, PairTable
-
-GoldFn = Callable[[dict, str, bool | None], float]  # (prompt record, response, finished) -> utility
 
 
 # ========================================================================================= preferences
@@ -161,65 +162,39 @@ def reward_fn(rm: FeatureRM, tokenizer, mean: float = 0.0, std: float = 1.0) -> 
     return fn
 
 
-def decode(tokenizer, responses: list[list[int]]) -> list[str]:
-    return [tokenizer.decode(r, skip_special_tokens=True).strip() for r in responses]
+# ===================================================================================== reading samples
+def side_by_side(samples: dict[str, dict], n: int | None = None, width: int = 220):
+    """A table (pandas DataFrame) of the same prompts answered by each model, with gold scores.
 
-
-# ============================================================================================== judge
-def judge(ac: ppo.ActorCritic, tokenizer, records: list[dict], cfg: ppo.PPOConfig, gold: GoldFn,
-          n_samples: int = 1, seed: int = 100, rm: FeatureRM | None = None,
-          batch_size: int = 16) -> tuple[dict[str, dict], list[dict]]:
-    """Sample the reference (adapters off) and the tuned policy on the same prompts with the same seeds; score
-    every response with the gold utility (and the reward model). Returns ({"base": ..., "tuned": ...}, records),
-    each model's entry holding texts, finished flags, KL to the reference, gold and RM scores per response."""
-    recs = [r for r in records for _ in range(n_samples)]
-    ids = ppo.chat_prompt_ids(tokenizer, recs)
-    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
-    out = {}
-    for name, is_ref in (("base", True), ("tuned", False)):
-        resp, done, kls = ppo.sample_with_kl(ac, ids, cfg, eos, pad, seed=seed, reference=is_ref,
-                                             batch_size=batch_size)
-        texts = decode(tokenizer, resp)
-        out[name] = {"texts": texts, "finished": done, "kl": kls,
-                     "gold": [gold(r, t, f) for r, t, f in zip(recs, texts, done, strict=True)],
-                     "rm": rm.score([r["prompt"] for r in recs], texts) if rm is not None else None}
-    return out, recs
-
-
-def win_rates(evals: dict[str, dict], recs: list[dict], group: Callable[[dict], str] | None = None) -> dict:
-    """Gold win rate of tuned over base (ties split) overall and per group of prompts: {group: (n, win rate)}."""
-    tuned, base = np.asarray(evals["tuned"]["gold"]), np.asarray(evals["base"]["gold"])
-    out = {"all": (len(recs), ppo.win_rate(tuned, base))}
-    if group is not None:
-        for g in sorted({group(r) for r in recs}):
-            idx = [i for i, r in enumerate(recs) if group(r) == g]
-            out[g] = (len(idx), ppo.win_rate(tuned[idx], base[idx]))
-    return out
-
-
-def side_by_side(evals: dict[str, dict], recs: list[dict], n: int | None = None, width: int = 220):
-    """A table (pandas DataFrame) of the same prompts answered by the base and the tuned model, with gold scores."""
+    `samples`: {model name: a `judge.sample` of the same prompts}, e.g. the reference and the tuned policy.
+    """
     import pandas as pd
 
+    first = next(iter(samples.values()))
     rows = []
-    for i, r in enumerate(recs[:n] if n else recs):
-        rows.append({"category": r["category"], "prompt": r["prompt"][:90],
-                     "base": evals["base"]["texts"][i][:width], "gold base": round(evals["base"]["gold"][i], 2),
-                     "tuned": evals["tuned"]["texts"][i][:width], "gold tuned": round(evals["tuned"]["gold"][i], 2)})
+    for i, r in enumerate(first["records"][:n] if n else first["records"]):
+        row = {"category": r["category"], "prompt": r["prompt"][:90]}
+        for name, s in samples.items():
+            row[name], row[f"gold {name}"] = s["texts"][i][:width], round(s["gold"][i], 2)
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def reference_normaliser(ac: ppo.ActorCritic, rm: FeatureRM, tokenizer, records: list[dict], cfg: ppo.PPOConfig,
-                         seed: int = 1) -> tuple[float, float, list[str], list[float]]:
-    """Mean and std of the RM's scores on the reference policy's own answers to `records` (chapter 4, §2), so that
-    PPO trains on (r − mean) / std; also returns those answers and their raw scores."""
-    ids = ppo.chat_prompt_ids(tokenizer, records)
-    resp, _, _ = ppo.sample_with_kl(ac, ids, cfg, tokenizer.eos_token_id, tokenizer.pad_token_id, seed=seed,
-                                    reference=True, batch_size=cfg.batch_size)
-    texts = decode(tokenizer, resp)
-    scores = rm.score([r["prompt"] for r in records], texts)
-    mean, std = ppo.reward_normaliser(scores)
-    return mean, std, texts, scores
+def component_means(samples: dict[str, dict], components: Callable, group: Callable[[dict], str]):
+    """Mean of each gold component per group of prompts and model: WHAT changed (pandas DataFrame).
+
+    `samples`: {model name: a `judge.sample`}; `components(record, text, finished)` gives the named parts of the gold.
+    """
+    import pandas as pd
+
+    rows = []
+    for name, s in samples.items():
+        for rec, text, done in zip(s["records"], s["texts"], s["finished"], strict=True):
+            rows.append({"model": name, "group": group(rec), **components(rec, text, done),
+                         "words": len(text.split())})
+    df = pd.DataFrame(rows)
+    means = df.groupby(["group", "model"], sort=False).mean(numeric_only=True).round(2)
+    return means.sort_index(level="group", sort_remaining=False)  # groups in order, models as given
 
 
 # ============================================================================================== plots
@@ -240,31 +215,42 @@ def plot_ppo_curves(history: list[dict], title: str = ""):
     return fig
 
 
-def plot_win_rates(wins: dict[str, tuple[int, float]], kl: float, title: str = ""):
-    """Bars of the gold win rate of the tuned model over the base per group (n on each bar), 50% = no change."""
+def plot_win_rates(panels: dict[str, dict[str, dict[str, dict]]], title: str = ""):
+    """Bars of gold win rates with their 95% CIs as error bars, 50% (no better than the reference) dashed.
+
+    `panels`: {panel title: {series: {bar label: {"value", "lo", "hi"} and optionally "n"}}}; the series of a panel
+    are grouped side by side (e.g. all pairs and both-finished pairs), n (of the first series) under each label.
+    A win rate without a value (no pairs, e.g. none where both answers finished) is an empty bar marked n/a.
+    """
+    import textwrap
+
     import matplotlib.pyplot as plt
 
-    names = list(wins)
-    fig, ax = plt.subplots(figsize=(1.3 * len(names) + 2.5, 3.2))
-    bars = ax.bar(names, [wins[k][1] for k in names], color=["tab:gray" if k == "all" else "tab:blue" for k in names])
-    for bar, k in zip(bars, names, strict=True):
-        ax.annotate(f"{wins[k][1]:.0%}\nn={wins[k][0]}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    ha="center", va="bottom", fontsize=8)
-    ax.axhline(0.5, color="black", ls="--", lw=0.8)
-    ax.set(ylim=(0, 1.15), ylabel="gold win rate, tuned vs base",
-           title=title or f"Held-out prompts (KL spent: {kl:.1f} nats per answer)")
+    widths = [max(len(bars) for bars in series.values()) for series in panels.values()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(1.2 * sum(widths) + 2.5 * len(panels), 3.8), squeeze=False,
+                             gridspec_kw={"width_ratios": widths})
+    for ax, (panel, series) in zip(axes[0], panels.items(), strict=True):
+        labels = list(dict.fromkeys(k for bars in series.values() for k in bars))  # every bar label, in order
+        width = 0.8 / len(series)
+        for j, (name, bars) in enumerate(series.items()):
+            x = np.arange(len(labels)) + (j - (len(series) - 1) / 2) * width
+            ci = [bars.get(k, {"value": np.nan, "lo": np.nan, "hi": np.nan}) for k in labels]
+            v, lo, hi = (np.array([c[f] for c in ci], float) for f in ("value", "lo", "hi"))
+            err = np.nan_to_num([np.maximum(v - lo, 0), np.maximum(hi - v, 0)])  # no CI: no error bar
+            ax.bar(x, np.nan_to_num(v), width=0.95 * width, yerr=err, capsize=3, label=name)
+            for xi, vi in zip(x, v, strict=True):
+                if not np.isfinite(vi):
+                    ax.annotate("n/a", (xi, 0.02), ha="center", fontsize=7)
+        first = next(iter(series.values()))
+        ticks = [textwrap.fill(k, 14) + (f"\n(n={first[k]['n']})" if "n" in first.get(k, {}) else "")
+                 for k in labels]
+        ax.set_xticks(range(len(labels)), ticks, fontsize=8)
+        ax.axhline(0.5, color="gray", ls="--", lw=0.8)
+        ax.set(ylim=(0, 1), title=panel)
+        if len(series) > 1:
+            ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("gold win rate (95% CI)")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
-
-
-def component_means(evals: dict[str, dict], recs: list[dict], components: Callable, group: Callable[[dict], str]):
-    """Mean of each gold component per group of prompts and model: WHAT changed (pandas DataFrame)."""
-    import pandas as pd
-
-    rows = []
-    for name in ("base", "tuned"):
-        for rec, text, done in zip(recs, evals[name]["texts"], evals[name]["finished"], strict=True):
-            rows.append({"model": name, "group": group(rec), **components(rec, text, done),
-                         "words": len(text.split())})
-    df = pd.DataFrame(rows)
-    return df.groupby(["group", "model"]).mean(numeric_only=True).round(2)

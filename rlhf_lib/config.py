@@ -99,6 +99,7 @@ TABLE: dict[str, tuple] = {
     "apps.chat_ppo_steps":        (2,       8,       100),    # PPO iterations on QA + summarisation train prompts
     "apps.chat_eval_prompts":     (6,       None,    None),   # held-out test prompts judged (None = all 34)
     "apps.chat_eval_samples":     (1,       2,       4),      # responses per test prompt and model
+    "apps.chat_eval_long_tokens": (48,      160,     256),    # the reference's ample budget is sought up to here
     "apps.voice_max_prompts":     (24,      None,    None),   # voice prompts used (None = all of data/voice_prompts.jsonl)
     # ci and cpu sample with the same settings, so both reuse the responses shipped in data/voice_responses.jsonl
     "apps.voice_samples_per_prompt": (4,    4,       8),      # base-model responses per voice prompt
@@ -109,6 +110,7 @@ TABLE: dict[str, tuple] = {
     "apps.voice_ppo_steps":       (2,       8,       100),
     "apps.voice_max_new_tokens":  (24,      40,      64),     # PPO response budget: a spoken answer is short
     "apps.voice_eval_samples":    (1,       2,       4),
+    "apps.voice_eval_long_tokens": (48,     160,     256),    # the reference's ample budget is sought up to here
     # chapter 5: images, music, iteration (small custom-token generators; rlhf_lib.seqrl, sprites, melody)
     "apps.img_sprites":           (600,     4000,    20000),  # procedural 8x8 sprites the generator learns from
     "apps.img_hidden":            (32,      64,      128),    # tiny Llama generator: width ...

@@ -209,31 +209,31 @@ def test_train_feature_rm_learns_a_planted_preference():
     assert m["accuracy"] > 0.85 and m["gold_agreement"] > 0.85 and m["pairs"] == 30
 
 
-def test_judge_compares_base_and_tuned_on_the_same_samples(tiny):
-    from rlhf_lib import models
+def test_judge_samples_an_application_with_its_own_gold_and_reads_them(tiny):
+    """5.1 and 5.4 judge with `rlhf_lib.judge` and their own gold; apps only reads the samples (tables, plot)."""
+    from rlhf_lib import judge, models
 
     model, tok = models.load_tiny_model(seed=1, tokenizer=tiny[1])  # its own copy: LoRA changes a model in place
     policy = ppo.with_lora(model, r=2, top_layers=1)
     ac = ppo.ActorCritic(policy, frozen_bottom=1)
     cfg = ppo.PPOConfig(max_new_tokens=6, autocast=False)
-    recs = [FACT, CONV, TIMER]
-    evals, out_recs = apps.judge(ac, tok, recs, cfg, voice.gold_utility, n_samples=2)
-    assert len(out_recs) == 6 and out_recs[0] is out_recs[1]
+    recs = [{**r, "task": "QA" if r["category"] in ("fact", "conversion") else "other"} for r in (FACT, CONV, TIMER)]
+    kw = dict(n_samples=2, gold=voice.gold_utility, score=lambda ps, ts: [float(len(t)) for t in ts])
+    base = judge.sample(ac, recs, cfg, tok, reference=True, **kw)
+    tuned = judge.sample(ac, recs, cfg, tok, **kw)
     # LoRA starts as the identity: the tuned policy IS the base, the same seeds give the same answers
-    assert evals["base"]["texts"] == evals["tuned"]["texts"]
-    assert np.allclose(evals["tuned"]["kl"], 0, atol=1e-4)
-    w = apps.win_rates(evals, out_recs, group=lambda r: r["category"])
-    assert w["all"] == (6, 0.5) and w["fact"][0] == 2
-    with torch.no_grad():  # move the adapters: now the tuned policy differs and spends KL
-        for name, p in policy.named_parameters():
-            if "lora_B" in name:
-                p.add_(0.5)
-    evals2, _ = apps.judge(ac, tok, recs, cfg, voice.gold_utility, n_samples=2)
-    assert evals2["base"]["texts"] == evals["base"]["texts"]
-    assert evals2["tuned"]["texts"] != evals["tuned"]["texts"]
-    assert np.abs(evals2["tuned"]["kl"]).max() > 0.01  # k1 of one sample may be negative; it is no longer 0
-    table = apps.side_by_side(evals2, out_recs, n=3)
-    assert list(table.columns) == ["category", "prompt", "base", "gold base", "tuned", "gold tuned"] and len(table) == 3
+    assert tuned["texts"] == base["texts"] and len(tuned["records"]) == 6
+    assert tuned["gold"] == [voice.gold_utility(r, t, f) for r, t, f in
+                             zip(tuned["records"], tuned["texts"], tuned["finished"], strict=True)]
+    by_task = judge.versus(tuned, base, n_boot=50, key="task")
+    assert by_task["win"]["value"] == 0.5 and set(by_task["per_category"]) == {"QA", "other"}
+    assert by_task["per_category"]["QA"]["n"] == 4
+    table = apps.side_by_side({"reference": base, "PPO policy": tuned}, n=3)
+    assert list(table.columns) == ["category", "prompt", "reference", "gold reference", "PPO policy",
+                                   "gold PPO policy"] and len(table) == 3
+    comp = apps.component_means({"reference": base, "PPO policy": tuned}, voice.gold_components, lambda r: r["task"])
+    assert set(comp.index) == {(g, m) for g in ("QA", "other") for m in ("reference", "PPO policy")}
+    assert {"correct", "spoken", "words"} <= set(comp.columns)
 
 
 def test_versus_groups_by_any_record_field():
@@ -249,3 +249,24 @@ def test_versus_groups_by_any_record_field():
     assert by_task["per_category"]["QA"]["value"] == 0.5 and by_task["per_category"]["QA"]["n"] == 8
     assert by_task["per_category"]["other"] == {"n": 4, "value": 1.0, "lo": 1.0, "hi": 1.0}
     assert by_task["win"] == by_cat["win"]  # the overall rate does not depend on the grouping
+
+
+def test_plot_win_rates_draws_ci_error_bars_and_survives_missing_ones():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    nan = {"value": float("nan"), "lo": float("nan"), "hi": float("nan"), "n": 0}
+    fig = apps.plot_win_rates({
+        "controls": {"all pairs": {"(a) reference": {"value": 0.7, "lo": 0.6, "hi": 0.8, "n": 40},
+                                   "(c) brevity baseline": {"value": 0.5, "lo": 0.52, "hi": 0.6, "n": 40}},
+                     "both finished": {"(a) reference": nan, "(c) brevity baseline": {"value": 0.4, "lo": 0.3,
+                                                                                      "hi": 0.5, "n": 9}}},
+        "per category": {"vs reference": {"fact": {"value": 1.0, "lo": 1.0, "hi": 1.0, "n": 2}}},
+    }, "title")
+    left, right = fig.axes
+    assert len(left.patches) == 4 and len(right.patches) == 1  # grouped bars: 2 series x 2 labels
+    assert [t.get_text() for t in left.get_xticklabels()][0].endswith("(n=40)")
+    assert any(t.get_text() == "n/a" for t in left.texts)  # the win rate without pairs is marked, not drawn
+    plt.close(fig)

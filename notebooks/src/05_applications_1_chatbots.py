@@ -11,7 +11,7 @@
 # | human feedback on QA and summaries | §1 chapter 1's labels, restricted to the QA and summarisation prompts | `data`, `apps.split_by_category` |
 # | reward model for these tasks | §2 a feedforward RM on frozen features (chapter 2), trained on these tasks only | `apps.train_feature_rm`, `apps.FeatureRM` |
 # | RL fine-tuning with a KL penalty | §3 chapter 4's PPO on QA + summarisation training prompts | `ppo.train`, `apps.build_actor_critic` |
-# | evaluation | §4 held-out test prompts, base vs tuned side by side, judged by the hidden gold utility | `apps.judge`, `apps.win_rates` |
+# | evaluation | §4 stratified held-out test prompts judged by the hidden gold utility, win rates with CIs and three controls | `judge.stratified`, `judge.controls`, `judge.versus` |
 #
 # Two tasks, one policy: **QA** (`factual`, `arithmetic` and `conversion` prompts — a verifiable answer) and
 # **summarisation** (`summarise` prompts — a passage to condense).
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhf_lib import annotate, apps, config, data, features, models, ppo, report, reward
+from rlhf_lib import annotate, apps, config, data, features, judge, models, ppo, report, reward
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -143,22 +143,21 @@ rm = apps.FeatureRM(rm_lm, tokenizer, rm_head, R.ffn_layer, R.max_length)
 # %%
 ac, tokenizer, fast_bf16 = apps.build_actor_critic(cfg)
 prompts_train = [p for p in data.load_prompts("train") if p["category"] in CATEGORIES]
-prompts_test = [p for p in data.load_prompts("test") if p["category"] in CATEGORIES]
 if cfg.profile == "ci":
-    prompts_train = prompts_train[::max(1, len(prompts_train) // 16)][:16]
-if A.chat_eval_prompts:  # a few of each task
-    half = A.chat_eval_prompts // 2
-    prompts_test = [p for p in prompts_test if task(p) == "QA"][:half] + \
-                   [p for p in prompts_test if task(p) == "summarisation"][:A.chat_eval_prompts - half]
+    prompts_train = judge.stratified(prompts_train, 16, seed=0)
 ppo_cfg = apps.ppo_config(cfg, A.chat_ppo_steps, autocast=fast_bf16)
+print(f"{len(prompts_train)} training prompts:", judge.category_mix(prompts_train))
 t = time.perf_counter()
-n_norm = min(len(prompts_train), 2 * P.batch_size)
-rm_mean, rm_std, ref_texts, ref_scores = apps.reference_normaliser(ac, rm, tokenizer, prompts_train[:n_norm], ppo_cfg)
+# The normaliser's prompts: a stratified sample (every category in proportion). data/prompts.jsonl is sorted by
+# category, so a prefix would normalise on factual questions only.
+norm_recs = judge.stratified(prompts_train, 2 * P.batch_size, seed=1)
+norm = judge.sample(ac, norm_recs, ppo_cfg, tokenizer, seed=1, reference=True, score=rm.score,
+                    batch_size=P.batch_size)
+rm_mean, rm_std = ppo.reward_normaliser(norm["rm"])
 reward_fn = apps.reward_fn(rm, tokenizer, rm_mean, rm_std)
 timings["reference samples"] = time.perf_counter() - t
-print(f"{len(prompts_train)} training prompts ({sum(task(p) == 'QA' for p in prompts_train)} QA), "
-      f"{len(prompts_test)} held-out test prompts")
-print(f"RM on {n_norm} reference answers: mean {rm_mean:+.3f}, std {rm_std:.3f}")
+print(f"RM on {len(norm_recs)} reference answers ({judge.category_mix(norm_recs)}): "
+      f"mean {rm_mean:+.3f}, std {rm_std:.3f}")
 
 t = time.perf_counter()
 history = ppo.train(ac, ppo.chat_prompt_ids(tokenizer, prompts_train), prompts_train, reward_fn, ppo_cfg,
@@ -172,37 +171,86 @@ report.save_plot(fig, "05_chatbots_ppo")
 plt.show()
 
 # %% [markdown]
-# ## 4. Before and after, on held-out test prompts, judged by the gold utility
+# ## 4. Did it help? Held-out test prompts, the hidden gold, and three controls
 #
-# The same test prompts go to the base model (adapters off) and the tuned policy, sampled with the same seeds,
-# temperature and token budget. The hidden gold utility of chapter 1 — not the reward model — judges each
-# pair; a tie counts half. We also measure the KL the policy spent.
+# Chapter 4's judge (`rlhf_lib.judge`), unchanged. The held-out set is a seeded, **stratified** choice of the QA
+# and summarisation test prompts (every category in proportion; the mix is printed), with
+# `apps.chat_eval_samples` answers per prompt from each model, at the same temperature and with the same seeds.
+# The hidden gold utility of chapter 1 — not the reward model — judges each pair; a tie counts half. The win
+# rate's 95% bootstrap CI is resampled **by prompt** (the answers to one prompt are not independent), and a win is
+# established only when the CI's lower end lies above one half.
+#
+# A win over the reference has cheaper explanations than RLHF, and `judge.controls` runs chapter 4's control for
+# each, on the same prompts and seeds:
+#
+# - **(a) the reference** at the training budget: the plain comparison, against what PPO started from.
+# - **(b) the reference at an ample budget**, the smallest at which at least nine in ten of its answers end (one
+#   long sample, cut to each budget). Training cuts an answer at `max_new_tokens` and scores an unfinished one
+#   badly, and the reference was never trained for that budget: a win over (a) that falls to one half against (b)
+#   was the policy finishing inside the budget, not answering better.
+# - **(c) the brevity baseline**: the reference asked to answer briefly (`judge.BRIEF`), at the training budget.
+#   A win rate near one half here says that one sentence of prompt buys what PPO learned.
+# - **(d) both finished**: inside each comparison, the win rate on the pairs where both answers ended.
+#
+# Each comparison also comes per task (QA, summarisation: `judge.versus(..., key="task")` groups by the task
+# field we add to each prompt) and per category, each with its own CI.
 
 # %%
+prompts_test = [p for p in data.load_prompts("test") if p["category"] in CATEGORIES]
+# the task as a record field: judge.versus(..., key="task") groups the win rates by it
+eval_recs = [{**p, "task": task(p)} for p in judge.stratified(prompts_test, A.chat_eval_prompts, seed=0)]
+print(f"held-out set: {len(eval_recs)} prompts x {A.chat_eval_samples} answers per model; categories:",
+      judge.category_mix(eval_recs))
 t = time.perf_counter()
-evals, recs = apps.judge(ac, tokenizer, prompts_test, ppo_cfg, annotate.gold_utility, A.chat_eval_samples, rm=rm)
+ctl = judge.controls(ac, eval_recs, ppo_cfg, tokenizer, A.chat_eval_samples, long_budget=A.chat_eval_long_tokens,
+                     score=rm.score)
 timings["evaluation"] = time.perf_counter() - t
-wins = apps.win_rates(evals, recs, group=task)
-wins_cat = apps.win_rates(evals, recs, group=lambda r: r["category"])
-kl = float(np.mean(evals["tuned"]["kl"]))
-for g, (n, w) in wins.items():
-    print(f"{g:14s} n={n:3d}  gold win rate of the tuned model over the base: {w:.1%}")
-print("per category:", {g: f"{w:.0%} (n={n})" for g, (n, w) in wins_cat.items() if g != "all"})
-print(f"KL(tuned ‖ base) on the test prompts: {kl:.2f} nats per answer")
+evals, vs = ctl["samples"], ctl["versus"]
+by_task = {name: judge.versus(evals["PPO policy"], evals[name], key="task", seed=100) for name in vs}
+print("share of the reference's answers that end within each budget:",
+      ", ".join(f"{b} tokens {f:.0%}" for b, f in ctl["curve"].items()))
+print(f"ample budget: {ctl['ample_budget']} tokens ({ctl['curve'][ctl['ample_budget']]:.0%} finish; "
+      f"sought up to {A.chat_eval_long_tokens})\n")
+for name, v in vs.items():
+    print(judge.report(f"PPO policy vs {name}", v))
+    for field, groups in (("task", by_task[name]["per_category"]), ("category", v["per_category"])):
+        print(f"    per {field}: " + ", ".join(f"{g} {judge.ci_text(c)} (n={c['n']})" for g, c in groups.items()))
+print()
 for name, e in evals.items():
-    print(f"{name:5s}: gold {np.mean(e['gold']):+.3f}  RM {np.mean(e['rm']):+.3f}  "
-          f"ends with EOS {np.mean(e['finished']):.0%}  {np.mean([len(x.split()) for x in e['texts']]):.0f} words")
-fig = apps.plot_win_rates(wins, kl, "Chatbot: tuned vs base on held-out prompts (gold-judged)")
+    m = judge.summary(e)
+    print(f"{name:24s} gold {m['gold']:+.3f}  RM {m['rm']:+.3f}  KL {m['kl']:5.2f} nats  "
+          f"finished {m['finished']:.0%}  length {m['words']:.0f} words")
+kl = judge.summary(evals["PPO policy"])["kl"]
+
+# %%
+LABELS = {"reference": "(a) reference", "reference, ample budget": "(b) reference, ample budget",
+          "brevity baseline": "(c) brevity baseline"}
+fig = apps.plot_win_rates({
+    "PPO policy against each control": {
+        "all pairs": {LABELS[k]: {**v["win"], "n": v["n"]} for k, v in vs.items()},
+        "(d) both finished": {LABELS[k]: v["both_finished"] for k, v in vs.items()}},
+    "per task and category": {f"vs {k}": {**by_task[k]["per_category"], **vs[k]["per_category"]}
+                              for k in ("reference", "reference, ample budget")},
+}, f"Chatbot on held-out prompts, gold-judged (KL spent: {kl:.1f} nats per answer)")
 report.save_plot(fig, "05_chatbots_win_rate")
 plt.show()
 
 # %% [markdown]
+# **How to read it.** Compare the left bars from (a) to (c). A win over (a) alone says the policy beats the
+# reference *under the training budget*. If the win over (b) falls to one half, most of the gain was finishing
+# inside the budget; what is left above one half against (b) is what the policy does better than a reference
+# allowed to finish. If the bar against (c) sits at one half, a one-line instruction explains the gain, and RL
+# added nothing a prompt could not. The (d) bars ask the same questions pair by pair, on answers that both ended.
+# Then the right panel: QA against summarisation first, then the categories. A bar whose CI spans one half says
+# the two models are not told apart on those prompts, not that they are equal; a category with a handful of
+# prompts decides little.
+#
 # **What changed?** The mean of each gold component per task and model: accuracy (`correct`) for QA, coverage
 # (`relevance`) and `brevity` for summaries, and what the policy may have learned instead (`length`,
-# `truncation`).
+# `truncation`). The controls are in the table too: the ample-budget reference shows what finishing alone changes.
 
 # %%
-comp = apps.component_means(evals, recs, annotate.gold_components, task)
+comp = apps.component_means(evals, annotate.gold_components, task)
 display(comp[["correct", "relevance", "brevity", "length", "truncation", "style", "words"]])  # noqa: F821
 
 # %% [markdown]
@@ -211,39 +259,47 @@ display(comp[["correct", "relevance", "brevity", "length", "truncation", "style"
 # * **The reward model first** (its printout above): test accuracy against the Bayes ceiling, per task, and
 #   agreement with the noise-free gold. A reward model close to the ceiling on summaries but far from it on QA is
 #   judging length and form, not facts — and PPO can only climb what it sees.
-# * **The win rate with its noise.** With $n$ comparisons a win rate $w$ has a standard error of about
-#   $\sqrt{w(1-w)/n}$: several points for a few dozen comparisons, more for one task, and more again for one
-#   category. A win rate within two standard errors of one half is not a win; read the per-category rates as hints.
+# * **Every win rate with its CI.** A few dozen comparisons give a wide interval, one task a wider one and one
+#   category wider again; the ci profile's handful of prompts decides nothing. A rate whose CI includes one half is
+#   not a win, and the per-category rates are hints.
 # * **The KL spent.** A short run (few PPO steps) spends little KL and moves the policy a little; chapter 4's longer
 #   run spends much more. Compare the KLs before you compare the win rates.
 # * **The components, not only the total** (the table above). For QA, did `correct` move, or only `truncation` and
-#   `length` (shorter answers, cut off less often)? The frozen-feature reward model cannot check facts, so a right
-#   answer replacing a wrong one ("The capital of Poland is Warsaw" for "… is Katow") is luck as much as learning
-#   unless `correct` rises across the board. For summaries, set `brevity` against `relevance`: if brevity rises while
-#   relevance falls, the policy is trading coverage for brevity, which this gold utility nearly pays for — "A just
-#   summary of the text." scores full brevity and no coverage.
+#   `length` (shorter answers, cut off less often)? Set the policy against the ample-budget reference: a
+#   `truncation` gain that the reference also gets with more tokens is the budget, not learning. The frozen-feature
+#   reward model cannot check facts, so a right answer replacing a wrong one ("The capital of Poland is Warsaw" for
+#   "… is Katow") is luck as much as learning unless `correct` rises across the board. For summaries, set `brevity`
+#   against `relevance`: if brevity rises while relevance falls, the policy is trading coverage for brevity, which
+#   this gold utility nearly pays for — "A just summary of the text." scores full brevity and no coverage.
 # * **Run time**: the last cell prints the time of each step; the PPO steps dominate, and shared cores slow them.
 #
-# ### Side by side: the same prompt, the base answer and the tuned answer
+# ### Side by side: the same prompt, the reference's answer and the tuned answer
 
 # %%
 pd.set_option("display.max_colwidth", 240)
-picks = [i for t_ in ("QA", "summarisation") for i in [j for j, r in enumerate(recs) if task(r) == t_][:4]]
-display(apps.side_by_side(evals, recs).iloc[picks])  # noqa: F821
+shown = apps.side_by_side({"reference": evals["reference"], "PPO policy": evals["PPO policy"]})
+first = shown.iloc[::A.chat_eval_samples]  # the first answer to each prompt
+display(pd.concat([first[first.category.isin(QA)].head(4),  # noqa: F821
+                   first[first.category.isin(SUMMARY)].head(4)]))
 
 # %% [markdown]
 # ## 5. Save the tuned chatbot, and the figures
 
 # %%
 policy_dir = ppo.save_policy(ac, tokenizer, config.artifacts_dir() / "chatbot_policy",
-                             info={"win_rate": wins["all"][1], "kl": kl, "steps": ppo_cfg.steps, "profile": cfg.profile})
+                             info={"win_rate": vs["reference"]["win"]["value"], "kl": kl, "steps": ppo_cfg.steps,
+                                   "profile": cfg.profile})
 total = time.perf_counter() - T0
-figures = report.record(
-    "05", chat_win_rate=round(wins["all"][1], 3), chat_win_rate_qa=round(wins["QA"][1], 3),
-    chat_win_rate_summarisation=round(wins.get("summarisation", (0, float("nan")))[1], 3),
-    chat_kl_nats=round(kl, 2), chat_comparisons=len(recs),
-    chat_gold_base=round(float(np.mean(evals["base"]["gold"])), 3),
-    chat_gold_tuned=round(float(np.mean(evals["tuned"]["gold"])), 3),
+figures = report.record(  # win rates as {value, lo, hi}: the 95% CI by prompt travels with the figure
+    "05", chat_win_rate=vs["reference"]["win"], chat_win_rate_ample_budget=vs["reference, ample budget"]["win"],
+    chat_win_rate_brevity_baseline=vs["brevity baseline"]["win"],
+    chat_win_rate_both_finished=vs["reference"]["both_finished"],
+    chat_win_rate_qa=by_task["reference"]["per_category"].get("QA"),
+    chat_win_rate_summarisation=by_task["reference"]["per_category"].get("summarisation"),
+    chat_ample_budget_tokens=ctl["ample_budget"], chat_held_out=judge.category_mix(eval_recs),
+    chat_kl_nats=round(kl, 2), chat_comparisons=vs["reference"]["n"],
+    chat_gold_base=round(judge.summary(evals["reference"])["gold"], 3),
+    chat_gold_tuned=round(judge.summary(evals["PPO policy"])["gold"], 3),
     chat_rm_test_accuracy=round(rm_test["all"]["accuracy"], 3),
     chat_rm_gold_agreement=round(rm_test["all"]["gold_agreement"], 3),
     chat_ppo_s_per_step=round(timings["PPO"] / ppo_cfg.steps, 1), chat_seconds=round(total),

@@ -15,7 +15,7 @@
 # | human feedback | §4 a simulated panel of five noisy annotators, agreeing like people do | `voice.make_panel`, `voice.annotate_pairs` |
 # | reward model | §5 FFN on frozen features (chapter 2) | `apps.train_feature_rm` |
 # | RL with a KL penalty | §6 chapter 4's PPO | `ppo.train` |
-# | evaluation | §7 base vs tuned on held-out prompts, judged by the gold utility | `apps.judge` |
+# | evaluation | §7 held-out prompts judged by the gold utility, win rates with CIs and three controls | `judge.sample`, `judge.versus` |
 
 # %%
 import time
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhf_lib import apps, config, data, features, models, ppo, report, reward, voice
+from rlhf_lib import apps, config, data, features, judge, models, ppo, report, reward, voice
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -193,12 +193,16 @@ prompts_train = [p for p in prompts if p["split"] == "train"]
 prompts_test = [p for p in prompts if p["split"] == "test"]
 ppo_cfg = apps.ppo_config(cfg, A.voice_ppo_steps, A.voice_max_new_tokens, autocast=fast_bf16)
 t = time.perf_counter()
-n_norm = min(len(prompts_train), 2 * P.batch_size)
-rm_mean, rm_std, _, _ = apps.reference_normaliser(ac, rm, tokenizer, prompts_train[:n_norm], ppo_cfg)
+# The normaliser's prompts: a stratified sample (every category in proportion). The prompt file is sorted by
+# category, so a prefix would normalise on timers and weather only.
+norm_recs = judge.stratified(prompts_train, 2 * P.batch_size, seed=1)
+norm = judge.sample(ac, norm_recs, ppo_cfg, tokenizer, seed=1, reference=True, gold=voice.gold_utility,
+                    score=rm.score, batch_size=P.batch_size)
+rm_mean, rm_std = ppo.reward_normaliser(norm["rm"])
 reward_fn = apps.reward_fn(rm, tokenizer, rm_mean, rm_std)
 timings["reference samples"] = time.perf_counter() - t
-print(f"{len(prompts_train)} training prompts, {len(prompts_test)} test prompts; "
-      f"RM on reference answers: mean {rm_mean:+.3f}, std {rm_std:.3f}")
+print(f"{len(prompts_train)} training prompts, {len(prompts_test)} test prompts; RM on {len(norm_recs)} reference "
+      f"answers ({judge.category_mix(norm_recs)}): mean {rm_mean:+.3f}, std {rm_std:.3f}")
 t = time.perf_counter()
 history = ppo.train(ac, ppo.chat_prompt_ids(tokenizer, prompts_train), prompts_train, reward_fn, ppo_cfg,
                     tokenizer.eos_token_id, tokenizer.pad_token_id,
@@ -211,38 +215,94 @@ report.save_plot(fig, "05_voice_ppo")
 plt.show()
 
 # %% [markdown]
-# ## 7. Before and after, judged by the voice gold utility
+# ## 7. Did it help? Held-out prompts, the voice gold, and three controls
+#
+# The judge of chapter 4 and §5.1 (`rlhf_lib.judge`), with the voice gold utility. The held-out set is every test
+# prompt: the split already holds a seeded share of each category (§2; the mix is printed). Each model answers
+# each prompt `apps.voice_eval_samples` times with the same seeds; the gold judges each pair (a tie counts half);
+# the win rate's 95% bootstrap CI is resampled **by prompt**, overall and per category, and a win is established
+# only when the CI's lower end lies above one half.
+#
+# The controls matter even more here, where *short* is part of what a listener wants:
+#
+# - **(a) the reference** at the training budget (`apps.voice_max_new_tokens`): the plain comparison.
+# - **(b) the reference at an ample budget**, the smallest at which at least nine in ten of its answers end. The
+#   training budget is short and a cut-off answer scores badly: does the policy win only because it learned to
+#   stop in time?
+# - **(c) the brevity baseline**: the reference asked to answer in one or two sentences (`judge.BRIEF`). For a voice
+#   assistant that instruction is the obvious competitor: if it does as well, a system prompt would have done.
+# - **(d) both finished**: inside each comparison, the win rate on the pairs where both answers ended.
+#
+# `judge.controls` judges by chapter 1's gold utility, so we build the same comparisons from its parts with the
+# voice gold: one policy sample, one long reference sample cut to each budget (`judge.budget_curve`,
+# `judge.truncate`), one brevity-baseline sample, and `judge.versus` for each.
 
 # %%
+eval_recs = prompts_test
+print(f"held-out set: {len(eval_recs)} prompts x {A.voice_eval_samples} answers per model; categories:",
+      judge.category_mix(eval_recs))
 t = time.perf_counter()
-evals, recs = apps.judge(ac, tokenizer, prompts_test, ppo_cfg, voice.gold_utility, A.voice_eval_samples, rm=rm)
+kw = dict(n_samples=A.voice_eval_samples, seed=100, gold=voice.gold_utility, score=rm.score)
+policy = judge.sample(ac, eval_recs, ppo_cfg, tokenizer, **kw)
+long = judge.sample(ac, eval_recs, ppo_cfg, tokenizer, reference=True, max_new_tokens=A.voice_eval_long_tokens, **kw)
+budgets = sorted({*range(ppo_cfg.max_new_tokens, A.voice_eval_long_tokens, 16), A.voice_eval_long_tokens})
+curve = judge.budget_curve(long, budgets)  # share of the reference's answers that end within each budget
+ample = min((b for b in budgets if curve[b] >= 0.9), default=A.voice_eval_long_tokens)
+cut = dict(gold=voice.gold_utility, score=rm.score)
+evals = {"PPO policy": policy,
+         "reference": judge.truncate(long, ppo_cfg.max_new_tokens, tokenizer, **cut),
+         "reference, ample budget": judge.truncate(long, ample, tokenizer, **cut),
+         "brevity baseline": judge.sample(ac, eval_recs, ppo_cfg, tokenizer, reference=True,
+                                          instruction=judge.BRIEF, **kw)}
+vs = {name: judge.versus(policy, e, seed=100) for name, e in evals.items() if name != "PPO policy"}
 timings["evaluation"] = time.perf_counter() - t
-wins = apps.win_rates(evals, recs, group=lambda r: r["category"])
-kl = float(np.mean(evals["tuned"]["kl"]))
+print("share of the reference's answers that end within each budget:",
+      ", ".join(f"{b} tokens {f:.0%}" for b, f in curve.items()))
+print(f"ample budget: {ample} tokens ({curve[ample]:.0%} finish; sought up to {A.voice_eval_long_tokens})\n")
+for name, v in vs.items():
+    print(judge.report(f"PPO policy vs {name}", v))
+    print("    per category: " + ", ".join(f"{g} {judge.ci_text(c)} (n={c['n']})"
+                                          for g, c in v["per_category"].items()))
+print()
 unspeakable = {name: float(np.mean([bool(voice.unspeakable(x)) for x in e["texts"]])) for name, e in evals.items()}
-for g, (n, w) in wins.items():
-    print(f"{g:11s} n={n:3d}  gold win rate of the tuned model over the base: {w:.1%}")
-print(f"KL(tuned ‖ base) on the test prompts: {kl:.2f} nats per answer")
 for name, e in evals.items():
-    print(f"{name:5s}: gold {np.mean(e['gold']):+.3f}  RM {np.mean(e['rm']):+.3f}  ends with EOS "
-          f"{np.mean(e['finished']):.0%}  screen-only formatting {unspeakable[name]:.0%}  "
-          f"{np.mean([len(x.split()) for x in e['texts']]):.0f} words")
-fig = apps.plot_win_rates(wins, kl, "Voice assistant: tuned vs base on held-out prompts (gold-judged)")
+    m = judge.summary(e)
+    print(f"{name:24s} gold {m['gold']:+.3f}  RM {m['rm']:+.3f}  KL {m['kl']:5.2f} nats  finished {m['finished']:.0%}  "
+          f"screen-only formatting {unspeakable[name]:.0%}  length {m['words']:.0f} words")
+kl = judge.summary(policy)["kl"]
+
+# %%
+LABELS = {"reference": "(a) reference", "reference, ample budget": "(b) reference, ample budget",
+          "brevity baseline": "(c) brevity baseline"}
+fig = apps.plot_win_rates({
+    "PPO policy against each control": {
+        "all pairs": {LABELS[k]: {**v["win"], "n": v["n"]} for k, v in vs.items()},
+        "(d) both finished": {LABELS[k]: v["both_finished"] for k, v in vs.items()}},
+    "per category": {f"vs {k}": vs[k]["per_category"] for k in ("reference", "reference, ample budget")},
+}, f"Voice assistant on held-out prompts, gold-judged (KL spent: {kl:.1f} nats per answer)")
 report.save_plot(fig, "05_voice_win_rate")
 plt.show()
-display(apps.component_means(evals, recs, voice.gold_components, lambda r: "all"))  # noqa: F821
+display(apps.component_means(evals, voice.gold_components, lambda r: "all"))  # noqa: F821
 
 # %% [markdown]
+# **How to read it.** As in §5.1: a win over (a) alone is a win under the training budget. If it falls to one half
+# against (b), the policy learned to finish a short answer and little else; what stays above one half against (b)
+# is what it does better than a reference allowed to finish. If the bar against (c) sits at one half, asking for
+# brevity does what PPO learned. The (d) bars ask the same pair by pair. The component table says where each gain
+# comes from, for every model: the ample-budget reference shows what finishing alone buys, the brevity baseline
+# what the instruction buys.
+#
 # **What to look for.**
 #
 # * **The panel and the reward model first** (§4 and §5): the panel's agreement against the human range and its
 #   Bayes ceiling; the reward model's test accuracy against the test split's ceiling, and its agreement with the gold.
-# * **The win rate with its noise.** A few dozen comparisons in all and a handful per category: a win rate $w$ over
-#   $n$ comparisons has a standard error of about $\sqrt{w(1-w)/n}$, so the per-category rates are hints, not results.
+# * **Every win rate with its CI.** A few dozen comparisons in all and a handful per category give wide intervals:
+#   a rate whose CI includes one half is not a win, and the per-category rates are hints, not results.
 # * **What moved** (the component table). Expect much of the gain to be the policy learning to **finish a short
 #   sentence** (`truncation`, answers that end with EOS, fewer words), which a listener does want, and fewer
-#   screen-only answers. Then check `correct` and `relevance`: if they barely move or fall, the policy is winning by
-#   being wrong in fewer words — `"There are 2.58 meters in 1 km."` is short, finished, speakable and wrong.
+#   screen-only answers; the brevity baseline may get much of that for free. Then check `correct` and `relevance`:
+#   if they barely move or fall, the policy is winning by being wrong in fewer words —
+#   `"There are 2.58 meters in 1 km."` is short, finished, speakable and wrong.
 # * **The KL against its target** (`target_kl` of the profile). With only a few PPO steps the adaptive β has no time
 #   to react, and the KL can overshoot the target by far; then this run sits at the over-optimising end of chapter
 #   4's trade-off.
@@ -254,7 +314,8 @@ display(apps.component_means(evals, recs, voice.gold_components, lambda r: "all"
 
 # %%
 pd.set_option("display.max_colwidth", 200)
-display(apps.side_by_side(evals, recs).iloc[::max(1, A.voice_eval_samples)])  # noqa: F821
+shown = apps.side_by_side({"reference": evals["reference"], "PPO policy": evals["PPO policy"]})
+display(shown.iloc[::max(1, A.voice_eval_samples)])  # noqa: F821 -- the first answer to each prompt
 
 # %% [markdown]
 # ### Hearing it
@@ -268,15 +329,20 @@ display(apps.side_by_side(evals, recs).iloc[::max(1, A.voice_eval_samples)])  # 
 
 # %%
 policy_dir = ppo.save_policy(ac, tokenizer, config.artifacts_dir() / "voice_policy",
-                             info={"win_rate": wins["all"][1], "kl": kl, "steps": ppo_cfg.steps, "profile": cfg.profile})
+                             info={"win_rate": vs["reference"]["win"]["value"], "kl": kl, "steps": ppo_cfg.steps,
+                                   "profile": cfg.profile})
 total = time.perf_counter() - T0
-figures = report.record(
-    "05", voice_win_rate=round(wins["all"][1], 3),
-    voice_win_rate_by_category={g: round(w, 3) for g, (_, w) in wins.items() if g != "all"},
-    voice_kl_nats=round(kl, 2), voice_comparisons=len(recs),
-    voice_gold_base=round(float(np.mean(evals["base"]["gold"])), 3),
-    voice_gold_tuned=round(float(np.mean(evals["tuned"]["gold"])), 3),
-    voice_unspeakable_base=round(unspeakable["base"], 3), voice_unspeakable_tuned=round(unspeakable["tuned"], 3),
+figures = report.record(  # win rates as {value, lo, hi}: the 95% CI by prompt travels with the figure
+    "05", voice_win_rate=vs["reference"]["win"], voice_win_rate_ample_budget=vs["reference, ample budget"]["win"],
+    voice_win_rate_brevity_baseline=vs["brevity baseline"]["win"],
+    voice_win_rate_both_finished=vs["reference"]["both_finished"],
+    voice_win_rate_by_category=vs["reference"]["per_category"],
+    voice_ample_budget_tokens=ample, voice_held_out=judge.category_mix(eval_recs),
+    voice_kl_nats=round(kl, 2), voice_comparisons=vs["reference"]["n"],
+    voice_gold_base=round(judge.summary(evals["reference"])["gold"], 3),
+    voice_gold_tuned=round(judge.summary(policy)["gold"], 3),
+    voice_unspeakable_base=round(unspeakable["reference"], 3),
+    voice_unspeakable_tuned=round(unspeakable["PPO policy"], 3),
     voice_panel_agreement=round(agreement["pairwise_agreement"], 3),
     voice_rm_test_accuracy=round(rm_test["accuracy"], 3), voice_rm_gold_agreement=round(rm_test["gold_agreement"], 3),
     voice_ppo_s_per_step=round(timings["PPO"] / ppo_cfg.steps, 1), voice_seconds=round(total),
