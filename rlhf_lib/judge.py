@@ -200,7 +200,8 @@ BRIEF = "Answer briefly, in one or two sentences."  # the brevity baseline's ins
 
 def controls(ac: ppo.ActorCritic, records: Sequence[dict], cfg: ppo.PPOConfig, tokenizer, n_samples: int,
              long_budget: int, seed: int = 100, score: ScoreFn | None = None, min_finished: float = 0.9,
-             instruction: str = BRIEF, batch_size: int = 16, n_boot: int = 1000) -> dict:
+             instruction: str = BRIEF, batch_size: int = 16, n_boot: int = 1000,
+             gold: GoldFn = annotate.gold_utility) -> dict:
     """The tuned policy (at its training budget) against three readings of "the reference", same prompts and seeds.
 
     - "reference": the reference at the training budget (what PPO optimised against);
@@ -208,18 +209,19 @@ def controls(ac: ppo.ActorCritic, records: Sequence[dict], cfg: ppo.PPOConfig, t
       at which `min_finished` of its answers end: a win here is not just "finish inside the budget";
     - "brevity baseline": the reference asked to be brief (`instruction`), at the training budget: what a prompt
       buys without any training.
-    Both reference readings come from ONE sample at `long_budget` (`truncate`). Returns {"samples", "versus",
+    Both reference readings come from ONE sample at `long_budget` (`truncate`); `gold` judges every answer
+    (an application passes its own). Returns {"samples", "versus",
     "curve" (finish rate per budget), "ample_budget"}; each versus also holds the both-finished win rate.
     """
-    kw = dict(n_samples=n_samples, seed=seed, score=score, batch_size=batch_size)
+    kw = dict(n_samples=n_samples, seed=seed, score=score, batch_size=batch_size, gold=gold)
     policy = sample(ac, records, cfg, tokenizer, **kw)
     long = sample(ac, records, cfg, tokenizer, reference=True, max_new_tokens=long_budget, **kw)
     budgets = sorted({cfg.max_new_tokens, *range(cfg.max_new_tokens, long_budget, 16), long_budget})
     curve = budget_curve(long, budgets)
     ample = min((b for b in budgets if curve[b] >= min_finished), default=long_budget)
     samples = {"PPO policy": policy,
-               "reference": truncate(long, cfg.max_new_tokens, tokenizer, score=score),
-               "reference, ample budget": truncate(long, ample, tokenizer, score=score),
+               "reference": truncate(long, cfg.max_new_tokens, tokenizer, gold=gold, score=score),
+               "reference, ample budget": truncate(long, ample, tokenizer, gold=gold, score=score),
                "brevity baseline": sample(ac, records, cfg, tokenizer, reference=True, instruction=instruction, **kw)}
     vs = {name: versus(policy, s, n_boot=n_boot, seed=seed) for name, s in samples.items() if name != "PPO policy"}
     return {"samples": samples, "versus": vs, "curve": curve, "ample_budget": ample}

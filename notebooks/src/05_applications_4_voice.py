@@ -233,28 +233,17 @@ plt.show()
 #   assistant that instruction is the obvious competitor: if it does as well, a system prompt would have done.
 # - **(d) both finished**: inside each comparison, the win rate on the pairs where both answers ended.
 #
-# `judge.controls` judges by chapter 1's gold utility, so we build the same comparisons from its parts with the
-# voice gold: one policy sample, one long reference sample cut to each budget (`judge.budget_curve`,
-# `judge.truncate`), one brevity-baseline sample, and `judge.versus` for each.
+# `judge.controls` runs them all on the same prompts and seeds, judged by the voice gold (`gold=`).
 
 # %%
 eval_recs = prompts_test
 print(f"held-out set: {len(eval_recs)} prompts x {A.voice_eval_samples} answers per model; categories:",
       judge.category_mix(eval_recs))
 t = time.perf_counter()
-kw = dict(n_samples=A.voice_eval_samples, seed=100, gold=voice.gold_utility, score=rm.score)
-policy = judge.sample(ac, eval_recs, ppo_cfg, tokenizer, **kw)
-long = judge.sample(ac, eval_recs, ppo_cfg, tokenizer, reference=True, max_new_tokens=A.voice_eval_long_tokens, **kw)
-budgets = sorted({*range(ppo_cfg.max_new_tokens, A.voice_eval_long_tokens, 16), A.voice_eval_long_tokens})
-curve = judge.budget_curve(long, budgets)  # share of the reference's answers that end within each budget
-ample = min((b for b in budgets if curve[b] >= 0.9), default=A.voice_eval_long_tokens)
-cut = dict(gold=voice.gold_utility, score=rm.score)
-evals = {"PPO policy": policy,
-         "reference": judge.truncate(long, ppo_cfg.max_new_tokens, tokenizer, **cut),
-         "reference, ample budget": judge.truncate(long, ample, tokenizer, **cut),
-         "brevity baseline": judge.sample(ac, eval_recs, ppo_cfg, tokenizer, reference=True,
-                                          instruction=judge.BRIEF, **kw)}
-vs = {name: judge.versus(policy, e, seed=100) for name, e in evals.items() if name != "PPO policy"}
+ctl = judge.controls(ac, eval_recs, ppo_cfg, tokenizer, A.voice_eval_samples, long_budget=A.voice_eval_long_tokens,
+                     score=rm.score, gold=voice.gold_utility)
+evals, vs, curve, ample = ctl["samples"], ctl["versus"], ctl["curve"], ctl["ample_budget"]
+policy = evals["PPO policy"]
 timings["evaluation"] = time.perf_counter() - t
 print("share of the reference's answers that end within each budget:",
       ", ".join(f"{b} tokens {f:.0%}" for b, f in curve.items()))
