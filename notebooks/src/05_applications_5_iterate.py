@@ -27,7 +27,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlhf_lib import config, melody, plots, ppo, report, seqrl
+from rlhf_lib import annotate, config, judge, melody, metrics, plots, ppo, report, seqrl
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -60,6 +60,31 @@ def feedback(seqs, n_pairs, seed):
     return seqrl.label_pairs(panel, melody.DOMAIN, seqs, n_pairs, melody.gold_components, gold, seed=seed)
 
 
+# Every win rate and accuracy below comes with its 95% bootstrap CI (chapter 3). There are no prompts here: every
+# pair is two independent samples, so the bootstrap resamples pairs, not groups.
+def ci(stat, *arrays):
+    """stat(*arrays) with its 95% bootstrap CI over the rows (pairs): {value, lo, hi} (or a dict of those)."""
+    return metrics.bootstrap_ci(stat, *arrays, n_boot=1000, seed=cfg.seed)
+
+
+def _right_share(right, truth):
+    """Share of pairs the reward model orders like `truth` (+1: A better, -1: B better); ties (0) left out."""
+    keep = truth != 0
+    return float((right[keep] == (truth[keep] > 0)).mean()) if keep.any() else float("nan")
+
+
+def rm_accuracy(rm, pairs):
+    """`seqrl.rm_accuracy` (vs the panel's majority, vs the gold; ties left out), each with its 95% bootstrap CI."""
+    right = rm.score(pairs.a) > rm.score(pairs.b)
+    return ci(lambda r, panel_, gold_: {"acc_panel": _right_share(r, panel_), "acc_gold": _right_share(r, gold_)},
+              right, np.sign(pairs.target - 0.5), np.sign(pairs.gold_a - pairs.gold_b))
+
+
+def win(a, b):
+    """Gold win rate of samples `a` over samples `b` (the i-th against the i-th, ties split), with its 95% CI."""
+    return ci(ppo.win_rate, a, b)
+
+
 # %% [markdown]
 # ## 2. Round 1: feedback on the pre-trained generator, RM₁, PPO
 
@@ -75,7 +100,9 @@ reward1, _, _ = seqrl.reward_fn(rm1, pool0)
 ppo_cfg = seqrl.ppo_config(A, "mus_", melody.MAX_NEW_TOKENS, seed=cfg.seed, steps=A.iter_steps)
 hist1, gold1 = seqrl.train_ppo(ac1, reward1, ppo_cfg, gold)
 round1_s = time.perf_counter() - t
-print(f"round 1 in {round1_s:.0f} s; RM1 on held-out pre-trained pairs: {seqrl.rm_accuracy(rm1, val1)}")
+acc_rm1_base = rm_accuracy(rm1, val1)
+print(f"round 1 in {round1_s:.0f} s; RM1 on {len(val1)} held-out pairs of pre-trained samples: accuracy vs gold "
+      f"{judge.ci_text(acc_rm1_base['acc_gold'])}, vs panel {judge.ci_text(acc_rm1_base['acc_panel'])}")
 
 # %% [markdown]
 # ## 3. Round-2 feedback: the panel listens to the tuned policy
@@ -83,7 +110,8 @@ print(f"round 1 in {round1_s:.0f} s; RM1 on held-out pre-trained pairs: {seqrl.r
 # We sample the round-1 policy and the panel compares pairs of *its* melodies. A separate set of held-out pairs,
 # also from the round-1 policy, measures how well each reward model orders what the policy now produces. The
 # first number to look at: RM₁'s accuracy there, against its accuracy on the pre-trained samples it was
-# trained for.
+# trained for. Each accuracy comes with its 95% bootstrap CI over the held-out pairs: when the two intervals overlap,
+# this run does not show that the accuracy dropped.
 
 # %%
 t = time.perf_counter()
@@ -91,12 +119,12 @@ pool1, _ = seqrl.generate(ac1, A.mus_pool, melody.MAX_NEW_TOKENS, seed=2)
 held1, _ = seqrl.generate(ac1, A.mus_pool, melody.MAX_NEW_TOKENS, seed=3)
 pairs2 = feedback(pool1, A.iter_pairs, seed=cfg.seed + 1)
 val_tuned = feedback(held1, A.iter_val_pairs, seed=cfg.seed + 2)
-acc_rm1_base = seqrl.rm_accuracy(rm1, val1)
-acc_rm1_tuned = seqrl.rm_accuracy(rm1, val_tuned)
+acc_rm1_tuned = rm_accuracy(rm1, val_tuned)
 stats2 = seqrl.panel_stats(pairs2)
-print(f"panel on the round-1 policy's melodies: agreement {stats2['agreement']:.1%}, ties {stats2['ties']:.1%}")
-print(f"RM1 accuracy vs gold: on pre-trained samples {acc_rm1_base['acc_gold']:.1%}, "
-      f"on the round-1 policy's samples {acc_rm1_tuned['acc_gold']:.1%}")
+agreement2 = ci(annotate.pairwise_agreement, pairs2.labels)  # resampling the compared pairs
+print(f"panel on the round-1 policy's melodies: agreement {judge.ci_text(agreement2)}, ties {stats2['ties']:.1%}")
+print(f"RM1 accuracy vs gold: on pre-trained samples {judge.ci_text(acc_rm1_base['acc_gold'])}, "
+      f"on the round-1 policy's samples {judge.ci_text(acc_rm1_tuned['acc_gold'])} ({len(val_tuned)} pairs)")
 
 # %% [markdown]
 # ## 4. Refresh: RM₂ on all the feedback so far
@@ -108,20 +136,33 @@ print(f"RM1 accuracy vs gold: on pre-trained samples {acc_rm1_base['acc_gold']:.
 train2 = train1 + pairs2
 rm2 = new_rm(cfg.seed + 1)
 seqrl.train_reward_model(rm2, train2, val1, epochs=A.mus_rm_epochs, lr=3e-3, seed=cfg.seed)
-acc_rm2_base = seqrl.rm_accuracy(rm2, val1)
-acc_rm2_tuned = seqrl.rm_accuracy(rm2, val_tuned)
+acc_rm2_base = rm_accuracy(rm2, val1)
+acc_rm2_tuned = rm_accuracy(rm2, val_tuned)
 refresh_s = time.perf_counter() - t
 rows = [("RM1 (round 1)", acc_rm1_base, acc_rm1_tuned), ("RM2 (refreshed)", acc_rm2_base, acc_rm2_tuned)]
+print(f"held-out accuracy with its 95% bootstrap CI, on {len(val1)} pairs of pre-trained samples and "
+      f"{len(val_tuned)} pairs of round-1 policy samples")
 for name, b, tu in rows:
-    print(f"{name:16s} accuracy vs gold: pre-trained samples {b['acc_gold']:.1%}, round-1 policy samples {tu['acc_gold']:.1%}"
-          f"  (vs panel: {b['acc_panel']:.1%}, {tu['acc_panel']:.1%})")
+    print(f"{name:16s} vs gold: pre-trained samples {judge.ci_text(b['acc_gold'])}, round-1 policy samples "
+          f"{judge.ci_text(tu['acc_gold'])}")
+    print(f"{'':16s} vs panel: pre-trained samples {judge.ci_text(b['acc_panel'])}, round-1 policy samples "
+          f"{judge.ci_text(tu['acc_panel'])}")
+
+
+def error_bars(cis):
+    """matplotlib's yerr (2, n) of {value, lo, hi} dicts."""
+    return np.array([[c["value"] - c["lo"] for c in cis], [c["hi"] - c["value"] for c in cis]])
+
+
 fig, ax = plt.subplots(figsize=(6, 3))
 x = np.arange(2)
-ax.bar(x - 0.2, [r[1]["acc_gold"] for r in rows], 0.4, label="pairs of pre-trained samples", color="tab:gray")
-ax.bar(x + 0.2, [r[2]["acc_gold"] for r in rows], 0.4, label="pairs of round-1 policy samples", color="tab:blue")
+for dx, k, label, color in ((-0.2, 1, "pairs of pre-trained samples", "tab:gray"),
+                            (0.2, 2, "pairs of round-1 policy samples", "tab:blue")):
+    accs = [r[k]["acc_gold"] for r in rows]
+    ax.bar(x + dx, [a["value"] for a in accs], 0.4, yerr=error_bars(accs), capsize=4, label=label, color=color)
 ax.axhline(0.5, color="k", lw=0.5, ls=":")
 ax.set(xticks=x, xticklabels=[r[0] for r in rows], ylim=(0.4, 1), ylabel="held-out accuracy vs gold",
-       title="The reward model before and after the refresh")
+       title="The reward model before and after the refresh (95% CIs)")
 ax.legend(fontsize=8)
 report.save_plot(fig, "05_iterate_rm_accuracy")
 plt.show()
@@ -151,6 +192,10 @@ print(f"two round-2 runs in {round2_s:.0f} s")
 # Every model is compared with the pre-trained generator on fresh samples (gold win rate, ties split), and the
 # round-2 models also head to head with the round-1 policy. KL is to the pre-trained generator, nats per melody.
 # The last columns are the proxy-vs-gold check: the mean score each model gets from RM₁ and RM₂.
+#
+# Each win rate comes with its 95% bootstrap CI over the pairs (the i-th sample of one model against the i-th of the
+# other). A win rate whose CI includes one half is no win. Two models whose CIs overlap are not told apart by this
+# run; the sharper test of the refresh is the head-to-head line under the table, refreshed RM₂ against stale RM₁.
 
 # %%
 n_eval = A.seq_eval_samples
@@ -161,17 +206,21 @@ evals = {}
 for name, ac in models_.items():
     seqs, kl = seqrl.generate(ac, n_eval, melody.MAX_NEW_TOKENS, seed=201)
     g = np.array([gold(s) for s in seqs])
-    evals[name] = {"seqs": seqs, "gold": g, "kl": float(np.mean(kl)), "win_vs_base": ppo.win_rate(g, base_gold),
+    evals[name] = {"seqs": seqs, "gold": g, "kl": float(np.mean(kl)), "win_vs_base": win(g, base_gold),
                    "rm1": float(rm1.score(seqs).mean()), "rm2": float(rm2.score(seqs).mean())}
 r1_gold = evals["round 1"]["gold"]
-print(f"{'model':26s} {'win vs base':>11s} {'win vs round 1':>14s} {'KL':>6s} {'gold':>6s} {'RM1':>6s} {'RM2':>6s}")
-print(f"{'pre-trained':26s} {'':11s} {'':14s} {0:6.2f} {base_gold.mean():+6.2f} {rm1.score(base_seqs).mean():+6.2f} "
+for name, e in evals.items():
+    e["win_vs_round1"] = None if name == "round 1" else win(e["gold"], r1_gold)
+print(f"win rates (ties split) with their 95% bootstrap CIs over {n_eval} pairs of samples")
+print(f"{'model':26s} {'win vs base':>22s} {'win vs round 1':>22s} {'KL':>6s} {'gold':>6s} {'RM1':>6s} {'RM2':>6s}")
+print(f"{'pre-trained':26s} {'':22s} {'':22s} {0:6.2f} {base_gold.mean():+6.2f} {rm1.score(base_seqs).mean():+6.2f} "
       f"{rm2.score(base_seqs).mean():+6.2f}")
 for name, e in evals.items():
-    vs_r1 = "" if name == "round 1" else f"{ppo.win_rate(e['gold'], r1_gold):.1%}"
-    e["win_vs_round1"] = None if name == "round 1" else ppo.win_rate(e["gold"], r1_gold)
-    print(f"{name:26s} {e['win_vs_base']:11.1%} {vs_r1:>14s} {e['kl']:6.2f} {e['gold'].mean():+6.2f} "
+    vs_r1 = "" if e["win_vs_round1"] is None else judge.ci_text(e["win_vs_round1"])
+    print(f"{name:26s} {judge.ci_text(e['win_vs_base']):>22s} {vs_r1:>22s} {e['kl']:6.2f} {e['gold'].mean():+6.2f} "
           f"{e['rm1']:+6.2f} {e['rm2']:+6.2f}")
+refreshed_vs_stale = win(evals["round 2, refreshed RM2"]["gold"], evals["round 2, stale RM1"]["gold"])
+print(f"head to head, round 2 with the refreshed RM2 over round 2 with the stale RM1: {judge.ci_text(refreshed_vs_stale)}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
@@ -184,12 +233,14 @@ axes[0].axvline(off + 0.5, color="gray", ls=":")
 axes[0].set(xlabel="PPO step", ylabel="mean gold of the rollout batch", title="Gold taste across both rounds")
 axes[0].legend(fontsize=8)
 names = list(evals)
-axes[1].bar(np.arange(len(names)), [evals[n]["win_vs_base"] for n in names], color=["k", "tab:blue", "tab:red"])
+wins = [evals[n]["win_vs_base"] for n in names]
+axes[1].bar(np.arange(len(names)), [w["value"] for w in wins], yerr=error_bars(wins), capsize=4,
+            color=["k", "tab:blue", "tab:red"])
 for i, n in enumerate(names):
-    axes[1].annotate(f"KL {evals[n]['kl']:.1f}", (i, evals[n]["win_vs_base"]), ha="center", va="bottom", fontsize=8)
+    axes[1].annotate(f"KL {evals[n]['kl']:.1f}", (i, wins[i]["hi"]), ha="center", va="bottom", fontsize=8)
 axes[1].axhline(0.5, color="gray", ls=":")
 axes[1].set(xticks=np.arange(len(names)), xticklabels=names, ylim=(0, 1), ylabel="gold win rate vs pre-trained",
-            title="Win rate over the pre-trained generator")
+            title="Win rate over the pre-trained generator (95% CIs)")
 fig.tight_layout()
 report.save_plot(fig, "05_iterate_rounds")
 plt.show()
@@ -215,15 +266,22 @@ for name, e in evals.items():
 # %%
 total = time.perf_counter() - T0
 r2, st = evals["round 2, refreshed RM2"], evals["round 2, stale RM1"]
+
+
+def rounded(c):
+    """A {value, lo, hi} figure to three decimals, for the record."""
+    return {k: round(v, 3) for k, v in c.items()}
+
+
 figures = report.record(
-    "05", iter_round1_win_rate=round(evals["round 1"]["win_vs_base"], 3), iter_round1_kl_nats=round(evals["round 1"]["kl"], 2),
-    iter_round2_win_rate=round(r2["win_vs_base"], 3), iter_round2_kl_nats=round(r2["kl"], 2),
-    iter_round2_vs_round1=round(r2["win_vs_round1"], 3),
-    iter_stale_win_rate=round(st["win_vs_base"], 3), iter_stale_kl_nats=round(st["kl"], 2),
-    iter_stale_vs_round1=round(st["win_vs_round1"], 3),
-    iter_rm1_acc_base=round(acc_rm1_base["acc_gold"], 3), iter_rm1_acc_tuned=round(acc_rm1_tuned["acc_gold"], 3),
-    iter_rm2_acc_base=round(acc_rm2_base["acc_gold"], 3), iter_rm2_acc_tuned=round(acc_rm2_tuned["acc_gold"], 3),
-    iter_seconds=round(total),
+    "05", iter_round1_win_rate=rounded(evals["round 1"]["win_vs_base"]), iter_round1_kl_nats=round(evals["round 1"]["kl"], 2),
+    iter_round2_win_rate=rounded(r2["win_vs_base"]), iter_round2_kl_nats=round(r2["kl"], 2),
+    iter_round2_vs_round1=rounded(r2["win_vs_round1"]),
+    iter_stale_win_rate=rounded(st["win_vs_base"]), iter_stale_kl_nats=round(st["kl"], 2),
+    iter_stale_vs_round1=rounded(st["win_vs_round1"]), iter_refreshed_vs_stale=rounded(refreshed_vs_stale),
+    iter_rm1_acc_base=rounded(acc_rm1_base["acc_gold"]), iter_rm1_acc_tuned=rounded(acc_rm1_tuned["acc_gold"]),
+    iter_rm2_acc_base=rounded(acc_rm2_base["acc_gold"]), iter_rm2_acc_tuned=rounded(acc_rm2_tuned["acc_gold"]),
+    iter_panel_agreement_tuned=rounded(agreement2), iter_seconds=round(total),
 )
 print(f"notebook ran in {total:.0f} s (round 1 {round1_s:.0f}, feedback and refresh {refresh_s:.0f}, round 2 {round2_s:.0f})")
 {k: v for k, v in figures.items() if k.startswith("iter")}
@@ -232,16 +290,18 @@ print(f"notebook ran in {total:.0f} s (round 1 {round1_s:.0f}, feedback and refr
 # **What to look for** in the printouts and figures above — one seed, so read every difference against its noise:
 #
 # - **The stale proxy where the policy lives.** Set RM₁'s accuracy against the gold on the round-1 policy's samples
-#   beside its accuracy on pre-trained samples. A large drop means that exactly where the policy now lives the
-#   proxy is close to guessing. The panel may find those comparisons harder too (compare its agreement on the
+#   beside its accuracy on pre-trained samples. A large drop, one that clears the two CIs, means that exactly where
+#   the policy now lives the proxy is close to guessing. The panel may find those comparisons harder too (compare its agreement on the
 #   round-1 melodies with chapter 5.3's on pre-trained ones: the tuned melodies are alike). The refresh works if
 #   RM₂ wins back much of that drop on the new samples and loses nothing on the old ones.
 # - **Refreshed against stale.** The control trains just as long on the stale RM₁. If its reward-model score rises
-#   while its win rate over round 1 (ties split) stays near one half or below, training longer on a stale proxy is
-#   over-optimisation, not progress; the gap between the two round-2 runs is the effect of the refresh itself.
+#   while its win rate over round 1 (ties split) stays near one half or below (its CI includes one half), training
+#   longer on a stale proxy is over-optimisation, not progress. The effect of the refresh itself is the head-to-head
+#   win rate of the refreshed run over the stale one: established only if its CI lies above one half.
 # - **The KL travelled.** If the refreshed run also moved further from the pre-trained generator, part of its gain
 #   may come from spending more KL: compare the runs at their KL, not only by their win rates.
-# - **Noise.** With $n$ samples per model a win rate $w$ has a standard error of about $\sqrt{w(1-w)/n}$, a few
-#   points for a few hundred samples: treat round-2 differences of that size as an illustration, not a benchmark.
+# - **Noise.** Read every win rate and accuracy with its 95% bootstrap CI. Overlapping CIs do not tell two models apart:
+#   treat such a difference as an illustration, not a finding. The CIs cover the sampling noise of the evaluation
+#   only, not the noise of training: another seed of the whole notebook can move the figures by more.
 #
 # The last cell prints the time of each part (round 1, feedback and refresh, both round-2 runs).
