@@ -2,11 +2,14 @@
 
     python -m benchmarks.seeds                        # cpu profile, seeds 0 1 2 (~12 min a seed on 2 free cores)
     python -m benchmarks.seeds --profile ci --seeds 0 1 --note "plumbing check"
+    python -m benchmarks.seeds --seeds 1 2 --chapter-figures artifacts/cpu/figures/04.json   # seed 0 = the chapter's run
 
 Each seed trains the main run of chapter 4 headless (`rlhf_lib.train_ppo.prepare` + `ppo.train`, resumable from
 its checkpoint) and judges it as the chapter does (`judge.controls` on the stratified held-out set, refusals,
 accuracy). The chapter's own seed reuses the chapter's checkpoint when its settings match (a resumed, finished
-run equals the uninterrupted one, `tests/test_ppo.py`). Writes `results/seeds.json`: every seed's figures with
+run equals the uninterrupted one, `tests/test_ppo.py`); or, with `--chapter-figures`, the chapter's own recorded
+judgement of that seed is taken as it is (on a CPU the course repeats bit for bit, so judging it again would give
+the same figures). Writes `results/seeds.json`: every seed's figures with
 their CIs, and per figure the mean, the standard deviation across seeds, the minimum and the maximum.
 """
 
@@ -74,19 +77,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--note", default="", help="what else ran on the machine")
     p.add_argument("--out", default=str(RESULTS / "seeds.json"))
+    p.add_argument("--chapter-figures", default=None,
+                   help="chapter 4's recorded figures (artifacts/<profile>/figures/04.json) as the run of its seed")
     args = p.parse_args(argv)
     chapter_seed = config.load(args.profile).seed
     runs = []
+    if args.chapter_figures:
+        fig = json.loads(Path(args.chapter_figures).read_text())
+        if fig.get("_profile") != args.profile:
+            p.error(f"--chapter-figures {args.chapter_figures}: recorded in profile {fig.get('_profile')!r}, "
+                    f"not {args.profile!r}")
+        missing = [k for k in SPREAD if k not in fig]
+        if missing:
+            p.error(f"--chapter-figures {args.chapter_figures}: no {', '.join(missing)} (an older chapter 4?)")
+        runs.append({"seed": chapter_seed, "source": f"chapter 4's run ({args.chapter_figures}, {fig['_updated']})",
+                     **{k: fig[k] for k in (*SPREAD, "held_out", "eval_samples", "ample_budget_tokens")}})
+        args.seeds = [s for s in args.seeds if s != chapter_seed]
+    out = Path(args.out)
+
+    def write() -> dict:  # after every seed: an interrupted run keeps the seeds it finished
+        result = {"benchmark": "seeds", "profile": args.profile, "seeds": [r["seed"] for r in runs], "runs": runs,
+                  "spread": spread(runs), "machine": {**report.machine(), "note": args.note}}
+        out.write_text(json.dumps(result, indent=2, default=float) + "\n")
+        return result
+
     for seed in args.seeds:
         print(f"[seeds] {args.profile} profile, seed {seed} ...", flush=True)
         runs.append(run_seed(args.profile, seed, chapter_seed))
         print(f"[seeds] seed {seed}: win vs reference {judge.ci_text(runs[-1]['win_vs_reference'])}, "
               f"vs ample budget {judge.ci_text(runs[-1]['win_vs_reference_ample_budget'])}, "
               f"vs brevity {judge.ci_text(runs[-1]['win_vs_brevity_baseline'])}", flush=True)
-    result = {"benchmark": "seeds", "profile": args.profile, "seeds": args.seeds, "runs": runs,
-              "spread": spread(runs), "machine": {**report.machine(), "note": args.note}}
-    out = Path(args.out)
-    out.write_text(json.dumps(result, indent=2, default=float) + "\n")
+        write()
+    result = write()
     for key, v in result["spread"].items():
         print(f"{key:32s} mean {v['mean']:.3f}  sd {v['std']:.3f}  range [{v['min']:.3f}, {v['max']:.3f}]")
     print(f"written {out}")

@@ -92,7 +92,7 @@ TABLE: dict[str, tuple] = {
     "ppo.eval_long_tokens":       (48,      160,     256),    # the reference's ample budget is sought up to here
     "ppo.sweep_betas":            ((0.0,),  (0.0, 0.3), (0.0, 0.01, 0.1, 0.3)),  # fixed-β runs for the trade-off
     "ppo.sweep_steps":            (1,       6,       60),
-    "ppo.trl_steps":              (1,       3,       30),     # TRL GRPO steps in the comparison section
+    "ppo.trl_steps":              (1,       2,       30),     # TRL GRPO steps in the comparison section (cpu: 2 keeps the chapter under 30 min)
     # chapter 5: chatbots, voice (language applications; PPO sizes not listed here are chapter 4's ppo.* rows)
     "apps.chat_rm_epochs":        (3,       6,       20),     # FFN reward model on frozen features (QA + summaries)
     "apps.chat_rm_seeds":         (1,       3,       5),      # FFNs averaged in the ensemble

@@ -55,3 +55,28 @@ def test_seed_spread_is_mean_sd_and_range_of_point_values():
     assert out["win_vs_reference"]["std"] == pytest.approx(0.1)
     assert (out["win_vs_reference"]["min"], out["win_vs_reference"]["max"]) == (0.5, 0.7)
     assert out["kl_to_reference_nats"]["std"] == 0.0
+
+
+def test_seeds_takes_the_chapters_run_and_writes_after_every_seed(tmp_path, monkeypatch):
+    ci = {"value": 0.5, "lo": 0.4, "hi": 0.6}
+    chapter = {"_profile": "cpu", "_updated": "now", "held_out": "x 1", "eval_samples": 4, "ample_budget_tokens": 160,
+               **{k: ci for k in seeds.SPREAD}, "kl_to_reference_nats": 7.0}
+    (tmp_path / "04.json").write_text(json.dumps(chapter))
+    calls = []
+
+    def fake_run(profile, seed, chapter_seed):
+        calls.append(seed)
+        return {"seed": seed, **{k: {"value": 0.6, "lo": 0.5, "hi": 0.7} for k in seeds.SPREAD},
+                "kl_to_reference_nats": 9.0}
+
+    monkeypatch.setattr(seeds, "run_seed", fake_run)
+    monkeypatch.setattr(seeds.report, "machine", lambda: {"cpu": "test"})
+    out = tmp_path / "seeds.json"
+    assert seeds.main(["--seeds", "0", "1", "--chapter-figures", str(tmp_path / "04.json"), "--out", str(out)]) == 0
+    assert calls == [1]  # seed 0 is the chapter's run, not trained again
+    result = json.loads(out.read_text())
+    assert result["seeds"] == [0, 1] and result["runs"][0]["source"].startswith("chapter 4's run")
+    assert result["spread"]["win_vs_reference"]["values"] == [0.5, 0.6]
+    (tmp_path / "04.json").write_text(json.dumps({**chapter, "_profile": "ci"}))
+    with pytest.raises(SystemExit):
+        seeds.main(["--seeds", "0", "--chapter-figures", str(tmp_path / "04.json"), "--out", str(out)])
