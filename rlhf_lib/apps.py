@@ -215,6 +215,19 @@ def plot_ppo_curves(history: list[dict], title: str = ""):
     return fig
 
 
+CONTROL_LABELS = {"reference": "(a) reference", "reference, ample budget": "(b) reference, ample budget",
+                  "brevity baseline": "(c) brevity baseline"}
+
+
+def control_panels(vs: dict, groups_title: str, groups: dict) -> dict:
+    """`plot_win_rates` panels for `judge.controls`: the policy against each control (all pairs, and (d) the pairs
+    where both finished), then `groups` ({bar set: {group: CI}}) under `groups_title`."""
+    return {"PPO policy against each control": {
+                "all pairs": {CONTROL_LABELS[k]: {**v["win"], "n": v["n"]} for k, v in vs.items()},
+                "(d) both finished": {CONTROL_LABELS[k]: v["both_finished"] for k, v in vs.items()}},
+            groups_title: groups}
+
+
 def plot_win_rates(panels: dict[str, dict[str, dict[str, dict]]], title: str = ""):
     """Bars of gold win rates with their 95% CIs as error bars, 50% (no better than the reference) dashed.
 

@@ -224,7 +224,7 @@ def controls(ac: ppo.ActorCritic, records: Sequence[dict], cfg: ppo.PPOConfig, t
                "reference, ample budget": truncate(long, ample, tokenizer, gold=gold, score=score),
                "brevity baseline": sample(ac, records, cfg, tokenizer, reference=True, instruction=instruction, **kw)}
     vs = {name: versus(policy, s, n_boot=n_boot, seed=seed) for name, s in samples.items() if name != "PPO policy"}
-    return {"samples": samples, "versus": vs, "curve": curve, "ample_budget": ample}
+    return {"samples": samples, "versus": vs, "curve": curve, "ample_budget": ample, "long_budget": long_budget}
 
 
 def probes(ac: ppo.ActorCritic, questions: dict[str, Sequence[str]], cfg: ppo.PPOConfig, tokenizer,
@@ -254,6 +254,30 @@ def ci_text(ci: dict, pct: bool = True) -> str:
     if pct:
         return f"{ci['value']:.1%} [{ci['lo']:.1%}, {ci['hi']:.1%}]"
     return f"{ci['value']:.3f} [{ci['lo']:.3f}, {ci['hi']:.3f}]"
+
+
+def summary_line(name: str, judged: dict) -> str:
+    """One line of `summary`: mean gold, reward-model score, KL, share finished, length."""
+    m = summary(judged)
+    return (f"{name:24s} gold {m['gold']:+.3f}  RM {m['rm']:+.3f}  KL {m['kl']:5.2f} nats  "
+            f"finished {m['finished']:.0%}  length {m['words']:.0f} words")
+
+
+def controls_report(ctl: dict, per_category: bool = False) -> str:
+    """What `controls` found: the reference's finish rate per budget, the ample budget, one `report` line per
+    control (with its per-category rates if asked), and a `summary_line` per sample."""
+    curve, ample = ctl["curve"], ctl["ample_budget"]
+    lines = ["share of the reference's answers that end within each budget: "
+             + ", ".join(f"{b} tokens {f:.0%}" for b, f in curve.items()),
+             f"ample budget: {ample} tokens ({curve[ample]:.0%} finish; sought up to {ctl['long_budget']})", ""]
+    for name, v in ctl["versus"].items():
+        lines.append(report(f"PPO policy vs {name}", v))
+        if per_category:
+            lines.append("    per category: " + ", ".join(f"{g} {ci_text(c)} (n={c['n']})"
+                                                         for g, c in v["per_category"].items()))
+    lines.append("")
+    lines += [summary_line(name, e) for name, e in ctl["samples"].items()]
+    return "\n".join(lines)
 
 
 def report(name: str, v: dict) -> str:

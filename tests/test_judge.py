@@ -135,6 +135,11 @@ def test_controls_compare_the_policy_with_each_reading_of_the_reference(tiny, mo
     assert ref["ids"] == fresh["ids"]  # (a) cut from the long sample equals sampling at the training budget
     for v in ctl["versus"].values():
         assert v["n"] == 8 and v["prompts"] == 4 and 0 <= v["win"]["lo"] <= v["win"]["value"] <= v["win"]["hi"] <= 1
+    text = judge.controls_report(ctl, per_category=True).splitlines()
+    assert text[0].startswith("share of the reference's answers that end within each budget: 4 tokens")
+    assert f"ample budget: {ample} tokens" in text[1] and "sought up to 36" in text[1]
+    assert sum(line.startswith("PPO policy vs ") for line in text) == 3 and text[4].startswith("    per category:")
+    assert text[-4].startswith("PPO policy") and "KL" in text[-1]  # one summary line per sample
 
 
 def test_probes_report_right_answers_and_refusals(tiny, monkeypatch):

@@ -273,17 +273,7 @@ ctl = judge.controls(ac, eval_recs, ppo_cfg, tokenizer, P.eval_samples, long_bud
                      score=rm_score, batch_size=max(P.batch_size, 32))
 timings["evaluation"] = time.perf_counter() - t
 evals, vs = ctl["samples"], ctl["versus"]
-print("share of the reference's answers that end within each budget:",
-      ", ".join(f"{b} tokens {f:.0%}" for b, f in ctl["curve"].items()))
-print(f"ample budget: {ctl['ample_budget']} tokens ({ctl['curve'][ctl['ample_budget']]:.0%} finish; "
-      f"sought up to {P.eval_long_tokens})\n")
-for name, v in vs.items():
-    print(judge.report(f"PPO policy vs {name}", v))
-print()
-for name, e in evals.items():
-    m = judge.summary(e)
-    print(f"{name:24s} gold {m['gold']:+.3f}  RM {m['rm']:+.3f}  KL {m['kl']:5.2f} nats  "
-          f"finished {m['finished']:.0%}  length {m['words']:.0f} words")
+print(judge.controls_report(ctl))
 win, kl_test = vs["reference"]["win"]["value"], judge.summary(evals["PPO policy"])["kl"]
 
 # %%

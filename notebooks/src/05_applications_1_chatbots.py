@@ -207,31 +207,17 @@ ctl = judge.controls(ac, eval_recs, ppo_cfg, tokenizer, A.chat_eval_samples, lon
 timings["evaluation"] = time.perf_counter() - t
 evals, vs = ctl["samples"], ctl["versus"]
 by_task = {name: judge.versus(evals["PPO policy"], evals[name], key="task", seed=100) for name in vs}
-print("share of the reference's answers that end within each budget:",
-      ", ".join(f"{b} tokens {f:.0%}" for b, f in ctl["curve"].items()))
-print(f"ample budget: {ctl['ample_budget']} tokens ({ctl['curve'][ctl['ample_budget']]:.0%} finish; "
-      f"sought up to {A.chat_eval_long_tokens})\n")
-for name, v in vs.items():
-    print(judge.report(f"PPO policy vs {name}", v))
-    for field, groups in (("task", by_task[name]["per_category"]), ("category", v["per_category"])):
-        print(f"    per {field}: " + ", ".join(f"{g} {judge.ci_text(c)} (n={c['n']})" for g, c in groups.items()))
-print()
-for name, e in evals.items():
-    m = judge.summary(e)
-    print(f"{name:24s} gold {m['gold']:+.3f}  RM {m['rm']:+.3f}  KL {m['kl']:5.2f} nats  "
-          f"finished {m['finished']:.0%}  length {m['words']:.0f} words")
+print(judge.controls_report(ctl, per_category=True))
+for name in vs:
+    print(f"PPO policy vs {name}, per task: " + ", ".join(f"{g} {judge.ci_text(c)} (n={c['n']})"
+                                                         for g, c in by_task[name]["per_category"].items()))
 kl = judge.summary(evals["PPO policy"])["kl"]
 
 # %%
-LABELS = {"reference": "(a) reference", "reference, ample budget": "(b) reference, ample budget",
-          "brevity baseline": "(c) brevity baseline"}
-fig = apps.plot_win_rates({
-    "PPO policy against each control": {
-        "all pairs": {LABELS[k]: {**v["win"], "n": v["n"]} for k, v in vs.items()},
-        "(d) both finished": {LABELS[k]: v["both_finished"] for k, v in vs.items()}},
-    "per task and category": {f"vs {k}": {**by_task[k]["per_category"], **vs[k]["per_category"]}
-                              for k in ("reference", "reference, ample budget")},
-}, f"Chatbot on held-out prompts, gold-judged (KL spent: {kl:.1f} nats per answer)")
+groups = {f"vs {k}": {**by_task[k]["per_category"], **vs[k]["per_category"]}
+          for k in ("reference", "reference, ample budget")}
+fig = apps.plot_win_rates(apps.control_panels(vs, "per task and category", groups),
+                          f"Chatbot on held-out prompts, gold-judged (KL spent: {kl:.1f} nats per answer)")
 report.save_plot(fig, "05_chatbots_win_rate")
 plt.show()
 

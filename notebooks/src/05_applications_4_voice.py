@@ -245,30 +245,15 @@ ctl = judge.controls(ac, eval_recs, ppo_cfg, tokenizer, A.voice_eval_samples, lo
 evals, vs, curve, ample = ctl["samples"], ctl["versus"], ctl["curve"], ctl["ample_budget"]
 policy = evals["PPO policy"]
 timings["evaluation"] = time.perf_counter() - t
-print("share of the reference's answers that end within each budget:",
-      ", ".join(f"{b} tokens {f:.0%}" for b, f in curve.items()))
-print(f"ample budget: {ample} tokens ({curve[ample]:.0%} finish; sought up to {A.voice_eval_long_tokens})\n")
-for name, v in vs.items():
-    print(judge.report(f"PPO policy vs {name}", v))
-    print("    per category: " + ", ".join(f"{g} {judge.ci_text(c)} (n={c['n']})"
-                                          for g, c in v["per_category"].items()))
-print()
+print(judge.controls_report(ctl, per_category=True))
 unspeakable = {name: float(np.mean([bool(voice.unspeakable(x)) for x in e["texts"]])) for name, e in evals.items()}
-for name, e in evals.items():
-    m = judge.summary(e)
-    print(f"{name:24s} gold {m['gold']:+.3f}  RM {m['rm']:+.3f}  KL {m['kl']:5.2f} nats  finished {m['finished']:.0%}  "
-          f"screen-only formatting {unspeakable[name]:.0%}  length {m['words']:.0f} words")
+print("screen-only formatting: " + ", ".join(f"{name} {u:.0%}" for name, u in unspeakable.items()))
 kl = judge.summary(policy)["kl"]
 
 # %%
-LABELS = {"reference": "(a) reference", "reference, ample budget": "(b) reference, ample budget",
-          "brevity baseline": "(c) brevity baseline"}
-fig = apps.plot_win_rates({
-    "PPO policy against each control": {
-        "all pairs": {LABELS[k]: {**v["win"], "n": v["n"]} for k, v in vs.items()},
-        "(d) both finished": {LABELS[k]: v["both_finished"] for k, v in vs.items()}},
-    "per category": {f"vs {k}": vs[k]["per_category"] for k in ("reference", "reference, ample budget")},
-}, f"Voice assistant on held-out prompts, gold-judged (KL spent: {kl:.1f} nats per answer)")
+groups = {f"vs {k}": vs[k]["per_category"] for k in ("reference", "reference, ample budget")}
+fig = apps.plot_win_rates(apps.control_panels(vs, "per category", groups),
+                          f"Voice assistant on held-out prompts, gold-judged (KL spent: {kl:.1f} nats per answer)")
 report.save_plot(fig, "05_voice_win_rate")
 plt.show()
 display(apps.component_means(evals, voice.gold_components, lambda r: "all"))  # noqa: F821
