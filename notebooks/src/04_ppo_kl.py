@@ -467,14 +467,15 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# **What to look for.** With **β = 0** nothing holds the policy near the reference: in a few steps it spends the
-# most KL, and the proxy rises more than the gold, or while the gold falls: the policy found what the reward model
-# likes, not what people like. A larger β keeps the policy close, the proxy rises less, and the gold can rise
-# more, because a policy near the reference keeps what the reference did well. The adaptive run trains longest.
-# These are single short runs judged on one answer per prompt, so differences of a few hundredths in the mean
-# gold are within noise (print `judge.versus` for two of them to see the CI). The `gpu` profile runs the sweep for
-# many more steps and four values of β, which is where the over-optimisation curve of Gao et al. appears; try it
-# with a larger `ppo.sweep_steps`.
+# **What to look for.** Read each point twice: how far it moved the proxy and how far the gold, for the KL it
+# spent. With **β = 0** nothing holds the policy near the reference; with a larger β it stays closer. Over-
+# optimisation shows as a point whose proxy is high while its gold is no better than the reference's, or worse:
+# the policy found what the reward model likes, not what people like. Compare the adaptive run with the short
+# fixed-β runs too: if a short run reached a better gold than the long one, the extra steps and nats were spent
+# on the proxy. These are single runs judged on one answer per prompt, so differences of a few hundredths in the
+# mean gold are within noise (print `judge.versus` for two of them to see the CI). The `gpu` profile runs the
+# sweep for many more steps and four values of β, which is where the over-optimisation curve of Gao et al.
+# appears; try it with a larger `ppo.sweep_steps`.
 
 # %% [markdown]
 # ## 8. The library path: TRL's GRPO trainer on the same problem
