@@ -3,6 +3,7 @@
     python -m benchmarks.seeds                        # cpu profile, seeds 0 1 2 (~12 min a seed on 2 free cores)
     python -m benchmarks.seeds --profile ci --seeds 0 1 --note "plumbing check"
     python -m benchmarks.seeds --seeds 1 2 --chapter-figures artifacts/cpu/figures/04.json   # seed 0 = the chapter's run
+    python -m benchmarks.seeds --keep                  # add only the seeds results/seeds.json lacks
 
 Each seed trains the main run of chapter 4 headless (`rlhf_lib.train_ppo.prepare` + `ppo.train`, resumable from
 its checkpoint) and judges it as the chapter does (`judge.controls` on the stratified held-out set, refusals,
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(RESULTS / "seeds.json"))
     p.add_argument("--chapter-figures", default=None,
                    help="chapter 4's recorded figures (artifacts/<profile>/figures/04.json) as the run of its seed")
+    p.add_argument("--keep", action="store_true",
+                   help="take the seeds already recorded in --out (same profile) as they are; run only the others")
     args = p.parse_args(argv)
     chapter_seed = config.load(args.profile).seed
     runs = []
@@ -94,6 +97,14 @@ def main(argv: list[str] | None = None) -> int:
                      **{k: fig[k] for k in (*SPREAD, "held_out", "eval_samples", "ample_budget_tokens")}})
         args.seeds = [s for s in args.seeds if s != chapter_seed]
     out = Path(args.out)
+    if args.keep and out.exists():
+        old = json.loads(out.read_text())
+        if old.get("profile") != args.profile:
+            p.error(f"--keep: {out} was recorded in profile {old.get('profile')!r}, not {args.profile!r}")
+        kept = [r for r in old["runs"] if r["seed"] in args.seeds and r["seed"] not in {q["seed"] for q in runs}]
+        runs += kept
+        args.seeds = [s for s in args.seeds if s not in {r["seed"] for r in kept}]
+        print(f"[seeds] kept from {out}: seeds {[r['seed'] for r in kept]}", flush=True)
 
     def write() -> dict:  # after every seed: an interrupted run keeps the seeds it finished
         result = {"benchmark": "seeds", "profile": args.profile, "seeds": [r["seed"] for r in runs], "runs": runs,
