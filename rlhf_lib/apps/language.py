@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import features, models, ppo, reward
-from .reward import PairSplit, PairTable
+from .. import features, models, ppo, reward
+from ..reward import PairSplit, PairTable
 
 
 # ========================================================================================= preferences

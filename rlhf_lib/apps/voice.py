@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import annotate
-from .config import DATA_DIR
+from .. import annotate
+from ..config import DATA_DIR
 
 VOICE_CATEGORIES = ("timer", "weather", "fact", "conversion", "howto", "smalltalk")
 VOICE_COMPONENTS = ("correct", "relevance", "spoken", "length", "tone", "truncation", "repetition", "style")
@@ -228,10 +228,10 @@ def sample_responses(prompts: list[dict], cfg, model=None, tokenizer=None, cache
     """K base-model answers per voice prompt (`apps.voice_*` sizes), reusing the shipped ones in
     `data/voice_responses.jsonl`; anything missing is sampled into `cache` (default artifacts/voice/).
     Sampled in bf16 only where the hardware runs it natively (the shipped file: float32 on a CPU)."""
-    from . import data
-    from .config import artifacts_dir
-    from .models import pick_device
-    from .reward import bf16_is_fast
+    from .. import data
+    from ..config import artifacts_dir
+    from ..models import pick_device
+    from ..reward import bf16_is_fast
 
     A = cfg.apps
     cache = Path(cache or artifacts_dir() / "voice" / "responses.jsonl")
@@ -244,7 +244,7 @@ def sample_responses(prompts: list[dict], cfg, model=None, tokenizer=None, cache
 
 def annotate_pairs(prompts: list[dict], responses: dict[str, list[dict]], panel, seed: int = 0) -> list[dict]:
     """Every pair of distinct answers to a prompt labelled by every panel member, judged by the VOICE utility."""
-    from . import data
+    from .. import data
 
     return data.annotate_pairs(prompts, responses, panel, seed, components=gold_components, weights=VOICE_WEIGHTS)
 
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m rlhf_lib.voice sample [--ship]`: sample the base model's answers to every voice prompt."""
     import argparse
 
-    from . import config
+    from .. import config
 
     parser = argparse.ArgumentParser(prog="python -m rlhf_lib.voice")
     sub = parser.add_subparsers(dest="cmd", required=True)

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import annotate, metrics, ppo, reward
+from .. import annotate, metrics, ppo, reward
 
 EOS, PAD, BOS = 0, 1, 2
 N_SPECIAL = 3
