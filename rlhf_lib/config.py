@@ -111,7 +111,7 @@ TABLE: dict[str, tuple] = {
     "apps.voice_max_new_tokens":  (24,      40,      64),     # PPO response budget: a spoken answer is short
     "apps.voice_eval_samples":    (1,       2,       4),
     "apps.voice_eval_long_tokens": (48,     160,     256),    # the reference's ample budget is sought up to here
-    # chapter 5: images, music, iteration (small custom-token generators; rlhf_lib.seqrl, sprites, melody)
+    # chapter 5: images, music, iteration (small custom-token generators; rlhf_lib.apps.seqrl, sprites, melody)
     "apps.img_sprites":           (600,     4000,    20000),  # procedural 8x8 sprites the generator learns from
     "apps.img_hidden":            (32,      64,      128),    # tiny Llama generator: width ...
     "apps.img_layers":            (2,       2,       4),      # ... and decoder layers

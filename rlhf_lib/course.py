@@ -2,6 +2,7 @@
 
     python -m rlhf_lib.course                 # every chapter, profile from RLHF_PROFILE or the hardware
     python -m rlhf_lib.course --profile ci --only 00 01
+    python -m rlhf_lib.course --profile ci --only 05_applications_3     # one notebook of chapter 5 (05: all five)
     python -m rlhf_lib.course --profile cpu --only 04 --freeze-reference --note "2 free cores"
                                               # a complete cpu run becomes the committed reference run
 """
@@ -19,6 +20,23 @@ from .report import freeze_reference, write_report
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 BUILD = REPO_ROOT / "build"
+
+
+def select(notebooks: list[Path], only: list[str] | None) -> list[Path]:
+    """The notebooks `--only` names, in course order: each value is a notebook's number or name, a prefix of its file
+    name up to a "_" ("05" is all of chapter 5, "05_applications_3" its music notebook; ".ipynb" optional).
+    A value that names no notebook is an error that lists them."""
+    if not only:
+        return list(notebooks)
+    chosen = set()
+    for value in only:
+        value = value.removesuffix(".ipynb")
+        hits = {p for p in notebooks if p.stem == value or p.stem.startswith(value + "_")}
+        if not hits:
+            raise ValueError(f"--only {value!r} names no notebook; the notebooks are: "
+                             f"{', '.join(p.stem for p in notebooks)}")
+        chosen |= hits
+    return [p for p in notebooks if p in chosen]
 
 
 def run_notebook(path: Path, out_dir: Path, timeout: int) -> tuple[float, str]:
@@ -45,17 +63,19 @@ def run_notebook(path: Path, out_dir: Path, timeout: int) -> tuple[float, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", choices=PROFILES, default=None)
-    parser.add_argument("--only", nargs="*", default=None, help="chapter numbers to run, e.g. 00 02")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="chapters or notebooks to run, by number or name: 00 02, 05_applications_3")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
     parser.add_argument("--freeze-reference", action="store_true",
                         help="write each chapter that ran without error to reference_runs/ (cpu profile only)")
     parser.add_argument("--note", default="", help="what else ran on the machine, for the reference run")
     args = parser.parse_args(argv)
+    try:
+        notebooks = select(sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")), args.only)
+    except ValueError as err:
+        parser.error(str(err))
     profile = args.profile or detect_profile()
     os.environ["RLHF_PROFILE"] = profile  # the kernels inherit it
-    notebooks = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    if args.only:
-        notebooks = [p for p in notebooks if p.name[:2] in args.only]
     timings = {}
     for path in notebooks:
         print(f"[{profile}] running {path.name} ...", flush=True)

@@ -225,3 +225,14 @@ def test_gold_without_correctness_cannot_tell_right_from_wrong():
     assert blind[0] == pytest.approx(expected)  # exactly the factual weight of "correct" left out
     with pytest.raises(ValueError, match="unknown component.*'corect'"):
         annotate.gold_utility(CAPITAL, right, without=("corect",))
+
+
+def test_truncation_of_a_written_and_of_a_spoken_answer():
+    assert annotate.truncation_score("Paris.", None) == 0.0 and annotate.truncation_score("Paris", None) == -1.0
+    assert annotate.truncation_score("Paris.", False) == -0.5 and annotate.truncation_score("Paris", False) == -1.0
+    assert annotate.truncation_score("Paris", True) == 0.0  # the model ended it itself
+    # a closing markdown mark ends a written answer, not a spoken one; a bare list number is the reverse
+    assert annotate.truncation_score("It is **Paris**", None) == 0.0
+    assert annotate.truncation_score("It is **Paris**", None, spoken=True) == -1.0
+    assert annotate.truncation_score("Steps:\n1. Mix\n2.", None) == -1.0
+    assert annotate.truncation_score("Steps:\n1. Mix\n2.", None, spoken=True) == 0.0

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from rlhf_lib import apps, data, ppo, reward, voice
+from rlhf_lib import data, ppo, reward
+from rlhf_lib.apps import language, voice
 from rlhf_lib.reward import PairSplit
 
 TIMER = {"id": "t", "category": "timer", "prompt": "Set a timer for 10 minutes.",
@@ -78,7 +79,7 @@ def test_shipped_voice_prompts_are_valid_and_split():
     prompts = voice.load_prompts()
     assert 60 <= len(prompts) <= 100
     assert {p["category"] for p in prompts} == set(voice.VOICE_CATEGORIES)
-    for split in voice.SPLITS:
+    for split in data.SPLITS:
         assert {p["category"] for p in voice.load_prompts(split)} == set(voice.VOICE_CATEGORIES), split
     assert len({p["id"] for p in prompts}) == len(prompts)
 
@@ -150,11 +151,11 @@ def _split(n=6):
 def test_restrict_pairs_keeps_every_field_aligned():
     s = _split()
     keep = [True, False, True, False, False, True]
-    r = apps.restrict_pairs(s, keep)
+    r = language.restrict_pairs(s, keep)
     assert r.chosen.tolist() == [0, 2, 5] and r.rows.tolist() == [0, 2, 5] and r.group.tolist() == [0, 1, 2]
     assert torch.allclose(r.target, s.target[[0, 2, 5]])
     with pytest.raises(ValueError, match="3 flags"):
-        apps.restrict_pairs(s, keep[:3])
+        language.restrict_pairs(s, keep[:3])
 
 
 def test_votes_and_preference_dataset_from_panel_pairs():
@@ -166,21 +167,21 @@ def test_votes_and_preference_dataset_from_panel_pairs():
     prompts_by_id = {p["id"]: p for p in prompts}
     pairs = voice.annotate_pairs(list(prompts_by_id.values()), responses, voice.make_panel(5), seed=0)
     assert len(pairs) == 3 + 1 + 1
-    votes = apps.votes_from_pairs(pairs, responses)
+    votes = language.votes_from_pairs(pairs, responses)
     assert all(v["votes_a"] + v["votes_b"] <= 5 for v in votes)
     assert {v["a"] for v in votes} <= {t for ts in texts.values() for t in ts}
     rows = data.to_preference_rows(prompts, responses, pairs)
     if {r["split"] for r in rows} == {"train", "val", "test"}:
-        ds = apps.preference_dataset(rows)
+        ds = language.preference_dataset(rows)
         assert set(ds) == {"train", "val", "test"} and "split" not in ds["train"].column_names
     with pytest.raises(ValueError, match="no preference pairs in split 'test'"):
-        apps.preference_dataset([r for r in rows if r["split"] != "test"])
+        language.preference_dataset([r for r in rows if r["split"] != "test"])
 
 
 def test_feature_rm_scores_new_text_with_the_cached_features(tiny):
     model, tok = tiny
     head = reward.FeedForwardRM(2 * model.config.hidden_size, hidden=8)
-    rm = apps.FeatureRM(model, tok, head, layer=2, max_length=64)
+    rm = language.FeatureRM(model, tok, head, layer=2, max_length=64)
     prompts, responses = ["Who wrote Hamlet?", "Hi!"], ["Shakespeare.", "Hello there, how can I help?"]
     got = rm.score(prompts, responses)
     table = reward.PairTable(prompts, responses, reward.encode(tok, prompts, responses, 64))
@@ -189,7 +190,7 @@ def test_feature_rm_scores_new_text_with_the_cached_features(tiny):
     x = features.extract(model, tok, table, top_k=1, cache=False, progress=False).features(2, "both")
     assert np.allclose(got, head(x).tolist(), atol=1e-5)
     assert rm.score([], []) == []
-    fn = apps.reward_fn(rm, tok, mean=got[0], std=2.0)
+    fn = language.reward_fn(rm, tok, mean=got[0], std=2.0)
     ids = [tok(r, add_special_tokens=False)["input_ids"] for r in responses]
     assert np.allclose(fn([{"prompt": p} for p in prompts], ids), [0.0, (got[1] - got[0]) / 2], atol=1e-4)
 
@@ -201,11 +202,11 @@ def test_train_feature_rm_learns_a_planted_preference():
     a, b = torch.arange(0, 200, 2), torch.arange(1, 200, 2)
     c, r = torch.where(u[a] > u[b], a, b), torch.where(u[a] > u[b], b, a)
     split = PairSplit(c, r, torch.ones(100), u[c], u[r], group=torch.arange(100))
-    train, val = apps.restrict_pairs(split, [i < 70 for i in range(100)]), apps.restrict_pairs(split, [i >= 70 for i in range(100)])
-    head, results = apps.train_feature_rm(x, train, val, hidden=16, lr=1e-2, epochs=30, batch_size=16, seeds=2,
+    train, val = language.restrict_pairs(split, [i < 70 for i in range(100)]), language.restrict_pairs(split, [i >= 70 for i in range(100)])
+    head, results = language.train_feature_rm(x, train, val, hidden=16, lr=1e-2, epochs=30, batch_size=16, seeds=2,
                                           progress=False)
     assert len(results) == 2 and isinstance(head, reward.EnsembleRM)
-    m = apps.rm_metrics(head, x, val)
+    m = language.rm_metrics(head, x, val)
     assert m["accuracy"] > 0.85 and m["gold_agreement"] > 0.85 and m["pairs"] == 30
 
 
@@ -228,10 +229,10 @@ def test_judge_samples_an_application_with_its_own_gold_and_reads_them(tiny):
     by_task = judge.versus(tuned, base, n_boot=50, key="task")
     assert by_task["win"]["value"] == 0.5 and set(by_task["per_category"]) == {"QA", "other"}
     assert by_task["per_category"]["QA"]["n"] == 4
-    table = apps.side_by_side({"reference": base, "PPO policy": tuned}, n=3)
+    table = language.samples_table({"reference": base, "PPO policy": tuned}, n=3)
     assert list(table.columns) == ["category", "prompt", "reference", "gold reference", "PPO policy",
                                    "gold PPO policy"] and len(table) == 3
-    comp = apps.component_means({"reference": base, "PPO policy": tuned}, voice.gold_components, lambda r: r["task"])
+    comp = language.component_means({"reference": base, "PPO policy": tuned}, voice.gold_components, lambda r: r["task"])
     assert set(comp.index) == {(g, m) for g in ("QA", "other") for m in ("reference", "PPO policy")}
     assert {"correct", "spoken", "words"} <= set(comp.columns)
 
@@ -258,7 +259,7 @@ def test_plot_win_rates_draws_ci_error_bars_and_survives_missing_ones():
     import matplotlib.pyplot as plt
 
     nan = {"value": float("nan"), "lo": float("nan"), "hi": float("nan"), "n": 0}
-    fig = apps.plot_win_rates({
+    fig = language.plot_win_rates({
         "controls": {"all pairs": {"(a) reference": {"value": 0.7, "lo": 0.6, "hi": 0.8, "n": 40},
                                    "(c) brevity baseline": {"value": 0.5, "lo": 0.52, "hi": 0.6, "n": 40}},
                      "both finished": {"(a) reference": nan, "(c) brevity baseline": {"value": 0.4, "lo": 0.3,

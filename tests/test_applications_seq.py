@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from rlhf_lib import melody, ppo, seqrl, sprites
+from rlhf_lib import annotate, ppo
+from rlhf_lib.apps import melody, seqrl, sprites
 
 
 # ============================================================================================ sprites
@@ -105,8 +106,8 @@ def test_synth_and_piano_roll_shapes():
 def test_panel_agreement_is_in_the_human_range():
     for module in (sprites, melody):
         seqs, _ = module.procedural(400, seed=1)
-        panel = seqrl.make_panel(module.GOLD_WEIGHTS, module.DOMAIN, 5, seed=0,
-                                 temperature=module.RATER_TEMPERATURE)
+        panel = annotate.make_panel(5, seed=0, temperature=module.RATER_TEMPERATURE,
+                                    weights={module.DOMAIN: module.GOLD_WEIGHTS})
         pairs = seqrl.label_pairs(panel, module.DOMAIN, seqs, 400, module.gold_components, module.gold_utility)
         stats = seqrl.panel_stats(pairs)
         assert 0.65 <= stats["agreement"] <= 0.77, (module.DOMAIN, stats)
@@ -123,7 +124,7 @@ def test_reward_model_learns_a_simple_preference():
     def comps(s):
         return {"fours": s.count(4) / 8}
 
-    panel = seqrl.make_panel({"fours": 6.0}, "toy", 3, seed=0, temperature=1.0)
+    panel = annotate.make_panel(3, seed=0, temperature=1.0, weights={"toy": {"fours": 6.0}})
     pairs = seqrl.label_pairs(panel, "toy", seqs, 600, comps, lambda s: s.count(4) / 8, seed=0)
     train, val = pairs.split(500)
     rm = seqrl.SeqRewardModel(6, max_len=10, dim=16, layers=1, seed=0)

@@ -18,7 +18,8 @@ import torch
 from datasets import Dataset, DatasetDict
 from transformers import AutoModelForSequenceClassification
 
-from rlhf_lib import annotate, config, data, features, launch, melody, metrics, reward, seqrl, sprites, voice
+from rlhf_lib import annotate, config, data, features, launch, metrics, reward
+from rlhf_lib.apps import melody, seqrl, sprites, voice
 from rlhf_lib.data import PreferenceDataError
 from rlhf_lib.reward import NonFiniteLossError, TrainConfig
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = sorted([*ROOT.glob("rlhf_lib/*.py"), *ROOT.glob("notebooks/src/**/*.py"), *ROOT.glob("benchmarks/*.py")])
+SOURCES = sorted([*ROOT.glob("rlhf_lib/**/*.py"), *ROOT.glob("notebooks/src/**/*.py"), *ROOT.glob("benchmarks/*.py")])
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))

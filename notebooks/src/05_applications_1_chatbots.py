@@ -4,13 +4,13 @@
 # The course text lists where RLHF is used. Its first application is the **chatbot**: people judge answers to
 # questions for *accuracy* and *relevance*, and summaries for *coverage* and *brevity*; a reward model learns
 # those judgements; the model is tuned against it. This notebook runs that loop end to end on SmolLM2, with
-# every piece built in chapters 1–4 and the shared steps in `rlhf_lib/apps.py`:
+# every piece built in chapters 1–4 and the shared steps in `rlhf_lib/apps/language.py`:
 #
 # | step | here | library |
 # |---|---|---|
-# | human feedback on QA and summaries | §1 chapter 1's labels, restricted to the QA and summarisation prompts | `data`, `apps.split_by_category` |
-# | reward model for these tasks | §2 a feedforward RM on frozen features (chapter 2), trained on these tasks only | `apps.train_feature_rm`, `apps.FeatureRM` |
-# | RL fine-tuning with a KL penalty | §3 chapter 4's PPO on QA + summarisation training prompts | `ppo.train`, `apps.build_actor_critic` |
+# | human feedback on QA and summaries | §1 chapter 1's labels, restricted to the QA and summarisation prompts | `data`, `language.split_by_category` |
+# | reward model for these tasks | §2 a feedforward RM on frozen features (chapter 2), trained on these tasks only | `language.train_feature_rm`, `language.FeatureRM` |
+# | RL fine-tuning with a KL penalty | §3 chapter 4's PPO on QA + summarisation training prompts | `ppo.train`, `language.build_actor_critic` |
 # | evaluation | §4 stratified held-out test prompts judged by the hidden gold utility, win rates with CIs and three controls | `judge.stratified`, `judge.controls`, `judge.versus` |
 #
 # Two tasks, one policy: **QA** (`factual`, `arithmetic` and `conversion` prompts — a verifiable answer) and
@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhf_lib import annotate, apps, config, data, features, judge, models, ppo, report, reward
+from rlhf_lib import annotate, config, data, features, judge, models, ppo, report, reward
+from rlhf_lib.apps import language
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -98,7 +99,7 @@ caps = {"train": R.max_train_pairs, "val": R.max_eval_pairs, "test": R.max_eval_
 table = reward.build_pairs(prefs_all, tokenizer, R.max_length, caps, seed=cfg.seed)  # = chapter 2's table
 cache = features.extract(rm_lm, tokenizer, table, R.top_k, models.resolve(cfg.model.name), R.feature_batch_size)
 X = cache.features(R.ffn_layer, "both")  # (S, 2H)
-splits = apps.split_by_category(table, prefs_all, CATEGORIES)
+splits = language.split_by_category(table, prefs_all, CATEGORIES)
 votes = reward.load_panel_votes()
 if votes:  # every panel label of the QA and summarisation pairs
     reward.add_vote_splits(table, prefs, votes)
@@ -109,14 +110,14 @@ print(f"features of {len(table)} sequences in {timings['features']:.0f} s; train
       f"({int(train_split.weight.sum()) if train_split.weight is not None else len(train_split)} labels)")
 
 t = time.perf_counter()
-rm_head, rm_results = apps.train_feature_rm(X, train_split, val_split, R.ffn_hidden, R.ffn_lr, A.chat_rm_epochs,
+rm_head, rm_results = language.train_feature_rm(X, train_split, val_split, R.ffn_hidden, R.ffn_lr, A.chat_rm_epochs,
                                             R.batch_size, A.chat_rm_seeds, seed=cfg.seed)
 timings["reward model"] = time.perf_counter() - t
-test_by_task = {t_: apps.restrict_pairs(splits["test"], [task({"category": c}) == t_ for c in
+test_by_task = {t_: language.restrict_pairs(splits["test"], [task({"category": c}) == t_ for c in
                                         np.array(prefs_all["test"]["category"])[splits["test"].rows.numpy()]])
                 for t_ in ("QA", "summarisation")}
-rm_test = {"all": apps.rm_metrics(rm_head, X, splits["test"])}
-rm_test.update({t_: apps.rm_metrics(rm_head, X, s) for t_, s in test_by_task.items() if len(s)})
+rm_test = {"all": language.rm_metrics(rm_head, X, splits["test"])}
+rm_test.update({t_: language.rm_metrics(rm_head, X, s) for t_, s in test_by_task.items() if len(s)})
 display(pd.DataFrame(rm_test).T[["pairs", "accuracy", "bayes_ceiling", "gold_agreement"]].round(3))  # noqa: F821
 fig, ax = plt.subplots(figsize=(6, 3))
 for i, res in enumerate(rm_results):
@@ -124,7 +125,7 @@ for i, res in enumerate(rm_results):
 ax.set(xlabel="step", ylabel="val accuracy (all labels)", title="Reward model for QA + summaries")
 ax.legend(fontsize=8)
 plt.show()
-rm = apps.FeatureRM(rm_lm, tokenizer, rm_head, R.ffn_layer, R.max_length)
+rm = language.FeatureRM(rm_lm, tokenizer, rm_head, R.ffn_layer, R.max_length)
 
 # %% [markdown]
 # **Reading the table.** *accuracy* is the share of the test labels (one annotator each) the RM agrees with;
@@ -141,11 +142,11 @@ rm = apps.FeatureRM(rm_lm, tokenizer, rm_head, R.ffn_layer, R.max_length)
 # $$\max_\theta\ \mathbb E_{x,\,y\sim\pi_\theta}\big[r_\phi(x,y)\big] - \beta\,\mathrm{KL}\big(\pi_\theta\,\|\,\pi_{\mathrm{ref}}\big)$$
 
 # %%
-ac, tokenizer, fast_bf16 = apps.build_actor_critic(cfg)
+ac, tokenizer, fast_bf16 = language.build_actor_critic(cfg)
 prompts_train = [p for p in data.load_prompts("train") if p["category"] in CATEGORIES]
 if cfg.profile == "ci":
     prompts_train = judge.stratified(prompts_train, 16, seed=0)
-ppo_cfg = apps.ppo_config(cfg, A.chat_ppo_steps, autocast=fast_bf16)
+ppo_cfg = language.ppo_config(cfg, A.chat_ppo_steps, autocast=fast_bf16)
 print(f"{len(prompts_train)} training prompts:", judge.category_mix(prompts_train))
 t = time.perf_counter()
 # The normaliser's prompts: a stratified sample (every category in proportion). data/prompts.jsonl is sorted by
@@ -154,7 +155,7 @@ norm_recs = judge.stratified(prompts_train, 2 * P.batch_size, seed=1)
 norm = judge.sample(ac, norm_recs, ppo_cfg, tokenizer, seed=1, reference=True, score=rm.score,
                     batch_size=P.batch_size)
 rm_mean, rm_std = ppo.reward_normaliser(norm["rm"])
-reward_fn = apps.reward_fn(rm, tokenizer, rm_mean, rm_std)
+reward_fn = language.reward_fn(rm, tokenizer, rm_mean, rm_std)
 timings["reference samples"] = time.perf_counter() - t
 print(f"RM on {len(norm_recs)} reference answers ({judge.category_mix(norm_recs)}): "
       f"mean {rm_mean:+.3f}, std {rm_std:.3f}")
@@ -166,7 +167,7 @@ history = ppo.train(ac, ppo.chat_prompt_ids(tokenizer, prompts_train), prompts_t
 timings["PPO"] = time.perf_counter() - t
 print(f"{ppo_cfg.steps} PPO steps x {ppo_cfg.batch_size} episodes in {timings['PPO']:.0f} s "
       f"({timings['PPO'] / ppo_cfg.steps:.0f} s per step; 0 if resumed from a finished checkpoint)")
-fig = apps.plot_ppo_curves(history, "Chatbot PPO")
+fig = language.plot_ppo_curves(history, "Chatbot PPO")
 report.save_plot(fig, "05_chatbots_ppo")
 plt.show()
 
@@ -216,7 +217,7 @@ kl = judge.summary(evals["PPO policy"])["kl"]
 # %%
 groups = {f"vs {k}": {**by_task[k]["per_category"], **vs[k]["per_category"]}
           for k in ("reference", "reference, ample budget")}
-fig = apps.plot_win_rates(apps.control_panels(vs, "per task and category", groups),
+fig = language.plot_win_rates(language.control_panels(vs, "per task and category", groups),
                           f"Chatbot on held-out prompts, gold-judged (KL spent: {kl:.1f} nats per answer)")
 report.save_plot(fig, "05_chatbots_win_rate")
 plt.show()
@@ -236,7 +237,7 @@ plt.show()
 # `truncation`). The controls are in the table too: the ample-budget reference shows what finishing alone changes.
 
 # %%
-comp = apps.component_means(evals, annotate.gold_components, task)
+comp = language.component_means(evals, annotate.gold_components, task)
 display(comp[["correct", "relevance", "brevity", "length", "truncation", "style", "words"]])  # noqa: F821
 
 # %% [markdown]
@@ -263,7 +264,7 @@ display(comp[["correct", "relevance", "brevity", "length", "truncation", "style"
 
 # %%
 pd.set_option("display.max_colwidth", 240)
-shown = apps.side_by_side({"reference": evals["reference"], "PPO policy": evals["PPO policy"]})
+shown = language.samples_table({"reference": evals["reference"], "PPO policy": evals["PPO policy"]})
 first = shown.iloc[::A.chat_eval_samples]  # the first answer to each prompt
 display(pd.concat([first[first.category.isin(QA)].head(4),  # noqa: F821
                    first[first.category.isin(SUMMARY)].head(4)]))

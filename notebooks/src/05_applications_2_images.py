@@ -14,7 +14,7 @@
 # | step | here | library |
 # |---|---|---|
 # | a pre-trained generator | a tiny Llama over 9 tokens (6 colours + EOS, PAD, BOS), trained on procedural sprites | `seqrl.pretrained_generator`, `sprites.procedural` |
-# | human feedback | a panel of simulated raters compares pairs of generated sprites | `seqrl.make_panel`, `seqrl.label_pairs` (chapter 1's `annotate.Annotator`) |
+# | human feedback | a panel of simulated raters compares pairs of generated sprites | `annotate.make_panel` (chapter 1's annotators), `seqrl.label_pairs` |
 # | reward model | a small transformer over the 64 pixels, Bradley–Terry loss | `seqrl.SeqRewardModel`, `reward.bradley_terry_loss` |
 # | fine-tuning | PPO with a KL penalty against the frozen pre-trained generator | chapter 4's `ppo.train`, `ppo.ActorCritic` |
 # | validation | the hidden gold appeal judges tuned vs pre-trained sprites: win rate with its 95% bootstrap CI, KL spent | `seqrl.compare`, `metrics.bootstrap_ci` |
@@ -25,7 +25,8 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlhf_lib import config, judge, plots, ppo, report, seqrl, sprites
+from rlhf_lib import annotate, config, judge, plots, ppo, report
+from rlhf_lib.apps import seqrl, sprites
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -112,8 +113,8 @@ plt.show()
 # InstructGPT 72.6%), like chapter 1's annotators. Every pair is judged by the whole panel.
 
 # %%
-panel = seqrl.make_panel(sprites.GOLD_WEIGHTS, sprites.DOMAIN, A.seq_panel, seed=cfg.seed,
-                         temperature=sprites.RATER_TEMPERATURE)
+panel = annotate.make_panel(A.seq_panel, seed=cfg.seed, temperature=sprites.RATER_TEMPERATURE,
+                           weights={sprites.DOMAIN: sprites.GOLD_WEIGHTS})
 pairs = seqrl.label_pairs(panel, sprites.DOMAIN, pool, A.img_pairs, sprites.gold_components, sprites.gold_utility,
                           seed=cfg.seed)
 stats = seqrl.panel_stats(pairs)

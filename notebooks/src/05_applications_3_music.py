@@ -10,12 +10,12 @@
 # | step | here | library |
 # |---|---|---|
 # | a pre-trained generator | a tiny Llama over 29 note tokens, trained on generated melodies of mixed quality | `seqrl.pretrained_generator`, `melody.procedural` |
-# | human feedback | a panel of simulated listeners compares pairs of the generator's melodies | `seqrl.make_panel`, `seqrl.label_pairs` (chapter 1's `annotate.Annotator`) |
+# | human feedback | a panel of simulated listeners compares pairs of the generator's melodies | `annotate.make_panel` (chapter 1's annotators), `seqrl.label_pairs` |
 # | reward model | a small transformer trained with the Bradley–Terry loss | `seqrl.SeqRewardModel`, `reward.bradley_terry_loss` |
 # | fine-tuning | PPO with a KL penalty against the frozen pre-trained generator | chapter 4's `ppo.train`, `ppo.ActorCritic` |
 # | validation | the hidden gold taste judges tuned vs pre-trained melodies: win rate with its 95% bootstrap CI, KL spent | `seqrl.compare`, `metrics.bootstrap_ci` |
 #
-# Nothing below is specific to music except `rlhf_lib/melody.py` (tokens, data, taste, piano roll, synthesis):
+# Nothing below is specific to music except `rlhf_lib/apps/melody.py` (tokens, data, taste, piano roll, synthesis):
 # the image notebook, notebook 5.2, runs the same `seqrl` code on pixel art.
 
 # %%
@@ -25,7 +25,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Audio, display
 
-from rlhf_lib import config, judge, melody, plots, ppo, report, seqrl
+from rlhf_lib import annotate, config, judge, plots, ppo, report
+from rlhf_lib.apps import melody, seqrl
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -120,8 +121,8 @@ plt.show()
 # the reward model learns from every vote.
 
 # %%
-panel = seqrl.make_panel(melody.GOLD_WEIGHTS, melody.DOMAIN, A.seq_panel, seed=cfg.seed,
-                         temperature=melody.RATER_TEMPERATURE)
+panel = annotate.make_panel(A.seq_panel, seed=cfg.seed, temperature=melody.RATER_TEMPERATURE,
+                           weights={melody.DOMAIN: melody.GOLD_WEIGHTS})
 pairs = seqrl.label_pairs(panel, melody.DOMAIN, pool, A.mus_pairs, melody.gold_components, melody.gold_utility,
                           seed=cfg.seed)
 stats = seqrl.panel_stats(pairs)

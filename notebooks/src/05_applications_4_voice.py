@@ -13,7 +13,7 @@
 # | prompts | §2 85 things people say to a voice assistant (timers, weather, facts, conversions, how-to, small talk) | `data/voice_prompts.jsonl`, `voice.load_prompts` |
 # | answers to compare | §3 four answers per prompt from the base model (shipped in `data/voice_responses.jsonl`) | `voice.sample_responses` |
 # | human feedback | §4 a simulated panel of five noisy annotators, agreeing like people do | `voice.make_panel`, `voice.annotate_pairs` |
-# | reward model | §5 FFN on frozen features (chapter 2) | `apps.train_feature_rm` |
+# | reward model | §5 FFN on frozen features (chapter 2) | `language.train_feature_rm` |
 # | RL with a KL penalty | §6 chapter 4's PPO | `ppo.train` |
 # | evaluation | §7 held-out prompts judged by the gold utility, win rates with CIs and three controls | `judge.sample`, `judge.versus` |
 
@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhf_lib import apps, config, data, features, judge, models, ppo, report, reward, voice
+from rlhf_lib import config, data, features, judge, models, ppo, report, reward
+from rlhf_lib.apps import language, voice
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -37,7 +38,7 @@ print(f"profile {cfg.profile}:", {k: v for k, v in vars(A).items() if k.startswi
 # %% [markdown]
 # ## 1. What a listener wants: the voice gold utility
 #
-# `rlhf_lib/voice.py` defines the hidden utility the simulated annotators judge by, a weighted sum of
+# `rlhf_lib/apps/voice.py` defines the hidden utility the simulated annotators judge by, a weighted sum of
 # components in $[-1, 1]$:
 #
 # - **correct** — the right answer where one is known: the time a timer was set for, a fact, a number
@@ -138,7 +139,7 @@ sweep = {tau: data.agreement_stats(voice.annotate_pairs(prompts, responses, voic
     cfg.data.n_annotators, seed=cfg.seed, temperature=tau), seed=cfg.seed))["pairwise_agreement"]
     for tau in (0.2, 0.4, voice.TEMPERATURE, 1.6, 3.2)}
 rows = data.to_preference_rows(prompts, responses, pairs)
-prefs = apps.preference_dataset(rows)
+prefs = language.preference_dataset(rows)
 timings["annotation"] = time.perf_counter() - t
 print({k: round(v, 3) for k, v in agreement.items()})
 print(f"{len(pairs)} pairs labelled by {len(panel)} annotators; dataset (assigned label, ties dropped): "
@@ -164,12 +165,12 @@ rm_lm, tokenizer = models.load_model(cfg.model.name, dtype=torch.float32)
 table = reward.build_pairs(prefs, tokenizer, A.voice_rm_max_length, seed=cfg.seed)
 cache = features.extract(rm_lm, tokenizer, table, R.top_k, models.resolve(cfg.model.name), R.feature_batch_size)
 X = cache.features(R.ffn_layer, "both")  # (S, 2H)
-reward.add_vote_splits(table, prefs, apps.votes_from_pairs(pairs, responses))
+reward.add_vote_splits(table, prefs, language.votes_from_pairs(pairs, responses))
 timings["features"] = time.perf_counter() - t
-rm_head, rm_results = apps.train_feature_rm(X, table.splits["train_votes"], table.splits["val_votes"], R.ffn_hidden,
+rm_head, rm_results = language.train_feature_rm(X, table.splits["train_votes"], table.splits["val_votes"], R.ffn_hidden,
                                             R.ffn_lr, A.voice_rm_epochs, R.batch_size, A.voice_rm_seeds, seed=cfg.seed)
 timings["reward model"] = time.perf_counter() - t - timings["features"]
-rm_test = apps.rm_metrics(rm_head, X, table.splits["test"])
+rm_test = language.rm_metrics(rm_head, X, table.splits["test"])
 print(f"features of {len(table)} answers in {timings['features']:.0f} s; RM trained in {timings['reward model']:.0f} s")
 print(f"test: accuracy {rm_test['accuracy']:.3f} (Bayes ceiling {rm_test['bayes_ceiling']:.3f}), "
       f"gold agreement {rm_test['gold_agreement']:.3f}, {rm_test['pairs']} pairs")
@@ -179,7 +180,7 @@ for i, res in enumerate(rm_results):
 ax.set(xlabel="step", ylabel="val accuracy (all labels)", title="Voice reward model")
 ax.legend(fontsize=8)
 plt.show()
-rm = apps.FeatureRM(rm_lm, tokenizer, rm_head, R.ffn_layer, A.voice_rm_max_length)
+rm = language.FeatureRM(rm_lm, tokenizer, rm_head, R.ffn_layer, A.voice_rm_max_length)
 
 # %% [markdown]
 # ## 6. PPO with a KL penalty
@@ -188,10 +189,10 @@ rm = apps.FeatureRM(rm_lm, tokenizer, rm_head, R.ffn_layer, A.voice_rm_max_lengt
 # is already too long, and an answer cut by the budget is scored as unfinished.
 
 # %%
-ac, tokenizer, fast_bf16 = apps.build_actor_critic(cfg)
+ac, tokenizer, fast_bf16 = language.build_actor_critic(cfg)
 prompts_train = [p for p in prompts if p["split"] == "train"]
 prompts_test = [p for p in prompts if p["split"] == "test"]
-ppo_cfg = apps.ppo_config(cfg, A.voice_ppo_steps, A.voice_max_new_tokens, autocast=fast_bf16)
+ppo_cfg = language.ppo_config(cfg, A.voice_ppo_steps, A.voice_max_new_tokens, autocast=fast_bf16)
 t = time.perf_counter()
 # The normaliser's prompts: a stratified sample (every category in proportion). The prompt file is sorted by
 # category, so a prefix would normalise on timers and weather only.
@@ -199,7 +200,7 @@ norm_recs = judge.stratified(prompts_train, 2 * P.batch_size, seed=1)
 norm = judge.sample(ac, norm_recs, ppo_cfg, tokenizer, seed=1, reference=True, gold=voice.gold_utility,
                     score=rm.score, batch_size=P.batch_size)
 rm_mean, rm_std = ppo.reward_normaliser(norm["rm"])
-reward_fn = apps.reward_fn(rm, tokenizer, rm_mean, rm_std)
+reward_fn = language.reward_fn(rm, tokenizer, rm_mean, rm_std)
 timings["reference samples"] = time.perf_counter() - t
 print(f"{len(prompts_train)} training prompts, {len(prompts_test)} test prompts; RM on {len(norm_recs)} reference "
       f"answers ({judge.category_mix(norm_recs)}): mean {rm_mean:+.3f}, std {rm_std:.3f}")
@@ -210,7 +211,7 @@ history = ppo.train(ac, ppo.chat_prompt_ids(tokenizer, prompts_train), prompts_t
 timings["PPO"] = time.perf_counter() - t
 print(f"{ppo_cfg.steps} PPO steps x {ppo_cfg.batch_size} episodes in {timings['PPO']:.0f} s "
       f"({timings['PPO'] / ppo_cfg.steps:.0f} s per step; 0 if resumed from a finished checkpoint)")
-fig = apps.plot_ppo_curves(history, "Voice assistant PPO")
+fig = language.plot_ppo_curves(history, "Voice assistant PPO")
 report.save_plot(fig, "05_voice_ppo")
 plt.show()
 
@@ -252,11 +253,11 @@ kl = judge.summary(policy)["kl"]
 
 # %%
 groups = {f"vs {k}": vs[k]["per_category"] for k in ("reference", "reference, ample budget")}
-fig = apps.plot_win_rates(apps.control_panels(vs, "per category", groups),
+fig = language.plot_win_rates(language.control_panels(vs, "per category", groups),
                           f"Voice assistant on held-out prompts, gold-judged (KL spent: {kl:.1f} nats per answer)")
 report.save_plot(fig, "05_voice_win_rate")
 plt.show()
-display(apps.component_means(evals, voice.gold_components, lambda r: "all"))  # noqa: F821
+display(language.component_means(evals, voice.gold_components, lambda r: "all"))  # noqa: F821
 
 # %% [markdown]
 # **How to read it.** As in §5.1: a win over (a) alone is a win under the training budget. If it falls to one half
@@ -288,7 +289,7 @@ display(apps.component_means(evals, voice.gold_components, lambda r: "all"))  # 
 
 # %%
 pd.set_option("display.max_colwidth", 200)
-shown = apps.side_by_side({"reference": evals["reference"], "PPO policy": evals["PPO policy"]})
+shown = language.samples_table({"reference": evals["reference"], "PPO policy": evals["PPO policy"]})
 display(shown.iloc[::max(1, A.voice_eval_samples)])  # noqa: F821 -- the first answer to each prompt
 
 # %% [markdown]

@@ -27,7 +27,8 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlhf_lib import annotate, config, judge, melody, metrics, plots, ppo, report, seqrl
+from rlhf_lib import annotate, config, judge, metrics, plots, ppo, report
+from rlhf_lib.apps import melody, seqrl
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -47,8 +48,8 @@ data_seqs, _ = melody.procedural(A.mus_melodies, seed=cfg.seed)
 base_model, _ = seqrl.pretrained_generator(
     config.artifacts_dir() / "apps_music_generator", [[seqrl.BOS, *s, seqrl.EOS] for s in data_seqs],
     melody.VOCAB_SIZE, A.mus_hidden, A.mus_layers, A.mus_pretrain_epochs, max_len=32, seed=cfg.seed)
-panel = seqrl.make_panel(melody.GOLD_WEIGHTS, melody.DOMAIN, A.seq_panel, seed=cfg.seed,
-                         temperature=melody.RATER_TEMPERATURE)
+panel = annotate.make_panel(A.seq_panel, seed=cfg.seed, temperature=melody.RATER_TEMPERATURE,
+                           weights={melody.DOMAIN: melody.GOLD_WEIGHTS})
 
 
 def new_rm(seed):

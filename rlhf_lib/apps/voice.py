@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import annotate
-from .config import DATA_DIR
+from .. import annotate
+from ..config import DATA_DIR
+from ..data import SPLITS
 
 VOICE_CATEGORIES = ("timer", "weather", "fact", "conversion", "howto", "smalltalk")
 VOICE_COMPONENTS = ("correct", "relevance", "spoken", "length", "tone", "truncation", "repetition", "style")
-SPLITS = ("train", "val", "test")
 
 _BASE = {"spoken": 1.2, "length": 1.0, "tone": 0.6, "truncation": 0.8, "repetition": 0.6, "style": 0.3}
 VOICE_WEIGHTS: dict[str, dict[str, float]] = {
@@ -85,8 +85,7 @@ def spoken_score(text: str) -> float:
     penalty = sum(p for pattern, p, _ in _MARKDOWN if pattern.search(text))
     if _EMOJI.search(text):
         penalty += 0.5
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", text) if annotate._words(s)]
-    if sentences and max(len(annotate._words(s)) for s in sentences) > MAX_SPOKEN_SENTENCE:
+    if annotate.longest_sentence(text) > MAX_SPOKEN_SENTENCE:
         penalty += 0.3
     if text.count("\n") >= 2:  # a voice answer is one short paragraph
         penalty += 0.2
@@ -106,7 +105,7 @@ def tone_score(record: dict, text: str) -> float:
     if text.count("!") >= 3:
         score -= 0.2
     if record["category"] == "smalltalk":
-        score += 0.5 * annotate._vader().polarity_scores(text)["compound"]
+        score += 0.5 * annotate.sentiment(text)
     return float(np.clip(score, -1.0, 1.0))
 
 
@@ -130,26 +129,17 @@ def gold_components(record: dict, response: str, finished: bool | None = None) -
     comp = dict.fromkeys(VOICE_COMPONENTS, 0.0)
     if not text:
         return {c: -1.0 for c in VOICE_COMPONENTS}
-    low = annotate._norm_number_text(text)
-    words = annotate._words(text)
+    words = annotate.word_list(text)
     if record.get("answers"):
         comp["correct"] = correctness(record, text)
     if record.get("keywords"):
-        hits = sum(annotate._contains(low, k.lower()) for k in record["keywords"])
+        hits = annotate.keyword_hits(text, record["keywords"])
         comp["relevance"] = min(1.0, hits / min(2.0, len(record["keywords"])))
     comp["spoken"] = spoken_score(text)
-    lo, hi = SPEECH_LENGTH[category]
-    n = len(words)
-    comp["length"] = -min(1.0, (lo - n) / lo) if n < lo else (-min(1.0, (n - hi) / hi) if n > hi else 0.0)
+    comp["length"] = annotate.length_score(len(words), *SPEECH_LENGTH[category])
     comp["tone"] = tone_score(record, text)
-    trigrams = list(zip(words, words[1:], words[2:], strict=False))
-    if len(trigrams) >= 4:
-        comp["repetition"] = -min(1.0, 2 * (1 - len(set(trigrams)) / len(trigrams)))
-    mid_sentence = not re.search(r"[.!?)\"'\]]\s*$", text)
-    if finished is False:
-        comp["truncation"] = -1.0 if mid_sentence else -0.5
-    elif finished is None and mid_sentence:
-        comp["truncation"] = -1.0
+    comp["repetition"] = annotate.repetition_score(words)
+    comp["truncation"] = annotate.truncation_score(text, finished, spoken=True)
     comp["style"] = annotate.style_score(text)
     return comp
 
@@ -228,10 +218,10 @@ def sample_responses(prompts: list[dict], cfg, model=None, tokenizer=None, cache
     """K base-model answers per voice prompt (`apps.voice_*` sizes), reusing the shipped ones in
     `data/voice_responses.jsonl`; anything missing is sampled into `cache` (default artifacts/voice/).
     Sampled in bf16 only where the hardware runs it natively (the shipped file: float32 on a CPU)."""
-    from . import data
-    from .config import artifacts_dir
-    from .models import pick_device
-    from .reward import bf16_is_fast
+    from .. import data
+    from ..config import artifacts_dir
+    from ..models import pick_device
+    from ..reward import bf16_is_fast
 
     A = cfg.apps
     cache = Path(cache or artifacts_dir() / "voice" / "responses.jsonl")
@@ -244,18 +234,18 @@ def sample_responses(prompts: list[dict], cfg, model=None, tokenizer=None, cache
 
 def annotate_pairs(prompts: list[dict], responses: dict[str, list[dict]], panel, seed: int = 0) -> list[dict]:
     """Every pair of distinct answers to a prompt labelled by every panel member, judged by the VOICE utility."""
-    from . import data
+    from .. import data
 
     return data.annotate_pairs(prompts, responses, panel, seed, components=gold_components, weights=VOICE_WEIGHTS)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m rlhf_lib.voice sample [--ship]`: sample the base model's answers to every voice prompt."""
+    """`python -m rlhf_lib.apps.voice sample [--ship]`: sample the base model's answers to every voice prompt."""
     import argparse
 
-    from . import config
+    from .. import config
 
-    parser = argparse.ArgumentParser(prog="python -m rlhf_lib.voice")
+    parser = argparse.ArgumentParser(prog="python -m rlhf_lib.apps.voice")
     sub = parser.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("sample", help="sample K answers per voice prompt")
     s.add_argument("--ship", action="store_true", help="write into data/voice_responses.jsonl (the shipped file)")

@@ -7,7 +7,7 @@ only tell the story:
     preferences  `restrict_pairs`, `votes_from_pairs`, `preference_dataset`   (chapter 1's format)
     reward model `train_feature_rm` -> `FeatureRM`: FFN ensemble on frozen base-model features (chapter 2)
     PPO          `build_actor_critic`, `ppo_config`, `reward_fn`              (chapter 4's `rlhf_lib.ppo`)
-    reading      `side_by_side`, `component_means`, `plot_win_rates`: samples and win rates of `rlhf_lib.judge`
+    reading      `samples_table`, `component_means`, `plot_win_rates`: samples and win rates of `rlhf_lib.judge`
 
 The judging itself (held-out prompts, samples, win rates with CIs, controls) is `rlhf_lib.judge`, the one
 evaluation of the course; the application gives it its gold utility and its reward model's `score`.
@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import features, models, ppo, reward
-from .reward import PairSplit, PairTable
+from .. import features, models, ppo, reward
+from ..reward import PairSplit, PairTable
 
 
 # ========================================================================================= preferences
@@ -163,7 +163,7 @@ def reward_fn(rm: FeatureRM, tokenizer, mean: float = 0.0, std: float = 1.0) -> 
 
 
 # ===================================================================================== reading samples
-def side_by_side(samples: dict[str, dict], n: int | None = None, width: int = 220):
+def samples_table(samples: dict[str, dict], n: int | None = None, width: int = 220):
     """A table (pandas DataFrame) of the same prompts answered by each model, with gold scores.
 
     `samples`: {model name: a `judge.sample` of the same prompts}, e.g. the reference and the tuned policy.

@@ -6,8 +6,8 @@ module supplies the rest of the loop, the same for every domain:
     tiny_llama        a small LlamaForCausalLM over the domain's own vocabulary (a valid `rlhf_lib.ppo` policy)
     pretrain          next-token training on procedurally generated sequences (the "pre-trained generator")
     generate          unconditional samples: every episode's prompt is the single token BOS
-    make_panel        simulated raters: `annotate.Annotator`s whose weights scatter around the gold weights
-    label_pairs       the panel compares pairs -> labels (A / B / tie) and soft Bradley-Terry targets
+    label_pairs       a panel of raters (chapter 1's `annotate.make_panel`, with the domain's gold weights as
+                      `weights={domain: weights}`) compares pairs -> labels (A / B / tie) and soft targets
     SeqRewardModel    a small bidirectional transformer that scores a whole sequence
     train_reward_model  the Bradley-Terry loss of `rlhf_lib.reward` on the panel's soft labels
     reward_fn         the reward model as a `ppo.RewardFn`, normalised on the reference's samples
@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import annotate, metrics, ppo, reward
+from .. import annotate, metrics, ppo, reward
 
 EOS, PAD, BOS = 0, 1, 2
 N_SPECIAL = 3
@@ -163,21 +163,6 @@ def strip_eos(tokens: Sequence[int]) -> list[int]:
 
 
 # ============================================================================================ the panel
-def make_panel(gold_weights: dict[str, float], domain: str, n: int = 5, seed: int = 0, temperature: float = 0.3,
-               tie_band: float = 0.25, subjectivity: float = 0.35) -> list[annotate.Annotator]:
-    """`n` simulated raters: chapter 1's `annotate.Annotator`, weights log-normal around `gold_weights`.
-
-    Each rater decides with Bradley-Terry noise: d = Δu / temperature + Logistic noise, a tie when |d| < tie_band.
-    """
-    panel = []
-    for i in range(n):
-        rng = np.random.default_rng([seed, i])
-        weights = {domain: {c: w * float(np.exp(subjectivity * rng.standard_normal())) for c, w in gold_weights.items()}}
-        panel.append(annotate.Annotator(f"{domain}-rater-{i}", weights, temperature, tie_band,
-                                        np.random.default_rng([seed, i, 1])))
-    return panel
-
-
 @dataclass
 class Pairs:
     """Compared pairs of sequences and the panel's verdicts. B pairs, K raters."""
