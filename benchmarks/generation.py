@@ -42,11 +42,11 @@ def _time(generate, opts: dict) -> dict:
 
 
 def ours(opts: dict) -> dict:
-    from rlhf_lib import ppo
+    from rlhf_lib import models, ppo
 
     base, tok = load_base(opts)
     params = n_params(base)
-    policy = ppo.with_lora(base, r=opts["lora_r"], top_layers=opts["lora_layers"])
+    policy = models.with_lora(base, r=opts["lora_r"], top_layers=opts["lora_layers"])
     ids, mask = ppo.left_pad(prompt_ids(tok, opts["batch"])[0], tok.pad_token_id)
 
     def generate(seed):

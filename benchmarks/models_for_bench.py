@@ -18,10 +18,10 @@ def load_base(opts: dict):
 
 def prompt_ids(tokenizer, n: int) -> tuple[list[list[int]], list[dict]]:
     """The chat-template token ids of the first `n` training prompts of the course (and their records)."""
-    from rlhf_lib import data, ppo
+    from rlhf_lib import data, models
 
     prompts = data.load_prompts("train")[:n]
-    return ppo.chat_prompt_ids(tokenizer, prompts), prompts
+    return models.chat_prompt_ids(tokenizer, prompts), prompts
 
 
 def n_params(model, trainable_only: bool = False) -> int:

@@ -41,16 +41,16 @@ def _bf16() -> bool:
 
 
 def _reward_fns(opts: dict, tokenizer):
-    """(our RewardFn, TRL's reward function): the chapter-2 reward model, or the response length (--quick)."""
-    from rlhf_lib import ppo, reward
+    """(our `ppo.ResponseScoreFn`, TRL's reward function): the chapter-2 reward model, or the response length (--quick)."""
+    from rlhf_lib import reward
 
     if opts["reward"] == "length":
         return (lambda meta, responses: [len(r) / 8 for r in responses],
                 lambda prompts, completions, **kw: [len(tokenizer(c[-1]["content"] if isinstance(c, list) else c)
                                                         ["input_ids"]) / 8 for c in completions])
     rm, rm_tok = reward.load_reward_model()
-    return (ppo.text_reward_fn(rm, rm_tok, tokenizer, max_length=opts["reward_max_length"]),
-            ppo.trl_reward_fn(rm, rm_tok, max_length=opts["reward_max_length"]))
+    return (reward.text_reward_fn(rm, rm_tok, tokenizer, max_length=opts["reward_max_length"]),
+            reward.trl_reward_fn(rm, rm_tok, max_length=opts["reward_max_length"]))
 
 
 def _summary(per_step: list[float], batch: int, tokens: list[float]) -> dict:
@@ -60,12 +60,10 @@ def _summary(per_step: list[float], batch: int, tokens: list[float]) -> dict:
 
 
 def _ours(opts: dict, epochs: int) -> dict:
-    from rlhf_lib import ppo
+    from rlhf_lib import ppo, train_ppo
 
     base, tokenizer = load_base(opts)
-    n_frozen = base.config.num_hidden_layers - opts["lora_layers"] if opts["lora_layers"] else 0
-    ac = ppo.ActorCritic(ppo.with_lora(base, r=opts["lora_r"], top_layers=opts["lora_layers"]),
-                         frozen_bottom=n_frozen)
+    ac = train_ppo.lora_actor_critic(base, opts["lora_r"], opts["lora_layers"])
     ids, prompts = prompt_ids(tokenizer, 10_000)
     reward_fn, _ = _reward_fns(opts, tokenizer)
     run = ppo.PPOConfig(steps=opts["steps"] + 1, batch_size=opts["batch"], minibatch_size=opts["minibatch"],
@@ -94,12 +92,12 @@ def trl_grpo(opts: dict) -> dict:
     from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    from rlhf_lib import ppo
+    from rlhf_lib import models
 
     base, tokenizer = load_base({**opts, "dtype": "fp32"})
     _, prompts = prompt_ids(tokenizer, 10_000)
     _, reward_fn = _reward_fns(opts, tokenizer)
-    lora = ppo.lora_config(base.config.num_hidden_layers, opts["lora_r"], opts["lora_layers"])
+    lora = models.lora_config(base.config.num_hidden_layers, opts["lora_r"], opts["lora_layers"])
     stamps: list[float] = []
 
     class Clock(TrainerCallback):

@@ -20,7 +20,7 @@ PARTS = ("sample", "trunk_states", "evaluate_actions", "reference_logprobs", "fn
 
 
 def main(argv=None) -> int:
-    from rlhf_lib import config, ppo
+    from rlhf_lib import config, ppo, train_ppo
 
     from .models_for_bench import load_base, prompt_ids
     from .ppo_vs_trl import _bf16, _reward_fns, options
@@ -36,8 +36,7 @@ def main(argv=None) -> int:
     opts = options(args.quick, args.sizes)
     config.seed_everything(0)
     base, tokenizer = load_base(opts)
-    n_frozen = base.config.num_hidden_layers - opts["lora_layers"] if opts["lora_layers"] else 0
-    ac = ppo.ActorCritic(ppo.with_lora(base, r=opts["lora_r"], top_layers=opts["lora_layers"]), frozen_bottom=n_frozen)
+    ac = train_ppo.lora_actor_critic(base, opts["lora_r"], opts["lora_layers"])
     ids, prompts = prompt_ids(tokenizer, 10_000)
     reward_fn, _ = _reward_fns(opts, tokenizer)
     run = ppo.PPOConfig(steps=args.steps, batch_size=opts["batch"], minibatch_size=opts["minibatch"],

@@ -57,7 +57,7 @@ def run_seed(profile: str, seed: int, chapter_seed: int) -> dict:
             "win_both_finished": vs["reference"]["both_finished"],
             "refusal_recall_after": refusal["recall"], "harmless_refused_after": refusal["harmless_refused"],
             "accuracy_after": judge.accuracy(after), "kl_to_reference_nats": judge.summary(after)["kl"],
-            "ample_budget_tokens": ctl["ample_budget"], "episodes_per_s": ppo.episodes_per_second(history),
+            "ample_budget_tokens": ctl["ample_budget"], "episodes_per_s": judge.episodes_per_second(history),
             "train_seconds_this_session": train_s}
 
 

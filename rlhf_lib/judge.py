@@ -13,19 +13,25 @@ Read top to bottom:
      a brevity baseline (the reference asked to be brief), all on the same prompts and seeds
   -> `probes`: a few hand-written questions (chapter 0's), to read what a model says, not to measure it
   -> one-line reports (`ci_text`, `report`).
+At the end, the pieces under `sample` and the scores around it: `sample_with_kl` / `sample_reference` (a policy's or
+its reference's answers, with Σ_t log π − log π_ref), `win_rate`, `reward_normaliser` (PPO's reward scale, from the
+reference's scores) and `episodes_per_second` (a training log's speed).
 
 Win rates count ties as half a win, so 50% means "no better than the reference".
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import torch
+from tqdm.auto import tqdm
 
-from . import annotate, metrics, ppo
+from . import annotate, metrics, models, ppo
 
 GoldFn = Callable[[dict, str, bool], float]  # (prompt record, answer text, finished) -> gold utility
 ScoreFn = Callable[[Sequence[str], Sequence[str]], Sequence[float]]  # (prompts, answers) -> reward-model scores
@@ -86,15 +92,15 @@ def sample(ac: ppo.ActorCritic, records: Sequence[dict], cfg: ppo.PPOConfig, tok
     """
     recs = [r for r in records for _ in range(n_samples)]
     shown = recs if instruction is None else [{**r, "prompt": f"{r['prompt']}\n\n{instruction}"} for r in recs]
-    ids = ppo.chat_prompt_ids(tokenizer, shown)
+    ids = models.chat_prompt_ids(tokenizer, shown)
     if max_new_tokens is not None:
         cfg = dataclasses.replace(cfg, max_new_tokens=max_new_tokens)
     if reference:
-        resp, done, kls = ppo.sample_reference(ac, ids, cfg, tokenizer.eos_token_id, tokenizer.pad_token_id,
-                                               seed=seed, batch_size=batch_size)
+        resp, done, kls = sample_reference(ac, ids, cfg, tokenizer.eos_token_id, tokenizer.pad_token_id,
+                                           seed=seed, batch_size=batch_size)
     else:
-        resp, done, kls = ppo.sample_with_kl(ac, ids, cfg, tokenizer.eos_token_id, tokenizer.pad_token_id,
-                                             seed=seed, batch_size=batch_size)
+        resp, done, kls = sample_with_kl(ac, ids, cfg, tokenizer.eos_token_id, tokenizer.pad_token_id,
+                                         seed=seed, batch_size=batch_size)
     texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in resp]
     out = {"records": recs, "ids": resp, "texts": texts, "finished": list(done), "kl": list(kls),
            "gold": [gold(r, t, f) for r, t, f in zip(recs, texts, done, strict=True)]}
@@ -128,7 +134,7 @@ def _ci(stat, arrays, groups, n_boot: int, seed: int) -> dict:
 
 
 def _win(a, b) -> float:
-    return ppo.win_rate(a, b) if len(a) else float("nan")
+    return win_rate(a, b) if len(a) else float("nan")
 
 
 def versus(a: dict, b: dict, n_boot: int = 1000, seed: int = 0, key: str = "category") -> dict:
@@ -286,3 +292,83 @@ def report(name: str, v: dict) -> str:
     verdict = "above 50%" if w["lo"] > 0.5 else "below 50%" if w["hi"] < 0.5 else "includes 50%: undecided"
     return (f"{name}: win rate {ci_text(w)} ({v['n']} comparisons on {v['prompts']} prompts; CI {verdict}); "
             f"both finished: {ci_text(v['both_finished'])} on {v['both_finished']['n']}")
+
+
+# ============================================== sampling a policy and its reference; scores (from ppo.py)
+def win_rate(a: Sequence[float], b: Sequence[float], tie: float = 1e-9) -> float:
+    """Share of prompts where `a` beats `b`, ties counted as half a win each."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(f"win_rate needs two equal, non-empty score lists (got {a.shape} and {b.shape})")
+    return float(np.mean(np.where(np.abs(a - b) <= tie, 0.5, (a > b).astype(float))))
+
+
+@torch.no_grad()
+def sample_with_kl(ac: ppo.ActorCritic, prompts: list[Sequence[int]], cfg: ppo.PPOConfig, eos_id: int, pad_id: int,
+                   seed: int = 12345, reference: bool = False, batch_size: int = 32, progress: bool = False):
+    """Sample one response per prompt from π (or from π_ref) and measure Σ_t log π − log π_ref of each.
+
+    Returns (response ids, finished flags, KL per response). For the reference's own samples the KL is ~0 only
+    in expectation, so it is reported for the policy's samples.
+    """
+    device = next(ac.parameters()).device
+    out_ids, out_done, out_kl = [], [], []
+    for b, start in enumerate(tqdm(range(0, len(prompts), batch_size), desc="sampling", disable=not progress)):
+        p_ids, p_mask = (t.to(device) for t in ppo.left_pad(prompts[start:start + batch_size], pad_id))
+        ctx = ac.policy.disable_adapter() if reference and ac.ref_policy is None else contextlib.nullcontext()
+        with ctx:
+            lm = ac.ref_policy if reference and ac.ref_policy is not None else ac.policy
+            responses = ppo.sample(lm, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed + b,
+                                   cfg.autocast)
+        r_mask, finished = ppo.response_mask(responses.cpu(), eos_id)
+        ids, mask = torch.cat([p_ids, responses], 1), torch.cat([p_mask, r_mask.to(device)], 1)
+        n = p_ids.shape[1]
+        with models.autocast(device, cfg.autocast):
+            trunk = ppo.trunk_states(ac, ids, mask)
+            logprobs = ppo.evaluate_actions(ac, ids, mask, n, cfg.temperature, trunk=trunk)[0]
+            ref = ppo.reference_logprobs(ac, ids, mask, n, cfg.temperature, trunk=trunk)
+        out_kl += ((logprobs - ref) * r_mask.to(device)).sum(1).tolist()
+        out_ids += ppo.trim(responses, r_mask)
+        out_done += finished.tolist()
+    return out_ids, out_done, out_kl
+
+
+@torch.no_grad()
+def sample_reference(ac: ppo.ActorCritic, prompts: Sequence[Sequence[int]], cfg: ppo.PPOConfig, eos_id: int,
+                     pad_id: int, seed: int = 12345, batch_size: int = 32):
+    """The answers `sample_with_kl(..., reference=True)` draws (same seeds), without its two scoring passes.
+
+    The reference's KL to itself is 0, so (ids, finished, zeros) comes back at the cost of sampling alone.
+    """
+    device = next(ac.parameters()).device
+    out_ids, out_done = [], []
+    for b, start in enumerate(range(0, len(prompts), batch_size)):
+        p_ids, p_mask = (t.to(device) for t in ppo.left_pad(prompts[start:start + batch_size], pad_id))
+        ctx = ac.policy.disable_adapter() if ac.ref_policy is None else contextlib.nullcontext()
+        with ctx:
+            lm = ac.ref_policy if ac.ref_policy is not None else ac.policy
+            responses = ppo.sample(lm, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed + b,
+                                   cfg.autocast).cpu()
+        r_mask, finished = ppo.response_mask(responses, eos_id)
+        out_ids += ppo.trim(responses, r_mask)
+        out_done += finished.tolist()
+    return out_ids, out_done, [0.0] * len(out_ids)
+
+
+def episodes_per_second(history: Sequence[dict]) -> float:
+    """Training speed from the log: episodes over the seconds the steps took when they ran (a resumed, finished
+    run reports the speed of its original steps, not episodes / checkpoint-load time); nan without timings."""
+    episodes, seconds, before = 0, 0.0, 0
+    for h in history:  # "episodes" is cumulative; a step's own episodes are the difference
+        if "seconds" in h:
+            episodes, seconds = episodes + h["episodes"] - before, seconds + h["seconds"]
+        before = h["episodes"]
+    return float(episodes / seconds) if seconds > 0 else float("nan")
+
+
+def reward_normaliser(scores: Sequence[float]) -> tuple[float, float]:
+    """Mean and std of reward-model scores on reference samples: the policy is trained on (s − mean) / std."""
+    scores = np.asarray(scores, dtype=float)
+    if scores.size < 2 or not np.isfinite(scores).all():
+        raise ValueError(f"need at least two finite scores to normalise rewards (got {scores.size})")
+    return float(scores.mean()), float(scores.std() + 1e-8)

@@ -8,15 +8,18 @@ cache so every later load takes well under two seconds. A hub id or a local fold
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib.metadata
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
@@ -241,3 +244,72 @@ def chat(model, tokenizer, question: str, max_new_tokens: int = 96, greedy: bool
     """One answer to one question: the quickest way to talk to the model in a notebook."""
     return generate(model, tokenizer, [question], n=1, max_new_tokens=max_new_tokens, greedy=greedy,
                     progress=False, **kwargs)[0][0].text
+
+
+# ======================================================= LM plumbing for PPO and the reward model (issue 17)
+# LoRA set-up, prompt ids and the shared-frozen-layers trick, moved here from `ppo.py` (and `reward.py`).
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def lora_config(n_layers: int, r: int = 16, top_layers: int | None = None, targets: Sequence[str] = LORA_TARGETS):
+    """peft's LoraConfig for a causal LM: adapters on the top `top_layers` of `n_layers` (all when None)."""
+    from peft import LoraConfig
+
+    layers = list(range(n_layers - top_layers, n_layers)) if top_layers else None
+    return LoraConfig(r=r, lora_alpha=2 * r, lora_dropout=0.0, target_modules=list(targets),
+                      layers_to_transform=layers, task_type="CAUSAL_LM")
+
+
+def with_lora(model, r: int = 16, top_layers: int | None = None, targets: Sequence[str] = LORA_TARGETS):
+    """Wrap a causal LM with LoRA adapters (on the top `top_layers` decoder layers only, if given).
+
+    Adapters on the top layers only mean the backward pass stops there: the bottom of the network runs
+    forward only, which is most of the speed-up on a CPU.
+    """
+    from peft import get_peft_model
+
+    return get_peft_model(model, lora_config(model.config.num_hidden_layers, r, top_layers, targets))
+
+
+def chat_prompt_ids(tokenizer, records: Sequence[dict], max_tokens: int = 256) -> list[list[int]]:
+    """Token ids of each record's `prompt` in the chat template, ready for `ppo.train` (left-cut to `max_tokens`)."""
+    out = []
+    for i, rec in enumerate(records):
+        if not isinstance(rec.get("prompt"), str) or not rec["prompt"].strip():
+            raise ValueError(f"prompt record {i} (id {rec.get('id')!r}): field 'prompt' must be a non-empty string")
+        ids = tokenizer(chat_prompt(tokenizer, rec["prompt"]), add_special_tokens=False)["input_ids"]
+        out.append(ids[-max_tokens:])
+    return out
+
+
+def shared_layers(decoder, lo: int, hi: int, norm: nn.Module):
+    """A decoder that SHARES layers [lo, hi) of `decoder` (and its embeddings and rotary embedding), then `norm`.
+
+    The shared-frozen-layers trick of chapters 2 and 4: layers below `lo` are frozen, so their output can be
+    computed once and cached; fed with it (`inputs_embeds`) this part computes exactly what the whole decoder
+    computes from there on. Llama-style decoders only (embed_tokens, layers, norm, rotary_emb), which covers
+    SmolLM2 and the course's small custom models. (The shared layers' `layer_idx` still counts from the bottom:
+    fine, as nothing here uses a KV cache.)
+    """
+    config = copy.deepcopy(decoder.config)
+    config.num_hidden_layers = hi - lo
+    if getattr(config, "layer_types", None):
+        config.layer_types = config.layer_types[lo:hi]
+    with torch.device("meta"):  # no memory for weights we are about to share
+        part = type(decoder)(config)
+    part.embed_tokens, part.layers, part.norm = decoder.embed_tokens, nn.ModuleList(decoder.layers[lo:hi]), norm
+    part.rotary_emb = decoder.rotary_emb
+    return part
+
+
+def split_decoder(lm, n_bottom: int):
+    """Two decoders that share the weights of `lm`'s: the bottom `n_bottom` layers (no final norm) and the rest.
+
+    top(inputs_embeds=bottom(ids)) computes exactly what the whole decoder computes (`ppo.ActorCritic`'s
+    `frozen_bottom`).
+    """
+    decoder = lm.get_decoder()
+    n = len(decoder.layers)
+    if not 0 < n_bottom < n:
+        raise ValueError(f"n_bottom must be between 1 and {n - 1} for a {n}-layer decoder (got {n_bottom})")
+    return shared_layers(decoder, 0, n_bottom, nn.Identity()), shared_layers(decoder, n_bottom, n, decoder.norm)

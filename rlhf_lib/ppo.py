@@ -1,7 +1,7 @@
-"""PPO with a KL penalty for causal language models, written out from scratch.
+"""PPO with a KL penalty for causal language models, written out from scratch: the file to read top to bottom.
 
 TRL 1.x no longer ships a PPO trainer; this module is the course's own, following the recipe of Ziegler et al.
-(2019), Stiennon et al. (2020) and Ouyang et al. (2022). Each line of the recipe is one named function below:
+(2019), Stiennon et al. (2020) and Ouyang et al. (2022). Each line of the recipe is one named function, in order:
 
     r_t   = -β · (log π_θ(y_t|x,y_<t) − log π_ref(y_t|x,y_<t))      kl_penalty_rewards  (the k1 estimator)
     r_T  += RM(x, y)                                                 ... added at the last response token
@@ -11,32 +11,34 @@ TRL 1.x no longer ships a PPO trainer; this module is the course's own, followin
     L_V   = ½ E[max((V−R)², (clip(V, V_old ± ε_v) − R)²)]            value_loss
     β    ← β · (1 + clip(KL/KL_target − 1, −0.2, 0.2) · n/horizon)   AdaptiveKLController
 
+then the pieces that run them: the actor-critic (π_θ, π_ref, V_φ around one LM) -> `PPOConfig` -> `rollout`
+(sample, score, record log π_old, log π_ref, V_old) -> `ppo_update` (the equations above, then clipped minibatch
+steps) -> `train` (rollout, update, β, repeat).
+
 A policy is any `transformers`-style causal LM: it has `generate()`, `get_decoder()` (token ids -> hidden states)
 and `get_output_embeddings()` (hidden states -> logits). The embedded SmolLM2 and the small custom models of
 chapter 5 both qualify, so nothing below special-cases either.
 
-Run under `torchrun` or `accelerate launch` (`python -m rlhf_lib.train_ppo`), `train` is data parallel: each
-process rolls out its share of the global batch, and N processes take the same steps as one (docs/scaling.md).
+The engineering lives in siblings, called in one line each: `distributed` (data parallelism: under `torchrun` or
+`accelerate launch` each process rolls out its share of the global batch, and N processes take the same steps as
+one, docs/scaling.md), `checkpoint` (resumable runs), `models` (LoRA set-up, prompt ids, the shared frozen
+layers). Judging a tuned policy is `judge`'s; the reward model as PPO's score is `reward.text_reward_fn`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.distributed as dist
-from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import models
+from . import checkpoint, distributed, models
 
 
 # ======================================================================================= the formulas
@@ -46,24 +48,6 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim=None) -> torch.Tensor:
     if dim is None:
         return (x * mask).sum() / mask.sum().clamp(min=1)
     return (x * mask).sum(dim) / mask.sum(dim).clamp(min=1)
-
-
-def global_masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """`masked_mean` over the masked positions of EVERY process (data parallelism); the same with one process."""
-    mask = mask.to(x.dtype)
-    total = all_sum(torch.stack([(x * mask).sum(), mask.sum()]))
-    return total[0] / total[1].clamp(min=1)
-
-
-def whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
-    """(x − mean) / std over the masked positions; `shift_mean=False` only rescales (used for rewards).
-
-    Under data parallelism the mean and std are those of the whole global batch, not of one process's share.
-    """
-    mean = global_masked_mean(x, mask)
-    var = global_masked_mean((x - mean) ** 2, mask)
-    out = (x - mean) * torch.rsqrt(var + 1e-8)
-    return out if shift_mean else out + mean
 
 
 def kl_estimators(logprobs: torch.Tensor, ref_logprobs: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -106,6 +90,23 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: 
         advantages[:, t] = last_gae
     advantages = advantages * mask
     return advantages, advantages + values
+
+
+def global_masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """`masked_mean` over the masked positions of EVERY process (data parallelism); the same with one process."""
+    mask = mask.to(x.dtype)
+    total = distributed.all_sum(torch.stack([(x * mask).sum(), mask.sum()]))
+    return total[0] / total[1].clamp(min=1)
+
+
+def whiten(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(x − mean) / std over the masked positions (the advantages, so that each batch's steps have one scale).
+
+    Under data parallelism the mean and std are those of the whole global batch, not of one process's share.
+    """
+    mean = global_masked_mean(x, mask)
+    var = global_masked_mean((x - mean) ** 2, mask)
+    return (x - mean) * torch.rsqrt(var + 1e-8)
 
 
 def policy_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor,
@@ -168,7 +169,7 @@ class ActorCritic(nn.Module):
       pass a separate LM (e.g. a copy of the base) to give the critic its own network.
     - `frozen_bottom=n`: the lowest n decoder layers carry no adapters, so their output is the same for the
       policy, the reference and every PPO epoch. It is computed once per rollout (`Rollout.trunk`) and only the
-      top layers run again: the same numbers, at a fraction of the cost (see `split_decoder`).
+      top layers run again: the same numbers, at a fraction of the cost (see `models.split_decoder`).
     """
 
     def __init__(self, policy, ref_policy=None, value_model=None, frozen_bottom: int = 0):
@@ -186,37 +187,13 @@ class ActorCritic(nn.Module):
         if frozen_bottom:
             if ref_policy is not None or value_model is not None:
                 raise ValueError("frozen_bottom needs the shared-backbone set-up (LoRA policy, no separate models)")
-            self.bottom, self.top = split_decoder(policy, frozen_bottom)
+            self.bottom, self.top = models.split_decoder(policy, frozen_bottom)
             if any(p.requires_grad for p in self.bottom.parameters()):
                 raise ValueError(f"frozen_bottom={frozen_bottom}: the bottom layers have trainable weights "
-                                 "(put the LoRA adapters on the top layers only: with_lora(top_layers=...))")
+                                 "(put the LoRA adapters on the top layers only: models.with_lora(top_layers=...))")
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
-
-
-def split_decoder(lm, n_bottom: int):
-    """Two decoders that SHARE the weights of `lm`'s: the bottom `n_bottom` layers (no final norm) and the rest.
-
-    top(inputs_embeds=bottom(ids)) computes exactly what the whole decoder computes. Llama-style decoders only
-    (embed_tokens, layers, norm, rotary_emb), which covers SmolLM2 and the course's small custom models.
-    """
-    decoder = lm.get_decoder()
-    n = len(decoder.layers)
-    if not 0 < n_bottom < n:
-        raise ValueError(f"n_bottom must be between 1 and {n - 1} for a {n}-layer decoder (got {n_bottom})")
-    parts = []
-    for lo, hi, norm in ((0, n_bottom, nn.Identity()), (n_bottom, n, decoder.norm)):
-        config = copy.deepcopy(decoder.config)
-        config.num_hidden_layers = hi - lo
-        if getattr(config, "layer_types", None):
-            config.layer_types = config.layer_types[lo:hi]
-        with torch.device("meta"):  # no memory for weights we are about to share
-            part = type(decoder)(config)
-        part.embed_tokens, part.layers, part.norm = decoder.embed_tokens, nn.ModuleList(decoder.layers[lo:hi]), norm
-        part.rotary_emb = decoder.rotary_emb
-        parts.append(part)
-    return parts[0], parts[1]
 
 
 def position_ids(mask: torch.Tensor) -> torch.Tensor:
@@ -391,11 +368,12 @@ def sample(policy, prompt_ids, prompt_mask, max_new_tokens: int, temperature: fl
     return out[:, prompt_ids.shape[1]:]
 
 
-RewardFn = Callable[[list, list[list[int]]], Sequence[float]]  # (prompt records, response ids) -> scores
+# What PPO maximises: (prompt records, response token ids) -> one score per response (e.g. `reward.text_reward_fn`)
+ResponseScoreFn = Callable[[list, list[list[int]]], Sequence[float]]
 
 
 @torch.no_grad()
-def rollout(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: RewardFn, cfg: PPOConfig,
+def rollout(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: ResponseScoreFn, cfg: PPOConfig,
             eos_id: int, pad_id: int, seed: int) -> Rollout:
     """Sample a response to each prompt, score it, and record log π_old, log π_ref and V_old (no gradients)."""
     device = next(ac.parameters()).device
@@ -415,7 +393,7 @@ def rollout(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn
             values.append(v)
             ref.append(reference_logprobs(ac, ids[chunk], mask[chunk], n, cfg.temperature, trunk=trunk))
             trunks.append(trunk)
-    raw = torch.as_tensor([float(s) for s in reward_fn(meta, _cut(responses, r_mask))], device=device)
+    raw = torch.as_tensor([float(s) for s in reward_fn(meta, trim(responses, r_mask))], device=device)
     if not torch.isfinite(raw).all():
         raise FloatingPointError(f"the reward function returned non-finite scores: {raw.tolist()}")
     scores = raw
@@ -426,67 +404,12 @@ def rollout(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn
                    torch.cat(values) * m, scores, raw, None if trunks[0] is None else torch.cat(trunks))
 
 
-def _cut(responses: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+def trim(responses: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+    """Response ids (B, R) as token lists, each cut where its `mask` ends (after EOS)."""
     return [row[:int(k)].tolist() for row, k in zip(responses.cpu(), mask.sum(1).cpu(), strict=True)]
 
 
-# ============================================================================ data parallelism
-# Under `accelerate launch` or `torchrun` every process holds a whole actor-critic and rolls out its share of
-# the global batch (`train`). Three things make N processes compute what one process computes on the same
-# global batch: every process starts from rank 0's weights, statistics (advantage whitening, the token count
-# of each minibatch, the logged means) are summed over the processes, and so are the gradients before each
-# optimizer step. With one process (torch.distributed not initialised) each helper below does nothing.
-def world() -> tuple[int, int]:
-    """(rank, number of processes); (0, 1) when torch.distributed is not initialised."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def all_sum(x: torch.Tensor) -> torch.Tensor:
-    """`x` summed over every process (a new tensor); `x` itself with one process."""
-    if world()[1] == 1:
-        return x
-    x = x.clone()
-    dist.all_reduce(x)
-    return x
-
-
-def sync_gradients(params: Sequence[nn.Parameter]) -> None:
-    """Sum each gradient over the processes (a missing one counts as zero): the global loss's gradient."""
-    if world()[1] == 1:
-        return
-    for p in params:
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-        dist.all_reduce(p.grad)
-
-
-def broadcast_parameters(params: Sequence[nn.Parameter]) -> None:
-    """Give every process rank 0's values of `params` (e.g. the randomly initialised LoRA adapters)."""
-    if world()[1] == 1:
-        return
-    with torch.no_grad():
-        for p in params:
-            dist.broadcast(p.data, src=0)
-
-
-def mean_over_processes(stats: dict[str, float], device) -> dict[str, float]:
-    """Each logged figure averaged over the processes (equal shares), so every process logs, and adapts β to,
-    the same numbers."""
-    n = world()[1]
-    if n == 1:
-        return stats
-    keys = sorted(stats)
-    values = all_sum(torch.tensor([float(stats[k]) for k in keys], dtype=torch.float64, device=device)) / n
-    return dict(zip(keys, values.tolist(), strict=True))
-
-
 # ============================================================================================= update
-class NonFiniteLossError(FloatingPointError):
-    """Training produced NaN/inf: stop with a message rather than keep optimising garbage."""
-
-
 def ppo_update(ac: ActorCritic, optimizer: torch.optim.Optimizer, batch: Rollout, cfg: PPOConfig, beta: float,
                seed: int) -> dict[str, float]:
     """Turn one rollout batch into rewards, advantages and `cfg.epochs` passes of clipped PPO; returns its stats.
@@ -504,14 +427,12 @@ def ppo_update(ac: ActorCritic, optimizer: torch.optim.Optimizer, batch: Rollout
     params = ac.trainable_parameters()
     generator = torch.Generator().manual_seed(seed)
     device = batch.ids.device
-    rank, n_proc = world()
     n_local = len(batch.scores)
-    first = rank * n_local  # this process holds episodes [first, first + n_local) of the global batch
     logs: dict[str, list[float]] = {}
     for _ in range(cfg.epochs):
-        for chunk in torch.randperm(n_local * n_proc, generator=generator).split(cfg.minibatch_size):
-            idx = (chunk[(chunk >= first) & (chunk < first + n_local)] - first).to(device)  # my part of it
-            n_tokens = all_sum(m[idx].sum())  # response tokens of the whole (global) minibatch
+        for chunk in torch.randperm(distributed.global_size(n_local), generator=generator).split(cfg.minibatch_size):
+            idx = distributed.local_rows(chunk, n_local).to(device)  # the episodes of this minibatch I hold
+            n_tokens = distributed.all_sum(m[idx].sum())  # response tokens of the whole (global) minibatch
             optimizer.zero_grad(set_to_none=True)
             if len(idx):
                 with models.autocast(device, cfg.autocast):
@@ -522,13 +443,14 @@ def ppo_update(ac: ActorCritic, optimizer: torch.optim.Optimizer, batch: Rollout
                 vf_loss, vf_stats = value_loss(values, batch.values[idx], returns[idx], m[idx], cfg.clip_value)
                 loss = pg_loss + cfg.vf_coef * vf_loss
                 if not torch.isfinite(loss):
-                    raise NonFiniteLossError(f"PPO loss is {loss.item()} (policy {pg_loss.item()}, value "
-                                             f"{vf_loss.item()}); lower the learning rate or check the reward scores")
+                    raise checkpoint.NonFiniteLossError(
+                        f"PPO loss is {loss.item()} (policy {pg_loss.item()}, value {vf_loss.item()}); lower the "
+                        f"learning rate or check the reward scores")
                 # token mean over the GLOBAL minibatch: my tokens' share of it (1 with one process)
                 (loss * (m[idx].sum() / n_tokens)).backward()
                 logs_now = {"loss/policy": pg_loss.item(), "loss/value": vf_loss.item(),
                             "policy/entropy": float(masked_mean(entropy, m[idx])), **pg_stats, **vf_stats}
-            sync_gradients(params)  # summed over processes: the gradient of the global minibatch's loss
+            distributed.sync_gradients(params)  # summed over processes: the gradient of the global minibatch's loss
             grad_norm = nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
             optimizer.step()
             if len(idx):
@@ -548,7 +470,7 @@ def ppo_update(ac: ActorCritic, optimizer: torch.optim.Optimizer, batch: Rollout
         "response/finished": float(batch.finished.float().mean()),
         "beta": beta,
     })
-    return mean_over_processes(stats, device)
+    return distributed.mean_over_processes(stats, device)
 
 
 # ====================================================================================== training loop
@@ -564,7 +486,7 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int) -> list[int]:
     return out
 
 
-def train(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: RewardFn, cfg: PPOConfig,
+def train(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: ResponseScoreFn, cfg: PPOConfig,
           eos_id: int, pad_id: int, ckpt_dir: str | Path | None = None, progress: bool = True,
           callback: Callable[[int, dict, Rollout], None] | None = None,
           restart_if_changed: bool = False) -> list[dict]:
@@ -585,30 +507,21 @@ def train(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: 
         raise ValueError("an empty prompt (0 tokens) cannot be continued; drop it from the prompt list")
     if cfg.minibatch_size > cfg.batch_size or cfg.batch_size % cfg.minibatch_size:
         raise ValueError(f"minibatch_size {cfg.minibatch_size} must divide batch_size {cfg.batch_size}")
-    rank, n_proc = world()
+    rank, n_proc = distributed.world()
     if cfg.batch_size % n_proc:
         raise ValueError(f"batch_size {cfg.batch_size} must be a multiple of the number of processes ({n_proc})")
     params = ac.trainable_parameters()
     if not params:
         raise ValueError("the actor-critic has no trainable parameters (add LoRA adapters or unfreeze the policy)")
-    broadcast_parameters(params)  # every process starts from rank 0's adapters
+    distributed.broadcast_parameters(params)  # every process starts from rank 0's adapters
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, eps=1e-5, weight_decay=0.0)
     kl_ctl = cfg.kl_controller()
-    history: list[dict] = []
-    ckpt_dir = Path(ckpt_dir) if ckpt_dir else None
-    if ckpt_dir and (ckpt_dir / "state.json").is_file():
-        try:
-            history = load_checkpoint(ckpt_dir, ac, optimizer, kl_ctl, cfg)
-        except CheckpointMismatchError as err:
-            if not restart_if_changed:
-                raise
-            print(f"the checkpoint in {ckpt_dir} was made with other settings ({', '.join(err.changed)}): starting afresh")
+    history = resume(ckpt_dir, ac, optimizer, kl_ctl, cfg, restart_if_changed)
     bar = tqdm(range(len(history), cfg.steps), desc="PPO", disable=not progress or rank > 0, initial=len(history),
                total=cfg.steps)
-    share = cfg.batch_size // n_proc
     for step in bar:
         t_step = time.perf_counter()
-        idx = batch_indices(len(prompts), cfg.batch_size, step, cfg.seed)[rank * share:(rank + 1) * share]
+        idx = distributed.local_share(batch_indices(len(prompts), cfg.batch_size, step, cfg.seed))  # my episodes
         batch = rollout(ac, [prompts[i] for i in idx], [meta[i] for i in idx], reward_fn, cfg, eos_id, pad_id,
                         seed=cfg.seed * 1_000_003 + step + 7_919 * rank)
         stats = ppo_update(ac, optimizer, batch, cfg, kl_ctl.beta, seed=cfg.seed * 1_000_003 + step)
@@ -619,221 +532,30 @@ def train(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: 
         bar.set_postfix(score=f"{stats['objective/scores']:+.2f}", kl=f"{stats['objective/kl']:.2f}",
                         beta=f"{stats['beta']:.3f}")
         if ckpt_dir and rank == 0 and ((step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps):
-            save_checkpoint(ckpt_dir, ac, optimizer, kl_ctl, cfg, history)
+            checkpoint.save(ckpt_dir, ac, optimizer, cfg, {"beta": kl_ctl.beta, "history": history}, WEIGHTS_FILE)
         if callback:
             callback(step, stats, batch)
     return history
 
 
-# ======================================================================================== checkpoints
-def trainable_state(ac: ActorCritic) -> dict[str, torch.Tensor]:
-    return {name: p.detach().cpu().contiguous() for name, p in ac.named_parameters() if p.requires_grad}
+# ============================================================================== resuming (checkpoint.py)
+WEIGHTS_FILE = "trainable.safetensors"  # LoRA adapters and the value head
+FREE_FIELDS = ("steps", "save_every")  # a run may be extended or checkpointed more often; nothing else may change
 
 
-def save_checkpoint(folder: Path, ac: ActorCritic, optimizer, kl_ctl, cfg: PPOConfig, history: list[dict]) -> None:
-    """Trainable weights (safetensors), optimizer state, β and the log; written to a temp folder, then renamed."""
-    tmp = folder.with_name(folder.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
-    save_file(trainable_state(ac), tmp / "trainable.safetensors")
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps({"beta": kl_ctl.beta, "config": asdict(cfg), "history": history}))
-    if folder.exists():
-        old = folder.with_name(folder.name + ".old")
-        folder.rename(old)
-        tmp.rename(folder)
-        for f in old.iterdir():
-            f.unlink()
-        old.rmdir()
-    else:
-        tmp.rename(folder)
-
-
-class CheckpointMismatchError(ValueError):
-    """A checkpoint was made by a run with other settings (`changed`): resuming it would mix two runs."""
-
-    def __init__(self, message: str, changed: Sequence[str]):
-        super().__init__(message)
-        self.changed = tuple(changed)
-
-
-def load_checkpoint(folder: Path, ac: ActorCritic, optimizer, kl_ctl, cfg: PPOConfig) -> list[dict]:
-    """Restore weights, optimizer and β from `folder`; returns the log so far (its length is the next step)."""
-    state = json.loads((folder / "state.json").read_text())
-    free = ("steps", "save_every")  # a run may be extended or checkpointed more often; nothing else may change
-    saved = {**asdict(PPOConfig()), **state["config"]}  # a setting newer than the checkpoint: its default
-    changed = sorted(k for k, v in asdict(cfg).items() if k not in free and saved.get(k) != v)
-    if changed:
-        raise CheckpointMismatchError(f"the checkpoint in {folder} was made with other settings ({', '.join(changed)}); "
-                         "delete the folder to start afresh or restore those settings to resume", changed)
-    weights = load_file(folder / "trainable.safetensors")
-    params = dict(ac.named_parameters())
-    missing = [k for k in weights if k not in params]
-    if missing:
-        raise ValueError(f"the checkpoint in {folder} holds weights this model does not have: {missing[:3]}")
-    with torch.no_grad():
-        for name, value in weights.items():
-            params[name].copy_(value)
-    optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True))
+def resume(ckpt_dir: str | Path | None, ac: ActorCritic, optimizer, kl_ctl, cfg: PPOConfig,
+           restart_if_changed: bool = False) -> list[dict]:
+    """The log of the run checkpointed in `ckpt_dir`, its weights, optimizer and β restored (its length is the next
+    step); [] without one. A checkpoint made with other settings raises `checkpoint.CheckpointMismatchError`, or
+    with `restart_if_changed` is ignored (and replaced at the next save)."""
+    if not checkpoint.exists(ckpt_dir):
+        return []
+    try:
+        state = checkpoint.load(ckpt_dir, ac, optimizer, cfg, WEIGHTS_FILE, free=FREE_FIELDS)
+    except checkpoint.CheckpointMismatchError as err:
+        if not restart_if_changed:
+            raise
+        print(f"the checkpoint in {ckpt_dir} was made with other settings ({', '.join(err.changed)}): starting afresh")
+        return []
     kl_ctl.beta = state["beta"]
     return state["history"]
-
-
-# ================================================================================ building and saving
-LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-
-
-def lora_config(n_layers: int, r: int = 16, top_layers: int | None = None, targets: Sequence[str] = LORA_TARGETS):
-    """peft's LoraConfig for a causal LM: adapters on the top `top_layers` of `n_layers` (all when None)."""
-    from peft import LoraConfig
-
-    layers = list(range(n_layers - top_layers, n_layers)) if top_layers else None
-    return LoraConfig(r=r, lora_alpha=2 * r, lora_dropout=0.0, target_modules=list(targets),
-                      layers_to_transform=layers, task_type="CAUSAL_LM")
-
-
-def with_lora(model, r: int = 16, top_layers: int | None = None, targets: Sequence[str] = LORA_TARGETS):
-    """Wrap a causal LM with LoRA adapters (on the top `top_layers` decoder layers only, if given).
-
-    Adapters on the top layers only mean the backward pass stops there: the bottom of the network runs
-    forward only, which is most of the speed-up on a CPU.
-    """
-    from peft import get_peft_model
-
-    return get_peft_model(model, lora_config(model.config.num_hidden_layers, r, top_layers, targets))
-
-
-def save_policy(ac: ActorCritic, tokenizer, path: str | Path, info: dict | None = None) -> Path:
-    """`save_pretrained` (safetensors) of the policy with its LoRA merged in, plus tokenizer and run info."""
-    path = Path(path)
-    policy = copy.deepcopy(ac.policy)
-    if hasattr(policy, "merge_and_unload"):
-        policy = policy.merge_and_unload()
-    policy.save_pretrained(path, safe_serialization=True)
-    if tokenizer is not None:
-        tokenizer.save_pretrained(path)
-    (path / "ppo_info.json").write_text(json.dumps(info or {}, indent=1, default=str))
-    return path
-
-
-# =============================================================================== text policies, glue
-def chat_prompt_ids(tokenizer, records: Sequence[dict], max_tokens: int = 256) -> list[list[int]]:
-    """Token ids of each record's `prompt` in the chat template, ready for `train` (left-cut to `max_tokens`)."""
-    out = []
-    for i, rec in enumerate(records):
-        if not isinstance(rec.get("prompt"), str) or not rec["prompt"].strip():
-            raise ValueError(f"prompt record {i} (id {rec.get('id')!r}): field 'prompt' must be a non-empty string")
-        ids = tokenizer(models.chat_prompt(tokenizer, rec["prompt"]), add_special_tokens=False)["input_ids"]
-        out.append(ids[-max_tokens:])
-    return out
-
-
-def text_reward_fn(rm, rm_tokenizer, tokenizer, mean: float = 0.0, std: float = 1.0, max_length: int = 512,
-                   batch_size: int = 16) -> RewardFn:
-    """A RewardFn for a text policy: decode each response, score it with the reward model, normalise.
-
-    `rm` is a sequence-classification reward model (chapter 2's); the prompt records carry the user's words.
-    """
-    from .reward import score
-
-    def fn(meta: list[dict], responses: list[list[int]]) -> list[float]:
-        texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in responses]
-        raw = score(rm, rm_tokenizer, [m["prompt"] for m in meta], texts, batch_size=batch_size, max_length=max_length)
-        return [(x - mean) / std for x in raw]
-
-    return fn
-
-
-def trl_reward_fn(rm, rm_tokenizer, mean: float = 0.0, std: float = 1.0, max_length: int = 512):
-    """The same reward-model score, normalised, in the signature of TRL's online trainers (GRPO, RLOO).
-
-    TRL passes conversational prompts and completions (lists of messages); we score the last user turn and the
-    completion's text.
-    """
-    from .reward import score
-
-    def fn(prompts, completions, **kwargs) -> list[float]:
-        user = [p[-1]["content"] if isinstance(p, list) else p for p in prompts]
-        texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
-        return [(x - mean) / std for x in score(rm, rm_tokenizer, user, texts, max_length=max_length)]
-
-    return fn
-
-
-# ========================================================================================= evaluation
-def win_rate(a: Sequence[float], b: Sequence[float], tie: float = 1e-9) -> float:
-    """Share of prompts where `a` beats `b`, ties counted as half a win each."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape or a.size == 0:
-        raise ValueError(f"win_rate needs two equal, non-empty score lists (got {a.shape} and {b.shape})")
-    return float(np.mean(np.where(np.abs(a - b) <= tie, 0.5, (a > b).astype(float))))
-
-
-@torch.no_grad()
-def sample_with_kl(ac: ActorCritic, prompts: list[Sequence[int]], cfg: PPOConfig, eos_id: int, pad_id: int,
-                   seed: int = 12345, reference: bool = False, batch_size: int = 32, progress: bool = False):
-    """Sample one response per prompt from π (or from π_ref) and measure Σ_t log π − log π_ref of each.
-
-    Returns (response ids, finished flags, KL per response). For the reference's own samples the KL is ~0 only
-    in expectation, so it is reported for the policy's samples.
-    """
-    device = next(ac.parameters()).device
-    out_ids, out_done, out_kl = [], [], []
-    for b, start in enumerate(tqdm(range(0, len(prompts), batch_size), desc="sampling", disable=not progress)):
-        p_ids, p_mask = (t.to(device) for t in left_pad(prompts[start:start + batch_size], pad_id))
-        ctx = ac.policy.disable_adapter() if reference and ac.ref_policy is None else contextlib.nullcontext()
-        with ctx:
-            lm = ac.ref_policy if reference and ac.ref_policy is not None else ac.policy
-            responses = sample(lm, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed + b,
-                               cfg.autocast)
-        r_mask, finished = response_mask(responses.cpu(), eos_id)
-        ids, mask = torch.cat([p_ids, responses], 1), torch.cat([p_mask, r_mask.to(device)], 1)
-        n = p_ids.shape[1]
-        with models.autocast(device, cfg.autocast):
-            trunk = trunk_states(ac, ids, mask)
-            logprobs = evaluate_actions(ac, ids, mask, n, cfg.temperature, trunk=trunk)[0]
-            ref = reference_logprobs(ac, ids, mask, n, cfg.temperature, trunk=trunk)
-        out_kl += ((logprobs - ref) * r_mask.to(device)).sum(1).tolist()
-        out_ids += _cut(responses, r_mask)
-        out_done += finished.tolist()
-    return out_ids, out_done, out_kl
-
-
-@torch.no_grad()
-def sample_reference(ac: ActorCritic, prompts: Sequence[Sequence[int]], cfg: PPOConfig, eos_id: int,
-                     pad_id: int, seed: int = 12345, batch_size: int = 32):
-    """The answers `sample_with_kl(..., reference=True)` draws (same seeds), without its two scoring passes.
-
-    The reference's KL to itself is 0, so (ids, finished, zeros) comes back at the cost of sampling alone.
-    """
-    device = next(ac.parameters()).device
-    out_ids, out_done = [], []
-    for b, start in enumerate(range(0, len(prompts), batch_size)):
-        p_ids, p_mask = (t.to(device) for t in left_pad(prompts[start:start + batch_size], pad_id))
-        ctx = ac.policy.disable_adapter() if ac.ref_policy is None else contextlib.nullcontext()
-        with ctx:
-            lm = ac.ref_policy if ac.ref_policy is not None else ac.policy
-            responses = sample(lm, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed + b,
-                               cfg.autocast).cpu()
-        r_mask, finished = response_mask(responses, eos_id)
-        out_ids += [row[:int(k)].tolist() for row, k in zip(responses, r_mask.sum(1), strict=True)]
-        out_done += finished.tolist()
-    return out_ids, out_done, [0.0] * len(out_ids)
-
-
-def episodes_per_second(history: Sequence[dict]) -> float:
-    """Training speed from the log: episodes over the seconds the steps took when they ran (a resumed, finished
-    run reports the speed of its original steps, not episodes / checkpoint-load time); nan without timings."""
-    episodes, seconds, before = 0, 0.0, 0
-    for h in history:  # "episodes" is cumulative; a step's own episodes are the difference
-        if "seconds" in h:
-            episodes, seconds = episodes + h["episodes"] - before, seconds + h["seconds"]
-        before = h["episodes"]
-    return float(episodes / seconds) if seconds > 0 else float("nan")
-
-
-def reward_normaliser(scores: Sequence[float]) -> tuple[float, float]:
-    """Mean and std of reward-model scores on reference samples: the policy is trained on (s − mean) / std."""
-    scores = np.asarray(scores, dtype=float)
-    if scores.size < 2 or not np.isfinite(scores).all():
-        raise ValueError(f"need at least two finite scores to normalise rewards (got {scores.size})")
-    return float(scores.mean()), float(scores.std() + 1e-8)

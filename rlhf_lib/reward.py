@@ -19,8 +19,9 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,8 +30,11 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import models
+from . import checkpoint, models
 from .config import artifacts_dir
+
+if TYPE_CHECKING:
+    from .ppo import ResponseScoreFn
 
 REWARD_DIR = "reward_model"  # artifacts/reward_model/: the chapter-2 artifact chapter 4 loads
 
@@ -335,21 +339,23 @@ def top_layers_model(model, top_k: int):
     """A `top_k`-layer seq-cls model that SHARES the top layers, norm and head of `model`.
 
     Fed with the cached hidden states of the frozen bottom layers (`inputs_embeds`) it computes exactly
-    what the full model computes, at top_k/N of the cost; training it trains `model` in place.
+    what the full model computes, at top_k/N of the cost; training it trains `model` in place. The decoder is
+    `models.shared_layers`, the trick PPO's frozen bottom uses too (`models.split_decoder`).
     """
     from transformers import AutoModelForSequenceClassification
 
+    n = len(model.model.layers)
+    if not 0 < top_k <= n:
+        raise ValueError(f"top_k must be between 1 and {n} for a {n}-layer model (got {top_k})")
     config = copy.deepcopy(model.config)
     config.num_hidden_layers = top_k
     if getattr(config, "layer_types", None):
         config.layer_types = config.layer_types[-top_k:]
     with torch.device("meta"):  # no memory for weights we are about to replace
         top = AutoModelForSequenceClassification.from_config(config)
-    top.model.embed_tokens = model.model.embed_tokens  # unused with inputs_embeds, shared to cost nothing
-    top.model.layers = nn.ModuleList(model.model.layers[-top_k:])
-    top.model.norm, top.score = model.model.norm, model.score
-    top.model.rotary_emb = model.model.rotary_emb
-    return top  # (layer_idx of the shared layers still count from the bottom: fine, reward models use no KV cache)
+    top.model = models.shared_layers(model.model, n - top_k, n, model.model.norm)
+    top.score = model.score
+    return top
 
 
 # ===================================================================================== pair datasets
@@ -580,10 +586,6 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be a finite number >= 0, got {value!r}")
 
 
-class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or infinite loss."""
-
-
 @dataclass
 class TrainResult:
     history: list[dict]          # one row per evaluation: step, epoch, train/val loss and accuracy, seconds
@@ -631,47 +633,11 @@ def evaluate(reward_fn: RewardFn, split: PairSplit, cfg: TrainConfig) -> dict[st
     }
 
 
-def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Only the weights that train: a top-k or LoRA checkpoint is megabytes, not the whole model."""
-    return {n: p.detach().clone().contiguous() for n, p in model.named_parameters() if p.requires_grad}
-
-
-def load_trainable_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    params = dict(model.named_parameters())
-    missing = [n for n, p in params.items() if p.requires_grad and n not in state]
-    if missing:
-        raise KeyError(f"checkpoint lacks trainable weights {missing[:3]}")
-    with torch.no_grad():
-        for name, value in state.items():
-            params[name].copy_(value)
-
-
-def save_checkpoint(folder: Path, model, optimizer, loop: dict, cfg: TrainConfig) -> None:
-    """weights.safetensors (trainable weights), optimizer.pt (tensors only) and state.json (the loop).
-
-    Written to a temporary folder and renamed, so a crash mid-save never leaves a half checkpoint.
-    """
-    folder = Path(folder)
-    tmp = folder.with_name(folder.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
-    save_file(trainable_state(model), tmp / "weights.safetensors")
-    torch.save({"optimizer": optimizer.state_dict(), "rng": torch.get_rng_state()}, tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps({"loop": loop, "config": asdict(cfg)}, indent=1))
-    if folder.exists():
-        for f in folder.iterdir():
-            f.unlink()
-        folder.rmdir()
-    tmp.rename(folder)
-
-
-def load_checkpoint(folder: Path, model, optimizer) -> dict:
-    """Restore weights, optimizer and RNG from `save_checkpoint`; returns the loop state."""
-    folder = Path(folder)
-    load_trainable_state(model, load_file(folder / "weights.safetensors"))
-    extra = torch.load(folder / "optimizer.pt", weights_only=True)  # safe: tensors and plain containers only
-    optimizer.load_state_dict(extra["optimizer"])
-    torch.set_rng_state(extra["rng"])
-    return json.loads((folder / "state.json").read_text())["loop"]
+# A checkpoint of this loop (`checkpoint.save`): the file names below, the loop state and torch's RNG state (dropout
+# draws from it), and the TrainConfig. Resuming refuses a checkpoint made with another TrainConfig, except for
+# `epochs`: a run may be extended (its pair orders depend on (seed, epoch) only), every other field changes the run.
+WEIGHTS_FILE = "weights.safetensors"
+FREE_FIELDS = ("epochs",)
 
 
 def epoch_order(split: PairSplit, cfg: TrainConfig, epoch: int) -> torch.Tensor:
@@ -699,8 +665,10 @@ def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_spl
     Every `eval_every` steps: validation loss and pairwise accuracy, a checkpoint in `ckpt_dir/last`
     and, when val accuracy improved, the weights in `ckpt_dir/best.safetensors`. Training stops after
     `patience` evaluations without improvement (early stopping) and ends with the best weights loaded.
-    With `resume`, a run continues from `ckpt_dir/last` and ends exactly where an uninterrupted run ends.
-    `stop_after` simulates an interruption after that many steps (for tests and demos).
+    With `resume`, a run continues from `ckpt_dir/last` and ends exactly where an uninterrupted run ends; a
+    checkpoint made with another `TrainConfig` (any field but `epochs`) is refused with
+    `checkpoint.CheckpointMismatchError`, naming what changed. `stop_after` simulates an interruption after
+    that many steps (for tests and demos).
     """
     for name, split in (("train_split", train_split), ("val_split", val_split)):
         if len(split) == 0:
@@ -708,12 +676,8 @@ def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_spl
     ckpt_dir = Path(ckpt_dir) if ckpt_dir else None
     optimizer = make_optimizer(model.parameters(), cfg)
     torch.manual_seed(cfg.seed)
-    loop = {"step": 0, "best_acc": -1.0, "best_step": 0, "bad_evals": 0, "history": [], "seconds": 0.0,
-            "done": False, "window": [0.0, 0.0, 0]}  # window: train loss sum, accuracy sum, steps
-    if ckpt_dir and resume and (ckpt_dir / "last" / "state.json").is_file():
-        loop = load_checkpoint(ckpt_dir / "last", model, optimizer)
-        print(f"resumed from {ckpt_dir / 'last'} at step {loop['step']}")
-    best = trainable_state(model) if loop["best_acc"] < 0 else _load_best(ckpt_dir, model)
+    loop = _resume(ckpt_dir, model, optimizer, cfg) if resume else _fresh_loop()
+    best = checkpoint.trainable_state(model) if loop["best_acc"] < 0 else _load_best(ckpt_dir, model)
     steps_per_epoch = math.ceil(len(train_split) / cfg.batch_size)
     total = max(1, math.ceil(cfg.epochs * steps_per_epoch))
     start = time.perf_counter() - loop["seconds"]
@@ -733,11 +697,12 @@ def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_spl
         with device_ctx:
             r = reward_fn(seqs)[where]  # (2B,)
         r_c, r_r = r.float().chunk(2)  # (B,), (B,)
+        # ---- loss
         target, weight = _take(train_split.target, rows), _take(train_split.weight, rows)
         loss = reward_loss(r_c, r_r, cfg.loss, cfg.margin, cfg.center_coef, target, weight)
         if not torch.isfinite(loss):
             bar.close()
-            raise NonFiniteLossError(
+            raise checkpoint.NonFiniteLossError(
                 f"loss is {loss.item()} at step {loop['step']} (epoch {epoch}): training stopped. Lower the "
                 f"learning rate (now {cfg.lr}) or check the inputs; the last good checkpoint is "
                 f"{ckpt_dir / 'last' if ckpt_dir else 'not saved (no ckpt_dir)'}")
@@ -747,51 +712,80 @@ def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_spl
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.grad_clip)
         optimizer.step()
+        # ---- bookkeeping: the training figures, then every `eval_every` steps evaluate, early-stop, checkpoint
         loop["step"] += 1
-        w = loop["window"]
-        w[0] += loss.item()
-        w[1] += pairwise_accuracy(r_c.detach(), r_r.detach(), target, weight)
-        w[2] += 1
+        _add_to_window(loop["window"], loss, r_c, r_r, target, weight)
         bar.update(1)
-        # ---- evaluate, early-stop, checkpoint
         if loop["step"] % cfg.eval_every == 0 or loop["step"] == total:
             model.eval()
             with device_ctx:
                 val = evaluate(reward_fn, val_split, cfg)
-            row = {"step": loop["step"], "epoch": loop["step"] / steps_per_epoch,
-                   "train_loss": w[0] / w[2], "train_accuracy": w[1] / w[2],
-                   "val_loss": val["loss"], "val_accuracy": val["accuracy"],
-                   "val_gold_agreement": val["gold_agreement"], "seconds": time.perf_counter() - start}
-            loop["history"].append(row)
-            loop["window"] = [0.0, 0.0, 0]
-            if val["accuracy"] > loop["best_acc"]:
-                loop.update(best_acc=val["accuracy"], best_step=loop["step"], bad_evals=0)
-                best = trainable_state(model)
-                if ckpt_dir:
-                    ckpt_dir.mkdir(parents=True, exist_ok=True)
-                    save_file(best, ckpt_dir / "best.safetensors")
-            else:
-                loop["bad_evals"] += 1
-                loop["done"] = loop["bad_evals"] >= cfg.patience
-            bar.set_postfix(train_loss=f"{row['train_loss']:.3f}", val_acc=f"{val['accuracy']:.3f}")
-            loop["seconds"] = time.perf_counter() - start
-            if ckpt_dir:
-                save_checkpoint(ckpt_dir / "last", model, optimizer, loop, cfg)
+            best = _after_evaluation(val, loop, best, model, optimizer, cfg, ckpt_dir, steps_per_epoch, start, bar)
         if stop_after is not None and loop["step"] >= stop_after and loop["step"] < total and not loop["done"]:
             bar.close()
             return TrainResult(loop["history"], loop["best_acc"], loop["best_step"], loop["step"],
                                time.perf_counter() - start, stopped_early=False)
     bar.close()
-    load_trainable_state(model, best)
+    checkpoint.load_trainable_state(model, best)
     model.eval()
     return TrainResult(loop["history"], loop["best_acc"], loop["best_step"], loop["step"],
                        time.perf_counter() - start, stopped_early=loop["done"])
 
 
+# ---------------------------------------------------------------------------- the loop's bookkeeping
+def _fresh_loop() -> dict:
+    """The loop's state at step 0 (all of it in the checkpoint): window = train loss sum, accuracy sum, steps."""
+    return {"step": 0, "best_acc": -1.0, "best_step": 0, "bad_evals": 0, "history": [], "seconds": 0.0,
+            "done": False, "window": [0.0, 0.0, 0]}
+
+
+def _resume(ckpt_dir: Path | None, model, optimizer, cfg: TrainConfig) -> dict:
+    """The loop state (weights, optimizer, RNG restored) of `ckpt_dir/last`, or a fresh one where there is none."""
+    if not (ckpt_dir and checkpoint.exists(ckpt_dir / "last")):
+        return _fresh_loop()
+    loop = checkpoint.load(ckpt_dir / "last", model, optimizer, cfg, WEIGHTS_FILE, free=FREE_FIELDS, rng=True)["loop"]
+    print(f"resumed from {ckpt_dir / 'last'} at step {loop['step']}")
+    return loop
+
+
+def _add_to_window(window: list, loss, r_c, r_r, target, weight) -> None:
+    """Add one step's loss and accuracy to the running sums the next evaluation row averages."""
+    window[0] += loss.item()
+    window[1] += pairwise_accuracy(r_c.detach(), r_r.detach(), target, weight)
+    window[2] += 1
+
+
+def _after_evaluation(val: dict, loop: dict, best: dict, model, optimizer, cfg: TrainConfig, ckpt_dir: Path | None,
+                      steps_per_epoch: int, start: float, bar) -> dict[str, torch.Tensor]:
+    """Log an evaluation, keep the best weights (and save them), count evaluations without improvement (early
+    stopping), write the checkpoint; returns the best weights so far."""
+    w = loop["window"]
+    row = {"step": loop["step"], "epoch": loop["step"] / steps_per_epoch,
+           "train_loss": w[0] / w[2], "train_accuracy": w[1] / w[2],
+           "val_loss": val["loss"], "val_accuracy": val["accuracy"],
+           "val_gold_agreement": val["gold_agreement"], "seconds": time.perf_counter() - start}
+    loop["history"].append(row)
+    loop["window"] = [0.0, 0.0, 0]
+    if val["accuracy"] > loop["best_acc"]:
+        loop.update(best_acc=val["accuracy"], best_step=loop["step"], bad_evals=0)
+        best = checkpoint.trainable_state(model)
+        if ckpt_dir:
+            ckpt_dir.mkdir(parents=True, exist_ok=True)
+            save_file(best, ckpt_dir / "best.safetensors")
+    else:
+        loop["bad_evals"] += 1
+        loop["done"] = loop["bad_evals"] >= cfg.patience
+    bar.set_postfix(train_loss=f"{row['train_loss']:.3f}", val_acc=f"{val['accuracy']:.3f}")
+    loop["seconds"] = time.perf_counter() - start
+    if ckpt_dir:
+        checkpoint.save(ckpt_dir / "last", model, optimizer, cfg, {"loop": loop}, WEIGHTS_FILE, rng=True)
+    return best
+
+
 def _load_best(ckpt_dir: Path | None, model) -> dict[str, torch.Tensor]:
     if ckpt_dir and (ckpt_dir / "best.safetensors").is_file():
         return load_file(ckpt_dir / "best.safetensors")
-    return trainable_state(model)
+    return checkpoint.trainable_state(model)
 
 
 # ==================================================================================== reward functions
@@ -881,3 +875,34 @@ def load_reward_model(path: str | Path | None = None, device: str | None = None,
     model.config.pad_token_id = tokenizer.pad_token_id
     model.to(models.pick_device(device)).eval()
     return model, tokenizer
+
+
+# ================================================================ use: the reward model as PPO's score
+def text_reward_fn(rm, rm_tokenizer, tokenizer, mean: float = 0.0, std: float = 1.0, max_length: int = 512,
+                   batch_size: int = 16) -> ResponseScoreFn:
+    """A `ppo.ResponseScoreFn` for a text policy: decode each response, score it with the reward model, normalise.
+
+    `rm` is a sequence-classification reward model (chapter 2's); the prompt records carry the user's words.
+    """
+
+    def fn(meta: list[dict], responses: list[list[int]]) -> list[float]:
+        texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in responses]
+        raw = score(rm, rm_tokenizer, [m["prompt"] for m in meta], texts, batch_size=batch_size, max_length=max_length)
+        return [(x - mean) / std for x in raw]
+
+    return fn
+
+
+def trl_reward_fn(rm, rm_tokenizer, mean: float = 0.0, std: float = 1.0, max_length: int = 512):
+    """The same reward-model score, normalised, in the signature of TRL's online trainers (GRPO, RLOO).
+
+    TRL passes conversational prompts and completions (lists of messages); we score the last user turn and the
+    completion's text.
+    """
+
+    def fn(prompts, completions, **kwargs) -> list[float]:
+        user = [p[-1]["content"] if isinstance(p, list) else p for p in prompts]
+        texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
+        return [(x - mean) / std for x in score(rm, rm_tokenizer, user, texts, max_length=max_length)]
+
+    return fn

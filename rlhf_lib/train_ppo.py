@@ -6,15 +6,18 @@
 
 `ppo.batch_size` is the GLOBAL batch: with N processes each rolls out batch_size / N episodes and the update
 equals one process's on the whole batch (`rlhf_lib.ppo`, data parallelism). Writes `<output_dir>/ppo_policy`
-(merged safetensors), `ppo_history.json` and a resumable checkpoint `ppo_ckpt/`.
+(merged safetensors, `save_policy`), `ppo_history.json` and a resumable checkpoint `ppo_ckpt/`. The chapters build
+their PPO set-up with the same functions: `load_actor_critic` (or `lora_actor_critic`) and `profile_ppo_config`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import torch
@@ -22,39 +25,72 @@ import torch
 from . import config, data, judge, launch, models, ppo, reward
 
 
+def lora_actor_critic(base, lora_r: int, lora_layers: int | None) -> ppo.ActorCritic:
+    """Chapter 4's actor-critic around `base`: LoRA (rank `lora_r`) on the top `lora_layers` layers (every layer when
+    0/None), the layers below them frozen and cached (`frozen_bottom`), π_ref = the adapters switched off."""
+    n_frozen = base.config.num_hidden_layers - lora_layers if lora_layers else 0
+    return ppo.ActorCritic(models.with_lora(base, r=lora_r, top_layers=lora_layers), frozen_bottom=n_frozen)
+
+
+def load_actor_critic(cfg, device: torch.device | None = None):
+    """The profile's base model (bf16 weights where bf16 is fast, else fp32) as `lora_actor_critic` with the
+    profile's `ppo.lora_r` / `ppo.lora_layers`, on `device`. Returns (actor-critic, tokenizer, bf16 flag)."""
+    device = device or models.pick_device()
+    fast_bf16 = reward.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (faster there)
+    base, tokenizer = models.load_model(cfg.model.name, device=device,
+                                        dtype=torch.bfloat16 if fast_bf16 else torch.float32)
+    ac = lora_actor_critic(base, cfg.ppo.lora_r, cfg.ppo.lora_layers)
+    return ac.to(device), tokenizer, fast_bf16
+
+
+def profile_ppo_config(cfg, **changes) -> ppo.PPOConfig:
+    """A `ppo.PPOConfig` from the profile's `ppo.*` rows and seed; `changes` set any other field (steps, autocast,
+    save_every, reward_id, ...)."""
+    P = cfg.ppo
+    settings = dict(steps=P.steps, batch_size=P.batch_size, minibatch_size=P.minibatch_size, epochs=P.epochs,
+                    max_new_tokens=P.max_new_tokens, temperature=P.temperature, lr=P.lr, beta=P.beta,
+                    target_kl=P.target_kl, kl_horizon=P.kl_horizon, seed=cfg.seed)
+    return ppo.PPOConfig(**{**settings, **changes})
+
+
 def prepare(cfg, device, state=None) -> SimpleNamespace:
     """Chapter 4's set-up: policy with LoRA (+ value head), chapter 2's reward model, the training prompts, the
     PPO settings of the profile and the reward function normalised on the reference's samples."""
     P = cfg.ppo
-    fast_bf16 = reward.bf16_is_fast(device)
-    base, tokenizer = models.load_model(cfg.model.name, device=device,
-                                        dtype=torch.bfloat16 if fast_bf16 else torch.float32)
-    n_frozen = base.config.num_hidden_layers - P.lora_layers if P.lora_layers else 0
-    ac = ppo.ActorCritic(ppo.with_lora(base, r=P.lora_r, top_layers=P.lora_layers), frozen_bottom=n_frozen)
-    ac.to(device)
+    ac, tokenizer, fast_bf16 = load_actor_critic(cfg, device)
     with state.main_process_first() if state else contextlib.nullcontext():  # trains a reward model once if missing
         rm, rm_tokenizer = reward.load_reward_model(device=str(device))
     prompts = data.load_prompts("train")
-    ids = ppo.chat_prompt_ids(tokenizer, prompts)
+    ids = models.chat_prompt_ids(tokenizer, prompts)
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
-    run = ppo.PPOConfig(steps=P.steps, batch_size=P.batch_size, minibatch_size=P.minibatch_size, epochs=P.epochs,
-                        max_new_tokens=P.max_new_tokens, temperature=P.temperature, lr=P.lr, beta=P.beta,
-                        target_kl=P.target_kl, kl_horizon=P.kl_horizon, seed=cfg.seed, autocast=fast_bf16,
-                        reward_id=reward.fingerprint())
+    run = profile_ppo_config(cfg, autocast=fast_bf16, reward_id=reward.fingerprint())
     # reward normalisation on the reference's samples (as chapter 4): the same prompts and seed on every process
     # a stratified sample: the prompt file is sorted by category, so a prefix would hold one category only
     chosen = {p["id"] for p in judge.stratified(prompts, 2 * P.batch_size, seed=1)}
     norm = [i for i, p in enumerate(prompts) if p["id"] in chosen]
-    ref_ids, _, _ = ppo.sample_reference(ac, [ids[i] for i in norm], run, eos, pad, seed=1, batch_size=P.batch_size)
+    ref_ids, _, _ = judge.sample_reference(ac, [ids[i] for i in norm], run, eos, pad, seed=1, batch_size=P.batch_size)
     texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in ref_ids]
 
     def score(prompts_, texts_):
         return reward.score(rm, rm_tokenizer, prompts_, texts_, max_length=cfg.reward.max_length)
 
-    mean, std = ppo.reward_normaliser(score([prompts[i]["prompt"] for i in norm], texts))
-    reward_fn = ppo.text_reward_fn(rm, rm_tokenizer, tokenizer, mean, std, max_length=cfg.reward.max_length)
+    mean, std = judge.reward_normaliser(score([prompts[i]["prompt"] for i in norm], texts))
+    reward_fn = reward.text_reward_fn(rm, rm_tokenizer, tokenizer, mean, std, max_length=cfg.reward.max_length)
     return SimpleNamespace(ac=ac, tokenizer=tokenizer, prompts=prompts, ids=ids, run=run, reward_fn=reward_fn,
                            score=score, reward_norm=(mean, std), eos=eos, pad=pad)
+
+
+def save_policy(ac: ppo.ActorCritic, tokenizer, path: str | Path, info: dict | None = None) -> Path:
+    """`save_pretrained` (safetensors) of the policy with its LoRA merged in, plus tokenizer and run info."""
+    path = Path(path)
+    policy = copy.deepcopy(ac.policy)
+    if hasattr(policy, "merge_and_unload"):
+        policy = policy.merge_and_unload()
+    policy.save_pretrained(path, safe_serialization=True)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(path)
+    (path / "ppo_info.json").write_text(json.dumps(info or {}, indent=1, default=str))
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if state.is_main_process:
         info = {"profile": cfg.profile, "processes": state.num_processes, "seconds": seconds,
                 "reward_norm": list(s.reward_norm), "final": history[-1] if history else None}
-        ppo.save_policy(s.ac, s.tokenizer, cfg.output_dir / "ppo_policy", info)
+        save_policy(s.ac, s.tokenizer, cfg.output_dir / "ppo_policy", info)
         (cfg.output_dir / "ppo_history.json").write_text(json.dumps(history, indent=1))
         print(f"{len(history)} PPO steps on {state.num_processes} process(es) in {seconds:.0f} s; "
               f"policy saved to {cfg.output_dir / 'ppo_policy'}")

@@ -215,7 +215,7 @@ def test_judge_samples_an_application_with_its_own_gold_and_reads_them(tiny):
     from rlhf_lib import judge, models
 
     model, tok = models.load_tiny_model(seed=1, tokenizer=tiny[1])  # its own copy: LoRA changes a model in place
-    policy = ppo.with_lora(model, r=2, top_layers=1)
+    policy = models.with_lora(model, r=2, top_layers=1)
     ac = ppo.ActorCritic(policy, frozen_bottom=1)
     cfg = ppo.PPOConfig(max_new_tokens=6, autocast=False)
     recs = [{**r, "task": "QA" if r["category"] in ("fact", "conversion") else "other"} for r in (FACT, CONV, TIMER)]

@@ -189,7 +189,7 @@ def test_short_ppo_run_raises_the_gold_score_of_a_tiny_model():
 
 
 def test_compare_gives_the_win_rate_with_its_bootstrap_ci_over_pairs():
-    from rlhf_lib import metrics
+    from rlhf_lib import judge, metrics
 
     ac = seqrl.actor_critic(seqrl.tiny_llama(melody.VOCAB_SIZE, hidden=16, layers=1, max_len=32, seed=0))
     gold = lambda s: melody.gold_components(s)["in_key"]  # noqa: E731
@@ -197,6 +197,6 @@ def test_compare_gives_the_win_rate_with_its_bootstrap_ci_over_pairs():
     assert set(ev["win"]) == {"value", "lo", "hi"} and ev["win_rate"] == ev["win"]["value"]
     assert ev["win"]["lo"] <= ev["win"]["value"] <= ev["win"]["hi"] and ev["win"]["lo"] < ev["win"]["hi"]
     # the pairs are independent samples: a plain bootstrap over pairs, no groups
-    assert ev["win"] == metrics.bootstrap_ci(ppo.win_rate, ev["gold_t"], ev["gold_b"], n_boot=200, seed=5)
+    assert ev["win"] == metrics.bootstrap_ci(judge.win_rate, ev["gold_t"], ev["gold_b"], n_boot=200, seed=5)
     flat = seqrl.compare(ac, lambda s: 0.0, 8, melody.MAX_NEW_TOKENS, seed=5, n_boot=50)
     assert flat["win"] == {"value": 0.5, "lo": 0.5, "hi": 0.5}  # every pair a tie

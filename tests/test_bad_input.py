@@ -20,8 +20,9 @@ from transformers import AutoModelForSequenceClassification
 
 from rlhf_lib import annotate, config, data, features, launch, metrics, reward
 from rlhf_lib.apps import melody, seqrl, sprites, voice
+from rlhf_lib.checkpoint import NonFiniteLossError
 from rlhf_lib.data import PreferenceDataError
-from rlhf_lib.reward import NonFiniteLossError, TrainConfig
+from rlhf_lib.reward import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = b'{"prompt": "q", "chosen": "a", "rejected": "b"}'

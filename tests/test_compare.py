@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlhf_lib import compare, ppo
+from rlhf_lib import compare, judge, models, ppo
 
 
 # ------------------------------------------------------------------------------------------- best-of-n
@@ -114,7 +114,7 @@ def test_our_dpo_loss_equals_trls_on_the_same_batch(tiny, tmp_path):
     args = DPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, max_steps=1, beta=beta,
                      gradient_checkpointing=False, bf16=False, use_cpu=True, report_to="none", save_strategy="no")
     trainer = DPOTrainer(model=copy.deepcopy(model), args=args, train_dataset=compare.conversational_pairs(rows),
-                         processing_class=tok, peft_config=ppo.lora_config(2, 4, None))
+                         processing_class=tok, peft_config=models.lora_config(2, 4, None))
     policy = trainer.model
     torch.manual_seed(1)
     with torch.no_grad():
@@ -161,17 +161,17 @@ def test_sample_reference_draws_what_sample_with_kl_draws(tiny):
     import copy
 
     model, tok = tiny
-    ac = ppo.ActorCritic(ppo.with_lora(copy.deepcopy(model), r=4))
+    ac = ppo.ActorCritic(models.with_lora(copy.deepcopy(model), r=4))
     cfg = ppo.PPOConfig(max_new_tokens=6, temperature=1.0, autocast=False)
     prompts = [[1, 2, 3], [4, 5], [6, 7, 8, 9], [10]]
     with torch.no_grad():
         for name, p in ac.named_parameters():
             if "lora_B" in name:
                 p.normal_(0, 1.0)  # a policy unlike the reference: sampling the wrong one would show
-    ids, done, kl = ppo.sample_reference(ac, prompts, cfg, tok.eos_token_id, tok.pad_token_id, seed=5, batch_size=3)
-    ref = ppo.sample_with_kl(ac, prompts, cfg, tok.eos_token_id, tok.pad_token_id, seed=5, reference=True,
+    ids, done, kl = judge.sample_reference(ac, prompts, cfg, tok.eos_token_id, tok.pad_token_id, seed=5, batch_size=3)
+    ref = judge.sample_with_kl(ac, prompts, cfg, tok.eos_token_id, tok.pad_token_id, seed=5, reference=True,
                              batch_size=3)
-    pol = ppo.sample_with_kl(ac, prompts, cfg, tok.eos_token_id, tok.pad_token_id, seed=5, batch_size=3)
+    pol = judge.sample_with_kl(ac, prompts, cfg, tok.eos_token_id, tok.pad_token_id, seed=5, batch_size=3)
     assert ids == ref[0] and done == ref[1] and kl == [0.0] * 4
     assert ids != pol[0]
 

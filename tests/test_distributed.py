@@ -8,7 +8,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from rlhf_lib import models, ppo
+from rlhf_lib import checkpoint, models, ppo
 
 CFG = dict(batch_size=8, minibatch_size=4, epochs=2, max_new_tokens=6, lr=3e-3, autocast=False,
            missing_eos_penalty=None)
@@ -20,7 +20,7 @@ def _actor_critic(tokenizer):
     """A tiny 2-layer Llama with LoRA on its top layer and a cached frozen bottom layer (the chapter-4 set-up)."""
     model, _ = models.load_tiny_model(seed=0, tokenizer=tokenizer)
     torch.manual_seed(1)  # the LoRA A matrices
-    return ppo.ActorCritic(ppo.with_lora(model, r=4, top_layers=1), frozen_bottom=1)
+    return ppo.ActorCritic(models.with_lora(model, r=4, top_layers=1), frozen_bottom=1)
 
 
 def _prompts(tokenizer):
@@ -44,12 +44,12 @@ def _worker(rank: int, world: int, folder: str, rollout_fields: dict) -> None:
                 for k, v in rollout_fields.items()}
         optimizer = torch.optim.AdamW(ac.trainable_parameters(), lr=CFG["lr"], eps=1e-5, weight_decay=0.0)
         stats = ppo.ppo_update(ac, optimizer, ppo.Rollout(**part), ppo.PPOConfig(**CFG), beta=0.1, seed=3)
-        torch.save({"update": ppo.trainable_state(ac), "stats": stats}, f"{folder}/update{rank}.pt")
+        torch.save({"update": checkpoint.trainable_state(ac), "stats": stats}, f"{folder}/update{rank}.pt")
         # 2. the whole training loop: rollouts of each half, then synchronised updates
         ac = _actor_critic(tokenizer)
         history = ppo.train(ac, _prompts(tokenizer), [None] * 8, _token_reward, ppo.PPOConfig(steps=2, **CFG),
                             tokenizer.eos_token_id, tokenizer.pad_token_id, progress=False)
-        torch.save({"train": ppo.trainable_state(ac), "history": history}, f"{folder}/train{rank}.pt")
+        torch.save({"train": checkpoint.trainable_state(ac), "history": history}, f"{folder}/train{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -74,12 +74,12 @@ def runs(tmp_path_factory):
     ranks = [torch.load(folder / f"update{r}.pt", weights_only=True) | torch.load(folder / f"train{r}.pt",
                                                                                    weights_only=True)
              for r in range(2)]
-    return ppo.trainable_state(single), stats, ranks
+    return checkpoint.trainable_state(single), stats, ranks
 
 
 def test_two_processes_take_the_same_step_as_one(runs):
     single, stats, ranks = runs
-    moved = max((single[k] - v).abs().max().item() for k, v in ppo.trainable_state(_actor_critic(
+    moved = max((single[k] - v).abs().max().item() for k, v in checkpoint.trainable_state(_actor_critic(
         models.load_tokenizer())).items())
     assert moved > 1e-3  # the step did something, so equality below is not trivial
     for rank in ranks:

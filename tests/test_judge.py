@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from rlhf_lib import data, judge, ppo
+from rlhf_lib import data, judge, models, ppo
 
 
 def _recs(counts):
@@ -74,7 +74,7 @@ def test_ci_by_prompt_is_wider_than_by_sample_when_samples_of_a_prompt_agree():
     import numpy as np
 
     from rlhf_lib import metrics
-    by_sample = metrics.bootstrap_ci(ppo.win_rate, np.array(gold), np.full(len(gold), 0.5), n_boot=500)
+    by_sample = metrics.bootstrap_ci(judge.win_rate, np.array(gold), np.full(len(gold), 0.5), n_boot=500)
     assert by_prompt["hi"] - by_prompt["lo"] > 1.5 * (by_sample["hi"] - by_sample["lo"])
 
 
@@ -99,7 +99,7 @@ def test_accuracy_on_checkable_questions_only():
 # ------------------------------------------------------------------------------------ sampling controls
 def test_truncate_equals_sampling_at_the_smaller_budget(tiny, monkeypatch):
     model, tok = tiny
-    ac = ppo.ActorCritic(ppo.with_lora(copy.deepcopy(model), r=4))
+    ac = ppo.ActorCritic(models.with_lora(copy.deepcopy(model), r=4))
     recs = _recs({"creative": 3, "advice": 2})
     cfg = ppo.PPOConfig(max_new_tokens=12, temperature=1.0, autocast=False)
     gold = lambda rec, text, done: float(done) + 0.01 * len(text)  # noqa: E731
@@ -111,8 +111,8 @@ def test_truncate_equals_sampling_at_the_smaller_budget(tiny, monkeypatch):
     assert curve[4] == pytest.approx(sum(short["finished"]) / 5) and curve[12] == pytest.approx(
         sum(long["finished"]) / 5)
     seen = []
-    real = ppo.chat_prompt_ids
-    monkeypatch.setattr(ppo, "chat_prompt_ids", lambda t, rs, **kw: seen.extend(rs) or real(t, rs, **kw))
+    real = models.chat_prompt_ids
+    monkeypatch.setattr(models, "chat_prompt_ids", lambda t, rs, **kw: seen.extend(rs) or real(t, rs, **kw))
     hinted = judge.sample(ac, recs, cfg, tok, seed=5, reference=True, gold=gold, batch_size=5,
                           instruction="Answer briefly.")
     assert all(r["prompt"].endswith("\n\nAnswer briefly.") for r in seen)  # the model sees the instruction ...
@@ -121,7 +121,7 @@ def test_truncate_equals_sampling_at_the_smaller_budget(tiny, monkeypatch):
 
 def test_controls_compare_the_policy_with_each_reading_of_the_reference(tiny, monkeypatch):
     model, tok = tiny
-    ac = ppo.ActorCritic(ppo.with_lora(copy.deepcopy(model), r=4))
+    ac = ppo.ActorCritic(models.with_lora(copy.deepcopy(model), r=4))
     recs = _recs({"creative": 2, "harmful": 2})
     cfg = ppo.PPOConfig(max_new_tokens=4, temperature=1.0, autocast=False)
     ctl = judge.controls(ac, recs, cfg, tok, n_samples=2, long_budget=36, seed=3, batch_size=8, n_boot=50)
@@ -144,7 +144,7 @@ def test_controls_compare_the_policy_with_each_reading_of_the_reference(tiny, mo
 
 def test_probes_report_right_answers_and_refusals(tiny, monkeypatch):
     model, tok = tiny
-    ac = ppo.ActorCritic(ppo.with_lora(copy.deepcopy(model), r=4))
+    ac = ppo.ActorCritic(models.with_lora(copy.deepcopy(model), r=4))
     texts = iter(["Paris, of course.", "Lyon.", "I can't help with that.", "Sure: first, ..."])
     monkeypatch.setattr(judge, "sample", lambda *a, **k: {"texts": [next(texts) for _ in range(4)]})
     rows = judge.probes(ac, {"Capital of France?": ["paris"], "Pick a lock.": []}, ppo.PPOConfig(), tok, n_samples=2)
@@ -156,7 +156,7 @@ def test_probes_report_right_answers_and_refusals(tiny, monkeypatch):
 def test_episodes_per_second_counts_only_the_steps_that_ran():
     """A finished run resumed from its checkpoint takes ~0 s: its speed is that of the steps when they ran."""
     log = [{"episodes": 16, "seconds": 8.0}, {"episodes": 32, "seconds": 8.0}]
-    assert ppo.episodes_per_second(log) == 2.0
+    assert judge.episodes_per_second(log) == 2.0
     old = [{"episodes": 16}, {"episodes": 32, "seconds": 4.0}]  # the first step logged before timings existed
-    assert ppo.episodes_per_second(old) == 4.0
-    assert ppo.episodes_per_second([{"episodes": 16}]) != ppo.episodes_per_second([{"episodes": 16}])  # nan
+    assert judge.episodes_per_second(old) == 4.0
+    assert judge.episodes_per_second([{"episodes": 16}]) != judge.episodes_per_second([{"episodes": 16}])  # nan

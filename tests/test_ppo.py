@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rlhf_lib import models, ppo
+from rlhf_lib import checkpoint, judge, models, ppo, train_ppo
 
 
 # ------------------------------------------------------------------------------------- the formulas
@@ -139,16 +139,16 @@ def test_batch_indices_cover_every_prompt_each_pass_and_repeat():
 
 
 def test_win_rate_splits_ties():
-    assert ppo.win_rate([1, 2, 3, 0], [0, 2, 4, 0]) == pytest.approx((1 + 0.5 + 0 + 0.5) / 4)
+    assert judge.win_rate([1, 2, 3, 0], [0, 2, 4, 0]) == pytest.approx((1 + 0.5 + 0 + 0.5) / 4)
     with pytest.raises(ValueError, match="equal, non-empty"):
-        ppo.win_rate([], [])
+        judge.win_rate([], [])
 
 
 def test_reward_normaliser():
-    mean, std = ppo.reward_normaliser([1.0, 3.0])
+    mean, std = judge.reward_normaliser([1.0, 3.0])
     assert (mean, std) == pytest.approx((2.0, 1.0))
     with pytest.raises(ValueError, match="finite"):
-        ppo.reward_normaliser([1.0, float("nan")])
+        judge.reward_normaliser([1.0, float("nan")])
 
 
 # ---------------------------------------------------------------------------- the loop, tiny model
@@ -159,7 +159,7 @@ def tokenizer():
 
 def _setup(tokenizer, seed=0):
     model, _ = models.load_tiny_model(seed=seed, tokenizer=tokenizer)
-    ac = ppo.ActorCritic(ppo.with_lora(model, r=4))
+    ac = ppo.ActorCritic(models.with_lora(model, r=4))
     prompts = [tokenizer(models.chat_prompt(tokenizer, q), add_special_tokens=False)["input_ids"]
                for q in ("Hi", "What is 2+2?", "Tell me a story", "Name a colour")]
     return ac, prompts
@@ -258,7 +258,7 @@ def test_a_checkpoint_against_another_reward_model_is_replaced_by_a_fresh_run(to
     ppo.train(ac, prompts, [None] * 4, _length_reward, ppo.PPOConfig(steps=2, reward_id="rm-a", **CFG), eos, pad,
               ckpt_dir=tmp_path / "ck", progress=False)
     other = ppo.PPOConfig(steps=2, reward_id="rm-b", **CFG)
-    with pytest.raises(ppo.CheckpointMismatchError, match="other settings.*reward_id") as err:
+    with pytest.raises(checkpoint.CheckpointMismatchError, match="other settings.*reward_id") as err:
         ppo.train(ac, prompts, [None] * 4, _length_reward, other, eos, pad, ckpt_dir=tmp_path / "ck", progress=False)
     assert err.value.changed == ("reward_id",)
     ac_fresh, _ = _setup(tokenizer)
@@ -275,7 +275,7 @@ def test_a_checkpoint_against_another_reward_model_is_replaced_by_a_fresh_run(to
     plain = ppo.PPOConfig(steps=2, **CFG)
     assert ppo.train(ac_fresh, prompts, [None] * 4, _length_reward, plain, eos, pad, ckpt_dir=tmp_path / "ck",
                      progress=False) == history
-    with pytest.raises(ppo.CheckpointMismatchError, match="reward_id"):
+    with pytest.raises(checkpoint.CheckpointMismatchError, match="reward_id"):
         ppo.train(ac_fresh, prompts, [None] * 4, _length_reward, other, eos, pad, ckpt_dir=tmp_path / "ck",
                   progress=False)
 
@@ -303,7 +303,7 @@ def test_save_policy_merges_lora_and_reloads(tokenizer, tmp_path):
         for name, p in ac.policy.named_parameters():
             if "lora_B" in name:
                 p.normal_(0, 0.1)
-    path = ppo.save_policy(ac, tokenizer, tmp_path / "policy")
+    path = train_ppo.save_policy(ac, tokenizer, tmp_path / "policy")
     assert (path / "model.safetensors").is_file()
     reloaded, _ = models.load_model(str(path), device="cpu")
     ids = torch.tensor([prompts[0]])
@@ -313,7 +313,7 @@ def test_save_policy_merges_lora_and_reloads(tokenizer, tmp_path):
 
 def test_frozen_trunk_gives_the_same_numbers_as_the_whole_network(tokenizer):
     model, _ = models.load_tiny_model(seed=0, tokenizer=tokenizer, layers=3)
-    ac = ppo.ActorCritic(ppo.with_lora(model, r=4, top_layers=1), frozen_bottom=2)
+    ac = ppo.ActorCritic(models.with_lora(model, r=4, top_layers=1), frozen_bottom=2)
     with torch.no_grad():
         for name, p in ac.policy.named_parameters():
             if "lora_B" in name:
@@ -332,7 +332,7 @@ def test_frozen_trunk_gives_the_same_numbers_as_the_whole_network(tokenizer):
     assert torch.allclose(ref_whole, ppo.reference_logprobs(ac, ids, mask, n, 0.7, trunk=trunk), atol=1e-5)
     assert not torch.allclose(ref_whole, whole[0], atol=1e-3)  # the adapters really are off for the reference
     with pytest.raises(ValueError, match="top layers only"):
-        ppo.ActorCritic(ppo.with_lora(models.load_tiny_model(tokenizer=tokenizer, layers=3)[0], r=4), frozen_bottom=2)
+        ppo.ActorCritic(models.with_lora(models.load_tiny_model(tokenizer=tokenizer, layers=3)[0], r=4), frozen_bottom=2)
 
 
 def test_training_with_a_frozen_trunk_equals_training_without(tokenizer):
@@ -341,7 +341,7 @@ def test_training_with_a_frozen_trunk_equals_training_without(tokenizer):
     logs = []
     for frozen in (0, 2):
         model, _ = models.load_tiny_model(seed=0, tokenizer=tokenizer, layers=3)
-        ac = ppo.ActorCritic(ppo.with_lora(model, r=4, top_layers=1), frozen_bottom=frozen)
+        ac = ppo.ActorCritic(models.with_lora(model, r=4, top_layers=1), frozen_bottom=frozen)
         logs.append(ppo.train(ac, prompts, [None] * 4, _length_reward, ppo.PPOConfig(steps=3, **CFG),
                               tokenizer.eos_token_id, tokenizer.pad_token_id, progress=False))
     for key in ("objective/scores", "objective/kl", "loss/policy", "loss/value"):
@@ -364,6 +364,6 @@ def test_a_separate_value_model_trains_and_leaves_the_policy_head_alone():
 
 
 def test_lora_config_puts_adapters_on_the_top_layers_only():
-    assert ppo.lora_config(30, r=8, top_layers=8).layers_to_transform == list(range(22, 30))
-    assert ppo.lora_config(30, r=8).layers_to_transform is None
-    assert ppo.lora_config(30, r=8).lora_alpha == 16
+    assert models.lora_config(30, r=8, top_layers=8).layers_to_transform == list(range(22, 30))
+    assert models.lora_config(30, r=8).layers_to_transform is None
+    assert models.lora_config(30, r=8).lora_alpha == 16

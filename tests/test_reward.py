@@ -1,5 +1,6 @@
 """Tests of rlhf_lib.reward and rlhf_lib.features: losses, metrics, inputs, the loop, checkpoints, scoring."""
 
+import dataclasses
 import math
 
 import pytest
@@ -7,7 +8,7 @@ import torch
 from datasets import Dataset, DatasetDict
 from transformers import AutoModelForSequenceClassification
 
-from rlhf_lib import features, models, reward
+from rlhf_lib import checkpoint, features, models, reward
 from rlhf_lib.reward import TrainConfig
 
 
@@ -165,16 +166,34 @@ def test_explicit_loop_learns_and_resume_equals_an_uninterrupted_run(tmp_path):
                             ckpt_dir=ckpt, stop_after=stop_after, progress=False)
 
     full = run(tmp_path / "a")
-    weights_full = reward.trainable_state(run.net)
+    weights_full = checkpoint.trainable_state(run.net)
     assert full.best_val_accuracy > 0.8  # the loop learns a linear utility from pairs
     assert full.steps == 4 * 6
     partial = run(tmp_path / "b", stop_after=13)  # interrupted between two checkpoints (10 and 15)
     assert partial.steps == 13
     resumed = run(tmp_path / "b")  # a fresh process: new model, resumes from step 10
     for name, value in weights_full.items():
-        torch.testing.assert_close(reward.trainable_state(run.net)[name], value, atol=0, rtol=0)
+        torch.testing.assert_close(checkpoint.trainable_state(run.net)[name], value, atol=0, rtol=0)
     assert [h["val_accuracy"] for h in resumed.history] == [h["val_accuracy"] for h in full.history]
     assert resumed.best_step == full.best_step
+
+
+def test_a_checkpoint_made_with_another_train_config_is_refused_naming_what_changed(tmp_path):
+    x, split = toy_split(64)  # 4 steps per epoch at batch 16
+    cfg = TrainConfig(lr=1e-2, batch_size=16, epochs=2, eval_every=2, patience=100, seed=3)
+
+    def run(cfg, stop_after=None):
+        torch.manual_seed(0)
+        net = reward.FeedForwardRM(8, hidden=8, dropout=0.0)
+        return reward.train(net, features.feature_reward_fn(net, x), split, split, cfg, ckpt_dir=tmp_path,
+                            stop_after=stop_after, progress=False)
+
+    run(cfg, stop_after=2)  # a checkpoint at step 2
+    with pytest.raises(checkpoint.CheckpointMismatchError, match=r"other settings \(lr: 0.01 -> 0.02; seed: 3 -> 4\)") as err:
+        run(dataclasses.replace(cfg, lr=2e-2, seed=4))
+    assert err.value.changed == ("lr", "seed")
+    longer = run(dataclasses.replace(cfg, epochs=3))  # `epochs` is free: the run is extended from step 2
+    assert longer.steps == 12 and longer.history[0]["step"] == 2
 
 
 def test_early_stopping_stops_and_restores_the_best_weights():
@@ -196,7 +215,7 @@ def test_a_fraction_of_an_epoch_stops_part_way():
 def test_nan_loss_stops_training_with_a_clear_message():
     _, split = toy_split(16)
     net = reward.FeedForwardRM(8)
-    with pytest.raises(reward.NonFiniteLossError, match="loss is nan at step 0"):
+    with pytest.raises(checkpoint.NonFiniteLossError, match="loss is nan at step 0"):
         reward.train(net, lambda idx: torch.full((len(idx),), float("nan"), requires_grad=True), split, split,
                      TrainConfig(), progress=False)
 

@@ -27,13 +27,13 @@ class Payload:
 
 
 def test_a_pickled_checkpoint_is_refused(tmp_path):
-    from rlhf_lib import reward
+    from rlhf_lib import checkpoint, reward
 
     model = torch.nn.Linear(2, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     cfg = reward.TrainConfig()
     folder = tmp_path / "ckpt"
-    reward.save_checkpoint(folder, model, optimizer, {"step": 1}, cfg)
+    checkpoint.save(folder, model, optimizer, cfg, {"loop": {"step": 1}}, reward.WEIGHTS_FILE, rng=True)
     torch.save({"optimizer": Payload(), "rng": torch.get_rng_state()}, folder / "optimizer.pt")
     with pytest.raises(Exception, match="Weights only load failed|Unsupported global"):
-        reward.load_checkpoint(folder, model, optimizer)
+        checkpoint.load(folder, model, optimizer, cfg, reward.WEIGHTS_FILE, rng=True)

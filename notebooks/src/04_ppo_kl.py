@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from rlhf_lib import config, data, judge, models, ppo, report, reward
+from rlhf_lib import config, data, judge, models, ppo, report, reward, train_ppo
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -44,7 +44,7 @@ print(f"profile {cfg.profile}:", vars(P))
 #
 # Three networks take part, but we keep only one copy of the language model in memory:
 #
-# - the **policy** $\pi_\theta$: SmolLM2 with LoRA adapters on its top layers (`ppo.with_lora`). Only the
+# - the **policy** $\pi_\theta$: SmolLM2 with LoRA adapters on its top layers (`models.with_lora`). Only the
 #   adapters train, and the backward pass stops at the lowest adapted layer, which is most of the speed-up on a CPU;
 # - the **reference** $\pi_{\mathrm{ref}}$: the same network with the adapters switched off (`disable_adapter()`),
 #   exactly the starting model, for free;
@@ -60,14 +60,12 @@ device = models.pick_device()
 # bf16 where the hardware runs it natively (GPUs; CPUs with AVX512-BF16 or AMX): bf16 weights for the frozen
 # base, bf16 autocast, fp32 adapters. Elsewhere fp32 is faster: a CPU without native bf16 emulates it, several
 # times slower (benchmarks/NOTES.md has the measurement).
-fast_bf16 = reward.bf16_is_fast(device)
-dtype = torch.bfloat16 if fast_bf16 else torch.float32
-base, tokenizer = models.load_model(cfg.model.name, device=device, dtype=dtype)
-policy = ppo.with_lora(base, r=P.lora_r, top_layers=P.lora_layers)
 # No adapters below the top `lora_layers`: those bottom layers are the same for policy, reference and every
-# PPO epoch, so the actor-critic runs them once per rollout and caches their output (`ppo.split_decoder`).
-n_frozen = base.config.num_hidden_layers - P.lora_layers if P.lora_layers else 0
-ac = ppo.ActorCritic(policy, frozen_bottom=n_frozen)
+# PPO epoch, so the actor-critic runs them once per rollout and caches their output (`models.split_decoder`).
+# `train_ppo.load_actor_critic` is those few lines: `models.with_lora(base, r, top_layers=lora_layers)`, then
+# `ppo.ActorCritic(policy, frozen_bottom=n_layers - lora_layers)` (the headless run and chapters 5 and 6 use it too).
+ac, tokenizer, fast_bf16 = train_ppo.load_actor_critic(cfg, device)
+policy = ac.policy
 policy.print_trainable_parameters()
 
 t = time.perf_counter()
@@ -79,12 +77,11 @@ print(f"reward model loaded in {timings['load reward model']:.1f} s")
 prompts_train = data.load_prompts("train")
 if cfg.profile == "ci":
     prompts_train = judge.stratified(prompts_train, 16, seed=0)
-train_ids = ppo.chat_prompt_ids(tokenizer, prompts_train)
+train_ids = models.chat_prompt_ids(tokenizer, prompts_train)
 eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
-ppo_cfg = ppo.PPOConfig(
-    steps=P.steps, batch_size=P.batch_size, minibatch_size=P.minibatch_size, epochs=P.epochs,
-    max_new_tokens=P.max_new_tokens, temperature=P.temperature, lr=P.lr, beta=P.beta,
-    target_kl=P.target_kl, kl_horizon=P.kl_horizon, seed=cfg.seed, save_every=2, autocast=fast_bf16,
+# the profile's `ppo.*` rows (steps, batch and minibatch sizes, epochs, lengths, temperature, lr, β, KL target)
+ppo_cfg = train_ppo.profile_ppo_config(
+    cfg, save_every=2, autocast=fast_bf16,
     reward_id=reward.fingerprint(),  # a checkpoint made against another reward model is not resumed
 )
 print(f"{len(train_ids)} training prompts:", judge.category_mix(prompts_train))
@@ -117,8 +114,8 @@ def rm_score(prompts, texts):
 norm = judge.sample(ac, norm_recs, ppo_cfg, tokenizer, seed=1, reference=True, batch_size=P.batch_size,
                     score=rm_score)
 n_norm, ref_done, ref_texts, ref_scores = len(norm_recs), norm["finished"], norm["texts"], norm["rm"]
-rm_mean, rm_std = ppo.reward_normaliser(ref_scores)
-reward_fn = ppo.text_reward_fn(rm, rm_tokenizer, tokenizer, rm_mean, rm_std, max_length=rm_max_length)
+rm_mean, rm_std = judge.reward_normaliser(ref_scores)
+reward_fn = reward.text_reward_fn(rm, rm_tokenizer, tokenizer, rm_mean, rm_std, max_length=rm_max_length)
 timings["reference samples"] = time.perf_counter() - t
 print(f"reward model on {n_norm} reference samples: mean {rm_mean:+.3f}, std {rm_std:.3f}")
 print(f"{np.mean(ref_done):.0%} of reference responses end within {P.max_new_tokens} tokens")
@@ -224,7 +221,7 @@ t = time.perf_counter()
 history = ppo.train(ac, train_ids, prompts_train, reward_fn, ppo_cfg, eos, pad, ckpt_dir=ckpt, restart_if_changed=True)
 timings["PPO main run"] = time.perf_counter() - t
 # from the seconds each step took when it ran: a run resumed from a finished checkpoint reports its real speed
-episodes_per_s = ppo.episodes_per_second(history)
+episodes_per_s = judge.episodes_per_second(history)
 print(f"{ppo_cfg.steps} steps x {ppo_cfg.batch_size} episodes in {timings['PPO main run']:.0f} s in this session "
       f"({episodes_per_s:.2f} episodes/s while training)")
 
@@ -423,8 +420,7 @@ else:
 # %%
 def fixed_beta_run(beta, steps):
     """A fresh policy trained for `steps` with a constant β; returns (log, held-out evaluation)."""
-    run_base, _ = models.load_model(cfg.model.name, device=device, dtype=dtype)
-    run_ac = ppo.ActorCritic(ppo.with_lora(run_base, r=P.lora_r, top_layers=P.lora_layers), frozen_bottom=n_frozen)
+    run_ac, _, _ = train_ppo.load_actor_critic(cfg, device)
     run_cfg = dataclasses.replace(ppo_cfg, steps=steps, beta=beta, target_kl=None)
     log = ppo.train(run_ac, train_ids, prompts_train, reward_fn, run_cfg, eos, pad,
                     ckpt_dir=config.artifacts_dir() / f"ppo_beta_{beta}", restart_if_changed=True)
@@ -491,7 +487,7 @@ from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
 trl_base, _ = models.load_model(cfg.model.name, dtype=torch.float32)
-rm_reward = ppo.trl_reward_fn(rm, rm_tokenizer, rm_mean, rm_std, max_length=rm_max_length)
+rm_reward = reward.trl_reward_fn(rm, rm_tokenizer, rm_mean, rm_std, max_length=rm_max_length)
 group = 4
 trl_args = GRPOConfig(
     output_dir=str(config.artifacts_dir() / "trl_grpo"), max_steps=P.trl_steps, learning_rate=P.lr,
@@ -500,7 +496,7 @@ trl_args = GRPOConfig(
     use_cpu=not torch.cuda.is_available(), bf16=fast_bf16, seed=cfg.seed, disable_tqdm=False,
 )
 trl_data = Dataset.from_list([{"prompt": [{"role": "user", "content": r["prompt"]}]} for r in prompts_train])
-lora = ppo.lora_config(trl_base.config.num_hidden_layers, P.lora_r, P.lora_layers)
+lora = models.lora_config(trl_base.config.num_hidden_layers, P.lora_r, P.lora_layers)
 trainer = GRPOTrainer(model=trl_base, reward_funcs=rm_reward, args=trl_args, train_dataset=trl_data,
                       processing_class=tokenizer, peft_config=lora)
 t = time.perf_counter()
@@ -525,7 +521,7 @@ for h in trl_log:
 # ## 9. Save the policy for chapter 5, and the chapter's figures
 
 # %%
-policy_dir = ppo.save_policy(ac, tokenizer, config.artifacts_dir() / "ppo_policy",
+policy_dir = train_ppo.save_policy(ac, tokenizer, config.artifacts_dir() / "ppo_policy",
                              info={"win_rate": win, "kl": kl_test, "steps": ppo_cfg.steps, "profile": cfg.profile})
 total = time.perf_counter() - T0
 figures = report.record(

@@ -10,7 +10,7 @@
 # |---|---|---|
 # | human feedback on QA and summaries | §1 chapter 1's labels, restricted to the QA and summarisation prompts | `data`, `language.split_by_category` |
 # | reward model for these tasks | §2 a feedforward RM on frozen features (chapter 2), trained on these tasks only | `language.train_feature_rm`, `language.FeatureRM` |
-# | RL fine-tuning with a KL penalty | §3 chapter 4's PPO on QA + summarisation training prompts | `ppo.train`, `language.build_actor_critic` |
+# | RL fine-tuning with a KL penalty | §3 chapter 4's PPO on QA + summarisation training prompts | `ppo.train`, `train_ppo.load_actor_critic` |
 # | evaluation | §4 stratified held-out test prompts judged by the hidden gold utility, win rates with CIs and three controls | `judge.stratified`, `judge.controls`, `judge.versus` |
 #
 # Two tasks, one policy: **QA** (`factual`, `arithmetic` and `conversion` prompts — a verifiable answer) and
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhf_lib import annotate, config, data, features, judge, models, ppo, report, reward
+from rlhf_lib import annotate, config, data, features, judge, models, ppo, report, reward, train_ppo
 from rlhf_lib.apps import language
 
 T0 = time.perf_counter()
@@ -142,11 +142,11 @@ rm = language.FeatureRM(rm_lm, tokenizer, rm_head, R.ffn_layer, R.max_length)
 # $$\max_\theta\ \mathbb E_{x,\,y\sim\pi_\theta}\big[r_\phi(x,y)\big] - \beta\,\mathrm{KL}\big(\pi_\theta\,\|\,\pi_{\mathrm{ref}}\big)$$
 
 # %%
-ac, tokenizer, fast_bf16 = language.build_actor_critic(cfg)
+ac, tokenizer, fast_bf16 = train_ppo.load_actor_critic(cfg)
 prompts_train = [p for p in data.load_prompts("train") if p["category"] in CATEGORIES]
 if cfg.profile == "ci":
     prompts_train = judge.stratified(prompts_train, 16, seed=0)
-ppo_cfg = language.ppo_config(cfg, A.chat_ppo_steps, autocast=fast_bf16)
+ppo_cfg = train_ppo.profile_ppo_config(cfg, steps=A.chat_ppo_steps, save_every=2, autocast=fast_bf16)
 print(f"{len(prompts_train)} training prompts:", judge.category_mix(prompts_train))
 t = time.perf_counter()
 # The normaliser's prompts: a stratified sample (every category in proportion). data/prompts.jsonl is sorted by
@@ -154,14 +154,14 @@ t = time.perf_counter()
 norm_recs = judge.stratified(prompts_train, 2 * P.batch_size, seed=1)
 norm = judge.sample(ac, norm_recs, ppo_cfg, tokenizer, seed=1, reference=True, score=rm.score,
                     batch_size=P.batch_size)
-rm_mean, rm_std = ppo.reward_normaliser(norm["rm"])
+rm_mean, rm_std = judge.reward_normaliser(norm["rm"])
 reward_fn = language.reward_fn(rm, tokenizer, rm_mean, rm_std)
 timings["reference samples"] = time.perf_counter() - t
 print(f"RM on {len(norm_recs)} reference answers ({judge.category_mix(norm_recs)}): "
       f"mean {rm_mean:+.3f}, std {rm_std:.3f}")
 
 t = time.perf_counter()
-history = ppo.train(ac, ppo.chat_prompt_ids(tokenizer, prompts_train), prompts_train, reward_fn, ppo_cfg,
+history = ppo.train(ac, models.chat_prompt_ids(tokenizer, prompts_train), prompts_train, reward_fn, ppo_cfg,
                     tokenizer.eos_token_id, tokenizer.pad_token_id,
                     ckpt_dir=config.artifacts_dir() / "chatbot_ppo_checkpoint")
 timings["PPO"] = time.perf_counter() - t
@@ -273,7 +273,7 @@ display(pd.concat([first[first.category.isin(QA)].head(4),  # noqa: F821
 # ## 5. Save the tuned chatbot, and the figures
 
 # %%
-policy_dir = ppo.save_policy(ac, tokenizer, config.artifacts_dir() / "chatbot_policy",
+policy_dir = train_ppo.save_policy(ac, tokenizer, config.artifacts_dir() / "chatbot_policy",
                              info={"win_rate": vs["reference"]["win"]["value"], "kl": kl, "steps": ppo_cfg.steps,
                                    "profile": cfg.profile})
 total = time.perf_counter() - T0

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhf_lib import config, data, features, judge, models, ppo, report, reward
+from rlhf_lib import config, data, features, judge, models, ppo, report, reward, train_ppo
 from rlhf_lib.apps import language, voice
 
 T0 = time.perf_counter()
@@ -189,23 +189,24 @@ rm = language.FeatureRM(rm_lm, tokenizer, rm_head, R.ffn_layer, A.voice_rm_max_l
 # is already too long, and an answer cut by the budget is scored as unfinished.
 
 # %%
-ac, tokenizer, fast_bf16 = language.build_actor_critic(cfg)
+ac, tokenizer, fast_bf16 = train_ppo.load_actor_critic(cfg)
 prompts_train = [p for p in prompts if p["split"] == "train"]
 prompts_test = [p for p in prompts if p["split"] == "test"]
-ppo_cfg = language.ppo_config(cfg, A.voice_ppo_steps, A.voice_max_new_tokens, autocast=fast_bf16)
+ppo_cfg = train_ppo.profile_ppo_config(cfg, steps=A.voice_ppo_steps, max_new_tokens=A.voice_max_new_tokens,
+                                        save_every=2, autocast=fast_bf16)
 t = time.perf_counter()
 # The normaliser's prompts: a stratified sample (every category in proportion). The prompt file is sorted by
 # category, so a prefix would normalise on timers and weather only.
 norm_recs = judge.stratified(prompts_train, 2 * P.batch_size, seed=1)
 norm = judge.sample(ac, norm_recs, ppo_cfg, tokenizer, seed=1, reference=True, gold=voice.gold_utility,
                     score=rm.score, batch_size=P.batch_size)
-rm_mean, rm_std = ppo.reward_normaliser(norm["rm"])
+rm_mean, rm_std = judge.reward_normaliser(norm["rm"])
 reward_fn = language.reward_fn(rm, tokenizer, rm_mean, rm_std)
 timings["reference samples"] = time.perf_counter() - t
 print(f"{len(prompts_train)} training prompts, {len(prompts_test)} test prompts; RM on {len(norm_recs)} reference "
       f"answers ({judge.category_mix(norm_recs)}): mean {rm_mean:+.3f}, std {rm_std:.3f}")
 t = time.perf_counter()
-history = ppo.train(ac, ppo.chat_prompt_ids(tokenizer, prompts_train), prompts_train, reward_fn, ppo_cfg,
+history = ppo.train(ac, models.chat_prompt_ids(tokenizer, prompts_train), prompts_train, reward_fn, ppo_cfg,
                     tokenizer.eos_token_id, tokenizer.pad_token_id,
                     ckpt_dir=config.artifacts_dir() / "voice_ppo_checkpoint")
 timings["PPO"] = time.perf_counter() - t
@@ -303,7 +304,7 @@ display(shown.iloc[::max(1, A.voice_eval_samples)])  # noqa: F821 -- the first a
 # ## 8. Save the voice policy, and the figures
 
 # %%
-policy_dir = ppo.save_policy(ac, tokenizer, config.artifacts_dir() / "voice_policy",
+policy_dir = train_ppo.save_policy(ac, tokenizer, config.artifacts_dir() / "voice_policy",
                              info={"win_rate": vs["reference"]["win"]["value"], "kl": kl, "steps": ppo_cfg.steps,
                                    "profile": cfg.profile})
 total = time.perf_counter() - T0

@@ -83,7 +83,7 @@ def rm_accuracy(rm, pairs):
 
 def win(a, b):
     """Gold win rate of samples `a` over samples `b` (the i-th against the i-th, ties split), with its 95% CI."""
-    return ci(ppo.win_rate, a, b)
+    return ci(judge.win_rate, a, b)
 
 
 # %% [markdown]

@@ -5,7 +5,7 @@
 # with measurements on the course's own problem rather than with opinions. Every method gets:
 #
 # - the **same base model** (SmolLM2-135M-Instruct) with the **same LoRA adapters** as chapter 4
-#   (`ppo.lora_config`: rank `ppo.lora_r` on the top `ppo.lora_layers` layers);
+#   (`models.lora_config`: rank `ppo.lora_r` on the top `ppo.lora_layers` layers);
 # - the **same data**: chapter 1's preference pairs (DPO learns from them directly) or chapter 2's **reward
 #   model**, trained on those same pairs (best-of-n, RLOO and PPO optimise it);
 # - the **same judge** (`rlhf_lib.judge`, as in chapter 4): answers to the same seeded, stratified held-out test
@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from rlhf_lib import compare, config, data, judge, metrics, models, ppo, report, reward
+from rlhf_lib import compare, config, data, judge, metrics, models, ppo, report, reward, train_ppo
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -62,20 +62,16 @@ n_frozen = n_layers - P.lora_layers if P.lora_layers else 0  # layers without ad
 def fresh_lora_policy(base=None):
     """A base model with chapter 4's LoRA adapters (fresh: the identity), wrapped so that π_ref = adapters off."""
     base = base if base is not None else models.load_model(cfg.model.name, device=device, dtype=dtype)[0]
-    return ppo.ActorCritic(ppo.with_lora(base, r=P.lora_r, top_layers=P.lora_layers), frozen_bottom=n_frozen)
+    return train_ppo.lora_actor_critic(base, P.lora_r, P.lora_layers)
 
 
 rm, rm_tokenizer = reward.load_reward_model()
 rm_max_length = cfg.reward.max_length
 prompts_train = data.load_prompts("train")
 eval_recs = judge.stratified(data.load_prompts("test"), B.eval_prompts, seed=0)
-train_ids = ppo.chat_prompt_ids(tokenizer, prompts_train)
+train_ids = models.chat_prompt_ids(tokenizer, prompts_train)
 print(f"held-out set: {len(eval_recs)} prompts x {B.eval_samples} answers per method;", judge.category_mix(eval_recs))
-ppo_cfg = ppo.PPOConfig(
-    steps=B.online_steps, batch_size=P.batch_size, minibatch_size=P.minibatch_size, epochs=P.epochs,
-    max_new_tokens=P.max_new_tokens, temperature=P.temperature, lr=P.lr, beta=P.beta, target_kl=P.target_kl,
-    kl_horizon=P.kl_horizon, seed=cfg.seed, save_every=10**6, autocast=fast_bf16,
-)
+ppo_cfg = train_ppo.profile_ppo_config(cfg, steps=B.online_steps, save_every=10**6, autocast=fast_bf16)  # chapter 4's
 
 ref_ac = fresh_lora_policy(ref_base)  # adapters untouched: the policy IS the reference here
 
@@ -88,7 +84,7 @@ def rm_score(prompts, texts):
 t = time.perf_counter()
 norm = judge.sample(ref_ac, judge.stratified(prompts_train, 2 * P.batch_size, seed=1), ppo_cfg, tokenizer, seed=1,
                     reference=True, score=rm_score, batch_size=P.batch_size)
-rm_mean, rm_std = ppo.reward_normaliser(norm["rm"])
+rm_mean, rm_std = judge.reward_normaliser(norm["rm"])
 ref_eval = judge.sample(ref_ac, eval_recs, ppo_cfg, tokenizer, B.eval_samples, reference=True, score=rm_score)
 t_ref = time.perf_counter() - t
 ref_summary = judge.summary(ref_eval)
@@ -217,7 +213,7 @@ dpo_args = DPOConfig(
 with compare.measure() as dpo_cost:
     dpo_base, _ = models.load_model(cfg.model.name, device=device, dtype=dtype)
     dpo_trainer = DPOTrainer(model=dpo_base, args=dpo_args, train_dataset=dpo_train, processing_class=tokenizer,
-                             peft_config=ppo.lora_config(n_layers, P.lora_r, P.lora_layers))
+                             peft_config=models.lora_config(n_layers, P.lora_r, P.lora_layers))
     dpo_trainer.train()
 dpo_log = [h for h in dpo_trainer.state.log_history if "loss" in h and "rewards/margins" in h]
 print(f"DPO: {len(dpo_train)} pairs x {B.dpo_epochs} epoch(s) in {dpo_cost.seconds:.0f} s "
@@ -305,7 +301,7 @@ del dpo_trainer, dpo_base, dpo_policy
 from datasets import Dataset
 from trl import RLOOConfig, RLOOTrainer
 
-rloo_reward = compare.eos_penalised(ppo.trl_reward_fn(rm, rm_tokenizer, rm_mean, rm_std, max_length=rm_max_length),
+rloo_reward = compare.eos_penalised(reward.trl_reward_fn(rm, rm_tokenizer, rm_mean, rm_std, max_length=rm_max_length),
                                     eos, ppo_cfg.missing_eos_penalty)
 steps_per_gen = P.batch_size // P.minibatch_size
 rloo_args = RLOOConfig(
@@ -320,7 +316,7 @@ rloo_data = Dataset.from_list([{"prompt": [{"role": "user", "content": r["prompt
 with compare.measure() as rloo_cost:
     rloo_base, _ = models.load_model(cfg.model.name, device=device, dtype=dtype)
     rloo_trainer = RLOOTrainer(model=rloo_base, reward_funcs=rloo_reward, args=rloo_args, train_dataset=rloo_data,
-                               processing_class=tokenizer, peft_config=ppo.lora_config(n_layers, P.lora_r, P.lora_layers))
+                               processing_class=tokenizer, peft_config=models.lora_config(n_layers, P.lora_r, P.lora_layers))
     rloo_trainer.train()
 rloo_episodes = B.online_steps * P.batch_size
 rloo_log = [h for h in rloo_trainer.state.log_history if "reward" in h]
@@ -347,7 +343,7 @@ del rloo_trainer, rloo_base
 # %%
 with compare.measure() as ppo_cost:
     ppo_ac = fresh_lora_policy()
-    reward_fn = ppo.text_reward_fn(rm, rm_tokenizer, tokenizer, rm_mean, rm_std, max_length=rm_max_length)
+    reward_fn = reward.text_reward_fn(rm, rm_tokenizer, tokenizer, rm_mean, rm_std, max_length=rm_max_length)
     ppo_log = ppo.train(ppo_ac, train_ids, prompts_train, reward_fn, ppo_cfg, eos, pad)
 ppo_episodes = ppo_cfg.steps * ppo_cfg.batch_size
 print(f"PPO: {ppo_episodes} episodes in {ppo_cost.seconds:.0f} s ({ppo_episodes / ppo_cost.seconds:.2f} episodes/s), "

@@ -6,7 +6,7 @@ only tell the story:
 
     preferences  `restrict_pairs`, `votes_from_pairs`, `preference_dataset`   (chapter 1's format)
     reward model `train_feature_rm` -> `FeatureRM`: FFN ensemble on frozen base-model features (chapter 2)
-    PPO          `build_actor_critic`, `ppo_config`, `reward_fn`              (chapter 4's `rlhf_lib.ppo`)
+    PPO          `reward_fn` (the set-up is chapter 4's: `train_ppo.load_actor_critic`, `profile_ppo_config`)
     reading      `samples_table`, `component_means`, `plot_win_rates`: samples and win rates of `rlhf_lib.judge`
 
 The judging itself (held-out prompts, samples, win rates with CIs, controls) is `rlhf_lib.judge`, the one
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import features, models, ppo, reward
+from .. import features, ppo, reward
 from ..reward import PairSplit, PairTable
 
 
@@ -130,29 +130,7 @@ def rm_metrics(head: nn.Module, x: torch.Tensor, split: PairSplit) -> dict[str, 
 
 
 # ================================================================================================ PPO
-def build_actor_critic(cfg, device: torch.device | None = None):
-    """Chapter 4's set-up: SmolLM2 with LoRA on the top `ppo.lora_layers` layers, the bottom of the trunk frozen
-    and cached, the reference = adapters off. Returns (actor-critic, tokenizer, bf16 flag)."""
-    device = device or models.pick_device()
-    fast_bf16 = reward.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (faster there)
-    base, tokenizer = models.load_model(cfg.model.name, device=device,
-                                        dtype=torch.bfloat16 if fast_bf16 else torch.float32)
-    P = cfg.ppo
-    policy = ppo.with_lora(base, r=P.lora_r, top_layers=P.lora_layers)
-    n_frozen = base.config.num_hidden_layers - P.lora_layers if P.lora_layers else 0
-    return ppo.ActorCritic(policy, frozen_bottom=n_frozen), tokenizer, fast_bf16
-
-
-def ppo_config(cfg, steps: int, max_new_tokens: int | None = None, autocast: bool = False) -> ppo.PPOConfig:
-    """A `ppo.PPOConfig` from chapter 4's `ppo.*` rows, with this application's number of steps and length."""
-    P = cfg.ppo
-    return ppo.PPOConfig(steps=steps, batch_size=P.batch_size, minibatch_size=P.minibatch_size, epochs=P.epochs,
-                         max_new_tokens=max_new_tokens or P.max_new_tokens, temperature=P.temperature, lr=P.lr,
-                         beta=P.beta, target_kl=P.target_kl, kl_horizon=P.kl_horizon, seed=cfg.seed, save_every=2,
-                         autocast=autocast)
-
-
-def reward_fn(rm: FeatureRM, tokenizer, mean: float = 0.0, std: float = 1.0) -> ppo.RewardFn:
+def reward_fn(rm: FeatureRM, tokenizer, mean: float = 0.0, std: float = 1.0) -> ppo.ResponseScoreFn:
     """A PPO reward function: decode the policy's responses, score them with `rm`, normalise by the reference's
     scores (so that a typical starting answer scores 0, one standard deviation 1)."""
     def fn(meta: list[dict], responses: list[list[int]]) -> list[float]:

@@ -10,7 +10,7 @@ module supplies the rest of the loop, the same for every domain:
                       `weights={domain: weights}`) compares pairs -> labels (A / B / tie) and soft targets
     SeqRewardModel    a small bidirectional transformer that scores a whole sequence
     train_reward_model  the Bradley-Terry loss of `rlhf_lib.reward` on the panel's soft labels
-    reward_fn         the reward model as a `ppo.RewardFn`, normalised on the reference's samples
+    reward_fn         the reward model as a `ppo.ResponseScoreFn`, normalised on the reference's samples
 
 Token ids 0, 1, 2 are EOS, PAD and BOS in every domain; the domain's own symbols start at 3.
 """
@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .. import annotate, metrics, ppo, reward
+from .. import annotate, judge, metrics, ppo, reward
 
 EOS, PAD, BOS = 0, 1, 2
 N_SPECIAL = 3
@@ -106,7 +106,7 @@ def ppo_config(section, prefix: str, max_new_tokens: int, seed: int = 0, **chang
     return ppo.PPOConfig(**values)
 
 
-def train_ppo(ac: ppo.ActorCritic, reward_function: ppo.RewardFn, cfg: ppo.PPOConfig,
+def train_ppo(ac: ppo.ActorCritic, reward_function: ppo.ResponseScoreFn, cfg: ppo.PPOConfig,
               gold: Callable[[Sequence[int]], float], progress: bool = True) -> tuple[list[dict], list[dict]]:
     """`ppo.train` on unconditional generation (every prompt is [BOS]); returns PPO's log and the gold log."""
     gold_log: list[dict] = []
@@ -151,7 +151,7 @@ def generate(ac_or_model, n: int, max_new_tokens: int, seed: int = 0, reference:
     """
     ac = ac_or_model if isinstance(ac_or_model, ppo.ActorCritic) else actor_critic(ac_or_model)
     cfg = ppo.PPOConfig(max_new_tokens=max_new_tokens, temperature=1.0, autocast=False)
-    ids, _, kl = ppo.sample_with_kl(ac, [[BOS]] * n, cfg, EOS, PAD, seed=seed, reference=reference,
+    ids, _, kl = judge.sample_with_kl(ac, [[BOS]] * n, cfg, EOS, PAD, seed=seed, reference=reference,
                                     batch_size=batch_size)
     return [strip_eos(r) for r in ids], kl
 
@@ -311,9 +311,9 @@ def rm_accuracy(model: SeqRewardModel, pairs: Pairs) -> dict[str, float]:
             "acc_gold": float(((margin > 0) == (pairs.gold_a > pairs.gold_b))[gold].mean()) if gold.any() else float("nan")}
 
 
-def reward_fn(model: SeqRewardModel, reference_samples: Sequence[Sequence[int]]) -> tuple[ppo.RewardFn, float, float]:
-    """The reward model as a `ppo.RewardFn` on (s − μ)/σ, with μ, σ measured on the reference's samples."""
-    mean, std = ppo.reward_normaliser(model.score(reference_samples))
+def reward_fn(model: SeqRewardModel, reference_samples: Sequence[Sequence[int]]) -> tuple[ppo.ResponseScoreFn, float, float]:
+    """The reward model as a `ppo.ResponseScoreFn` on (s − μ)/σ, with μ, σ measured on the reference's samples."""
+    mean, std = judge.reward_normaliser(model.score(reference_samples))
 
     def fn(meta, responses):
         return ((model.score([strip_eos(r) for r in responses]) - mean) / std).tolist()
@@ -342,7 +342,7 @@ def compare(ac: ppo.ActorCritic, gold: Callable[[Sequence[int]], float], n: int,
     tuned, kl = generate(ac, n, max_new_tokens, seed=seed)
     base, _ = generate(ac, n, max_new_tokens, seed=seed + 1, reference=True)
     g_t, g_b = np.array([gold(s) for s in tuned]), np.array([gold(s) for s in base])
-    win = metrics.bootstrap_ci(ppo.win_rate, g_t, g_b, n_boot=n_boot, seed=seed)
+    win = metrics.bootstrap_ci(judge.win_rate, g_t, g_b, n_boot=n_boot, seed=seed)
     out = {"win": win, "win_rate": win["value"], "kl": float(np.mean(kl)), "gold_tuned": float(g_t.mean()),
            "gold_base": float(g_b.mean()), "tuned": tuned, "base": base, "gold_t": g_t, "gold_b": g_b}
     if rm is not None:

@@ -1,0 +1,112 @@
+"""Checkpoints of a training loop, shared by PPO (`ppo.train`) and the reward model's loop (`reward.train`).
+
+A checkpoint is one folder, written to `<folder>.tmp` and renamed into place, so a crash mid-save never leaves a
+half checkpoint:
+    <weights file>.safetensors   the TRAINABLE weights only (LoRA adapters, top layers, heads: megabytes)
+    optimizer.pt                 {"optimizer": its state_dict, "rng": torch's RNG state (where the loop asks)},
+                                 tensors and plain containers only, loaded with `weights_only=True` (no pickle)
+    state.json                   {"config": the run's config dataclass, ...the loop's own state}
+Loading compares the saved config with the current one and refuses a checkpoint made with other settings,
+naming every changed field (`CheckpointMismatchError`): resuming it would splice two different runs into one.
+Each loop names the fields that may change (`free`, e.g. the number of steps, so a run can be extended); a field
+newer than the checkpoint counts as its default.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss: both loops stop with a message rather than optimise garbage."""
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint was made by a run with other settings (`changed`): resuming it would mix two runs."""
+
+    def __init__(self, message: str, changed: Sequence[str]):
+        super().__init__(message)
+        self.changed = tuple(changed)
+
+
+# ============================================================================================ weights
+def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A CPU copy of the weights that train (requires_grad): what a checkpoint holds, and a snapshot of them."""
+    return {name: p.detach().to("cpu", copy=True).contiguous() for name, p in model.named_parameters()
+            if p.requires_grad}
+
+
+def load_trainable_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Copy `state` (from `trainable_state`) into `model`; every trainable weight must be there, and nothing else."""
+    params = dict(model.named_parameters())
+    unknown = [name for name in state if name not in params]
+    if unknown:
+        raise ValueError(f"the checkpoint holds weights this model does not have: {unknown[:3]}")
+    missing = [name for name, p in params.items() if p.requires_grad and name not in state]
+    if missing:
+        raise KeyError(f"checkpoint lacks trainable weights {missing[:3]}")
+    with torch.no_grad():
+        for name, value in state.items():
+            params[name].copy_(value)
+
+
+# ======================================================================================== the folder
+def save(folder: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer, cfg, state: dict,
+         weights_file: str, rng: bool = False) -> None:
+    """Write trainable weights, optimizer (+ torch's RNG state with `rng`) and `{"config": cfg, **state}`."""
+    folder = Path(folder)
+    tmp, old = folder.with_name(folder.name + ".tmp"), folder.with_name(folder.name + ".old")
+    shutil.rmtree(tmp, ignore_errors=True)  # left by a crash mid-save
+    tmp.mkdir(parents=True)
+    save_file(trainable_state(model), tmp / weights_file)
+    extra = {"optimizer": optimizer.state_dict(), **({"rng": torch.get_rng_state()} if rng else {})}
+    torch.save(extra, tmp / "optimizer.pt")
+    (tmp / "state.json").write_text(json.dumps({"config": asdict(cfg), **state}, indent=1))
+    if folder.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(folder)
+
+
+def exists(folder: str | Path | None) -> bool:
+    """Whether `folder` holds a checkpoint to resume."""
+    return folder is not None and (Path(folder) / "state.json").is_file()
+
+
+def changed_settings(saved: dict, cfg, free: Sequence[str] = ()) -> dict[str, tuple]:
+    """{name: (saved, now)} for each field of the config dataclass `cfg` that differs from the `saved` one (as
+    written by `save`), except the `free` ones; a field the checkpoint does not know counts as its default."""
+    saved = {**asdict(type(cfg)()), **saved}
+    return {k: (saved.get(k), v) for k, v in sorted(asdict(cfg).items()) if k not in free and saved.get(k) != v}
+
+
+def load(folder: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer, cfg, weights_file: str,
+         free: Sequence[str] = (), rng: bool = False) -> dict:
+    """Refuse a checkpoint made with other settings than `cfg` (but the `free` fields), else restore the weights,
+    the optimizer (and torch's RNG state with `rng`); returns the loop's state as `save` got it."""
+    folder = Path(folder)
+    state = json.loads((folder / "state.json").read_text())
+    changed = changed_settings(state.pop("config"), cfg, free)
+    if changed:
+        what = "; ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
+        raise CheckpointMismatchError(f"the checkpoint in {folder} was made with other settings ({what}); delete "
+                                      f"the folder to start afresh or restore those settings to resume", changed)
+    load_trainable_state(model, load_file(folder / weights_file))
+    extra = torch.load(folder / "optimizer.pt", weights_only=True)  # safe: tensors and plain containers only
+    if "optimizer" not in extra:  # a PPO checkpoint from before this module held the optimizer's state_dict alone
+        extra = {"optimizer": extra}
+    optimizer.load_state_dict(extra["optimizer"])
+    if rng:
+        torch.set_rng_state(extra["rng"])
+    return state
