@@ -19,21 +19,21 @@ from types import SimpleNamespace
 
 import torch
 
-from . import config, data, judge, launch, models, ppo, reward
+from . import config, data, judge, launch, models, ppo, reward, train_reward
 
 
 def prepare(cfg, device, state=None) -> SimpleNamespace:
     """Chapter 4's set-up: policy with LoRA (+ value head), chapter 2's reward model, the training prompts, the
     PPO settings of the profile and the reward function normalised on the reference's samples."""
     P = cfg.ppo
-    fast_bf16 = reward.bf16_is_fast(device)
+    fast_bf16 = models.bf16_is_fast(device)
     base, tokenizer = models.load_model(cfg.model.name, device=device,
                                         dtype=torch.bfloat16 if fast_bf16 else torch.float32)
     n_frozen = base.config.num_hidden_layers - P.lora_layers if P.lora_layers else 0
     ac = ppo.ActorCritic(ppo.with_lora(base, r=P.lora_r, top_layers=P.lora_layers), frozen_bottom=n_frozen)
     ac.to(device)
     with state.main_process_first() if state else contextlib.nullcontext():  # trains a reward model once if missing
-        rm, rm_tokenizer = reward.load_reward_model(device=str(device))
+        rm, rm_tokenizer = train_reward.load_or_train(device=str(device))
     prompts = data.load_prompts("train")
     ids = ppo.chat_prompt_ids(tokenizer, prompts)
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
