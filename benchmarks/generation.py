@@ -47,7 +47,7 @@ def ours(opts: dict) -> dict:
     base, tok = load_base(opts)
     params = n_params(base)
     policy = models.with_lora(base, r=opts["lora_r"], top_layers=opts["lora_layers"])
-    ids, mask = ppo.left_pad(prompt_ids(tok, opts["batch"])[0], tok.pad_token_id)
+    ids, mask = models.pad_batch(prompt_ids(tok, opts["batch"])[0], tok.pad_token_id, side="left")
 
     def generate(seed):
         return ppo.sample(policy, ids, mask, opts["max_new_tokens"], opts["temperature"], tok.eos_token_id,
@@ -57,10 +57,10 @@ def ours(opts: dict) -> dict:
 
 
 def plain_generate(opts: dict) -> dict:
-    from rlhf_lib import ppo
+    from rlhf_lib import models
 
     base, tok = load_base(opts)
-    ids, mask = ppo.left_pad(prompt_ids(tok, opts["batch"])[0], tok.pad_token_id)
+    ids, mask = models.pad_batch(prompt_ids(tok, opts["batch"])[0], tok.pad_token_id, side="left")
 
     @torch.no_grad()
     def generate(seed):

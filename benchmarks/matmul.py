@@ -3,7 +3,7 @@
 A transformer's forward pass costs about 2 FLOPs per parameter per token (a backward pass twice that), so
 tokens/s <= rate / (2 x parameters). Measured at the sizes our models use (SmolLM2: hidden 576, MLP 1536) and
 at a large square size, with the benchmark's thread count. bf16 is what the course runs where the hardware has it
-natively (GPUs; CPUs with AVX512-BF16 or AMX, `reward.bf16_is_fast`); elsewhere it is emulated and slower.
+natively (GPUs; CPUs with AVX512-BF16 or AMX, `models.bf16_is_fast`); elsewhere it is emulated and slower.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import torch
 def load_base(opts: dict):
     """(causal LM, tokenizer) in fp32 (bf16 only where the hardware runs it natively)."""
     from rlhf_lib import models
-    from rlhf_lib.reward import bf16_is_fast
+    from rlhf_lib.models import bf16_is_fast
 
     if opts["model"] == "tiny":
         return models.load_tiny_model(seed=0, layers=opts.get("layers", 4))

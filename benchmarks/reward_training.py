@@ -31,7 +31,7 @@ def options(quick: bool, profile: str) -> dict:
 
 def _setup(opts: dict):
     """(top-k model, feature cache, pair table): the same for every contestant (cache shared on disk)."""
-    from rlhf_lib import features, models, reward
+    from rlhf_lib import features, models, pairs, reward
     from rlhf_lib.data import load_preferences
 
     if opts["model"] == "tiny":
@@ -49,8 +49,8 @@ def _setup(opts: dict):
     else:
         model, tokenizer = reward.load_transformer_rm(opts["model"], "topk", opts["top_k"], seed=0)
         path, cache = models.resolve(opts["model"]), True
-    table = reward.build_pairs(load_preferences(), tokenizer, opts["max_length"],
-                               {"train": opts["train_pairs"], "val": 8, "test": 8}, seed=0)
+    table = pairs.build_pairs(load_preferences(), tokenizer, opts["max_length"],
+                              {"train": opts["train_pairs"], "val": 8, "test": 8}, seed=0)
     feats = features.extract(model, tokenizer, table, opts["top_k"], path, cache=cache, progress=False)
     return reward.top_layers_model(model, opts["top_k"]), feats, table
 

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import reward
+from . import models
 
 
 # ============================================================================================ best-of-n
@@ -114,7 +114,7 @@ def sequence_logprobs(model, tokenizer, prompts: Sequence[str], responses: Seque
     for start in tqdm(range(0, len(pairs), batch_size), desc="log-probs", disable=not progress):
         chunk = pairs[start:start + batch_size]
         seqs = [(p + r)[:max_length] for p, r in chunk]
-        ids, mask = reward.pad_batch(seqs, tokenizer.pad_token_id, side="right")  # (B, L)
+        ids, mask = models.pad_batch(seqs, tokenizer.pad_token_id, side="right")  # (B, L)
         labels_mask = torch.zeros_like(mask)
         for i, (p, _) in enumerate(chunk):
             labels_mask[i, len(p):len(seqs[i])] = 1  # response tokens only

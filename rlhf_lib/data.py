@@ -6,6 +6,8 @@
 The dataset follows TRL's explicit-prompt format — `prompt`, `chosen`, `rejected` — plus metadata:
 `prompt_id`, `category`, `annotator`, the noise-free gold utilities of both answers, and `p_chosen`, the
 probability that a random annotator of the panel prefers `chosen` (its mean gives the Bayes ceiling).
+Read top to bottom: prompts -> sampling -> annotation (agreement, the Bayes ceiling) -> build -> loading datasets
+-> every label of the panel (`load_panel_votes`) -> JSONL io -> the command line.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import annotate
+from . import annotate, metrics
 from .config import DATA_DIR, artifacts_dir
 
 CATEGORIES = ("factual", "arithmetic", "conversion", "creative", "advice", "summarise", "harmful")
@@ -169,7 +171,7 @@ def agreement_stats(pairs: list[dict]) -> dict[str, float]:
         "cohen_kappa_mean": float(off.mean()),
         "fleiss_kappa": annotate.fleiss_kappa(labels),
         "tie_rate": float((labels == annotate.TIE).mean()),
-        "bayes_ceiling": float(np.mean([max(p["p_a"], 1 - p["p_a"]) for p in pairs])),
+        "bayes_ceiling": metrics.bayes_ceiling([p["p_a"] for p in pairs]),
     }
 
 
@@ -469,6 +471,44 @@ def split_hh(chosen: str, rejected: str, where: str = "record") -> tuple[str, st
     # Single-turn dialogues become the plain question; longer ones keep their history as text.
     prompt_text = human if len(turns) == 1 else prompt.strip()
     return prompt_text, chosen[cut_c + len("\n\nAssistant:"):].strip(), rejected[cut_r + len("\n\nAssistant:"):].strip()
+
+
+# --------------------------------------------------------------------- every label of the panel
+def load_panel_votes(source: str | Path | None = None) -> list[dict] | None:
+    """Every pair chapter 1's panel labelled, with the label of EVERY annotator, not only the assigned one.
+
+    Chapter 1 asked all five simulated annotators about every pair of responses to a prompt (for its
+    agreement study) but its dataset keeps one label per pair, as real collection would. Those extra
+    labels are more human feedback: here they are, read from `annotations.jsonl` next to the preference
+    folder `source` (default: `default_source()`), with response texts from `responses.jsonl`.
+    Returns rows {prompt_id, a, b (texts), votes_a, votes_b (non-tie labels), gold_a, gold_b, p_a}, or None
+    when the folder has no label log (a dataset from elsewhere).
+    """
+    folder = Path(source or default_source()).parent
+    log = folder / "annotations.jsonl"
+    if not log.is_file():
+        return None
+    texts: dict[str, str] = {}
+    for path in (DATA_DIR / "responses.jsonl", folder / "responses.jsonl"):  # a local build wins
+        if path.is_file():
+            with open(path, encoding="utf-8") as f:
+                texts.update({r["response_id"]: r["text"] for r in map(json.loads, filter(str.strip, f))})
+    rows = []
+    with open(log, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            for key in ("prompt_id", "a", "b", "labels", "gold_a", "gold_b", "p_a"):
+                if key not in rec:
+                    raise KeyError(f"{log}:{lineno}: no field {key!r}")
+            if rec["a"] not in texts or rec["b"] not in texts:
+                raise KeyError(f"{log}:{lineno}: response {rec['a']!r} or {rec['b']!r} is in no responses.jsonl")
+            labels = list(rec["labels"].values())
+            rows.append({"prompt_id": rec["prompt_id"], "a": texts[rec["a"]], "b": texts[rec["b"]],
+                         "votes_a": labels.count("A"), "votes_b": labels.count("B"),
+                         "gold_a": rec["gold_a"], "gold_b": rec["gold_b"], "p_a": rec["p_a"]})
+    return rows
 
 
 # ----------------------------------------------------------------------------------------- JSONL io

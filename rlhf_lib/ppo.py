@@ -196,9 +196,6 @@ class ActorCritic(nn.Module):
         return [p for p in self.parameters() if p.requires_grad]
 
 
-def position_ids(mask: torch.Tensor) -> torch.Tensor:
-    """Positions that count only real tokens, so a left-padded prompt starts at position 0."""
-    return (mask.cumsum(-1) - 1).clamp(min=0)
 
 
 def response_hidden(decoder, ids: torch.Tensor, mask: torch.Tensor, n_prompt: int,
@@ -208,7 +205,7 @@ def response_hidden(decoder, ids: torch.Tensor, mask: torch.Tensor, n_prompt: in
     With `trunk` (the bottom layers' output, (B, P+R, H)) `decoder` is the top part and starts from it.
     """
     inputs = {"inputs_embeds": trunk} if trunk is not None else {"input_ids": ids}
-    hidden = decoder(**inputs, attention_mask=mask, position_ids=position_ids(mask),
+    hidden = decoder(**inputs, attention_mask=mask, position_ids=models.position_ids(mask),
                      use_cache=False).last_hidden_state  # (B, P+R, H)
     return hidden[:, n_prompt - 1:-1]  # state before token t predicts token t
 
@@ -264,7 +261,7 @@ def trunk_states(ac: ActorCritic, ids, mask) -> torch.Tensor | None:
     """The frozen bottom layers' output (B, P+R, H), or None when the actor-critic has no frozen trunk."""
     if ac.bottom is None:
         return None
-    return ac.bottom(input_ids=ids, attention_mask=mask, position_ids=position_ids(mask),
+    return ac.bottom(input_ids=ids, attention_mask=mask, position_ids=models.position_ids(mask),
                      use_cache=False).last_hidden_state
 
 
@@ -329,18 +326,6 @@ class Rollout:
         return [row[:n].tolist() for row, n in zip(self.ids[:, self.n_prompt:], lengths, strict=True)]
 
 
-def left_pad(prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token-id lists -> left-padded ids and mask (B, P): every prompt ends where the response starts."""
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(prompts), width), dtype=torch.long)
-    for i, p in enumerate(prompts):
-        if len(p):
-            ids[i, width - len(p):] = torch.as_tensor(p)
-            mask[i, width - len(p):] = 1
-    return ids, mask
-
-
 def response_mask(responses: torch.Tensor, eos_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, R) response ids -> mask up to and including the first EOS (B, R), and finished (B,)."""
     is_eos = responses == eos_id
@@ -377,7 +362,7 @@ def rollout(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn
             eos_id: int, pad_id: int, seed: int) -> Rollout:
     """Sample a response to each prompt, score it, and record log π_old, log π_ref and V_old (no gradients)."""
     device = next(ac.parameters()).device
-    p_ids, p_mask = (t.to(device) for t in left_pad(prompts, pad_id))
+    p_ids, p_mask = (t.to(device) for t in models.pad_batch(prompts, pad_id, side="left"))
     responses = sample(ac.policy, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed,
                        cfg.autocast)
     r_mask, finished = response_mask(responses.cpu(), eos_id)

@@ -1,8 +1,14 @@
-"""The reward model: inputs, losses, metrics, architectures, an explicit training loop, scoring and saving.
+"""The reward model: losses, metrics, architectures, an explicit training loop, scoring and saving.
 
 A reward model maps (prompt, response) to one number r. Trained on pairs where people preferred
 `chosen` over `rejected`, it learns r so that P(chosen > rejected) = sigmoid(r_chosen - r_rejected)
-(Bradley-Terry). Read top to bottom: inputs -> losses -> metrics -> models -> training loop -> use.
+(Bradley-Terry). Its inputs are the pairs of `rlhf_lib.pairs` (token ids from `models.encode`).
+Read top to bottom:
+  losses (Bradley-Terry, MSE, centering) -> metrics (pairwise accuracy, gold agreement; the Bayes ceiling is
+  `metrics.bayes_ceiling`) -> architectures (feedforward, ensemble, transformer, its rewards, the top-k view)
+  -> the training loop (config, optimizer, evaluation, checkpoints, each epoch's pair order, the loop)
+  -> reward functions on token ids
+  -> use: scoring text, saving, fingerprinting and loading the trained model.
 
 Two architectures, as in the course text:
   * `FeedForwardRM`: a small MLP on frozen, cached features of the base model (`rlhf_lib.features`);
@@ -19,7 +25,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,80 +38,13 @@ from tqdm.auto import tqdm
 
 from . import checkpoint, models
 from .config import artifacts_dir
+from .models import bf16_is_fast
+from .pairs import PairSplit, PairTable
 
 if TYPE_CHECKING:
     from .ppo import ResponseScoreFn
 
 REWARD_DIR = "reward_model"  # artifacts/reward_model/: the chapter-2 artifact chapter 4 loads
-
-
-# ====================================================================================== mixed precision
-def bf16_is_fast(device: torch.device | str = "cpu") -> bool:
-    """Whether bf16 autocast speeds this device up: any CUDA GPU; a CPU only with native bf16 (AVX512-BF16, AMX).
-
-    On a CPU without them PyTorch emulates bf16 matrix products, and autocast makes a forward pass about
-    2x SLOWER than float32 (measured: SmolLM2 on a Xeon with AVX-512 but no AVX512-BF16). So we autocast
-    only where it pays.
-    """
-    device = torch.device(device)
-    if device.type == "cuda":
-        return True
-    if device.type != "cpu":
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:  # not Linux: trust torch's own check (Apple silicon and recent x86 have native bf16)
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    return " avx512_bf16" in flags or " amx_bf16" in flags
-
-
-# ============================================================================================ inputs
-def conversation_text(tokenizer, prompt: str, response: str) -> str:
-    """Prompt and response as the chat model saw them: the chat template with the assistant turn closed."""
-    messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
-    return tokenizer.apply_chat_template(messages, tokenize=False)
-
-
-def encode(tokenizer, prompts: Sequence[str], responses: Sequence[str], max_length: int) -> list[list[int]]:
-    """Token ids of each chat-templated (prompt, response), cut FROM THE LEFT to `max_length`.
-
-    Cutting the left end drops the system line and the start of a long prompt but always keeps the
-    end of the response, where the reward is read (the last token).
-    """
-    if len(prompts) != len(responses):
-        raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
-    if isinstance(max_length, bool) or not isinstance(max_length, int | np.integer) or max_length < 1:
-        raise ValueError(f"max_length must be a positive number of tokens, got {max_length!r}")
-    for name, values in (("prompts", prompts), ("responses", responses)):
-        for i, value in enumerate(values):
-            if not isinstance(value, str):
-                raise TypeError(f"{name}[{i}] is of type {type(value).__name__}, not a string")
-    texts = [conversation_text(tokenizer, p, r) for p, r in zip(prompts, responses, strict=True)]
-    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    return [row[-max_length:] for row in ids]
-
-
-def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int, side: str = "right") -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad token lists to one (batch, length) tensor; returns (input_ids, attention_mask)."""
-    length = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), length), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), length), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        span = slice(length - len(s), length) if side == "left" else slice(0, len(s))
-        ids[i, span] = torch.as_tensor(list(s), dtype=torch.long)
-        mask[i, span] = 1
-    return ids, mask
-
-
-def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
-    """Index of the last real (mask=1) token of each row, for left OR right padding. (B, L) -> (B,)"""
-    length = attention_mask.shape[1]
-    return length - 1 - attention_mask.flip(-1).argmax(-1)
-
-
-def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
-    """0, 1, 2, ... over the real tokens (pads get 0): left padding then gives the same positions as right."""
-    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
 
 
 # ============================================================================================ losses
@@ -223,15 +162,7 @@ def gold_agreement(r_chosen, r_rejected, gold_chosen, gold_rejected) -> float:
     return float(np.mean(np.sign(delta[keep]) == np.sign(gold[keep])))
 
 
-def bayes_ceiling(p_chosen) -> float:
-    """The best pairwise accuracy any model can expect on noisy labels: mean(max(p, 1 - p))."""
-    p = _np(p_chosen)
-    if np.any((p < 0) | (p > 1)):
-        raise ValueError(f"p_chosen holds {p[(p < 0) | (p > 1)][0]}: a probability must lie in [0, 1]")
-    return float(np.mean(np.maximum(p, 1 - p)))
-
-
-# ============================================================================================ models
+# ===================================================================================== architectures
 class BlockNorm(nn.Module):
     """LayerNorm applied to each of `blocks` equal slices of the input: (B, blocks * d) -> same shape.
 
@@ -330,8 +261,8 @@ def sequence_rewards(model, attention_mask: torch.Tensor, input_ids: torch.Tenso
     """
     decoder, head = backbone(model)
     hidden = decoder(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask,
-                     position_ids=position_ids(attention_mask), use_cache=False).last_hidden_state  # (B, L, H)
-    last = last_token_index(attention_mask)  # (B,)
+                     position_ids=models.position_ids(attention_mask), use_cache=False).last_hidden_state  # (B, L, H)
+    last = models.last_token_index(attention_mask)  # (B,)
     return head(hidden[torch.arange(hidden.shape[0]), last]).squeeze(-1).float()  # (B,)
 
 
@@ -356,189 +287,6 @@ def top_layers_model(model, top_k: int):
     top.model = models.shared_layers(model.model, n - top_k, n, model.model.norm)
     top.score = model.score
     return top
-
-
-# ===================================================================================== pair datasets
-@dataclass
-class PairSplit:
-    """One split as index tensors into a table of unique sequences, plus what the metrics need."""
-
-    chosen: torch.Tensor     # (P,) sequence index of each chosen response
-    rejected: torch.Tensor   # (P,)
-    p_chosen: torch.Tensor   # (P,) panel probability of preferring chosen
-    gold_chosen: torch.Tensor
-    gold_rejected: torch.Tensor
-    rows: torch.Tensor | None = None  # (P,) row of each pair in the source dataset split
-    group: torch.Tensor | None = None  # (P,) prompt of each pair: pairs of one prompt share responses
-    target: torch.Tensor | None = None  # (P,) share of the pair's labels that chose `chosen` (None: one label, 1)
-    weight: torch.Tensor | None = None  # (P,) number of labels of each pair (None: one each)
-
-    def __len__(self) -> int:
-        return len(self.chosen)
-
-    def seqs(self) -> torch.Tensor:
-        """The unique sequence indices this split uses."""
-        return torch.unique(torch.cat([self.chosen, self.rejected]))
-
-
-@dataclass
-class PairTable:
-    """Every unique (prompt, response) of the splits, tokenized once, and each split's pairs."""
-
-    prompts: list[str]
-    responses: list[str]
-    input_ids: list[list[int]]
-    splits: dict[str, PairSplit] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.prompts)
-
-
-def _check_split(ds, name: str) -> None:
-    """Every row of a preference split: non-empty prompt / chosen / rejected strings that differ, finite numbers.
-
-    A dataset made in code (not read by `data.load_preferences`) reaches the model through here, so the
-    checks of `data.normalize` are repeated: a None in `p_chosen` would otherwise fail deep inside torch.
-    """
-    from .data import PreferenceDataError
-
-    cols = {c: list(ds[c]) for c in ("prompt", "chosen", "rejected", "p_chosen", "gold_chosen", "gold_rejected")}
-    for i in range(len(ds)):
-        where = f"preference split {name!r}, row {i}"
-        for c in ("prompt", "chosen", "rejected"):
-            if not isinstance(cols[c][i], str) or not cols[c][i].strip():
-                raise PreferenceDataError(f"{where}: field {c!r} must be a non-empty string, got {cols[c][i]!r:.60}")
-        if cols["chosen"][i].strip() == cols["rejected"][i].strip():
-            raise PreferenceDataError(f"{where}: fields 'chosen' and 'rejected' are identical: no preference to learn")
-        for c in ("p_chosen", "gold_chosen", "gold_rejected"):
-            v = cols[c][i]
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise PreferenceDataError(f"{where}: field {c!r} must be a finite number, got {v!r}")
-        if not 0 <= cols["p_chosen"][i] <= 1:
-            raise PreferenceDataError(f"{where}: field 'p_chosen' is {cols['p_chosen'][i]!r}, not a probability in [0, 1]")
-
-
-def build_pairs(dataset, tokenizer, max_length: int, max_pairs: dict[str, int | None] | None = None,
-                seed: int = 0) -> PairTable:
-    """Turn the chapter-1 DatasetDict into a `PairTable`; `max_pairs` caps a split (a seeded sample)."""
-    max_pairs = max_pairs or {}
-    index: dict[tuple[str, str], int] = {}
-    prompts: list[str] = []
-    responses: list[str] = []
-    prompt_ids: dict[str, int] = {}
-
-    def seq(prompt: str, response: str) -> int:
-        key = (prompt, response)
-        if key not in index:
-            index[key] = len(prompts)
-            prompts.append(prompt)
-            responses.append(response)
-        return index[key]
-
-    splits = {}
-    for name in dataset:
-        ds = dataset[name]
-        for column in ("prompt", "chosen", "rejected", "p_chosen", "gold_chosen", "gold_rejected"):
-            if column not in ds.column_names:
-                raise KeyError(f"preference split {name!r} has no column {column!r} (see the data contract)")
-        _check_split(ds, name)
-        rows = np.arange(len(ds))
-        cap = max_pairs.get(name)
-        if cap is not None and cap < len(rows):
-            rows = np.sort(np.random.default_rng(seed).choice(rows, size=cap, replace=False))
-        ds = ds.select(rows)
-        c = [seq(p, r) for p, r in zip(ds["prompt"], ds["chosen"], strict=True)]
-        r = [seq(p, r) for p, r in zip(ds["prompt"], ds["rejected"], strict=True)]
-        group = [prompt_ids.setdefault(p, len(prompt_ids)) for p in ds["prompt"]]
-        splits[name] = PairSplit(torch.tensor(c), torch.tensor(r), torch.tensor(ds["p_chosen"], dtype=torch.float),
-                                 torch.tensor(ds["gold_chosen"], dtype=torch.float),
-                                 torch.tensor(ds["gold_rejected"], dtype=torch.float), torch.as_tensor(rows),
-                                 torch.tensor(group))
-    ids = encode(tokenizer, prompts, responses, max_length)
-    return PairTable(prompts, responses, ids, splits)
-
-
-# ============================================================= more human feedback: every label of the panel
-def load_panel_votes(source: str | Path | None = None) -> list[dict] | None:
-    """Every pair chapter 1's panel labelled, with the label of EVERY annotator, not only the assigned one.
-
-    Chapter 1 asked all five simulated annotators about every pair of responses to a prompt (for its
-    agreement study) but its dataset keeps one label per pair, as real collection would. Those extra
-    labels are more human feedback: here they are, read from `annotations.jsonl` next to the preference
-    folder `source` (default: `data.default_source()`), with response texts from `responses.jsonl`.
-    Returns rows {prompt_id, a, b (texts), votes_a, votes_b (non-tie labels), gold_a, gold_b, p_a}, or None
-    when the folder has no label log (a dataset from elsewhere).
-    """
-    from .config import DATA_DIR
-    from .data import default_source
-
-    folder = Path(source or default_source()).parent
-    log = folder / "annotations.jsonl"
-    if not log.is_file():
-        return None
-    texts: dict[str, str] = {}
-    for path in (DATA_DIR / "responses.jsonl", folder / "responses.jsonl"):  # a local build wins
-        if path.is_file():
-            with open(path, encoding="utf-8") as f:
-                texts.update({r["response_id"]: r["text"] for r in map(json.loads, filter(str.strip, f))})
-    rows = []
-    with open(log, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            for key in ("prompt_id", "a", "b", "labels", "gold_a", "gold_b", "p_a"):
-                if key not in rec:
-                    raise KeyError(f"{log}:{lineno}: no field {key!r}")
-            if rec["a"] not in texts or rec["b"] not in texts:
-                raise KeyError(f"{log}:{lineno}: response {rec['a']!r} or {rec['b']!r} is in no responses.jsonl")
-            labels = list(rec["labels"].values())
-            rows.append({"prompt_id": rec["prompt_id"], "a": texts[rec["a"]], "b": texts[rec["b"]],
-                         "votes_a": labels.count("A"), "votes_b": labels.count("B"),
-                         "gold_a": rec["gold_a"], "gold_b": rec["gold_b"], "p_a": rec["p_a"]})
-    return rows
-
-
-def add_vote_splits(table: PairTable, dataset, votes: list[dict], suffix: str = "_votes") -> dict[str, int]:
-    """Add a split "<name>_votes" for each split of `dataset`: every panel-labelled pair of its prompts.
-
-    Each pair keeps all its labels: `target` = share of non-tie labels for `chosen` (the side with more
-    votes), `weight` = number of non-tie labels. Only pairs whose two responses are already in `table` are
-    kept, so the table (and the feature cache keyed on it) does not change; pairs nobody preferred (all
-    ties) carry nothing and are left out. Returns the number of labels in each new split.
-    """
-    index = {(p, r): i for i, (p, r) in enumerate(zip(table.prompts, table.responses, strict=True))}
-    labels = {}
-    for name in list(dataset):
-        if name.endswith(suffix):
-            continue
-        prompt_of = dict(zip(dataset[name]["prompt_id"], dataset[name]["prompt"], strict=True))
-        groups: dict[str, int] = {}
-        cols: dict[str, list] = {k: [] for k in ("c", "r", "p", "gc", "gr", "t", "w", "g")}
-        for v in votes:
-            prompt = prompt_of.get(v["prompt_id"])
-            n = v["votes_a"] + v["votes_b"]
-            if prompt is None or n == 0:
-                continue
-            a, b = index.get((prompt, v["a"])), index.get((prompt, v["b"]))
-            if a is None or b is None:
-                continue
-            first = v["votes_a"] >= v["votes_b"]
-            cols["c"].append(a if first else b)
-            cols["r"].append(b if first else a)
-            cols["p"].append(v["p_a"] if first else 1 - v["p_a"])
-            cols["gc"].append(v["gold_a"] if first else v["gold_b"])
-            cols["gr"].append(v["gold_b"] if first else v["gold_a"])
-            cols["t"].append((v["votes_a"] if first else v["votes_b"]) / n)
-            cols["w"].append(float(n))
-            cols["g"].append(groups.setdefault(v["prompt_id"], len(groups)))
-        if not cols["c"]:
-            continue
-        f = {k: torch.tensor(x, dtype=torch.float) for k, x in cols.items() if k not in ("c", "r", "g")}
-        table.splits[name + suffix] = PairSplit(torch.tensor(cols["c"]), torch.tensor(cols["r"]), f["p"], f["gc"],
-                                                f["gr"], group=torch.tensor(cols["g"]), target=f["t"], weight=f["w"])
-        labels[name + suffix] = int(f["w"].sum())
-    return labels
 
 
 # ===================================================================================== training loop
@@ -793,13 +541,13 @@ def token_reward_fn(model, table: PairTable, pad_id: int, device="cpu") -> Rewar
     """RewardFn for a transformer RM that reads token ids (LoRA / full fine-tuning)."""
 
     def fn(idx: torch.Tensor) -> torch.Tensor:
-        ids, mask = pad_batch([table.input_ids[i] for i in idx.tolist()], pad_id, side="right")
+        ids, mask = models.pad_batch([table.input_ids[i] for i in idx.tolist()], pad_id, side="right")
         return sequence_rewards(model, mask.to(device), input_ids=ids.to(device)).cpu()
 
     return fn
 
 
-# ================================================================================== use: score, save
+# ================================================================= use: score, save, fingerprint, load
 @torch.no_grad()
 def score(model, tokenizer, prompts: Sequence[str], responses: Sequence[str], batch_size: int = 16,
           max_length: int = 512, progress: bool = False) -> list[float]:
@@ -814,7 +562,7 @@ def score(model, tokenizer, prompts: Sequence[str], responses: Sequence[str], ba
                          f"use max_length <= {context} (longer inputs are then cut from the left)")
     if len(prompts) == len(responses) == 0:
         return []
-    ids = encode(tokenizer, prompts, responses, max_length)
+    ids = models.encode(tokenizer, prompts, responses, max_length)
     device = next(model.parameters()).device
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths together: less padding
     out = [0.0] * len(ids)
@@ -822,7 +570,7 @@ def score(model, tokenizer, prompts: Sequence[str], responses: Sequence[str], ba
     model.eval()
     for start in tqdm(range(0, len(order), batch_size), desc="scoring", disable=not progress):
         chunk = order[start:start + batch_size]
-        batch, mask = pad_batch([ids[i] for i in chunk], tokenizer.pad_token_id, side="right")
+        batch, mask = models.pad_batch([ids[i] for i in chunk], tokenizer.pad_token_id, side="right")
         with models.autocast(device, enabled=device.type == "cuda"):
             rewards = sequence_rewards(model, mask.to(device), input_ids=batch.to(device))
         for i, value in zip(chunk, rewards.tolist(), strict=True):
@@ -855,21 +603,17 @@ def fingerprint(path: str | Path | None = None) -> str:
     return h.hexdigest()[:16]
 
 
-def load_reward_model(path: str | Path | None = None, device: str | None = None, train_if_missing: bool = True):
-    """(model, tokenizer) of the saved reward model; trains a small one first when it is missing.
+def load_reward_model(path: str | Path | None = None, device: str | None = None):
+    """(model, tokenizer) of the reward model saved at `path` (default: chapter 2's artifact).
 
-    Later chapters call this: chapter 4 optimises its policy against the returned model.
+    Later chapters load it through `train_reward.load_or_train()`, which trains a small one first when it is missing.
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     path = Path(path or artifacts_dir() / REWARD_DIR)
     if not (path / "model.safetensors").is_file():
-        if not train_if_missing:
-            raise FileNotFoundError(f"no reward model at {path} (run notebook 02 or call load_reward_model())")
-        print(f"no reward model at {path}: training a small one (this profile's sizes) ...")
-        from .features import quick_train
-
-        quick_train(path)
+        raise FileNotFoundError(f"no reward model at {path} (run notebook 02, `python -m rlhf_lib.train_reward`, "
+                                f"or call train_reward.load_or_train())")
     model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model.config.pad_token_id = tokenizer.pad_token_id

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 import torch
 
-from . import config, data, judge, launch, models, ppo, reward
+from . import config, data, judge, launch, models, ppo, reward, train_reward
 
 
 def lora_actor_critic(base, lora_r: int, lora_layers: int | None) -> ppo.ActorCritic:
@@ -36,7 +36,7 @@ def load_actor_critic(cfg, device: torch.device | None = None):
     """The profile's base model (bf16 weights where bf16 is fast, else fp32) as `lora_actor_critic` with the
     profile's `ppo.lora_r` / `ppo.lora_layers`, on `device`. Returns (actor-critic, tokenizer, bf16 flag)."""
     device = device or models.pick_device()
-    fast_bf16 = reward.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (faster there)
+    fast_bf16 = models.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (faster there)
     base, tokenizer = models.load_model(cfg.model.name, device=device,
                                         dtype=torch.bfloat16 if fast_bf16 else torch.float32)
     ac = lora_actor_critic(base, cfg.ppo.lora_r, cfg.ppo.lora_layers)
@@ -59,7 +59,7 @@ def prepare(cfg, device, state=None) -> SimpleNamespace:
     P = cfg.ppo
     ac, tokenizer, fast_bf16 = load_actor_critic(cfg, device)
     with state.main_process_first() if state else contextlib.nullcontext():  # trains a reward model once if missing
-        rm, rm_tokenizer = reward.load_reward_model(device=str(device))
+        rm, rm_tokenizer = train_reward.load_or_train(device=str(device))
     prompts = data.load_prompts("train")
     ids = models.chat_prompt_ids(tokenizer, prompts)
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from rlhf_lib import data, ppo, reward
+from rlhf_lib import data, models, ppo, reward
 from rlhf_lib.apps import language, voice
-from rlhf_lib.reward import PairSplit
+from rlhf_lib.pairs import PairSplit, PairTable
 
 TIMER = {"id": "t", "category": "timer", "prompt": "Set a timer for 10 minutes.",
          "answers": ["10 minutes", "ten minutes", "10-minute"], "wrong": ["5 minutes"], "keywords": ["timer"]}
@@ -184,7 +184,7 @@ def test_feature_rm_scores_new_text_with_the_cached_features(tiny):
     rm = language.FeatureRM(model, tok, head, layer=2, max_length=64)
     prompts, responses = ["Who wrote Hamlet?", "Hi!"], ["Shakespeare.", "Hello there, how can I help?"]
     got = rm.score(prompts, responses)
-    table = reward.PairTable(prompts, responses, reward.encode(tok, prompts, responses, 64))
+    table = PairTable(prompts, responses, models.encode(tok, prompts, responses, 64))
     from rlhf_lib import features
 
     x = features.extract(model, tok, table, top_k=1, cache=False, progress=False).features(2, "both")

@@ -18,7 +18,7 @@ import torch
 from datasets import Dataset, DatasetDict
 from transformers import AutoModelForSequenceClassification
 
-from rlhf_lib import annotate, config, data, features, launch, metrics, reward
+from rlhf_lib import annotate, config, data, features, launch, metrics, models, pairs, reward
 from rlhf_lib.apps import melody, seqrl, sprites, voice
 from rlhf_lib.checkpoint import NonFiniteLossError
 from rlhf_lib.data import PreferenceDataError
@@ -216,7 +216,7 @@ def test_build_pairs_checks_every_row(tiny, change, message):
     rows = [ROW, {**ROW, "prompt": "q2", **change}]
     dataset = DatasetDict({"train": Dataset.from_dict({k: [r[k] for r in rows] for k in ROW})})
     with pytest.raises(PreferenceDataError, match=message):
-        reward.build_pairs(dataset, tiny[1], 64)
+        pairs.build_pairs(dataset, tiny[1], 64)
 
 
 IDS.update(["pairs-missing-column", "pairs-text-not-a-string"])
@@ -224,25 +224,25 @@ IDS.update(["pairs-missing-column", "pairs-text-not-a-string"])
 
 def test_build_pairs_names_a_missing_column_and_a_wrong_type(tiny):
     with pytest.raises(KeyError, match="preference split 'train' has no column 'p_chosen'"):
-        reward.build_pairs(DatasetDict({"train": Dataset.from_list([{"prompt": "q", "chosen": "a", "rejected": "b"}])}),
+        pairs.build_pairs(DatasetDict({"train": Dataset.from_list([{"prompt": "q", "chosen": "a", "rejected": "b"}])}),
                            tiny[1], 64)
     dataset = DatasetDict({"train": Dataset.from_dict({**{k: [v] for k, v in ROW.items()}, "prompt": [3]})})
     with pytest.raises(PreferenceDataError, match="row 0: field 'prompt' must be a non-empty string, got 3"):
-        reward.build_pairs(dataset, tiny[1], 64)
+        pairs.build_pairs(dataset, tiny[1], 64)
 
 
 # ================================================================================== the training loop
 def toy(n=8, dim=4, seed=0):
     """(features, split): n pairs over 2n random feature vectors, one prompt per pair."""
     g = torch.Generator().manual_seed(seed)
-    split = reward.PairSplit(torch.arange(n), torch.arange(n, 2 * n), torch.full((n,), 0.8), torch.ones(n),
+    split = pairs.PairSplit(torch.arange(n), torch.arange(n, 2 * n), torch.full((n,), 0.8), torch.ones(n),
                              torch.zeros(n), group=torch.arange(n))
     return torch.randn(2 * n, dim, generator=g), split
 
 
 def empty_split():
     e = torch.zeros(0, dtype=torch.long)
-    return reward.PairSplit(e, e, e.float(), e.float(), e.float(), group=e)
+    return pairs.PairSplit(e, e, e.float(), e.float(), e.float(), group=e)
 
 
 def run(cfg=None, features_=None, train_split=None, val_split=None, frozen=False):
@@ -302,7 +302,7 @@ LOSS_ERRORS = [  # (id, a call, error type, expected message)
     ("accuracy-nan-reward", lambda: reward.pairwise_accuracy(torch.tensor([1.0, NAN]), torch.zeros(2)), ValueError,
      r"value \[1\] is nan: rewards and labels must be finite"),
     ("accuracy-empty", lambda: reward.pairwise_accuracy([], []), ValueError, "no rewards or labels"),
-    ("ceiling-out-of-range", lambda: reward.bayes_ceiling([0.5, 1.5]), ValueError, r"p_chosen holds 1\.5"),
+    ("ceiling-out-of-range", lambda: metrics.bayes_ceiling([0.5, 1.5]), ValueError, r"p_chosen holds 1\.5"),
     ("metrics-nan-margin", lambda: metrics.classification_metrics([1.0, NAN]), ValueError, r"margins\[1\] is nan"),
     ("metrics-inf-margin", lambda: metrics.expected_calibration_error([np.inf]), ValueError, r"margins\[0\] is inf"),
     ("metrics-empty", lambda: metrics.classification_metrics([]), ValueError, "margins is empty"),
@@ -384,7 +384,7 @@ def test_score_recoveries(rm):
     model, tokenizer = rm
     # score-prompt-longer-than-context: cut from the left, so the end of the response (where the reward is read) stays
     long_prompt = "tell me more " * 3000
-    ids = reward.encode(tokenizer, [long_prompt], ["The answer is Paris."], max_length=64)[0]
+    ids = models.encode(tokenizer, [long_prompt], ["The answer is Paris."], max_length=64)[0]
     assert len(ids) == 64 and "The answer is Paris." in tokenizer.decode(ids)
     assert math.isfinite(reward.score(model, tokenizer, [long_prompt], ["The answer is Paris."], max_length=64)[0])
     # score-huge-response: 250 KB of text is cut the same way, one finite float comes back

@@ -12,7 +12,7 @@ import torch
 from datasets import DatasetDict
 from transformers import AutoModelForSequenceClassification
 
-from rlhf_lib import config, data, models, reward
+from rlhf_lib import config, data, models, pairs, reward
 from rlhf_lib.reward import TrainConfig
 
 HERE = Path(__file__).resolve().parent
@@ -30,7 +30,7 @@ def train_small_rm(seed: int) -> dict:
     model.config.pad_token_id = tokenizer.pad_token_id
     shipped = data.load_preferences(config.DATA_DIR / "preferences")
     prefs = DatasetDict({"train": shipped["train"].select(range(48)), "val": shipped["val"].select(range(16))})
-    table = reward.build_pairs(prefs, tokenizer, max_length=64, seed=seed)
+    table = pairs.build_pairs(prefs, tokenizer, max_length=64, seed=seed)
     fn = reward.token_reward_fn(model, table, tokenizer.pad_token_id)
     tc = TrainConfig(lr=3e-3, batch_size=r.batch_size, epochs=r.epochs, eval_every=r.eval_every, patience=r.patience,
                      seed=seed)

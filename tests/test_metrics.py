@@ -221,6 +221,17 @@ def test_bad_input_names_the_problem():
         metrics.reliability([1.0], temperature=0)
 
 
+def test_bayes_ceiling_by_hand_with_label_counts_and_in_float32_for_tensors():
+    torch = pytest.importorskip("torch")
+    assert metrics.bayes_ceiling([0.9, 0.2, 0.5]) == pytest.approx((0.9 + 0.8 + 0.5) / 3)
+    # several labels per pair: the best expected share of the LABELS
+    assert metrics.bayes_ceiling([0.9, 0.2], weight=[3, 1]) == pytest.approx((3 * 0.9 + 0.8) / 4)
+    p = torch.tensor([0.9, 0.3, 0.55])  # a split's float32 probabilities: computed in float32, as always
+    assert metrics.bayes_ceiling(p) == float(np.mean(np.maximum(p.numpy(), 1 - p.numpy())))
+    with pytest.raises(ValueError, match=r"p_chosen holds 1\.5"):
+        metrics.bayes_ceiling([0.5, 1.5])
+
+
 def test_accepts_torch_tensors():
     torch = pytest.importorskip("torch")
     assert metrics.classification_metrics(torch.tensor(D))["accuracy"] == pytest.approx(0.7)

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from rlhf_lib import models
@@ -81,3 +82,19 @@ def test_contiguous_head_feeds_the_head_a_contiguous_input_and_changes_no_number
     handle.remove()
     assert seen == [True]
     torch.testing.assert_close(out, expected + (head.bias if head.bias is not None else 0))
+
+
+def test_pad_batch_left_and_right_for_ids_and_hidden_states():
+    ids, mask = models.pad_batch([[1, 2, 3], [4], []], 0, side="left")
+    assert ids.tolist() == [[1, 2, 3], [0, 0, 4], [0, 0, 0]] and mask.tolist() == [[1, 1, 1], [0, 0, 1], [0, 0, 0]]
+    ids, mask = models.pad_batch([[1, 2, 3], [4]], 9)
+    assert ids.tolist() == [[1, 2, 3], [4, 9, 9]] and mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert ids.dtype == mask.dtype == torch.long
+    states = [torch.ones(2, 3, dtype=torch.bfloat16), torch.full((1, 3), 2.0, dtype=torch.bfloat16)]
+    embeds, mask = models.pad_batch(states, 0.0, side="left", dtype=torch.float32)  # cached states: (B, L, H)
+    assert embeds.dtype == torch.float32 and embeds.shape == (2, 2, 3) and mask.tolist() == [[1, 1], [0, 1]]
+    assert embeds[1, 0].eq(0).all() and embeds[1, 1].eq(2).all()
+    # positions count real tokens only, so a left-padded row starts at 0 like a right-padded one
+    assert models.position_ids(torch.tensor([[0, 0, 1, 1], [1, 1, 1, 0]])).tolist() == [[0, 0, 0, 1], [0, 1, 2, 2]]
+    with pytest.raises(ValueError, match="side"):
+        models.pad_batch([[1]], 0, side="middle")

@@ -127,7 +127,7 @@ def test_response_mask_and_left_pad():
     mask, finished = ppo.response_mask(torch.tensor([[5, 2, 2, 2], [5, 6, 7, 8]]), eos_id=2)
     assert mask.tolist() == [[1, 1, 0, 0], [1, 1, 1, 1]]
     assert finished.tolist() == [True, False]
-    ids, m = ppo.left_pad([[1, 2, 3], [4]], pad_id=0)
+    ids, m = models.pad_batch([[1, 2, 3], [4]], 0, side="left")
     assert ids.tolist() == [[1, 2, 3], [0, 0, 4]] and m.tolist() == [[1, 1, 1], [0, 0, 1]]
 
 
@@ -174,12 +174,12 @@ CFG = dict(batch_size=4, minibatch_size=2, max_new_tokens=6, lr=3e-3, autocast=F
 
 def test_evaluate_actions_matches_the_models_own_forward(tokenizer):
     ac, prompts = _setup(tokenizer)
-    ids, mask = ppo.left_pad(prompts[:2], tokenizer.pad_token_id)
+    ids, mask = models.pad_batch(prompts[:2], tokenizer.pad_token_id, side="left")
     resp = torch.randint(0, 100, (2, 3))
     full_ids, full_mask = torch.cat([ids, resp], 1), torch.cat([mask, torch.ones(2, 3, dtype=torch.long)], 1)
     lp, values, _ = ppo.evaluate_actions(ac, full_ids, full_mask, ids.shape[1], temperature=0.5)
     logits = ac.policy(input_ids=full_ids, attention_mask=full_mask,
-                       position_ids=ppo.position_ids(full_mask)).logits[:, ids.shape[1] - 1:-1] / 0.5
+                       position_ids=models.position_ids(full_mask)).logits[:, ids.shape[1] - 1:-1] / 0.5
     assert torch.allclose(lp, F.log_softmax(logits, -1).gather(-1, resp[..., None])[..., 0], atol=1e-4)
     assert values.shape == (2, 3)
 
@@ -320,7 +320,7 @@ def test_frozen_trunk_gives_the_same_numbers_as_the_whole_network(tokenizer):
                 p.normal_(0, 0.5)  # adapters that do something, so policy != reference
         ac.value_head.weight.normal_()
     prompts = [tokenizer(models.chat_prompt(tokenizer, q), add_special_tokens=False)["input_ids"] for q in ("Hi", "2+2?")]
-    ids, mask = ppo.left_pad(prompts, tokenizer.pad_token_id)
+    ids, mask = models.pad_batch(prompts, tokenizer.pad_token_id, side="left")
     ids = torch.cat([ids, torch.randint(0, 500, (2, 4))], 1)
     mask = torch.cat([mask, torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])], 1)
     n = ids.shape[1] - 4

@@ -8,7 +8,7 @@ import torch
 from datasets import Dataset, DatasetDict
 from transformers import AutoModelForSequenceClassification
 
-from rlhf_lib import checkpoint, features, models, reward
+from rlhf_lib import checkpoint, data, features, models, pairs, reward, train_reward
 from rlhf_lib.reward import TrainConfig
 
 
@@ -75,29 +75,28 @@ def test_metrics():
     assert reward.pairwise_accuracy([1.0, 0.0, 2.0, 1.0], [0.0, 1.0, 2.0, 0.0]) == pytest.approx(0.625)
     # gold tie in the second pair is excluded; the model agrees on 1 of the 2 others
     assert reward.gold_agreement([1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [2.0, 1.0, 3.0], [1.0, 1.0, 0.0]) == 0.5
-    assert reward.bayes_ceiling([0.9, 0.2, 0.5]) == pytest.approx((0.9 + 0.8 + 0.5) / 3)
 
 
 # -------------------------------------------------------------------------------------------- inputs
 def test_truncation_keeps_the_end_of_the_response(tokenizer):
     prompt, response = "word " * 300, "The answer is Paris, and that is final."
-    (ids,) = reward.encode(tokenizer, [prompt], [response], max_length=40)
+    (ids,) = models.encode(tokenizer, [prompt], [response], max_length=40)
     assert len(ids) == 40
     text = tokenizer.decode(ids)
     assert text.rstrip().endswith(response + "<|im_end|>")
-    (short,) = reward.encode(tokenizer, ["Hi"], ["Hello"], max_length=400)
+    (short,) = models.encode(tokenizer, ["Hi"], ["Hello"], max_length=400)
     assert tokenizer.decode(short).startswith("<|im_start|>system")  # nothing cut when it fits
 
 
 def test_reward_read_at_last_real_token_with_left_and_right_padding(tokenizer):
     model = tiny_rm(tokenizer)
-    seqs = reward.encode(tokenizer, ["Hi", "What is two plus two, please?"], ["Hello!", "Four."], 64)
+    seqs = models.encode(tokenizer, ["Hi", "What is two plus two, please?"], ["Hello!", "Four."], 64)
     alone = torch.stack([reward.sequence_rewards(model, torch.ones(1, len(s), dtype=torch.long),
                                                  input_ids=torch.tensor([s])) for s in seqs]).squeeze(-1)
     with torch.no_grad():
         for side in ("left", "right"):
-            ids, mask = reward.pad_batch(seqs, tokenizer.pad_token_id, side=side)
-            assert torch.equal(reward.last_token_index(mask), torch.tensor([ids.shape[1] - 1] * 2) if side == "left"
+            ids, mask = models.pad_batch(seqs, tokenizer.pad_token_id, side=side)
+            assert torch.equal(models.last_token_index(mask), torch.tensor([ids.shape[1] - 1] * 2) if side == "left"
                                else torch.tensor([len(s) - 1 for s in seqs]))
             torch.testing.assert_close(reward.sequence_rewards(model, mask, input_ids=ids), alone, atol=1e-5, rtol=0)
     # the reward depends on the last token: changing it changes the reward
@@ -109,7 +108,7 @@ def test_reward_read_at_last_real_token_with_left_and_right_padding(tokenizer):
 def test_top_layers_on_cached_states_equal_the_full_model(tokenizer, tmp_path, monkeypatch):
     monkeypatch.setenv("RLHF_ARTIFACTS", str(tmp_path))
     model = tiny_rm(tokenizer, layers=3)
-    table = reward.build_pairs(toy_preferences(8), tokenizer, max_length=64)
+    table = pairs.build_pairs(toy_preferences(8), tokenizer, max_length=64)
     cache = features.extract(model, tokenizer, table, top_k=1, cache=False, progress=False)
     top = reward.top_layers_model(model, 1)
     idx = torch.arange(len(table))
@@ -129,13 +128,13 @@ def toy_split(n=64, dim=8, seed=0):
     a, b = torch.arange(n), torch.arange(n, 2 * n)
     better = utility[a] > utility[b]
     c, r = torch.where(better, a, b), torch.where(better, b, a)
-    split = reward.PairSplit(c, r, torch.full((n,), 0.8), utility[c], utility[r])
+    split = pairs.PairSplit(c, r, torch.full((n,), 0.8), utility[c], utility[r])
     return x, split
 
 
 def test_a_training_step_lowers_the_loss_on_a_toy_set(tokenizer):
     model = tiny_rm(tokenizer)
-    table = reward.build_pairs(toy_preferences(8), tokenizer, max_length=64)
+    table = pairs.build_pairs(toy_preferences(8), tokenizer, max_length=64)
     split = table.splits["train"]
     fn = reward.token_reward_fn(model, table, tokenizer.pad_token_id)
     opt = reward.make_optimizer(model.parameters(), TrainConfig(lr=1e-3))
@@ -154,7 +153,7 @@ def test_explicit_loop_learns_and_resume_equals_an_uninterrupted_run(tmp_path):
     x, train_split = toy_split(96)
     xv, val_split = toy_split(48, seed=1)
     feats = torch.cat([x, xv])
-    val_split = reward.PairSplit(val_split.chosen + len(x), val_split.rejected + len(x), val_split.p_chosen,
+    val_split = pairs.PairSplit(val_split.chosen + len(x), val_split.rejected + len(x), val_split.p_chosen,
                                  val_split.gold_chosen, val_split.gold_rejected)
     cfg = TrainConfig(lr=1e-2, batch_size=16, epochs=4, eval_every=5, patience=100, seed=3)
 
@@ -221,9 +220,9 @@ def test_nan_loss_stops_training_with_a_clear_message():
 
 
 def test_bad_dataset_column_is_named(tokenizer):
-    data = toy_preferences(4).remove_columns("p_chosen")
+    prefs = toy_preferences(4).remove_columns("p_chosen")
     with pytest.raises(KeyError, match="p_chosen"):
-        reward.build_pairs(data, tokenizer, 64)
+        pairs.build_pairs(prefs, tokenizer, 64)
 
 
 # ------------------------------------------------------------------------------------ score and save
@@ -239,10 +238,10 @@ def test_score_returns_floats_in_input_order_and_round_trips(tokenizer, tmp_path
         reward.score(model, tokenizer, "Hi", "Hello")
     path = reward.save_reward_model(model, tokenizer, tmp_path / "rm", info={"arch": "tiny"})
     assert (path / "model.safetensors").is_file()
-    loaded, tok = reward.load_reward_model(path, device="cpu", train_if_missing=False)
+    loaded, tok = reward.load_reward_model(path, device="cpu")
     assert reward.score(loaded, tok, prompts, responses, max_length=48) == pytest.approx(scores, abs=1e-5)
     with pytest.raises(FileNotFoundError, match="no reward model"):
-        reward.load_reward_model(tmp_path / "missing", train_if_missing=False)
+        reward.load_reward_model(tmp_path / "missing")
     # the fingerprint PPO checkpoints record: the same for the same weights, another for other weights
     first = reward.fingerprint(path)
     assert first == reward.fingerprint(reward.save_reward_model(loaded, tok, tmp_path / "again"))
@@ -265,7 +264,7 @@ def test_transformer_rm_arches_train_the_right_weights_and_save(tokenizer, tmp_p
     else:
         assert all(".layers.2." in n or "norm" in n or "score" in n for n in trainable)
         assert not any(".layers.0." in n for n in trainable)
-    table = reward.build_pairs(toy_preferences(8), tok, max_length=64)
+    table = pairs.build_pairs(toy_preferences(8), tok, max_length=64)
     split = table.splits["train"]
     fn = reward.token_reward_fn(model, table, tok.pad_token_id)
     before = reward.evaluate(fn, split, TrainConfig())["loss"]
@@ -274,13 +273,13 @@ def test_transformer_rm_arches_train_the_right_weights_and_save(tokenizer, tmp_p
     assert reward.evaluate(fn, split, TrainConfig())["loss"] < before
     scores = reward.score(model, tok, ["Hi"], ["Hello"])
     path = reward.save_reward_model(model, tok, tmp_path / "saved")
-    loaded, _ = reward.load_reward_model(path, device="cpu", train_if_missing=False)
+    loaded, _ = reward.load_reward_model(path, device="cpu")
     assert reward.score(loaded, tok, ["Hi"], ["Hello"]) == pytest.approx(scores, abs=1e-4)
 
 
 def test_epoch_order_groups_pairs_by_prompt_and_repeats():
     group = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 3])
-    split = reward.PairSplit(torch.arange(10), torch.arange(10, 20), torch.full((10,), 0.7), torch.ones(10),
+    split = pairs.PairSplit(torch.arange(10), torch.arange(10, 20), torch.full((10,), 0.7), torch.ones(10),
                              torch.zeros(10), group=group)
     cfg = TrainConfig(seed=5)
     order = reward.epoch_order(split, cfg, epoch=2)
@@ -313,7 +312,7 @@ def test_soft_label_loss_and_accuracy_equal_one_pair_per_label():
 
 def test_vote_splits_reuse_the_table_and_keep_every_label(tokenizer):
     prefs = toy_preferences(8)
-    table = reward.build_pairs(prefs, tokenizer, max_length=64)
+    table = pairs.build_pairs(prefs, tokenizer, max_length=64)
     n_seqs = len(table)
     row = prefs["train"][0]
     votes = [{"prompt_id": row["prompt_id"], "a": row["rejected"], "b": row["chosen"], "votes_a": 1, "votes_b": 3,
@@ -322,7 +321,7 @@ def test_vote_splits_reuse_the_table_and_keep_every_label(tokenizer):
               "votes_b": 0, "gold_a": 1.0, "gold_b": 0.0, "p_a": 0.9},
              {"prompt_id": row["prompt_id"], "a": row["chosen"], "b": row["rejected"], "votes_a": 0, "votes_b": 0,
               "gold_a": 1.0, "gold_b": 0.0, "p_a": 0.5}]  # all ties: nothing to learn
-    labels = reward.add_vote_splits(table, prefs, votes)
+    labels = pairs.add_vote_splits(table, prefs, votes)
     assert labels == {"train_votes": 4} and len(table) == n_seqs
     split = table.splits["train_votes"]
     assert len(split) == 1 and split.target.tolist() == [0.75] and split.weight.tolist() == [4.0]
@@ -335,8 +334,44 @@ def test_vote_splits_reuse_the_table_and_keep_every_label(tokenizer):
     assert result.steps == 2
 
 
+def test_load_or_train_trains_a_missing_model_once_through_the_entry_point(tokenizer, tmp_path, monkeypatch):
+    calls = []
+
+    def train_and_save(cfg, path, engine="ours", state=None):  # stands in for chapter 2's recipe (minutes)
+        calls.append((path, engine, state))
+        return reward.save_reward_model(tiny_rm(tokenizer), tokenizer, path)
+
+    monkeypatch.setattr(train_reward, "train_and_save", train_and_save)
+    path = tmp_path / "rm"
+    first, tok = train_reward.load_or_train(path, device="cpu")
+    again, _ = train_reward.load_or_train(path, device="cpu")  # now it exists: loaded, not trained again
+    assert calls == [(path, "ours", None)]
+    assert reward.score(first, tok, ["Hi"], ["Hello"]) == reward.score(again, tok, ["Hi"], ["Hello"])
+
+
+def test_no_module_of_the_library_imports_one_that_imports_it_back():
+    """`features` once imported `reward` and `reward.load_reward_model` imported `features`: no such cycle again
+    (imports inside functions count)."""
+    import ast
+    from pathlib import Path
+
+    lib = Path(reward.__file__).parent
+    deps = {}
+    for path in lib.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                found |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+        deps[path.stem] = found - {path.stem}
+
+    def reaches(start, goal, seen=()):
+        return any(d == goal or (d not in seen and d in deps and reaches(d, goal, (*seen, d))) for d in deps[start])
+
+    assert [m for m in sorted(deps) if reaches(m, m)] == []
+
+
 def test_panel_votes_are_read_from_the_shipped_label_log():
-    votes = reward.load_panel_votes()
+    votes = data.load_panel_votes()
     assert votes and all(0 <= v["votes_a"] + v["votes_b"] <= 5 for v in votes)
     assert all(isinstance(v["a"], str) and v["a"] for v in votes[:20])
 

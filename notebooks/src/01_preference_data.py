@@ -24,7 +24,7 @@ from collections import Counter
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlhf_lib import annotate, config, data, models, report
+from rlhf_lib import annotate, config, data, metrics, models, report
 
 cfg = config.load()
 config.seed_everything(cfg.seed)
@@ -383,8 +383,7 @@ print(json.dumps({k: (v[:120] + "…" if isinstance(v, str) and len(v) > 120 els
 
 pairs_per_split = {s: len(dataset[s]) for s in data.SPLITS}
 prompts_per_split = {s: len(set(dataset[s]["prompt_id"])) for s in data.SPLITS}
-ceilings = {s: float(np.mean(np.maximum(dataset[s]["p_chosen"], 1 - np.array(dataset[s]["p_chosen"]))))
-            for s in data.SPLITS}
+ceilings = {s: metrics.bayes_ceiling(dataset[s]["p_chosen"]) for s in data.SPLITS}
 for s in data.SPLITS:
     print(f"{s:5s}: {prompts_per_split[s]:4d} prompts  {pairs_per_split[s]:5d} pairs  Bayes ceiling {ceilings[s]:.3f}")
 

@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from rlhf_lib import annotate, config, data, features, judge, metrics, models, plots, report, reward
+from rlhf_lib import annotate, config, data, features, judge, metrics, models, pairs, plots, report, reward
 from rlhf_lib.reward import TrainConfig
 
 cfg = config.load()
@@ -59,7 +59,7 @@ print(f"profile {cfg.profile}:", {k: v for k, v in vars(R).items()})
 prefs = data.load_preferences()
 print(prefs)
 for name in prefs:
-    print(f"{name:5s}: {len(prefs[name]):5d} pairs, Bayes ceiling {reward.bayes_ceiling(prefs[name]['p_chosen']):.3f}")
+    print(f"{name:5s}: {len(prefs[name]):5d} pairs, Bayes ceiling {metrics.bayes_ceiling(prefs[name]['p_chosen']):.3f}")
 example = prefs["train"][0]
 print("\nPROMPT:  ", example["prompt"][:200])
 print("CHOSEN:  ", example["chosen"][:200])
@@ -79,21 +79,21 @@ print("REJECTED:", example["rejected"][:200])
 # %%
 tokenizer = models.load_tokenizer(cfg.model.name)
 caps = {"train": R.max_train_pairs, "val": R.max_eval_pairs, "test": R.max_eval_pairs}
-table = reward.build_pairs(prefs, tokenizer, R.max_length, caps, seed=cfg.seed)
+table = pairs.build_pairs(prefs, tokenizer, R.max_length, caps, seed=cfg.seed)
 train_split, val_split, test_split = (table.splits[s] for s in ("train", "val", "test"))
 lengths = np.array([len(ids) for ids in table.input_ids])
 print(f"{len(table)} unique sequences; pairs: train {len(train_split)}, val {len(val_split)}, test {len(test_split)}")
 print(f"tokens per sequence: median {np.median(lengths):.0f}, max {lengths.max()} "
       f"({(lengths >= R.max_length).mean():.1%} cut to {R.max_length})")
 print(repr(tokenizer.decode(table.input_ids[0])[-300:]))
-ceiling = {s: reward.bayes_ceiling(table.splits[s].p_chosen) for s in ("train", "val", "test")}
+ceiling = {s: metrics.bayes_ceiling(table.splits[s].p_chosen) for s in ("train", "val", "test")}
 
 # %% [markdown]
 # **Every label, not one per pair.** Chapter 1 asked *all five* annotators of its panel about every pair of
 # responses to a prompt (for its agreement study), but its dataset keeps one label per pair — the label of the
 # annotator assigned to it — and drops the pair when that annotator said "tie". The other labels are more
-# human feedback, already paid for: `reward.load_panel_votes()` reads them from chapter 1's label log and
-# `reward.add_vote_splits()` adds, for each split, every labelled pair of its prompts with **all** its labels:
+# human feedback, already paid for: `data.load_panel_votes()` reads them from chapter 1's label log and
+# `pairs.add_vote_splits()` adds, for each split, every labelled pair of its prompts with **all** its labels:
 # `target` = the share of labels for `chosen`, `weight` = how many labels. The Bradley-Terry loss with a soft
 # target, $-[t\log\sigma(\Delta) + (1-t)\log\sigma(-\Delta)]$ weighted by the label count, is exactly the sum
 # of the BT losses of the labels one by one. We train on `train_votes`, choose and stop on `val_votes`
@@ -103,8 +103,8 @@ ceiling = {s: reward.bayes_ceiling(table.splits[s].p_chosen) for s in ("train", 
 # dataset has.
 
 # %%
-votes = reward.load_panel_votes()
-n_labels = reward.add_vote_splits(table, prefs, votes) if votes else {}
+votes = data.load_panel_votes()
+n_labels = pairs.add_vote_splits(table, prefs, votes) if votes else {}
 TRAIN, VAL = ("train_votes", "val_votes") if "train_votes" in table.splits else ("train", "val")
 train_votes, val_votes = table.splits[TRAIN], table.splits[VAL]
 for s in ("train", "val", "test"):
@@ -112,8 +112,8 @@ for s in ("train", "val", "test"):
         print(f"{s:5s}: {len(table.splits[s]):5d} pairs with 1 label each -> {len(table.splits[s + '_votes']):5d} pairs "
               f"with {n_labels[s + '_votes']:5d} labels")
 # the Bayes ceiling of a split with several labels per pair: the best expected share of its LABELS
-ceiling[VAL] = float(np.average(np.maximum(val_votes.p_chosen, 1 - val_votes.p_chosen), weights=val_votes.weight)) \
-    if val_votes.weight is not None else ceiling["val"]
+ceiling[VAL] = metrics.bayes_ceiling(val_votes.p_chosen, val_votes.weight) if val_votes.weight is not None \
+    else ceiling["val"]
 print(f"training on {TRAIN!r}, choosing and stopping on {VAL!r} (Bayes ceiling {ceiling[VAL]:.3f})")
 
 # %% [markdown]
@@ -212,7 +212,7 @@ def scored(split, margins, rows=None):
 def on_split(reward_fn, split, autocast=False):
     """Accuracy and gold agreement (with CIs) and the margins of one model on one split. `autocast` as in its
     training run, so that on the validation split it reproduces the best validation accuracy exactly."""
-    with models.autocast(device, enabled=autocast and reward.bf16_is_fast(device)):
+    with models.autocast(device, enabled=autocast and models.bf16_is_fast(device)):
         r_c, r_r = reward.score_split(reward_fn, split)
     margins = (r_c - r_r).numpy()
     return {**scored(split, margins), "margins": margins}
@@ -545,7 +545,7 @@ for name, (val_acc, te) in candidates.items():
     print(f"{name:34s} {show(val_acc):>21s} {show(te['accuracy']):>21s} {show(te['gold_agreement']):>21s}")
 best_name = max(candidates, key=lambda n: candidates[n][0]["value"])
 best = candidates[best_name][1]
-gap = ci(lambda d, p: 100 * (reward.bayes_ceiling(p) - reward.pairwise_accuracy(d, np.zeros(len(d)))),
+gap = ci(lambda d, p: 100 * (metrics.bayes_ceiling(p) - reward.pairwise_accuracy(d, np.zeros(len(d)))),
          best["margins"], test_split.p_chosen.numpy(), groups=test_split.group.numpy())
 print(f"\nbest by validation: {best_name}")
 print(f"test accuracy {show(best['accuracy'])} vs Bayes ceiling {ceiling['test']:.3f} "
@@ -563,7 +563,7 @@ plt.show()
 categories = np.array(prefs["test"]["category"])[test_split.rows.numpy()]
 for cat in sorted(set(categories)):
     sel = categories == cat
-    ceiling_cat = reward.bayes_ceiling(test_split.p_chosen[sel])
+    ceiling_cat = metrics.bayes_ceiling(test_split.p_chosen[sel])
     acc = scored(test_split, best["margins"], rows=sel)["accuracy"]
     print(f"{cat:12s} {sel.sum():4d} pairs  accuracy {show(acc)}  ceiling {ceiling_cat:.3f}")
 
@@ -659,7 +659,7 @@ t = time.perf_counter()
 lm, lm_tokenizer = models.load_model(cfg.model.name, device=device)
 checkable = [p for p in data.load_prompts("test") if p["category"] in ("factual", "arithmetic", "conversion")]
 answers = models.generate(lm, lm_tokenizer, [p["prompt"] for p in checkable], max_new_tokens=48, greedy=True,
-                          bf16=reward.bf16_is_fast(device), progress=False)
+                          bf16=models.bf16_is_fast(device), progress=False)
 knows = {p["id"]: annotate.correctness(p, g.text) == 1.0 for p, (g,) in zip(checkable, answers, strict=True)}
 base_knows = {}
 for p in checkable:
@@ -702,7 +702,8 @@ timings["base_model_check_s"] = time.perf_counter() - t
 # Chapter 4 needs a transformer it can call on fresh text, so we save the transformer RM with the best validation
 # accuracy (top-$k$ from our loop or TRL — its trained top layers live inside the full model — or LoRA, its adapters
 # merged into the weights) with `save_pretrained` in safetensors. `reward.load_reward_model()`
-# loads it — or trains one when the folder is missing — and `reward.score()` turns (prompt, response)
+# loads it (later chapters call `train_reward.load_or_train()`, which trains one first when the folder is missing)
+# and `reward.score()` turns (prompt, response)
 # lists into floats: chat template, left truncation, batches sorted by length.
 
 # %%

@@ -30,8 +30,9 @@ import torch
 from datasets import DatasetDict
 from torch import nn
 
-from rlhf_lib import annotate, config, data, features, metrics, models, plots, report, reward
-from rlhf_lib.reward import PairSplit, TrainConfig
+from rlhf_lib import annotate, config, data, features, metrics, models, plots, report, reward, train_reward
+from rlhf_lib.pairs import PairSplit, PairTable, build_pairs
+from rlhf_lib.reward import TrainConfig
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -53,7 +54,7 @@ caps = {"train": R.max_train_pairs, "val": R.max_eval_pairs, "test": R.max_eval_
 
 
 def capped(ds, cap, seed):
-    """The same seeded subset of rows that `reward.build_pairs` keeps (so chapter 2's feature cache is reused)."""
+    """The same seeded subset of rows that `pairs.build_pairs` keeps (so chapter 2's feature cache is reused)."""
     if cap is None or cap >= len(ds):
         return ds
     return ds.select(np.sort(np.random.default_rng(seed).choice(np.arange(len(ds)), size=cap, replace=False)))
@@ -61,22 +62,22 @@ def capped(ds, cap, seed):
 
 prefs = DatasetDict({s: capped(prefs[s], caps.get(s), cfg.seed) for s in prefs})
 tokenizer = models.load_tokenizer(cfg.model.name)
-table = reward.build_pairs(prefs, tokenizer, R.max_length, seed=cfg.seed)
+table = build_pairs(prefs, tokenizer, R.max_length, seed=cfg.seed)
 splits = table.splits
 records = {r["id"]: r for r in data.load_prompts()}
 for s in ("train", "val", "test"):
     cats = sorted(set(prefs[s]["category"]))
     print(f"{s:5s}: {len(prefs[s]):5d} pairs from {len(set(prefs[s]['prompt_id'])):4d} prompts; "
-          f"Bayes ceiling {reward.bayes_ceiling(prefs[s]['p_chosen']):.3f}; categories {', '.join(cats)}")
+          f"Bayes ceiling {metrics.bayes_ceiling(prefs[s]['p_chosen']):.3f}; categories {', '.join(cats)}")
 
 # %% [markdown]
 # The model under test is chapter 2's transformer RM from `artifacts/reward_model/`. If chapter 2 has not
-# run, `load_reward_model()` trains a small one first (a few minutes). Any scorer with the signature
+# run, `train_reward.load_or_train()` trains a small one first (a few minutes). Any scorer with the signature
 # `score_fn(prompts, responses) -> rewards` works with the probes of this chapter.
 
 # %%
 t = time.perf_counter()
-rm, rm_tok = reward.load_reward_model()
+rm, rm_tok = train_reward.load_or_train()
 rm_info = json.loads((config.artifacts_dir() / reward.REWARD_DIR / "reward_info.json").read_text())
 print("reward model:", rm_info)
 
@@ -130,7 +131,7 @@ tables = {s: metrics.metric_table(margins[s], groups=prefs[s]["prompt_id"], n_bo
 timings["bootstrap_s"] = time.perf_counter() - t
 gold = {s: reward.gold_agreement(margins[s], np.zeros(len(margins[s])), prefs[s]["gold_chosen"],
                                  prefs[s]["gold_rejected"]) for s in ("val", "test")}
-ceiling = {s: reward.bayes_ceiling(prefs[s]["p_chosen"]) for s in ("val", "test", "train")}
+ceiling = {s: metrics.bayes_ceiling(prefs[s]["p_chosen"]) for s in ("val", "test", "train")}
 print(f"{'metric':10s} {'val':>24s} {'test':>24s}")
 for rows in zip(tables["val"], tables["test"], strict=True):
     cells = [f"{r['value']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]" for r in rows]
@@ -221,7 +222,7 @@ cats_test = np.array(prefs["test"]["category"])
 p_test = np.array(prefs["test"]["p_chosen"])
 print(f"{'category':12s} {'pairs':>5s} {'accuracy [95% CI]':>22s} {'ceiling':>8s} {'AUC':>6s} {'ECE':>6s}")
 for row in cat_rows:
-    ceil = reward.bayes_ceiling(p_test[cats_test == row["category"]])
+    ceil = metrics.bayes_ceiling(p_test[cats_test == row["category"]])
     print(f"{row['category']:12s} {row['n']:5d} {row['accuracy']:8.3f} [{row['lo']:.3f}, {row['hi']:.3f}] "
           f"{ceil:8.3f} {row['auc']:6.3f} {row['ece']:6.3f}")
 
@@ -497,7 +498,7 @@ para_text = {i: metrics.trivial_paraphrase(table.responses[i]) for i in seq_ids}
 new_seqs = [i for i in seq_ids if para_text[i] != table.responses[i]]
 aug_prompts = [table.prompts[i] for i in new_seqs]
 aug_responses = [para_text[i] for i in new_seqs]
-aug_table = reward.PairTable(aug_prompts, aug_responses, reward.encode(tokenizer, aug_prompts, aug_responses, R.max_length))
+aug_table = PairTable(aug_prompts, aug_responses, models.encode(tokenizer, aug_prompts, aug_responses, R.max_length))
 if new_seqs:
     aug_cache = features.extract(base_rm, tokenizer, aug_table, R.top_k, models.resolve(cfg.model.name),
                                  R.feature_batch_size, progress=False)

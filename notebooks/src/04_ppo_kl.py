@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from rlhf_lib import config, data, judge, models, ppo, report, reward, train_ppo
+from rlhf_lib import config, data, judge, models, ppo, report, reward, train_ppo, train_reward
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -53,7 +53,7 @@ print(f"profile {cfg.profile}:", vars(P))
 #   reference or a separate critic instead, for models without adapters (chapter 5 uses that).
 #
 # The reward model is chapter 2's (the transformer with the best validation accuracy there; the cell prints which);
-# when chapter 2 has not run, `reward.load_reward_model()` trains a small one.
+# when chapter 2 has not run, `train_reward.load_or_train()` trains a small one (chapter 2's recipe).
 
 # %%
 device = models.pick_device()
@@ -69,7 +69,7 @@ policy = ac.policy
 policy.print_trainable_parameters()
 
 t = time.perf_counter()
-rm, rm_tokenizer = reward.load_reward_model()
+rm, rm_tokenizer = train_reward.load_or_train()
 rm_max_length = cfg.reward.max_length
 timings["load reward model"] = time.perf_counter() - t
 print(f"reward model loaded in {timings['load reward model']:.1f} s")
@@ -147,7 +147,7 @@ plt.show()
 
 # %%
 with torch.no_grad(), policy.disable_adapter():
-    ids, mask = (x.to(device) for x in ppo.left_pad(train_ids[:8], pad))
+    ids, mask = (x.to(device) for x in models.pad_batch(train_ids[:8], pad, side="left"))
     colder = ppo.sample(policy, ids, mask, P.max_new_tokens, 0.5, eos, pad, seed=3, autocast=fast_bf16)  # samples of π = base at T=0.5
     r_mask, _ = ppo.response_mask(colder.cpu(), eos)
     r_mask = r_mask.to(device)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhf_lib import annotate, config, data, features, judge, models, ppo, report, reward, train_ppo
+from rlhf_lib import annotate, config, data, features, judge, models, pairs, ppo, report, reward, train_ppo
 from rlhf_lib.apps import language
 
 T0 = time.perf_counter()
@@ -96,13 +96,13 @@ for t in ("QA", "summarisation"):
 t = time.perf_counter()
 rm_lm, tokenizer = models.load_model(cfg.model.name, dtype=torch.float32)
 caps = {"train": R.max_train_pairs, "val": R.max_eval_pairs, "test": R.max_eval_pairs}
-table = reward.build_pairs(prefs_all, tokenizer, R.max_length, caps, seed=cfg.seed)  # = chapter 2's table
+table = pairs.build_pairs(prefs_all, tokenizer, R.max_length, caps, seed=cfg.seed)  # = chapter 2's table
 cache = features.extract(rm_lm, tokenizer, table, R.top_k, models.resolve(cfg.model.name), R.feature_batch_size)
 X = cache.features(R.ffn_layer, "both")  # (S, 2H)
 splits = language.split_by_category(table, prefs_all, CATEGORIES)
-votes = reward.load_panel_votes()
+votes = data.load_panel_votes()
 if votes:  # every panel label of the QA and summarisation pairs
-    reward.add_vote_splits(table, prefs, votes)
+    pairs.add_vote_splits(table, prefs, votes)
 train_split = table.splits.get("train_votes", splits["train"])
 val_split = table.splits.get("val_votes", splits["val"])
 timings["features"] = time.perf_counter() - t

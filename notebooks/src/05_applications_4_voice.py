@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhf_lib import config, data, features, judge, models, ppo, report, reward, train_ppo
+from rlhf_lib import config, data, features, judge, models, pairs, ppo, report, reward, train_ppo
 from rlhf_lib.apps import language, voice
 
 T0 = time.perf_counter()
@@ -133,16 +133,16 @@ for i in worst:
 # %%
 t = time.perf_counter()
 panel = voice.make_panel(cfg.data.n_annotators, seed=cfg.seed)
-pairs = voice.annotate_pairs(prompts, responses, panel, seed=cfg.seed)
-agreement = data.agreement_stats(pairs)
+labelled = voice.annotate_pairs(prompts, responses, panel, seed=cfg.seed)
+agreement = data.agreement_stats(labelled)
 sweep = {tau: data.agreement_stats(voice.annotate_pairs(prompts, responses, voice.make_panel(
     cfg.data.n_annotators, seed=cfg.seed, temperature=tau), seed=cfg.seed))["pairwise_agreement"]
     for tau in (0.2, 0.4, voice.TEMPERATURE, 1.6, 3.2)}
-rows = data.to_preference_rows(prompts, responses, pairs)
+rows = data.to_preference_rows(prompts, responses, labelled)
 prefs = language.preference_dataset(rows)
 timings["annotation"] = time.perf_counter() - t
 print({k: round(v, 3) for k, v in agreement.items()})
-print(f"{len(pairs)} pairs labelled by {len(panel)} annotators; dataset (assigned label, ties dropped): "
+print(f"{len(labelled)} pairs labelled by {len(panel)} annotators; dataset (assigned label, ties dropped): "
       + ", ".join(f"{s} {len(prefs[s])}" for s in prefs))
 fig, ax = plt.subplots(figsize=(5.5, 3))
 ax.plot(list(sweep), list(sweep.values()), "o-")
@@ -162,10 +162,10 @@ plt.show()
 # %%
 t = time.perf_counter()
 rm_lm, tokenizer = models.load_model(cfg.model.name, dtype=torch.float32)
-table = reward.build_pairs(prefs, tokenizer, A.voice_rm_max_length, seed=cfg.seed)
+table = pairs.build_pairs(prefs, tokenizer, A.voice_rm_max_length, seed=cfg.seed)
 cache = features.extract(rm_lm, tokenizer, table, R.top_k, models.resolve(cfg.model.name), R.feature_batch_size)
 X = cache.features(R.ffn_layer, "both")  # (S, 2H)
-reward.add_vote_splits(table, prefs, language.votes_from_pairs(pairs, responses))
+pairs.add_vote_splits(table, prefs, language.votes_from_pairs(labelled, responses))
 timings["features"] = time.perf_counter() - t
 rm_head, rm_results = language.train_feature_rm(X, table.splits["train_votes"], table.splits["val_votes"], R.ffn_hidden,
                                             R.ffn_lr, A.voice_rm_epochs, R.batch_size, A.voice_rm_seeds, seed=cfg.seed)

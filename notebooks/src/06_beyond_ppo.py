@@ -31,7 +31,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from rlhf_lib import compare, config, data, judge, metrics, models, ppo, report, reward, train_ppo
+from rlhf_lib import (
+    compare,
+    config,
+    data,
+    judge,
+    metrics,
+    models,
+    ppo,
+    report,
+    reward,
+    train_ppo,
+    train_reward,
+)
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -51,7 +63,7 @@ print(f"profile {cfg.profile}:", vars(B))
 
 # %%
 device = models.pick_device()
-fast_bf16 = reward.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (emulated bf16 is slower there)
+fast_bf16 = models.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (emulated bf16 is slower there)
 dtype = torch.bfloat16 if fast_bf16 else torch.float32
 ref_base, tokenizer = models.load_model(cfg.model.name, device=device, dtype=dtype)
 eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
@@ -65,7 +77,7 @@ def fresh_lora_policy(base=None):
     return train_ppo.lora_actor_critic(base, P.lora_r, P.lora_layers)
 
 
-rm, rm_tokenizer = reward.load_reward_model()
+rm, rm_tokenizer = train_reward.load_or_train()
 rm_max_length = cfg.reward.max_length
 prompts_train = data.load_prompts("train")
 eval_recs = judge.stratified(data.load_prompts("test"), B.eval_prompts, seed=0)

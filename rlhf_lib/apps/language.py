@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import features, ppo, reward
-from ..reward import PairSplit, PairTable
+from .. import features, metrics, models, ppo, reward
+from ..pairs import PairSplit, PairTable
 
 
 # ========================================================================================= preferences
@@ -48,7 +48,7 @@ def split_by_category(table: PairTable, prefs, categories: Sequence[str]) -> dic
 
 
 def votes_from_pairs(pairs: list[dict], responses: dict[str, list[dict]]) -> list[dict]:
-    """Panel-labelled pairs (`data.annotate_pairs`) in the row format of `reward.load_panel_votes`: every label kept."""
+    """Panel-labelled pairs (`data.annotate_pairs`) in the row format of `data.load_panel_votes`: every label kept."""
     text = {r["response_id"]: r["text"] for recs in responses.values() for r in recs}
     rows = []
     for p in pairs:
@@ -92,7 +92,7 @@ class FeatureRM(nn.Module):
         if len(prompts) == 0:
             return []
         table = PairTable(list(prompts), list(responses),
-                          reward.encode(self.tokenizer, prompts, responses, self.max_length))
+                          models.encode(self.tokenizer, prompts, responses, self.max_length))
         cache = features.extract(self.lm, self.tokenizer, table, top_k=1, batch_size=batch_size, cache=False,
                                  progress=False)
         x = cache.features(self.layer, "both")  # (N, 2H)
@@ -122,9 +122,8 @@ def rm_metrics(head: nn.Module, x: torch.Tensor, split: PairSplit) -> dict[str, 
     """Pairwise accuracy (over all labels of a split with several per pair), gold agreement and Bayes ceiling."""
     with torch.no_grad():
         out = reward.evaluate(features.feature_reward_fn(head, x), split, reward.TrainConfig())
-    p = split.p_chosen.numpy()
-    w = np.ones_like(p) if split.weight is None else split.weight.numpy()
-    out["bayes_ceiling"] = float(np.average(np.maximum(p, 1 - p), weights=w))
+    w = torch.ones_like(split.p_chosen) if split.weight is None else split.weight
+    out["bayes_ceiling"] = metrics.bayes_ceiling(split.p_chosen, w)
     out["pairs"] = len(split)
     return out
 

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .. import annotate, judge, metrics, ppo, reward
+from .. import annotate, judge, metrics, models, ppo, reward
 
 EOS, PAD, BOS = 0, 1, 2
 N_SPECIAL = 3
@@ -77,7 +77,7 @@ def pretrain(model, sequences: Sequence[Sequence[int]], epochs: int = 3, batch_s
     bar = tqdm(total=n_steps, desc="pre-training", disable=not progress)
     for _ in range(epochs):
         for idx in torch.randperm(len(sequences), generator=gen).split(batch_size):
-            ids, mask = reward.pad_batch([sequences[i] for i in idx], PAD)  # (B, L) right-padded
+            ids, mask = models.pad_batch([sequences[i] for i in idx], PAD)  # (B, L) right-padded
             labels = ids.masked_fill(mask == 0, -100)
             loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
             opt.zero_grad(set_to_none=True)
@@ -259,7 +259,7 @@ class SeqRewardModel(nn.Module):
         self.eval()
         out = []
         for start in range(0, len(seqs), batch_size):
-            ids, mask = reward.pad_batch([_framed(s) for s in seqs[start:start + batch_size]], PAD)
+            ids, mask = models.pad_batch([_framed(s) for s in seqs[start:start + batch_size]], PAD)
             out.append(self(ids, mask))
         return torch.cat(out).numpy() if out else np.zeros(0)
 
@@ -286,7 +286,7 @@ def train_reward_model(model: SeqRewardModel, train: Pairs, val: Pairs | None = 
         losses = []
         for idx in torch.as_tensor(keep)[torch.randperm(len(keep), generator=gen)].split(batch_size):
             seqs = [_framed(train.a[i]) for i in idx] + [_framed(train.b[i]) for i in idx]
-            ids, mask = reward.pad_batch(seqs, PAD)
+            ids, mask = models.pad_batch(seqs, PAD)
             r = model(ids, mask)  # (2B,)
             loss = reward.bradley_terry_loss(r[:len(idx)], r[len(idx):], target=target[idx], weight=weight[idx])
             opt.zero_grad(set_to_none=True)

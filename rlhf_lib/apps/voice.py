@@ -220,8 +220,7 @@ def sample_responses(prompts: list[dict], cfg, model=None, tokenizer=None, cache
     Sampled in bf16 only where the hardware runs it natively (the shipped file: float32 on a CPU)."""
     from .. import data
     from ..config import artifacts_dir
-    from ..models import pick_device
-    from ..reward import bf16_is_fast
+    from ..models import bf16_is_fast, pick_device
 
     A = cfg.apps
     cache = Path(cache or artifacts_dir() / "voice" / "responses.jsonl")

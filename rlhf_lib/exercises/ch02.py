@@ -82,7 +82,7 @@ def _toy_utility(x: torch.Tensor) -> torch.Tensor:
 
 
 def _toy_pairs(n_prompts: int, seed: int, k: int = 4, offset: int = 0, temperature: float = 0.25):
-    from ..reward import PairSplit
+    from ..pairs import PairSplit
 
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n_prompts * k, 8, generator=g)  # K responses per prompt, 8 features each

@@ -10,7 +10,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from rlhf_lib import config, exercises, features, reward
+from rlhf_lib import config, exercises, features, metrics, reward
 from rlhf_lib.reward import TrainConfig
 
 config.seed_everything(0)
@@ -70,5 +70,5 @@ torch.manual_seed(0)
 net = reward.FeedForwardRM(X.shape[1], hidden=64, dropout=0.0)
 tc = TrainConfig(lr=3e-3, batch_size=32, epochs=20, eval_every=50, patience=100, seed=0)
 result = reward.train(net, features.feature_reward_fn(net, X), train_split, val_split, tc, progress=False)
-print(f"best val accuracy {result.best_val_accuracy:.3f} (Bayes ceiling {reward.bayes_ceiling(val_split.p_chosen):.3f})")
+print(f"best val accuracy {result.best_val_accuracy:.3f} (Bayes ceiling {metrics.bayes_ceiling(val_split.p_chosen):.3f})")
 assert exercises.check("02.4", net)

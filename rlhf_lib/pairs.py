@@ -1,0 +1,159 @@
+"""Preference pairs as the reward model's training loop reads them: every unique (prompt, response) tokenized once.
+
+A `PairTable` holds each unique sequence once (a response is in several pairs) and one `PairSplit` per split:
+index tensors into the table, plus what the metrics need (panel probability, gold utilities, the prompt of each
+pair, and, for pairs with several labels, the share of labels for `chosen` and their number).
+Read top to bottom: the two containers -> checking a split made in code -> building the table from chapter 1's
+dataset -> adding every label of the panel (`data.load_panel_votes`) as splits with several labels per pair.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .data import PreferenceDataError
+from .models import encode
+
+
+@dataclass
+class PairSplit:
+    """One split as index tensors into a table of unique sequences, plus what the metrics need."""
+
+    chosen: torch.Tensor     # (P,) sequence index of each chosen response
+    rejected: torch.Tensor   # (P,)
+    p_chosen: torch.Tensor   # (P,) panel probability of preferring chosen
+    gold_chosen: torch.Tensor
+    gold_rejected: torch.Tensor
+    rows: torch.Tensor | None = None  # (P,) row of each pair in the source dataset split
+    group: torch.Tensor | None = None  # (P,) prompt of each pair: pairs of one prompt share responses
+    target: torch.Tensor | None = None  # (P,) share of the pair's labels that chose `chosen` (None: one label, 1)
+    weight: torch.Tensor | None = None  # (P,) number of labels of each pair (None: one each)
+
+    def __len__(self) -> int:
+        return len(self.chosen)
+
+    def seqs(self) -> torch.Tensor:
+        """The unique sequence indices this split uses."""
+        return torch.unique(torch.cat([self.chosen, self.rejected]))
+
+
+@dataclass
+class PairTable:
+    """Every unique (prompt, response) of the splits, tokenized once, and each split's pairs."""
+
+    prompts: list[str]
+    responses: list[str]
+    input_ids: list[list[int]]
+    splits: dict[str, PairSplit] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+
+def _check_split(ds, name: str) -> None:
+    """Every row of a preference split: non-empty prompt / chosen / rejected strings that differ, finite numbers.
+
+    A dataset made in code (not read by `data.load_preferences`) reaches the model through here, so the
+    checks of `data.normalize` are repeated: a None in `p_chosen` would otherwise fail deep inside torch.
+    """
+    cols = {c: list(ds[c]) for c in ("prompt", "chosen", "rejected", "p_chosen", "gold_chosen", "gold_rejected")}
+    for i in range(len(ds)):
+        where = f"preference split {name!r}, row {i}"
+        for c in ("prompt", "chosen", "rejected"):
+            if not isinstance(cols[c][i], str) or not cols[c][i].strip():
+                raise PreferenceDataError(f"{where}: field {c!r} must be a non-empty string, got {cols[c][i]!r:.60}")
+        if cols["chosen"][i].strip() == cols["rejected"][i].strip():
+            raise PreferenceDataError(f"{where}: fields 'chosen' and 'rejected' are identical: no preference to learn")
+        for c in ("p_chosen", "gold_chosen", "gold_rejected"):
+            v = cols[c][i]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise PreferenceDataError(f"{where}: field {c!r} must be a finite number, got {v!r}")
+        if not 0 <= cols["p_chosen"][i] <= 1:
+            raise PreferenceDataError(f"{where}: field 'p_chosen' is {cols['p_chosen'][i]!r}, not a probability in [0, 1]")
+
+
+def build_pairs(dataset, tokenizer, max_length: int, max_pairs: dict[str, int | None] | None = None,
+                seed: int = 0) -> PairTable:
+    """Turn the chapter-1 DatasetDict into a `PairTable`; `max_pairs` caps a split (a seeded sample)."""
+    max_pairs = max_pairs or {}
+    index: dict[tuple[str, str], int] = {}
+    prompts: list[str] = []
+    responses: list[str] = []
+    prompt_ids: dict[str, int] = {}
+
+    def seq(prompt: str, response: str) -> int:
+        key = (prompt, response)
+        if key not in index:
+            index[key] = len(prompts)
+            prompts.append(prompt)
+            responses.append(response)
+        return index[key]
+
+    splits = {}
+    for name in dataset:
+        ds = dataset[name]
+        for column in ("prompt", "chosen", "rejected", "p_chosen", "gold_chosen", "gold_rejected"):
+            if column not in ds.column_names:
+                raise KeyError(f"preference split {name!r} has no column {column!r} (see the data contract)")
+        _check_split(ds, name)
+        rows = np.arange(len(ds))
+        cap = max_pairs.get(name)
+        if cap is not None and cap < len(rows):
+            rows = np.sort(np.random.default_rng(seed).choice(rows, size=cap, replace=False))
+        ds = ds.select(rows)
+        c = [seq(p, r) for p, r in zip(ds["prompt"], ds["chosen"], strict=True)]
+        r = [seq(p, r) for p, r in zip(ds["prompt"], ds["rejected"], strict=True)]
+        group = [prompt_ids.setdefault(p, len(prompt_ids)) for p in ds["prompt"]]
+        splits[name] = PairSplit(torch.tensor(c), torch.tensor(r), torch.tensor(ds["p_chosen"], dtype=torch.float),
+                                 torch.tensor(ds["gold_chosen"], dtype=torch.float),
+                                 torch.tensor(ds["gold_rejected"], dtype=torch.float), torch.as_tensor(rows),
+                                 torch.tensor(group))
+    ids = encode(tokenizer, prompts, responses, max_length)
+    return PairTable(prompts, responses, ids, splits)
+
+
+# ================================================================ more human feedback: every label of the panel
+def add_vote_splits(table: PairTable, dataset, votes: list[dict], suffix: str = "_votes") -> dict[str, int]:
+    """Add a split "<name>_votes" for each split of `dataset`: every panel-labelled pair of its prompts.
+
+    Each pair keeps all its labels: `target` = share of non-tie labels for `chosen` (the side with more
+    votes), `weight` = number of non-tie labels. Only pairs whose two responses are already in `table` are
+    kept, so the table (and the feature cache keyed on it) does not change; pairs nobody preferred (all
+    ties) carry nothing and are left out. Returns the number of labels in each new split.
+    """
+    index = {(p, r): i for i, (p, r) in enumerate(zip(table.prompts, table.responses, strict=True))}
+    labels = {}
+    for name in list(dataset):
+        if name.endswith(suffix):
+            continue
+        prompt_of = dict(zip(dataset[name]["prompt_id"], dataset[name]["prompt"], strict=True))
+        groups: dict[str, int] = {}
+        cols: dict[str, list] = {k: [] for k in ("c", "r", "p", "gc", "gr", "t", "w", "g")}
+        for v in votes:
+            prompt = prompt_of.get(v["prompt_id"])
+            n = v["votes_a"] + v["votes_b"]
+            if prompt is None or n == 0:
+                continue
+            a, b = index.get((prompt, v["a"])), index.get((prompt, v["b"]))
+            if a is None or b is None:
+                continue
+            first = v["votes_a"] >= v["votes_b"]
+            cols["c"].append(a if first else b)
+            cols["r"].append(b if first else a)
+            cols["p"].append(v["p_a"] if first else 1 - v["p_a"])
+            cols["gc"].append(v["gold_a"] if first else v["gold_b"])
+            cols["gr"].append(v["gold_b"] if first else v["gold_a"])
+            cols["t"].append((v["votes_a"] if first else v["votes_b"]) / n)
+            cols["w"].append(float(n))
+            cols["g"].append(groups.setdefault(v["prompt_id"], len(groups)))
+        if not cols["c"]:
+            continue
+        f = {k: torch.tensor(x, dtype=torch.float) for k, x in cols.items() if k not in ("c", "r", "g")}
+        table.splits[name + suffix] = PairSplit(torch.tensor(cols["c"]), torch.tensor(cols["r"]), f["p"], f["gc"],
+                                                f["gr"], group=torch.tensor(cols["g"]), target=f["t"], weight=f["w"])
+        labels[name + suffix] = int(f["w"].sum())
+    return labels
