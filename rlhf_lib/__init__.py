@@ -1,7 +1,25 @@
-"""rlhf_lib: the small library behind the course. One module per stage:
+"""rlhf_lib: the small library behind the course, one module per idea, in the order a learner meets them.
 
-config (profiles and sizes), models (base model), data (preference data), annotate (annotators),
-reward (reward model), metrics (validation), ppo (RL fine-tuning), plots, report (course figures).
+Set-up        config       profiles, paths, seeds: every size of every chapter in one table
+              models       the base LM offline: device, dtype, tokenizing and padding, chat, sampling, LoRA
+Preferences   data         prompts, sampled responses, labelled pairs, loaders for shared formats, panel votes
+              annotate     the hidden gold utility, simulated annotators, agreement, a durable label log
+              widgets      ipywidgets annotators for people (pairwise with ties, rankings)
+Reward model  pairs        preference pairs as the training loop reads them (token ids once, splits)
+              features     frozen features of the base model, cached, and the reward models on them
+              reward       losses, architectures, the explicit training loop, scoring, saving
+              train_reward chapter 2's transformer reward model, headless (`python -m rlhf_lib.train_reward`)
+Validation    metrics      accuracy, precision/recall/F1, AUC, calibration, CIs, bias probes, BLEU/ROUGE
+              judge        a tuned policy against its reference: win rates with CIs, controls, refusals
+PPO           ppo          PPO with a KL penalty, read top to bottom: the equations of chapter 4 in order
+              distributed  data parallelism for PPO, one call per use in `ppo`
+              checkpoint   the one checkpoint format of both training loops (refuses a changed configuration)
+              train_ppo    chapter 4's run, headless (`python -m rlhf_lib.train_ppo`), and its one set-up
+              launch       what the headless entry points share: profile + overrides, process set-up
+Beyond        compare      chapter 6: PPO, best-of-n, DPO and RLOO on one problem
+              apps/        chapter 5: language (chat, summaries), voice, seqrl (sprites, melody)
+Course        exercises/   the checks of chapters 0-4's exercises, one file per chapter
+              plots, report, course   shared plots, recorded figures, the headless runner
 """
 
 __version__ = "0.1.0"
