@@ -1,11 +1,13 @@
 """Profiles, paths and seeds: every size of every chapter lives in the one table below.
 
-A profile is chosen once per process: `RLHF_PROFILE` (ci | cpu | gpu) if set, else `ci` when the
+A profile is chosen once per process: `RLHF_PROFILE` (ci | cpu | gpu | gpu-smoke) if set, else `ci` when the
 `CI` variable is set, else `gpu` when CUDA is available, else `cpu`.
 
-    ci   nbval in CI: each chapter in minutes on 2 cores; the numbers only show the code runs.
-    cpu  a learner without a GPU: real results, each chapter well under 30 minutes on 2 cores.
-    gpu  one GPU: larger batches and more samples; a hub model may replace the embedded one.
+    ci         nbval in CI: each chapter in minutes on 2 cores; the numbers only show the code runs.
+    cpu        a learner without a GPU: real results, each chapter well under 30 minutes on 2 cores.
+    gpu        one GPU: larger batches and more samples; a hub model may replace the embedded one.
+    gpu-smoke  not a column: the gpu profile's choices (GPU_CHOICES) at the ci profile's sizes, so that CI runs
+               on a CPU the branches a GPU run takes (tests/test_gpu_smoke.py, docs/profiles.md).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-PROFILES = ("ci", "cpu", "gpu")
+COLUMNS = ("ci", "cpu", "gpu")  # the columns of TABLE
+PROFILES = (*COLUMNS, "gpu-smoke")  # what RLHF_PROFILE, --config and --profile accept
 
 # setting                          ci       cpu      gpu      what it sizes
 TABLE: dict[str, tuple] = {
@@ -155,6 +158,14 @@ TABLE: dict[str, tuple] = {
     "beyond.rloo_group":          (2,       4,       8),      # answers per prompt in an RLOO group
 }
 
+# The rows whose gpu value picks other code, not another size: gpu-smoke takes these from the gpu column and
+# every other row from the ci column. ("None = all" rows are sizes: the smoke profile keeps ci's numbers.)
+GPU_CHOICES = (
+    "reward.arch",         # "lora": chapter 2's transformer is the LoRA model, no top-k cache, §6's LoRA cell skipped
+    "reward.lora_epochs",  # None: no second (LoRA) reward model after the first
+    "ppo.lora_layers",     # None: LoRA on every layer, no frozen trunk cached (chapters 4-6)
+)
+
 
 def detect_profile() -> str:
     """The profile named by RLHF_PROFILE, else one guessed from the environment and hardware."""
@@ -176,8 +187,10 @@ def load(profile: str | None = None, **overrides) -> SimpleNamespace:
     profile = profile or detect_profile()
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    col = PROFILES.index(profile)
+    col = COLUMNS.index("ci" if profile == "gpu-smoke" else profile)
     values = {key: row[col] for key, row in TABLE.items()}
+    if profile == "gpu-smoke":
+        values.update({key: TABLE[key][COLUMNS.index("gpu")] for key in GPU_CHOICES})
     for key, value in overrides.items():
         dotted = key.replace("__", ".")
         if dotted not in values:

@@ -1,6 +1,6 @@
 """What the headless entry points share: a run configuration (profile + overrides) and the process set-up.
 
-A run is named by `--config X`, where X is a profile name (ci, cpu, gpu) or a small JSON/YAML file
+A run is named by `--config X`, where X is a profile name (ci, cpu, gpu, gpu-smoke) or a small JSON/YAML file
 
     {"profile": "cpu", "overrides": {"ppo.steps": 40, "ppo.batch_size": 32}, "output_dir": "artifacts/run1"}
 
@@ -26,7 +26,7 @@ RUN_KEYS = ("profile", "overrides", "output_dir")
 
 def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default=None, help="a profile name (ci, cpu, gpu) or a JSON/YAML run file")
+    p.add_argument("--config", default=None, help="a profile name (ci, cpu, gpu, gpu-smoke) or a JSON/YAML run file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override one row of rlhf_lib.config.TABLE, e.g. --set ppo.steps=4 (repeatable)")
     p.add_argument("--output-dir", default=None, help="where the run writes (default: the profile's artifacts)")

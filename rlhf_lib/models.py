@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib.metadata
+import os
 import shutil
 import subprocess
 import sys
@@ -193,8 +194,9 @@ def timed_load(name: str | None = SMOLLM2, **kwargs):
 
 
 def load_tiny_model(seed: int = 0, hidden: int = 64, layers: int = 2, tokenizer=None):
-    """A randomly initialised, tiny Llama with the SmolLM2 tokenizer: for fast unit tests only."""
-    tokenizer = tokenizer or load_tokenizer(SMOLLM2)
+    """A randomly initialised, tiny Llama for fast unit tests only: with the SmolLM2 tokenizer, or the tokenizer
+    folder `RLHF_TINY_TOKENIZER` names (the unit tests' 1024-token one: no GGUF to convert, tests/conftest.py)."""
+    tokenizer = tokenizer or load_tokenizer(os.environ.get("RLHF_TINY_TOKENIZER") or SMOLLM2)
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,

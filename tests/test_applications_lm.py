@@ -171,9 +171,12 @@ def test_votes_and_preference_dataset_from_panel_pairs():
     assert all(v["votes_a"] + v["votes_b"] <= 5 for v in votes)
     assert {v["a"] for v in votes} <= {t for ts in texts.values() for t in ts}
     rows = data.to_preference_rows(prompts, responses, pairs)
-    if {r["split"] for r in rows} == {"train", "val", "test"}:
-        ds = language.preference_dataset(rows)
-        assert set(ds) == {"train", "val", "test"} and "split" not in ds["train"].column_names
+    per_split = {s: sum(r["split"] == s for r in rows) for s in ("train", "val", "test")}
+    assert all(per_split.values()), per_split  # the prompts above are in all three splits
+    ds = language.preference_dataset(rows)
+    assert {s: len(ds[s]) for s in ds} == per_split and "split" not in ds["train"].column_names
+    assert {(r["prompt"], r["chosen"], r["rejected"]) for r in ds["val"]} == {
+        (r["prompt"], r["chosen"], r["rejected"]) for r in rows if r["split"] == "val"}
     with pytest.raises(ValueError, match="no preference pairs in split 'test'"):
         language.preference_dataset([r for r in rows if r["split"] != "test"])
 

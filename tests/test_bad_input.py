@@ -347,9 +347,11 @@ def test_loss_recoveries():
 
 # ============================================================================================ scoring
 @pytest.fixture(scope="module")
-def rm(tiny):
-    """A tiny random reward model (1024 positions of context) and its tokenizer."""
-    causal, tokenizer = tiny
+def rm():
+    """A tiny random reward model (1024 positions of context) and its tokenizer; no test changes it."""
+    from rlhf_lib import models
+
+    causal, tokenizer = models.load_tiny_model(seed=0)
     cfg = causal.config.__class__.from_dict({**causal.config.to_dict(), "num_labels": 1})
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_config(cfg).eval()

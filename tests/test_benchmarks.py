@@ -12,6 +12,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root holds `benchmarks/`
 from benchmarks import run_all, seeds  # noqa: E402
 
+# The reward-training benchmark's TRL contestant calls `features.train_with_trl`, which gives TRL the SmolLM2
+# tokenizer whatever model it trains: even --quick needs the real base model's tokenizer.
+pytestmark = pytest.mark.base_model
+
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):

@@ -5,14 +5,14 @@ from rlhf_lib import config
 
 def test_every_row_has_one_value_per_profile():
     for key, row in config.TABLE.items():
-        assert len(row) == len(config.PROFILES), key
+        assert len(row) == len(config.COLUMNS), key
         assert key.count(".") == 1, key
 
 
 def test_load_builds_sections_from_the_table():
     cfg = config.load("cpu")
     assert cfg.profile == "cpu"
-    col = config.PROFILES.index("cpu")
+    col = config.COLUMNS.index("cpu")
     assert cfg.data.samples_per_prompt == config.TABLE["data.samples_per_prompt"][col]
     assert config.load("ci").data.samples_per_prompt == config.TABLE["data.samples_per_prompt"][0]
 
@@ -75,3 +75,16 @@ def test_seed_everything_repeats():
     a = config.torch.rand(3)
     config.seed_everything(3)
     assert config.torch.equal(a, config.torch.rand(3))
+
+
+def test_gpu_smoke_is_the_gpu_choices_at_ci_sizes(monkeypatch):
+    smoke, ci, gpu = config.load("gpu-smoke"), config.load("ci"), config.load("gpu")
+    assert smoke.profile == "gpu-smoke"
+    for key in config.TABLE:
+        section, name = key.split(".")
+        want = gpu if key in config.GPU_CHOICES else ci
+        assert getattr(getattr(smoke, section), name) == getattr(getattr(want, section), name), key
+    assert all(config.TABLE[k][0] != config.TABLE[k][2] for k in config.GPU_CHOICES)  # each one is a change
+    assert config.load("gpu-smoke", ppo__lora_layers=1).ppo.lora_layers == 1  # overrides still win
+    monkeypatch.setenv("RLHF_PROFILE", "gpu-smoke")
+    assert config.detect_profile() == "gpu-smoke"

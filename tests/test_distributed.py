@@ -23,6 +23,11 @@ def _actor_critic(tokenizer):
     return ppo.ActorCritic(models.with_lora(model, r=4, top_layers=1), frozen_bottom=1)
 
 
+def _tokenizer():
+    """The tests' tiny tokenizer (tests/conftest.py sets the variable; spawned workers inherit it)."""
+    return models.load_tokenizer(os.environ["RLHF_TINY_TOKENIZER"])
+
+
 def _prompts(tokenizer):
     return [tokenizer(models.chat_prompt(tokenizer, q), add_special_tokens=False)["input_ids"] for q in QUESTIONS]
 
@@ -36,7 +41,7 @@ def _worker(rank: int, world: int, folder: str, rollout_fields: dict) -> None:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=world)
     try:
-        tokenizer = models.load_tokenizer()
+        tokenizer = _tokenizer()
         # 1. one update on this process's half of a fixed global rollout
         ac = _actor_critic(tokenizer)
         share = CFG["batch_size"] // world
@@ -57,7 +62,7 @@ def _worker(rank: int, world: int, folder: str, rollout_fields: dict) -> None:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """One process on the global rollout (here), and two gloo processes on its halves (spawned)."""
-    tokenizer = models.load_tokenizer()
+    tokenizer = _tokenizer()
     ac = _actor_critic(tokenizer)
     cfg = ppo.PPOConfig(**CFG)
     batch = ppo.rollout(ac, _prompts(tokenizer), [None] * 8, _token_reward, cfg, tokenizer.eos_token_id,
@@ -80,7 +85,7 @@ def runs(tmp_path_factory):
 def test_two_processes_take_the_same_step_as_one(runs):
     single, stats, ranks = runs
     moved = max((single[k] - v).abs().max().item() for k, v in checkpoint.trainable_state(_actor_critic(
-        models.load_tokenizer())).items())
+        _tokenizer())).items())
     assert moved > 1e-3  # the step did something, so equality below is not trivial
     for rank in ranks:
         for name, value in single.items():

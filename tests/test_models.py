@@ -4,17 +4,20 @@ import torch
 from rlhf_lib import models
 
 
+@pytest.mark.base_model
 def test_gguf_is_found_through_package_metadata():
     path = models.gguf_path(install=False)
     assert path.suffix == ".gguf" and path.stat().st_size > 50e6
 
 
+@pytest.mark.base_model
 def test_converted_cache_holds_safetensors_only():
     folder = models.convert_gguf()
     assert (folder / "model.safetensors").is_file()
     assert not list(folder.glob("*.bin")) and not list(folder.glob("*.pt"))
 
 
+@pytest.mark.base_model
 def test_tokenizer_has_chat_template_and_left_padding():
     tok = models.load_tokenizer()
     assert tok.padding_side == "left" and tok.pad_token is not None
@@ -40,13 +43,39 @@ def test_generate_shapes_eos_and_repeatability(tiny):
     again = models.generate(model, tok, ["a", "b"], **kwargs)
     assert [len(g) for g in first] == [3, 3]
     assert [[x.text for x in g] for g in first] == [[x.text for x in g] for g in again]
-    for g in first[0]:
-        assert 1 <= g.n_tokens <= 6 and g.finished == (g.n_tokens < 6 or g.finished)
+    for g in first[0] + first[1]:
+        assert 1 <= g.n_tokens <= 6 and (g.finished or g.n_tokens == 6)  # an unfinished answer used the budget
 
 
-def test_generate_marks_finished_answers():
+def _scripted(model, rows):
+    """Make `model` greedily emit rows[b][t] as token t of answer b (one forward call per generated token)."""
+    step = iter(range(10**6))
+
+    def hook(_module, _inputs, out):
+        t = next(step)
+        forced = torch.full_like(out, -1e4)  # (B, T, V): only the last position is sampled from
+        for b, row in enumerate(rows):
+            forced[b, -1, row[min(t, len(row) - 1)]] = 0.0
+        return forced
+
+    return model.lm_head.register_forward_hook(hook)
+
+
+def test_generate_cuts_at_the_first_eos_and_counts_it(tiny):
+    """Answer 0 ends with EOS as its 3rd token, answer 1 never does: the lengths, flags and texts follow."""
+    model, tok = tiny
+    eos = tok.eos_token_id
+    a, b, c = (tok(w, add_special_tokens=False)["input_ids"][0] for w in ("the", " cat", " sat"))
+    _scripted(model, [[a, b, eos, c], [c, b, a, b, c]])
+    first, second = (g[0] for g in models.generate(model, tok, ["x", "y"], max_new_tokens=5, greedy=True,
+                                                   batch_size=2, progress=False, bf16=False))
+    assert (first.n_tokens, first.finished, first.text) == (3, True, tok.decode([a, b]).strip())
+    assert (second.n_tokens, second.finished, second.text) == (5, False, tok.decode([c, b, a, b, c]).strip())
+
+
+def test_generate_marks_finished_answers(tokenizer):
     """A model that always predicts EOS finishes every answer after one token."""
-    model, tok = models.load_tiny_model(seed=1)
+    model, tok = models.load_tiny_model(seed=1, tokenizer=tokenizer)
     eos_only = torch.full((len(tok),), -1e4)
     eos_only[tok.eos_token_id] = 0.0
     model.lm_head.register_forward_hook(lambda mod, inp, out: torch.zeros_like(out) + eos_only)
@@ -62,6 +91,7 @@ def test_device_and_dtype_choice():
     assert y.dtype == torch.bfloat16
 
 
+@pytest.mark.base_model
 def test_the_base_model_knows_paris():
     model, tok = models.load_model()
     assert "Paris" in models.chat(model, tok, "What is the capital of France?", max_new_tokens=20)

@@ -152,11 +152,6 @@ def test_reward_normaliser():
 
 
 # ---------------------------------------------------------------------------- the loop, tiny model
-@pytest.fixture(scope="module")
-def tokenizer():
-    return models.load_tokenizer()
-
-
 def _setup(tokenizer, seed=0):
     model, _ = models.load_tiny_model(seed=seed, tokenizer=tokenizer)
     ac = ppo.ActorCritic(models.with_lora(model, r=4))
@@ -191,9 +186,17 @@ def test_rollout_logprobs_are_the_policys_and_reference_is_adapters_off(tokenize
                         tokenizer.pad_token_id, seed=0)
     # LoRA's B starts at zero: before any update the policy IS the reference
     assert torch.allclose(batch.logprobs, batch.ref_logprobs, atol=1e-5)
-    unfinished = ~batch.finished
-    assert (batch.scores[unfinished] == cfg.missing_eos_penalty).all()
-    assert batch.responses and all(len(r) <= cfg.max_new_tokens for r in batch.responses)
+    # a random model rarely says EOS: call the second token of the first answer "EOS" and sample again (same
+    # seed, same draws), so that the batch holds finished and unfinished answers
+    stop = batch.responses[0][1]
+    batch = ppo.rollout(ac, prompts, [None] * 4, _length_reward, cfg, stop, tokenizer.pad_token_id, seed=0)
+    done = batch.finished.tolist()
+    assert done[0] and not all(done)
+    for r, f in zip(batch.responses, done, strict=True):  # cut after the first EOS; unfinished = the whole budget
+        assert (r[-1] == stop and r.count(stop) == 1) if f else (len(r) == cfg.max_new_tokens and stop not in r)
+    assert batch.raw_scores.tolist() == pytest.approx(_length_reward(None, batch.responses))
+    assert batch.scores.tolist() == pytest.approx([len(r) / 8 if f else cfg.missing_eos_penalty
+                                                   for r, f in zip(batch.responses, done, strict=True)])
 
 
 def _toy_policy(vocab: int = 16, seed: int = 0):

@@ -13,11 +13,7 @@ from rlhf_lib.reward import TrainConfig
 
 
 # ------------------------------------------------------------------------------------------ fixtures
-@pytest.fixture(scope="module")
-def tokenizer():
-    return models.load_tokenizer()
-
-
+# `tokenizer`: the tests' tiny tokenizer (tests/conftest.py)
 def tiny_rm(tokenizer, seed=0, layers=2):
     """A random tiny Llama with a scalar head, the same shape of model as the real transformer RM."""
     causal, _ = models.load_tiny_model(seed=seed, layers=layers, tokenizer=tokenizer)

@@ -1,0 +1,91 @@
+"""The headless entry points, run as a learner runs them, in the `ci` profile: `python -m rlhf_lib.train_reward`,
+then `python -m rlhf_lib.train_ppo` on the reward model it saved, and the course runner `python -m rlhf_lib.course`.
+
+The base model is a tiny random Llama saved as a folder (`--set model.name=<folder>`: a local folder loads
+through the same code as SmolLM2); the sizes are the ci row of the table, a few cut further, so each run takes
+seconds (most of it the fresh process importing transformers). The
+course runner executes two one-cell notebooks, not the course's (those run under nbval in `make notebooks-test`).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from rlhf_lib import config, course, models
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """`python -m rlhf_lib.<module> --config ci --set model.name=<a tiny model folder> ...` in a fresh process,
+    with the artifacts (feature cache, reward model) in a temporary folder shared by the module's runs."""
+    root = tmp_path_factory.mktemp("entry_points")
+    base = root / "tiny_base"
+    model, tokenizer = models.load_tiny_model(seed=0, layers=3)  # ci: top 2 layers trained, 1 frozen
+    model.save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    env = {**os.environ, "RLHF_ARTIFACTS": str(root / "artifacts"), "RLHF_PROFILE": "ci", "OMP_NUM_THREADS": "1"}
+
+    def call(module: str, *args: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", f"rlhf_lib.{module}", "--config", "ci", "--set", f"model.name={base}", *args]
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=config.REPO_ROOT)
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
+        return out
+
+    call.artifacts = root / "artifacts"
+    return call
+
+
+def test_train_reward_saves_a_reward_model(run):
+    out = run("train_reward", "--output-dir", str(run.artifacts),  # where train_ppo's load_reward_model looks
+              "--set", "reward.max_train_pairs=16", "--set", "reward.max_eval_pairs=8", "--set", "reward.max_length=64")
+    saved = run.artifacts / "reward_model"
+    info = json.loads((saved / "reward_info.json").read_text())
+    assert (saved / "model.safetensors").is_file() and (saved / "tokenizer.json").is_file()
+    assert info["profile"] == "ci" and info["engine"] == "ours" and info["top_k"] == config.load("ci").reward.top_k
+    assert 0.0 <= info["val_accuracy"] <= 1.0
+    assert f"saved to {saved}" in out.stdout
+
+
+def test_train_ppo_trains_on_that_reward_model_and_saves_the_policy(run):
+    if not (run.artifacts / "reward_model" / "model.safetensors").is_file():
+        pytest.skip("needs the reward model of test_train_reward_saves_a_reward_model")
+    out_dir = run.artifacts / "ppo_run"
+    out = run("train_ppo", "--output-dir", str(out_dir), "--set", "ppo.max_new_tokens=8", "--set", "reward.max_length=64")
+    history = json.loads((out_dir / "ppo_history.json").read_text())
+    assert len(history) == config.load("ci").ppo.steps  # no reward model was trained on the way (load_or_train)
+    assert all(h["episodes"] == (i + 1) * config.load("ci").ppo.batch_size for i, h in enumerate(history))
+    assert (out_dir / "ppo_policy" / "model.safetensors").is_file() and (out_dir / "ppo_ckpt").is_dir()
+    info = json.loads((out_dir / "ppo_policy" / "ppo_info.json").read_text())
+    assert info["profile"] == "ci" and info["final"]["step"] == len(history)
+    assert "no reward model" not in out.stdout and f"{len(history)} PPO steps" in out.stdout
+
+
+def _notebook(path, source: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_course_runner_runs_the_chosen_notebooks_reports_each_and_fails_on_a_failure(tmp_path, monkeypatch):
+    monkeypatch.setenv("RLHF_PROFILE", "ci")  # the runner sets it for its kernels: restored after the test
+    monkeypatch.setenv("RLHF_ARTIFACTS", str(tmp_path / "artifacts"))
+    notebooks, build = tmp_path / "notebooks", tmp_path / "build"
+    notebooks.mkdir()
+    _notebook(notebooks / "00_ok.ipynb", "import os\nprint(6 * 7, os.environ['RLHF_PROFILE'])")
+    _notebook(notebooks / "01_fails.ipynb", "raise RuntimeError('planted failure')")
+    _notebook(notebooks / "02_not_chosen.ipynb", "print('never run')")
+    monkeypatch.setattr(course, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(course, "BUILD", build)
+    assert course.main(["--profile", "ci", "--only", "00", "01", "--timeout", "60"]) == 1  # one notebook failed
+    ran = nbformat.read(build / "notebooks" / "00_ok.ipynb", as_version=4)
+    assert ran.cells[0].outputs[0]["text"].strip() == "42 ci"  # executed, in the profile the runner was given
+    assert (build / "notebooks" / "01_fails.ipynb").is_file()  # the failed one is saved too, with its traceback
+    assert not (build / "notebooks" / "02_not_chosen.ipynb").exists()
+    report = (build / "REPORT.md").read_text()
+    assert "| 00_ok.ipynb |" in report and "| ok |" in report
+    assert "01_fails.ipynb" in report and "FAILED" in report and "planted failure" in report
