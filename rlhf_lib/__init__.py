@@ -20,6 +20,7 @@ Beyond        compare      chapter 6: PPO, best-of-n, DPO and RLOO on one proble
               apps/        chapter 5: language (chat, summaries), voice, seqrl (sprites, melody)
 Course        exercises/   the checks of chapters 0-4's exercises, one file per chapter
               plots, report, course   shared plots, recorded figures, the headless runner
+              voice        `python -m rlhf_lib.voice`: re-sample chapter 5.4's voice answers (entry point)
 """
 
 __version__ = "0.1.0"

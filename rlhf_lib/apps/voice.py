@@ -236,26 +236,3 @@ def annotate_pairs(prompts: list[dict], responses: dict[str, list[dict]], panel,
     from .. import data
 
     return data.annotate_pairs(prompts, responses, panel, seed, components=gold_components, weights=VOICE_WEIGHTS)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m rlhf_lib.apps.voice sample [--ship]`: sample the base model's answers to every voice prompt."""
-    import argparse
-
-    from .. import config
-
-    parser = argparse.ArgumentParser(prog="python -m rlhf_lib.apps.voice")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("sample", help="sample K answers per voice prompt")
-    s.add_argument("--ship", action="store_true", help="write into data/voice_responses.jsonl (the shipped file)")
-    args = parser.parse_args(argv)
-    cfg = config.load("cpu")
-    responses = sample_responses(load_prompts(), cfg, cache=RESPONSES if args.ship else None)
-    print(f"{sum(len(v) for v in responses.values())} responses to {len(responses)} prompts")
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(main())
