@@ -144,3 +144,48 @@ def vs_reference(chapter: str, figures: dict, keys: list[str] | None = None, ref
     lines = [head] + [f"  {k}: your run {_fmt(figures[k])} — reference run {_fmt(ref['figures'][k])}"
                       for k in keys if k in figures and k in ref["figures"]]
     return "\n".join(lines)
+
+
+# ============================================================================================ run times
+NOTEBOOK_BENCH = REPO_ROOT / "benchmarks" / "results" / "notebooks.json"
+
+
+def run_times(chapter: str, ref_dir: Path | None = None, bench_file: Path | None = None) -> str:
+    """The recorded run time of a chapter's notebook in each profile, from what is committed, as printable lines.
+
+    `chapter` is a notebook's number or name prefix, as `python -m rlhf_lib.course --only` takes it ("04",
+    "05_applications_3"). The times come from `benchmarks/results/notebooks.json` (`python -m benchmarks --only
+    notebooks`: one headless run per profile) and, for the `cpu` profile, from the reference run
+    `reference_runs/<chapter>.json` when the benchmark has none. A profile with neither says "not recorded yet".
+    Measured on the machine named on each line: a learner's machine will differ, so read them as a scale.
+    """
+    from .config import COLUMNS
+
+    bench_file = bench_file or NOTEBOOK_BENCH
+    bench = json.loads(bench_file.read_text()) if bench_file.is_file() else {}
+    bench_machine = bench.get("machine", {})
+    found: dict[str, str] = {}
+    for key, result in bench.get("contestants", {}).items():
+        profile, _, name = key.partition("/")
+        stem = name.removesuffix(".ipynb")
+        if (stem == chapter or stem.startswith(chapter + "_")) and result.get("status") == "ok" \
+                and profile not in found:
+            found[profile] = (f"{_duration(result['seconds'])}  ({bench_file.name}: "
+                              f"{_where(bench_machine)})")
+    ref = load_reference(chapter, ref_dir)
+    if "cpu" not in found and ref and ref.get("notebook_seconds") is not None:
+        found["cpu"] = f"{_duration(ref['notebook_seconds'])}  (reference run: {_where(ref.get('machine', {}))})"
+    lines = [f"Recorded run time of notebook {chapter}, by profile (your machine will differ):"]
+    lines += [f"  {profile:5s} {found.get(profile, 'not recorded yet')}" for profile in COLUMNS]
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    seconds = float(seconds)
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def _where(m: dict) -> str:
+    cores = f", {m['cores']} cores" if m.get("cores") else ""
+    gpu = f", {m['gpu']}" if m.get("gpu") else ""
+    return f"{m.get('cpu', 'unknown machine')}{cores}{gpu}, {m.get('date', 'undated')}"

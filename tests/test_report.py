@@ -11,3 +11,31 @@ def test_record_merges_and_writes_a_report(artifacts, tmp_path):
     out = report.write_report(tmp_path / "build" / "REPORT.md", {"00_x.ipynb": (12.0, "ok")}, "ci")
     text = out.read_text()
     assert "| 00_x.ipynb | 12 | ok |" in text and "x\\|y" in text
+
+
+def _bench(tmp_path, contestants):
+    path = tmp_path / "notebooks.json"
+    path.write_text(json.dumps({"contestants": contestants,
+                                "machine": {"cpu": "Test CPU", "cores": 2, "date": "2026-01-01 00:00 UTC"}}))
+    return path
+
+
+def test_run_times_reads_the_benchmark_and_the_reference_run(tmp_path):
+    bench = _bench(tmp_path, {"ci/04_ppo_kl.ipynb": {"seconds": 48.1, "status": "ok"},
+                              "ci/05_applications_3_music.ipynb": {"seconds": 8.8, "status": "ok"}})
+    (tmp_path / "04.json").write_text(json.dumps({"notebook_seconds": 1815, "machine": {"cpu": "Ref CPU", "cores": 2}}))
+    text = report.run_times("04", ref_dir=tmp_path, bench_file=bench)
+    lines = {line.split()[0]: line for line in text.splitlines()[1:]}
+    assert "48 s" in lines["ci"] and "Test CPU" in lines["ci"]
+    assert "30 min" in lines["cpu"] and "reference run" in lines["cpu"]
+    assert "not recorded yet" in lines["gpu"]
+    music = report.run_times("05_applications_3", ref_dir=tmp_path, bench_file=bench)
+    assert "9 s" in music and "48 s" not in music
+
+
+def test_run_times_says_not_recorded_yet_when_nothing_is_committed(tmp_path):
+    bench = _bench(tmp_path, {"ci/04_ppo_kl.ipynb": {"seconds": 48.1, "status": "FAILED: boom"}})
+    text = report.run_times("04", ref_dir=tmp_path, bench_file=bench)  # a failed run is no run time
+    assert text.count("not recorded yet") == 3
+    missing = report.run_times("06", ref_dir=tmp_path, bench_file=tmp_path / "absent.json")
+    assert missing.count("not recorded yet") == 3

@@ -1,6 +1,34 @@
 # %% [markdown]
 # # Chapter 0 — Set-up, and the base model before any RLHF
 #
+# ![The RLHF pipeline the course builds, chapter by chapter](../docs/img/pipeline.svg)
+#
+# **What you will learn**
+#
+# * what RLHF is for, and the pipeline the whole course builds: prompts → responses → preferences → reward model → PPO
+#   with a KL penalty → evaluation (the diagram above: each chapter's header shows it again, with the chapter's stage
+#   in colour);
+# * how the three profiles (`ci`, `cpu`, `gpu`) size every chapter from one table in `rlhf_lib/config.py`;
+# * how to load the base model, SmolLM2-135M-Instruct, offline and chat with it;
+# * what sampling with a temperature and top-p does: several different answers to one prompt;
+# * where the base model goes wrong (wrong facts, rambling, help with harm): the judgements the later chapters teach
+#   it.
+#
+# **What you need**
+#
+# * **Earlier chapters:** none; this is the start of the course.
+# * **Background:** Python, and basic PyTorch and machine learning (a tensor, a forward pass, a loss). You need to
+#   know what a language model is (it predicts the next token); no reinforcement learning.
+#
+# **Run time.** The next cell prints how long this notebook took in each profile when it was last measured (the
+# committed notebook benchmark and reference run); your machine will differ.
+
+# %%
+from rlhf_lib import report
+
+print(report.run_times("00"))
+
+# %% [markdown]
 # Generative AI assistants are everywhere, and they can go wrong: they repeat biases from their training
 # data, state falsehoods with confidence, or help with something dangerous. **Reinforcement learning from
 # human feedback (RLHF)** is the standard technique for fixing this: people compare the model's answers,
@@ -200,6 +228,23 @@ figures = report.record(
     harmful_declined=round(declined, 3),
 )
 figures
+
+# %% [markdown]
+# ## Summary
+#
+# * RLHF turns people's comparisons into a training signal: preferences train a reward model, and PPO with a KL
+#   penalty moves the model towards higher reward without drifting far from what it knew.
+# * One table in `rlhf_lib/config.py` sizes every chapter; the profile (`ci`, `cpu`, `gpu`) picks its column.
+# * Sampling at a temperature gives a different answer each time: the raw material for comparisons.
+# * The probes above show where this base model still goes wrong; those are the judgements the next chapters collect
+#   and optimise.
+#
+# ## What to try next
+#
+# * Ask the base model your own questions (§3) and sample them at a lower and a higher temperature (§4): how do the
+#   answers change?
+# * Load another profile's sizes, e.g. `config.load("cpu")`, and compare its table row by row with this one.
+# * Add a question with a checkable answer to the probes of §5 and see how often the base model gets it right.
 
 # %% [markdown]
 # ## Exercises

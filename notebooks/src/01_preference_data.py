@@ -1,6 +1,33 @@
 # %% [markdown]
 # # Chapter 1 — Preference data
 #
+# ![Chapter 1: prompts, responses and preferences](../docs/img/pipeline_data.svg)
+#
+# **What you will learn**
+#
+# * what a preference dataset is made of: prompts, several sampled responses per prompt, and annotators' comparisons;
+# * how a simulated panel of noisy annotators stands in for people, and how to measure their agreement (Cohen's and
+#   Fleiss' kappa);
+# * the Bayes ceiling: why no reward model can predict every label of disagreeing annotators;
+# * why the course collects comparisons rather than scores;
+# * how to write the dataset in TRL's `prompt` / `chosen` / `rejected` format, split by prompt, and how to load your
+#   own.
+#
+# **What you need**
+#
+# * **Earlier chapters:** chapter 0 (the base model and the profiles). Nothing has to be run first: the responses are
+#   shipped in `data/`.
+# * **Background:** Python and a little probability (a random variable, an expectation).
+#
+# **Run time.** The next cell prints how long this notebook took in each profile when it was last measured (the
+# committed notebook benchmark and reference run); your machine will differ.
+
+# %%
+from rlhf_lib import report
+
+print(report.run_times("01"))
+
+# %% [markdown]
 # RLHF starts with a **preference dataset**: for each *prompt*, several *responses* from the language model,
 # and *human annotations* saying which response is better. The course text names its parts:
 #
@@ -418,10 +445,7 @@ for r in rows:
 print(f"skipped {skipped} bad row(s)")
 
 # %% [markdown]
-# ## Summary
-#
-# We now have prompts, sampled responses, labels from a noisy but realistic panel, and a clean dataset with
-# train/val/test splits by prompt. The figures of this chapter:
+# ## 9. The figures of this chapter
 
 # %%
 figures = report.record(
@@ -444,6 +468,25 @@ figures = report.record(
     pairwise_vs_scalar_gain=round(gap, 4),
 )
 figures
+
+# %% [markdown]
+# ## Summary
+#
+# * A preference dataset is prompts, several sampled responses per prompt, and comparisons between them; the course
+#   writes it in TRL's `prompt` / `chosen` / `rejected` format, split by prompt.
+# * Annotators disagree. Their agreement and kappa (printed above) measure how much, and the Bayes ceiling is the most
+#   any model can predict of their labels.
+# * The simulated panel follows a hidden gold utility with noise; the gold is used only to judge results, never to
+#   train.
+# * `data.load_preferences` is what later chapters call: this chapter's build when present, the shipped dataset
+#   otherwise, and the common shared formats too.
+#
+# ## What to try next
+#
+# * Label some pairs yourself with the widget of §6, then compute how often you agree with the panel's assigned label
+#   (`widgets.human_rows` and the `annotations.jsonl` log): are you inside the range of human labellers?
+# * Halve `annotate.TEMPERATURE` and rebuild (`data.build`): how do agreement, kappa and the Bayes ceiling move?
+# * Add a category of your own to `data/make_prompts.py` with a checkable property and a gold component for it.
 
 # %% [markdown]
 # ## Exercises
@@ -470,10 +513,3 @@ figures
 # **01.4 — An annotator's probabilities.** Write `annotator_probs(delta_u, temperature, tie_band)`: the
 # probabilities `(p_a, p_b, p_tie)` that an annotator of section 4, whose utility gap is
 # `delta_u` $= u_a(A) - u_a(B)$, prefers A, prefers B, or calls a tie. Check: `exercises.check("01.4", annotator_probs)`.
-#
-# ### Going further (no check)
-#
-# * Label 20 pairs yourself with the widget, then compute how often you agree with the panel's assigned label
-#   (`widgets.human_rows` and the `annotations.jsonl` log). Are you within the 65–77% of human labellers?
-# * Halve `annotate.TEMPERATURE` and rebuild (`data.build`). How do agreement, kappa and the Bayes ceiling move?
-# * Add a category of your own to `data/make_prompts.py` with a checkable property and a gold component for it.

@@ -1,6 +1,32 @@
 # %% [markdown]
 # # Chapter 2 — Training the reward model
 #
+# ![Chapter 2: the reward model](../docs/img/pipeline_reward.svg)
+#
+# **What you will learn**
+#
+# * what a reward model is: a function $r_\theta(x, y)$ that gives a number to any answer, learnt from pairs;
+# * the Bradley–Terry loss, and why it fits comparisons better than mean squared error on scores;
+# * two architectures, a feedforward net on frozen features and a transformer with a scalar head (then LoRA), and two
+#   optimisers, SGD and AdamW;
+# * a training loop you can read: forward pass, backward pass, validation, early stopping, checkpoints, and TRL's
+#   `RewardTrainer` on the same data;
+# * how to read an accuracy with its bootstrap confidence interval, against the Bayes ceiling.
+#
+# **What you need**
+#
+# * **Earlier chapters:** chapter 1's preference pairs (its artifact, or the dataset shipped in `data/preferences/`).
+# * **Background:** training a classifier in PyTorch (loss, optimiser, mini-batches); the logistic function.
+#
+# **Run time.** The next cell prints how long this notebook took in each profile when it was last measured (the
+# committed notebook benchmark and reference run); your machine will differ.
+
+# %%
+from rlhf_lib import report
+
+print(report.run_times("02"))
+
+# %% [markdown]
 # Chapter 1 turned human judgement into pairs: for a prompt $x$, an annotator preferred response $y_c$
 # ("chosen") over $y_r$ ("rejected"). Chapter 4 needs something else: a **number** for any response,
 # so that a policy can be pushed towards higher numbers. The reward model $r_\theta(x, y) \in \mathbb{R}$
@@ -775,12 +801,24 @@ for k, v in figures.items():  # an accuracy or agreement is {value, lo, hi}: its
           else f"{k:28s} {v}")
 
 # %% [markdown]
-# **What to take away.** Pairwise (Bradley-Terry) training matches what preference data is: a noisy
-# comparison, not a score. The transformer sees the whole conversation token by token; a feedforward net
-# on pooled features sees a summary. Adam makes the learning rate forgiving where SGD needs tuning. And
-# every number here is bounded by the annotators themselves: the Bayes ceiling is the most any reward
-# model can reach on their labels. Chapter 3 measures this model more carefully (calibration, AUC, a
-# shifted test set); chapter 4 optimises a policy against it.
+# ## Summary
+#
+# * A reward model gives any answer a number; it is trained on comparisons with the Bradley–Terry loss,
+#   $-\log\sigma(r_c - r_r)$, which matches what preference data is: a noisy comparison, not a score.
+# * The same loop (forward, backward, validate, stop early, checkpoint) trains a feedforward net on frozen features
+#   and a transformer with a scalar head; TRL's `RewardTrainer` is the library form of it.
+# * Each accuracy is printed with its bootstrap interval by prompt: two models whose intervals overlap are not told
+#   apart by this data.
+# * The Bayes ceiling bounds every model trained on the annotators' labels; chapter 3 measures the saved model more
+#   carefully, and chapter 4 optimises a policy against it.
+#
+# ## What to try next
+#
+# * Train the feedforward model on another layer's features: `config.load(reward__ffn_layer=12)` where `cfg` is
+#   loaded, and compare its validation accuracy with the interval above.
+# * Try another SGD learning rate (`reward__ffn_sgd_lr`) and watch the SGD and AdamW curves of §5.
+# * Change the number of FFNs in the ensemble (`reward__ffn_seeds`) and see whether the ensemble's interval separates
+#   from one FFN's.
 
 # %% [markdown]
 # **Where this chapter falls short, and how to read the figures.** The figures cell above lists every model's

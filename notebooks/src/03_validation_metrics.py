@@ -1,6 +1,33 @@
 # %% [markdown]
 # # Chapter 3 — Validating and testing the reward model
 #
+# ![Chapter 3: validating the reward model](../docs/img/pipeline_reward.svg)
+#
+# **What you will learn**
+#
+# * how to frame a reward model as a classifier of pairs: accuracy, precision, recall, F1 and AUC, each with an
+#   interval;
+# * calibration: whether a predicted probability means what it says, and how one temperature fixes it;
+# * how to test generalisation (a shifted test set) and probe for biases a policy would exploit (position, length,
+#   paraphrase);
+# * hyper-parameter tuning, regularisation and active labelling, chosen on validation with the test split opened once;
+# * why overlap metrics such as BLEU and ROUGE are no substitute for a preference model.
+#
+# **What you need**
+#
+# * **Earlier chapters:** chapter 1's preference pairs and chapter 2's reward model (when it is missing, this notebook
+#   trains a small one).
+# * **Background:** chapter 2's Bradley–Terry loss; a confusion matrix.
+#
+# **Run time.** The next cell prints how long this notebook took in each profile when it was last measured (the
+# committed notebook benchmark and reference run); your machine will differ.
+
+# %%
+from rlhf_lib import report
+
+print(report.run_times("03"))
+
+# %% [markdown]
 # Chapter 2 trained a reward model (RM) and reported one number: pairwise accuracy. Before a policy is
 # optimised against it for thousands of steps (chapter 4), we want to know much more. The course text
 # (step 2, part 3, *validation and testing*) lists what to do; this notebook does each item in turn:
@@ -743,7 +770,7 @@ for cat in sorted(set(cats_test)):
 # small split the intervals of §2 apply here too. The RM was trained on the annotators' own choices;
 # BLEU and ROUGE never saw a preference.
 #
-# ## 11. Summary
+# ## 11. The figures of this chapter
 
 # %%
 timings["total_s"] = time.perf_counter() - T0
@@ -790,17 +817,25 @@ for k, v in figures.items():
     print(f"{k:36s} {v}")
 
 # %% [markdown]
-# **What to take away.**
+# ## Summary
 #
-# * Report a reward model with intervals, against the Bayes ceiling, per category — one accuracy hides
-#   most of what matters. For a pointwise RM, precision, recall and F1 equal accuracy at threshold 0; AUC and
-#   the precision–coverage curve are the informative extras.
-# * Calibration is cheap to measure and cheap to fix (one temperature, fitted on validation).
-# * Probe before you optimise: a position-biased judge, a length bias or a paraphrase-sensitive reward is
-#   what a policy will find and exploit in chapter 4.
-# * Tune and regularise on validation; open the test split once.
-# * New labels are worth most where the model is unsure — measure it against random, over several seeds.
-# * Overlap metrics (BLEU, ROUGE) are not preference models.
+# * A reward model is a classifier of pairs: report its accuracy with an interval, against the Bayes ceiling, and per
+#   category; one accuracy hides most of what matters.
+# * For a pointwise reward model, precision, recall and F1 at threshold zero equal accuracy; AUC and the
+#   precision–coverage curve are the informative extras.
+# * Calibration is cheap to measure and to fix: one temperature, fitted on validation.
+# * Probe before you optimise: a position, length or paraphrase bias is what a policy will find and exploit in chapter
+#   4. Tune and regularise on validation, open the test split once, and spend new labels where the model is unsure.
+# * Overlap metrics (BLEU, ROUGE) never saw a preference; the table of §10 shows how often they agree with people.
+#
+# ## What to try next
+#
+# * Add a bias probe of your own to §6 (e.g. a polite prefix, or a repeated sentence) and see whether the reward
+#   model's margin moves.
+# * Change the grid of the sweep in §7 (learning rate or batch size) and read the plot with its intervals before
+#   picking a winner.
+# * Run the active-labelling comparison of §9 with more seeds and check whether its advantage over random labelling
+#   survives.
 
 # %% [markdown]
 # ## Exercises

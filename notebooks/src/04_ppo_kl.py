@@ -1,6 +1,35 @@
 # %% [markdown]
 # # Chapter 4 — Fine-tuning with PPO and a KL penalty
 #
+# ![Chapter 4: PPO with a KL penalty](../docs/img/pipeline_ppo.svg)
+#
+# **What you will learn**
+#
+# * the objective of RL fine-tuning: the reward model's score minus a KL penalty that keeps the policy near the
+#   reference model;
+# * three ways to estimate the KL from samples, token by token;
+# * PPO from scratch: rollouts, advantages (GAE), the clipped policy loss and the value loss, one step by hand, then a
+#   full run;
+# * how to tell whether it helped: held-out prompts, a hidden gold judge, win rates with intervals and controls;
+# * why the KL penalty is there: the proxy reward against the gold as β changes, and TRL's GRPO trainer on the same
+#   problem.
+#
+# **What you need**
+#
+# * **Earlier chapters:** chapter 0's base model and chapter 2's reward model (when it is missing, this notebook
+#   trains a small one); chapter 3 tells you how far to trust it.
+# * **Background:** log-probabilities of a language model's tokens, and gradient descent. The RL this chapter uses is
+#   introduced in it.
+#
+# **Run time.** The next cell prints how long this notebook took in each profile when it was last measured (the
+# committed notebook benchmark and reference run); your machine will differ.
+
+# %%
+from rlhf_lib import report
+
+print(report.run_times("04"))
+
+# %% [markdown]
 # We have a policy (SmolLM2, chapter 0) and a reward model that scores its answers (chapters 2–3). Now the
 # policy learns from the reward model. The course text (步骤3, *fine-tuning with reinforcement learning*) names
 # the parts; this notebook builds each one and maps it to one function of `rlhf_lib/ppo.py`:
@@ -534,6 +563,27 @@ figures = report.record(
 print(f"policy saved to {policy_dir}")
 print({k: round(v) for k, v in timings.items()}, f"total {total:.0f} s")
 figures
+
+# %% [markdown]
+# ## Summary
+#
+# * RL fine-tuning maximises the reward model's score minus β times the KL to the reference; the KL penalty is added
+#   to each token's reward.
+# * PPO estimates advantages with GAE and clips the probability ratio so that one batch cannot move the policy far;
+#   the step by hand of §4 shows each quantity.
+# * Whether it helped is judged on held-out prompts by a hidden gold, with win rates, intervals and controls, not by
+#   the reward model that was optimised.
+# * The β sweep of §7 shows the trade-off: the proxy reward and the gold can part ways as the policy moves further
+#   from the reference.
+#
+# ## What to try next
+#
+# * Change the KL coefficient, e.g. `config.load(ppo__beta=0.3)` where `cfg` is loaded, and compare the win rate and
+#   the KL with this run's.
+# * Give the policy more steps (`ppo__steps`) and watch the reward-model score against the gold in the curves of §5
+#   and §7.
+# * Shorten or lengthen the response budget (`ppo__max_new_tokens`) and see how the controls of §6 (the reference with
+#   an ample budget) change the verdict.
 
 # %% [markdown]
 # ## Exercises

@@ -1,6 +1,31 @@
 # %% [markdown]
 # # Chapter 5.3 — RLHF for music: melodies people like
 #
+# ![Notebook 5.3: the whole loop for music](../docs/img/pipeline_loop.svg)
+#
+# **What you will learn**
+#
+# * the whole RLHF loop on melodies: a tiny pre-trained generator, a listener panel, a reward model, PPO with a KL
+#   penalty;
+# * how to turn what listeners like (key, harmony, shape, resolution, variety) into a hidden gold taste that only the
+#   evaluation sees;
+# * how to read which components of the taste moved, and which one fell;
+# * how a policy drifts to where the reward model is uninformed (the set-up of notebook 5.5).
+#
+# **What you need**
+#
+# * **Earlier chapters:** the ideas of chapters 1, 2 and 4; no artifacts (this is the smallest domain of the course).
+# * **Background:** none beyond those chapters; no music theory is assumed.
+#
+# **Run time.** The next cell prints how long this notebook took in each profile when it was last measured (the
+# committed notebook benchmark and reference run); your machine will differ.
+
+# %%
+from rlhf_lib import report
+
+print(report.run_times("05_applications_3"))
+
+# %% [markdown]
 # The course text: *"RLHF improves the creativity and appeal of AI compositions. Users' feedback on the harmony,
 # melody and pleasantness of a piece trains a reward model that predicts how well a piece will be received; the
 # fine-tuned music model composes music closer to human taste."*
@@ -271,3 +296,21 @@ print(f"notebook ran in {total:.0f} s (pre-training {pretrain_s:.0f}, reward mod
 #
 # The last cell prints the time of each step (pre-training, reward model, PPO); with the same seed the figures
 # repeat run to run on the same CPU.
+
+# %% [markdown]
+# ## Summary
+#
+# * The whole RLHF loop runs on melodies in minutes on a CPU: a pre-trained generator, a listener panel, a
+#   Bradley–Terry reward model, PPO with a KL penalty.
+# * The hidden gold taste judges the result; its components show where the gain came from and which one fell.
+# * Where the pre-trained generator rarely went, the reward model has little data: the policy can drift there.
+#   Notebook 5.5 asks the listeners about those melodies.
+#
+# ## What to try next
+#
+# * Raise the KL coefficient (`config.load(apps__mus_beta=0.2)`) and compare the win rate, the KL and the variety of
+#   the tuned melodies.
+# * Change a weight of the gold taste in `rlhf_lib/apps/melody.py` (e.g. more weight on variety) and listen to what
+#   the tuned model composes.
+# * Give the panel more pairs (`apps__mus_pairs`) or PPO more steps (`apps__mus_ppo_steps`) and read the win rate with
+#   its interval.

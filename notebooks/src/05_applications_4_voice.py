@@ -1,6 +1,30 @@
 # %% [markdown]
 # # Chapter 5.4 — Applications: a voice assistant
 #
+# ![Notebook 5.4: the whole loop for a voice assistant](../docs/img/pipeline_loop.svg)
+#
+# **What you will learn**
+#
+# * how one use of a model changes what a good answer is: spoken answers, without markdown, links or long sentences;
+# * how to write that as a hidden voice gold utility, and build prompts, answers and panel feedback for it;
+# * a reward model and PPO with a KL penalty for a voice assistant, evaluated with controls;
+# * what the tuned answers look like next to the reference's, as text a synthesiser would read.
+#
+# **What you need**
+#
+# * **Earlier chapters:** chapters 1–4 (the annotation of chapter 1, the feature reward model of chapter 2, chapter
+#   4's PPO and its evaluation). Nothing has to be run first.
+# * **Background:** none beyond those chapters.
+#
+# **Run time.** The next cell prints how long this notebook took in each profile when it was last measured (the
+# committed notebook benchmark and reference run); your machine will differ.
+
+# %%
+from rlhf_lib import report
+
+print(report.run_times("05_applications_4"))
+
+# %% [markdown]
 # The course text's last application is the **voice assistant**: people rate spoken answers for being natural,
 # fluent and in the right tone, and RLHF tunes the assistant towards what they prefer. A text model becomes a
 # voice assistant when its words go through a speech synthesiser — and much of what reads well, reads badly
@@ -326,3 +350,19 @@ figures = report.record(  # win rates as {value, lo, hi}: the 95% CI by prompt t
 print(f"policy saved to {policy_dir}")
 print({k: round(v) for k, v in timings.items()}, f"total {total:.0f} s")
 {k: v for k, v in figures.items() if k.startswith("voice")}
+
+# %% [markdown]
+# ## Summary
+#
+# * One use changes what a good answer is: for a voice assistant, an answer must be correct, speakable, short enough
+#   and friendly, and the voice gold utility says so.
+# * Prompts, base-model answers, a panel, a feature reward model and chapter 4's PPO form the loop; the controls of
+#   chapter 4 judge it.
+# * The unspeakable share and the side-by-side answers show what the tuned model does differently from the reference,
+#   as a synthesiser would read it.
+#
+# ## What to try next
+#
+# * Give PPO more steps (`config.load(apps__voice_ppo_steps=20)`) and compare the win rate's interval with this run's.
+# * Change a weight in `voice.VOICE_WEIGHTS` (e.g. less on length) and see how the tuned answers change.
+# * Read the tuned answers aloud with any text-to-speech you have and judge a few pairs yourself.

@@ -1,6 +1,29 @@
 # %% [markdown]
 # # Chapter 5.5 — Iterate: a second round of feedback on the tuned model's own samples
 #
+# ![Notebook 5.5: iterating the loop](../docs/img/pipeline_iterate.svg)
+#
+# **What you will learn**
+#
+# * why a second round of feedback helps: the first reward model never saw the tuned policy's samples;
+# * how to collect feedback on the tuned policy's own samples and refresh the reward model with it;
+# * how to separate the effect of the refresh from that of more training, with a stale-reward-model control;
+# * how to read the KL travelled and the intervals before calling a difference a finding.
+#
+# **What you need**
+#
+# * **Earlier chapters:** notebook 5.3 (its pre-trained melody generator; when missing, it is pre-trained here).
+# * **Background:** the loop of notebook 5.3.
+#
+# **Run time.** The next cell prints how long this notebook took in each profile when it was last measured (the
+# committed notebook benchmark and reference run); your machine will differ.
+
+# %%
+from rlhf_lib import report
+
+print(report.run_times("05_applications_5"))
+
+# %% [markdown]
 # The course text ends its recipe with **iteration**: *"continue the process, using updated human feedback to
 # refine the reward model and further fine-tune the model"*, and under reward modelling, *"feedback loop: keep
 # refining the reward model by integrating new human feedback and retraining"*. Why would a second round help?
@@ -306,3 +329,20 @@ print(f"notebook ran in {total:.0f} s (round 1 {round1_s:.0f}, feedback and refr
 #   only, not the noise of training: another seed of the whole notebook can move the figures by more.
 #
 # The last cell prints the time of each part (round 1, feedback and refresh, both round-2 runs).
+
+# %% [markdown]
+# ## Summary
+#
+# * The first reward model only saw the pre-trained generator's samples; after PPO, the policy lives where that reward
+#   model was never trained.
+# * Feedback on the tuned policy's own samples refreshes the reward model where the policy now lives; the stale-model
+#   control separates the refresh from more training.
+# * Compare runs by their KL as well as their win rates, and read every difference against its interval: one seed of
+#   the whole notebook is an illustration.
+#
+# ## What to try next
+#
+# * Give round 2 more feedback (`config.load(apps__iter_pairs=2000)`) and check whether the refreshed reward model's
+#   accuracy on tuned samples rises.
+# * Run a third round: feedback on the round-2 policy's samples, a refresh, and PPO again.
+# * Rerun the notebook with another seed and see which of the differences above hold.

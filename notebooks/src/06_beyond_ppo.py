@@ -1,6 +1,32 @@
 # %% [markdown]
 # # Chapter 6 — Beyond PPO: best-of-n, DPO and RLOO on the same problem
 #
+# ![Chapter 6: other ways to optimise the preferences](../docs/img/pipeline_optimise.svg)
+#
+# **What you will learn**
+#
+# * best-of-n: improving answers at answer time with a reward model and no training;
+# * DPO: learning from the preference pairs directly, with the reward model folded into the policy, and its implicit
+#   reward;
+# * RLOO (GRPO's sibling): online RL with a group baseline instead of a value network;
+# * how to compare methods fairly: the same base model, data, judge, prompts and seeds, with wall time and peak
+#   memory.
+#
+# **What you need**
+#
+# * **Earlier chapters:** chapter 1's preference pairs, chapter 2's reward model and chapter 4's PPO (its saved
+#   policy, when present, joins the comparison). Nothing has to be run first.
+# * **Background:** chapter 4's KL-regularised objective and its evaluation.
+#
+# **Run time.** The next cell prints how long this notebook took in each profile when it was last measured (the
+# committed notebook benchmark and reference run); your machine will differ.
+
+# %%
+from rlhf_lib import report
+
+print(report.run_times("06"))
+
+# %% [markdown]
 # "Should I use PPO, DPO or GRPO?" is the question every learner asks after chapter 4. This chapter answers it
 # with measurements on the course's own problem rather than with opinions. Every method gets:
 #
@@ -473,3 +499,21 @@ print(report.vs_reference("06", {f"win {m}": v["win_rate"] for m, v in figures["
 # sampling-heavy methods gain most. Peak memory is the RSS of the whole process — base model, reward model and
 # the method — sampled by a thread (`compare.PeakMemory`); "added" is the peak minus the RSS when the method
 # started, which counts loading the method's own copy of the base model (best-of-n reuses the loaded one).
+
+# %% [markdown]
+# ## Summary
+#
+# * Best-of-n, DPO, RLOO and PPO aim at the same KL-regularised objective; they differ in what they need (a reward
+#   model, pairs, samples) and in when they pay (training or answer time).
+# * A fair comparison fixes the base model, adapters, data, judge, prompts and seeds, and reports win rates with
+#   intervals, the KL spent, wall time and peak memory.
+# * Methods whose intervals overlap are not told apart by this many prompts; the KL column says how far each moved,
+#   which bounds what it can win.
+#
+# ## What to try next
+#
+# * Extend best-of-n's curve (`config.load(beyond__bon_ns=(1, 2, 4, 8, 16))`) and see where the gold stops following
+#   the proxy.
+# * Change DPO's β (`beyond__dpo_beta`) and compare its KL and win rate with this run's.
+# * Give RLOO and PPO more steps (`beyond__online_steps`) or RLOO a larger group (`beyond__rloo_group`) and see
+#   whether their ranking changes.
