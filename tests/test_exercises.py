@@ -149,6 +149,49 @@ def kl_rewards_04(sign=-1.0, score_at_last_column=False):
     return rewards
 
 
+def both_finished_05(keep="both", kept="edge"):
+    d = exercises.judged_05()
+    fa, fb = d["finished_a"], d["finished_b"]
+    k = fa & fb if keep == "both" else fa | fb
+    w_all, w_both = metrics_win(d["gold_a"], d["gold_b"]), metrics_win(d["gold_a"][k], d["gold_b"][k])
+    return {"all": w_all, "both_finished": w_both,
+            "kept": (w_both - 0.5) / (w_all - 0.5) if kept == "edge" else w_both / w_all}
+
+
+def metrics_win(a, b):
+    return float(np.mean(np.where(a == b, 0.5, (a > b).astype(float))))
+
+
+def divergence(rm, gold, k, use_rm=True, last=False, window=None):
+    k = k if window is None else window
+    hits = [t for t in range(len(gold) - k) if gold[t + k] < gold[t] and (not use_rm or rm[t + k] > rm[t])]
+    return (hits[-1] if last else hits[0]) if hits else None
+
+
+def dpo(lc, lr, rc, rr, beta, ref=True, scale=True, naive=False):
+    margin = (lc - lr) - ((rc - rr) if ref else 0)
+    margin = beta * margin if scale else margin
+    return -(torch.log(torch.sigmoid(margin)) if naive else F.logsigmoid(margin)).mean()
+
+
+def bon_kl(p, n, kind="formula"):
+    cdf = np.cumsum(p)
+    q = cdf ** n - (cdf - p) ** n if kind != "density" else n * cdf ** (n - 1) * p
+    if kind == "formula":
+        return math.log(n) - (n - 1) / n
+    return float(np.sum(p * np.log(p / q))) if kind == "reversed" else float(np.sum(q * np.log(q / p)))
+
+
+def grpo_weights(rewards, lengths, max_len, eps=1e-4, per_token=True, std=True, masked=True):
+    rewards, lengths = np.asarray(rewards, float), np.asarray(lengths)
+    adv = rewards - rewards.mean()
+    if std:
+        adv = adv / (rewards.std() + eps)
+    w = adv / (len(rewards) * (lengths if per_token else max_len))
+    mask = np.arange(max_len)[None, :] < lengths[:, None] if masked else np.ones((len(rewards), max_len), bool)
+    return w[:, None] * mask
+
+
 d03 = exercises.margins_03()
 WRONG = [  # (exercise, a wrong answer, what the message must point at)
     ("00.1", lambda: config.load("ci", model__probe_samples=8), "this is the 'ci' profile"),
@@ -191,6 +234,35 @@ WRONG = [  # (exercise, a wrong answer, what the message must point at)
     ("04.4", lambda: lambda p, q: estimator_stats(p, q, power=1.0), "that is the variance"),
     ("04.4", lambda: lambda p, q: estimator_stats(p, q, weights=q), "weight by p, not q"),
     ("04.4", lambda: sampled_estimator_stats, "Did you sample"),
+    ("05.1", lambda: lambda a, b: float(np.mean(a > b)), "counts ties as losses"),
+    ("05.1", lambda: lambda a, b: float(np.mean(a[a != b] > b[a != b])) if (a != b).any() else 0.5, "leaves the ties out"),
+    ("05.1", lambda: lambda a, b: 100 * metrics_win(a, b), "not a percentage"),
+    ("05.2", lambda: both_finished_05(keep="either"), "EITHER"),
+    ("05.2", lambda: both_finished_05(kept="ratio"), "ratio of the two win rates"),
+    ("05.2", lambda: {**both_finished_05(), "all": float(np.mean(exercises.judged_05()["gold_a"]
+                                                                  > exercises.judged_05()["gold_b"]))},
+     "counts ties as losses"),
+    ("05.3", lambda: lambda plan: float(sum(plan)), "more running is not better"),
+    ("05.3", lambda: lambda plan: -float(sum(plan)), "doing nothing must not win"),
+    ("05.3", lambda: lambda plan: -abs(sum(plan) - 25.0), "never rests"),
+    ("05.4", lambda: lambda rm, gold, k: divergence(rm, gold, k, window=1), r"k = 1"),
+    ("05.4", lambda: lambda rm, gold, k: divergence(rm, gold, k, use_rm=False), "the reward model fell too"),
+    ("05.4", lambda: lambda rm, gold, k: divergence(rm, gold, k, last=True), "LAST"),
+    ("06.1", lambda: lambda lc, lr, rc, rr, beta: dpo(lc, lr, rc, rr, beta, ref=False), "reference model's log-probs"),
+    ("06.1", lambda: lambda lc, lr, rc, rr, beta: dpo(lc, lr, rc, rr, beta, scale=False), "not scaled by β"),
+    ("06.1", lambda: lambda lc, lr, rc, rr, beta: dpo(lc, lr, rc, rr, beta, naive=True), "F.logsigmoid"),
+    ("06.1", lambda: lambda lc, lr, rc, rr, beta: dpo(lc, lr, rc, rr, beta) * len(lc), "take the mean"),
+    ("06.1", lambda: lambda lc, lr, rc, rr, beta: dpo(lc, lr, rc, rr, beta).item(), "no gradient"),
+    ("06.2", lambda: lambda p, n: bon_kl(p, n), "exact only when samples never repeat"),
+    ("06.2", lambda: lambda p, n: bon_kl(p, n, "reversed"), "KL\\(π_ref‖π_BoN\\)"),
+    ("06.2", lambda: lambda p, n: bon_kl(p, n, "density"), "continuous formula"),
+    ("06.3", lambda: lambda r: r - r.mean(1, keepdims=True), "includes the answer's own reward"),
+    ("06.3", lambda: lambda r: r - (r.sum(1, keepdims=True) - r) / r.shape[1], "divided by G"),
+    ("06.3", lambda: lambda r: r - (r.sum() - r) / (r.size - 1), "whole batch"),
+    ("06.4", lambda: lambda r, n, m: grpo_weights(r, n, m, per_token=False), "Dr. GRPO"),
+    ("06.4", lambda: lambda r, n, m: grpo_weights(r, n, m, eps=0.0), "add a small ε"),
+    ("06.4", lambda: lambda r, n, m: grpo_weights(r, n, m, std=False), "not divided by the group's std"),
+    ("06.4", lambda: lambda r, n, m: grpo_weights(r, n, m, masked=False), "padding"),
 ]
 
 
@@ -205,7 +277,9 @@ def test_a_wrong_answer_is_rejected_with_the_reason(key, make, why):
 def test_every_exercise_meets_a_wrong_answer_and_appears_in_its_chapter_and_solutions():
     assert {w[0] for w in WRONG} == set(exercises.EXERCISES)
     for key in exercises.EXERCISES:
-        chapter = next((ROOT / "notebooks" / "src").glob(f"{key[:2]}_*.py")).read_text()
+        # a chapter may span several notebooks (5.1 ... 5.5): its exercises are the last section of one of them
+        chapter = next(text for f in sorted((ROOT / "notebooks" / "src").glob(f"{key[:2]}_*.py"))
+                       if "## Exercises" in (text := f.read_text()))
         section = chapter[chapter.rindex("## Exercises"):]  # the exercises are the chapter's last section
         assert f'exercises.check("{key}"' in section, f"chapter {key[:2]} does not show the check of {key}"
         solutions = (ROOT / "notebooks" / "src" / "solutions" / f"{key[:2]}_solutions.py").read_text()

@@ -346,3 +346,45 @@ print(f"notebook ran in {total:.0f} s (round 1 {round1_s:.0f}, feedback and refr
 #   accuracy on tuned samples rises.
 # * Run a third round: feedback on the round-2 policy's samples, a refresh, and PPO again.
 # * Rerun the notebook with another seed and see which of the differences above hold.
+
+# %% [markdown]
+# ## Exercises
+#
+# Four exercises on chapter 5 as a whole (notebook 5.1 to notebook 5.5), from quick to harder. None needs a model: the data
+# are small toy numbers of the kind this chapter's evaluations and training logs produce. Each one has a check: run
+# it and it prints ✅, or ❌ with what is wrong. The worked solutions are in `notebooks/solutions/05_solutions.ipynb`
+# (try first!). Write your own code: calling `judge.win_rate` passes 05.1 but teaches nothing.
+#
+# **05.1 — A win rate with ties.** Write `win_rate(a, b)` for two NumPy arrays of gold utilities, the i-th answer of
+# one model against the i-th of the other: the share of pairs `a` wins, a tie counting as half a win. Why must two
+# models that always tie score one half? Check: `exercises.check("05.1", win_rate)`.
+#
+# **05.2 — How much of a win survives on both-finished pairs.** `d = exercises.judged_05()` holds gold-judged pairs
+# of a policy (`d["gold_a"]`) against the reference (`d["gold_b"]`) and whether each answer ended inside the token
+# budget (`d["finished_a"]`, `d["finished_b"]`). Compute the win rate on all pairs, the win rate on the pairs where
+# both answers ended (control (d) of notebook 5.1), and the share of the win that survives there, measured as an
+# edge over one half. What explains the rest? Check:
+# `exercises.check("05.2", {"all": ..., "both_finished": ..., "kept": ...})`.
+#
+# **05.3 — A gold utility for a new domain.** Each of notebook 5.2 to notebook 5.4 writes down what people want as a gold
+# utility. Do it for a new domain: a week of running for a beginner training for a 10 km race, about 25 km a
+# week. Write `plan_utility(plan)` for a list of seven daily distances in km (Monday to Sunday). The check asks
+# it to rank the pairs of `exercises.plan_pairs_05()` as people do; each pair says why one plan is better. Which
+# shortcut (the total distance, say) would a policy exploit first? Check: `exercises.check("05.3", plan_utility)`.
+#
+# **05.4 — A reward-hacking detector.** Over-optimisation shows as the gold falling while the reward model's score
+# rises. Write `first_divergence(rm, gold, k)` for the per-step means of a training run: the first step `t` at
+# which `rm[t + k] > rm[t]` and `gold[t + k] < gold[t]`, or `None` if there is none. `exercises.runs_05()` holds four
+# runs to try it on: a healthy one, a hacked one, one with a bad batch (both fall together) and a noisy one. Why
+# compare over `k` steps rather than one, and why must the score rise? Check:
+# `exercises.check("05.4", first_divergence)`.
+
+# %%
+from rlhf_lib import exercises
+
+win_rate = ...  # 05.1: def win_rate(a, b): ...
+answer_05_2 = ...  # 05.2: {"all": ..., "both_finished": ..., "kept": ...}
+plan_utility = ...  # 05.3: def plan_utility(plan): ...
+first_divergence = ...  # 05.4: def first_divergence(rm, gold, k): ...
+for key, answer in (("05.1", win_rate), ("05.2", answer_05_2), ("05.3", plan_utility), ("05.4", first_divergence)):
+    exercises.check(key, answer)  # ❌ "no answer yet" until you replace the `...`

@@ -517,3 +517,47 @@ print(report.vs_reference("06", {f"win {m}": v["win_rate"] for m, v in figures["
 # * Change DPO's β (`beyond__dpo_beta`) and compare its KL and win rate with this run's.
 # * Give RLOO and PPO more steps (`beyond__online_steps`) or RLOO a larger group (`beyond__rloo_group`) and see
 #   whether their ranking changes.
+
+# %% [markdown]
+# ## Exercises
+#
+# Four exercises, from quick to harder, each on the core of one method of this chapter, in a few lines of tensor
+# or array code (no model). Each one has a check: run it and it prints ✅, or ❌ with what is wrong. The worked
+# solutions are in `notebooks/solutions/06_solutions.ipynb` (try first!). Write your own code: calling
+# `compare.dpo_loss` passes 06.1 but teaches nothing.
+#
+# **06.1 — The DPO loss from log-probabilities.** Write `dpo_loss(logp_chosen, logp_rejected, ref_chosen,
+# ref_rejected, beta)` for (B,) tensors of summed log-probabilities of each answer under the policy and under the
+# reference: the mean over the pairs of the loss of §3, as a tensor that carries the gradient to the policy's
+# log-probabilities. The check also tries a pair the policy has got badly wrong: does your loss stay finite?
+# Check: `exercises.check("06.1", dpo_loss)`.
+#
+# **06.2 — Best-of-n's exact KL for a discrete reference.** §2's $\log n - (n-1)/n$ assumes the reference's samples
+# never repeat. Write `best_of_n_kl_exact(p, n)` for a reference distribution `p` over a few answers, listed from the
+# lowest reward to the highest (all rewards differ): the exact $\mathrm{KL}(\pi_{\mathrm{BoN}}\|\pi_{\mathrm{ref}})$.
+# Hint: the best of $n$ samples is at most answer $i$ exactly when all $n$ samples are. Try it on
+# `exercises.bon_cases_06()`: when does the formula overstate the KL, and by how much?
+# Check: `exercises.check("06.2", best_of_n_kl_exact)`.
+#
+# **06.3 — RLOO's leave-one-out advantages.** Write `rloo_advantages(rewards)` for a (prompts, G) array of rewards,
+# each row one prompt's group of answers: $A_i = R_i - \frac{1}{G-1}\sum_{j\ne i} R_j$ (§4). Why must the baseline
+# of answer $i$ leave answer $i$ out? Check: `exercises.check("06.3", rloo_advantages)`.
+#
+# **06.4 — GRPO's per-token weights and its length bias.** For one group of $G$ answers with rewards `rewards` and
+# lengths `lengths` (in tokens), write `grpo_token_weights(rewards, lengths, max_len)`: the (G, max_len) array of
+# the weight each token's $\nabla\log\pi$ gets in GRPO's objective at ratio 1, when the objective is the mean over
+# the answers of each answer's mean over its own tokens of $A_i\,\rho_{i,t}$, with
+# $A_i = (R_i - \bar R)/(\mathrm{std}(R) + \epsilon)$ and 0 on the padding. Compare a long wrong answer's tokens
+# with a short one's: where does GRPO's length bias come from? Check:
+# `exercises.check("06.4", grpo_token_weights)`.
+
+# %%
+from rlhf_lib import exercises
+
+dpo_loss = ...  # 06.1: def dpo_loss(logp_chosen, logp_rejected, ref_chosen, ref_rejected, beta): ...
+best_of_n_kl_exact = ...  # 06.2: def best_of_n_kl_exact(p, n): ...
+rloo_advantages = ...  # 06.3: def rloo_advantages(rewards): ...
+grpo_token_weights = ...  # 06.4: def grpo_token_weights(rewards, lengths, max_len): ...
+for key, answer in (("06.1", dpo_loss), ("06.2", best_of_n_kl_exact), ("06.3", rloo_advantages),
+                    ("06.4", grpo_token_weights)):
+    exercises.check(key, answer)  # ❌ "no answer yet" until you replace the `...`

@@ -1,7 +1,7 @@
-"""Checks for the exercises at the end of chapters 0-4: `exercises.check("02.2", my_bt_loss)`.
+"""Checks for the exercises at the end of chapters 0-6: `exercises.check("02.2", my_bt_loss)`.
 
 This file holds the machinery (the registry, `verdict`, `check`, the helpers a check uses); each chapter's
-checks are in their own file, `ch00.py` ... `ch04.py`, and register themselves when the package is imported.
+checks are in their own file, `ch00.py` ... `ch06.py`, and register themselves when the package is imported.
 
 Each check works out the right answer on its own (or tests the properties a right answer must have) and,
 when an answer is wrong, says what is wrong and where to look, not only that it is wrong. The worked
@@ -97,10 +97,13 @@ def _tensor(x, shape: tuple, what: str) -> torch.Tensor:
 # ------------------------------------------------------------------------------------------- the chapters
 # Imported last: each chapter's file registers its checks with `_exercise` above. Its data functions are what the
 # notebooks call (`exercises.margins_03()`).
-from . import ch00, ch01, ch02, ch03, ch04  # noqa: E402, F401
+from . import ch00, ch01, ch02, ch03, ch04, ch05, ch06  # noqa: E402, F401
 from .ch02 import toy_reward_data  # noqa: E402
 from .ch03 import clustered_correct, margins_03, overconfident_margins  # noqa: E402
 from .ch04 import kl_pairs_04, kl_rewards_04  # noqa: E402
+from .ch05 import judged_05, plan_pairs_05, runs_05  # noqa: E402
+from .ch06 import bon_cases_06  # noqa: E402
 
 __all__ = ["EXERCISES", "Exercise", "Wrong", "check", "verdict", "toy_reward_data", "margins_03",
-           "overconfident_margins", "clustered_correct", "kl_rewards_04", "kl_pairs_04"]
+           "overconfident_margins", "clustered_correct", "kl_rewards_04", "kl_pairs_04", "judged_05", "plan_pairs_05",
+           "runs_05", "bon_cases_06"]
