@@ -53,11 +53,11 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim=None) -> torch.Tensor:
 def kl_estimators(logprobs: torch.Tensor, ref_logprobs: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per-token estimators of KL(π‖π_ref) from samples of π (Schulman, "Approximating KL divergence").
 
-    With log r = log π_ref − log π:  k1 = −log r (unbiased, can be negative), k2 = ½ (log r)² (biased, low
-    variance), k3 = (r − 1) − log r (unbiased and always ≥ 0).
+    With the log-ratio ℓ = log π − log π_ref (chapter 4 §3; not PPO's ratio ρ = π_θ/π_old of `policy_loss`):
+    k1 = ℓ (unbiased, can be negative), k2 = ½ ℓ² (biased, low variance), k3 = (e^−ℓ − 1) + ℓ (unbiased, ≥ 0).
     """
-    log_ratio = ref_logprobs - logprobs
-    return {"k1": -log_ratio, "k2": 0.5 * log_ratio ** 2, "k3": torch.expm1(log_ratio) - log_ratio}
+    log_ratio = logprobs - ref_logprobs  # ℓ
+    return {"k1": log_ratio, "k2": 0.5 * log_ratio ** 2, "k3": torch.expm1(-log_ratio) + log_ratio}
 
 
 def kl_penalty_rewards(scores: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: torch.Tensor,

@@ -69,6 +69,227 @@ timings = {}
 print(f"profile {cfg.profile}:", vars(P))
 
 # %% [markdown]
+# ## 0. The reinforcement learning this chapter uses
+#
+# Chapters 2 and 3 were supervised learning: a fixed data set, a loss, gradient descent. Here the data come from
+# the model itself, and the only feedback is a score for a whole answer. Reinforcement learning (RL) is the
+# vocabulary of that setting. This section defines the words the rest of the chapter uses, each next to what it
+# means for a language model, then shows the three ideas PPO is built on, on toy problems small enough to check by
+# hand: the baseline, the clipped ratio, and generalised advantage estimation.
+#
+# | RL | meaning | for our language model |
+# |---|---|---|
+# | state $s_t$ | what the agent sees before it acts | the prompt $x$ and the response tokens so far, $y_{<t}$ |
+# | action $a_t$ | what it does | the next token $y_t$, one of the vocabulary |
+# | policy $\pi_\theta(a_t\mid s_t)$ | a distribution over actions, given the state | the model's next-token distribution, $\mathrm{softmax}(z/T)$ |
+# | episode | one run from a start state to the end | one prompt → one sampled response, ending at EOS or at the token budget |
+# | reward $r_t$ | feedback after each action | at every token, minus β times its log-ratio to the reference (the KL penalty of §3); at the last token, also the reward model's score |
+# | return $G_t = \sum_{k\ge t}\gamma^{k-t} r_k$ | the reward still to come from step $t$ | with $\gamma = 1$: the final score minus the KL penalties of the tokens from $t$ on |
+# | value $V(s_t) = \mathbb{E}_\pi[G_t\mid s_t]$ | what a state is worth, on average over what the policy does next | how well an answer that starts with $y_{<t}$ will score; the critic (`value_head`, §1) learns it |
+# | advantage $A(s_t,a_t) = Q(s_t,a_t) - V(s_t)$ | how much better this action was than the policy's average | did token $y_t$ raise the expected score, compared with what the model usually says there? |
+#
+# Here $Q(s_t,a_t) = \mathbb{E}_\pi[G_t\mid s_t, a_t]$ is the value of taking $a_t$ first and following the policy
+# after it. Two things make the language-model case simpler than a game or a robot: the next state is the old one
+# with the token appended (nothing random happens in between), and the discount is $\gamma = 1$ (an answer is short,
+# and a reward is worth no less for arriving at its end).
+
+# %% [markdown]
+# ### The policy gradient, and why it needs a baseline
+#
+# We want to raise $J(\theta) = \mathbb{E}_{\pi_\theta}[G_0]$, the expected return of an episode. Its gradient (the
+# policy-gradient theorem; the estimator is REINFORCE) is
+# $$\nabla_\theta J = \mathbb{E}_{\pi_\theta}\Big[\sum_t \nabla_\theta\log\pi_\theta(a_t\mid s_t)\,\big(G_t - b(s_t)\big)\Big]$$
+# for any **baseline** $b(s_t)$ that does not depend on the action: $\mathbb{E}_{a\sim\pi}[\nabla_\theta\log\pi_\theta(a\mid s)]
+# = \nabla_\theta\sum_a\pi_\theta(a\mid s) = \nabla_\theta 1 = 0$, so subtracting $b$ changes nothing on average. Read it as
+# weighted maximum likelihood: raise the log-probability of each sampled token, weighted by how good what followed
+# it was.
+#
+# Without a baseline ($b = 0$) the weight is the raw return. When every answer scores about the same positive
+# number, every sampled token is pushed up, and only the small differences between the pushes carry information:
+# the estimate is right on average but very noisy, so it needs many episodes. With $b(s_t) = V(s_t)$ the weight
+# becomes $G_t - V(s_t)$, an estimate of the **advantage**: tokens followed by a better-than-usual answer go up,
+# the others go down. The critic is there to supply this baseline. The cell computes both gradients exactly (a sum
+# over the actions, no sampling) for a one-step toy: three tokens, a softmax policy, rewards all close to 10.
+
+# %%
+theta = torch.tensor([0.5, 0.0, -0.5])  # the logits of a three-token "vocabulary"
+pi = torch.softmax(theta, 0)
+r = torch.tensor([10.0, 11.0, 9.0])  # the reward of each token: all large and positive, as raw scores can be
+grad_logp = torch.eye(3) - pi  # row a: ∇_θ log π(a) = onehot(a) − π, for a softmax policy
+for name, b in (("no baseline, b = 0", 0.0), ("baseline b = V = E_π[r]", float(pi @ r))):
+    g = grad_logp * (r - b).unsqueeze(1)  # (action, parameter): the REINFORCE gradient if that action is sampled
+    mean = pi @ g  # its expectation under π ...
+    var = pi @ (g - mean) ** 2  # ... and its variance, per parameter
+    print(f"{name:24s} mean gradient {np.round(mean.tolist(), 3)}   variance {np.round(var.tolist(), 2)}")
+
+# %% [markdown]
+# **What to look for.** The two mean gradients are the same vector: the baseline does not bias the gradient. The
+# variances are not the same: without the baseline one sampled token gives a gradient whose noise dwarfs its mean,
+# so it takes many more episodes to average out. In PPO the baseline is the critic's $V(s_t)$, and the weight of
+# each token is an advantage estimate $\hat A_t$ (generalised advantage estimation, below, is how it is computed).
+
+# %% [markdown]
+# ### Why PPO clips the ratio
+#
+# A rollout is expensive (it samples a language model), so PPO takes several gradient steps on each batch
+# (`epochs` passes of minibatches). After the first step the policy $\pi_\theta$ is no longer the $\pi_{old}$ that
+# sampled the batch, and the gradient above no longer applies as it stands. PPO corrects for that by importance
+# weighting: it maximises the surrogate $\rho_t\hat A_t$, with the **ratio**
+# $$\rho_t = \frac{\pi_\theta(a_t\mid s_t)}{\pi_{old}(a_t\mid s_t)},$$
+# whose gradient at $\theta = \theta_{old}$ (where $\rho_t = 1$) is the policy gradient with a baseline. In this
+# chapter $\rho$ always means this ratio; the KL penalty of §3 compares the policy with the *reference* instead, and
+# uses its own symbol, the log-ratio $\ell_t$.
+#
+# The advantages were estimated for $\pi_{old}$, so the surrogate is a good guide only near it; maximised freely,
+# $\rho_t\hat A_t$ pays for pushing a good token's probability up without limit. PPO's clipped objective
+# $$L^{CLIP}(\theta) = \mathbb{E}_t\big[\min\big(\rho_t\hat A_t,\ \mathrm{clip}(\rho_t, 1-\epsilon, 1+\epsilon)\,\hat A_t\big)\big],\qquad \epsilon = 0.2,$$
+# takes away the incentive to move past $1+\epsilon$ (for $\hat A > 0$) or below $1-\epsilon$ (for $\hat A < 0$):
+# there it is flat, and its gradient is 0. The $\min$ makes it a pessimistic bound: where a step has gone the wrong
+# way (a good token made less likely, $\rho_t < 1-\epsilon$ with $\hat A_t > 0$), the unclipped term is the smaller
+# one, and its gradient still pulls back. The plot is the objective of one token against $\rho$.
+
+# %%
+eps = ppo.PPOConfig.clip_eps  # ε, the library's default (the profiles keep it)
+rho = np.linspace(0, 2, 401)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
+for ax, adv in zip(axes, (1.0, -1.0), strict=True):
+    ax.plot(rho, rho * adv, "--", color="gray", label=r"unclipped $\rho\hat A$")
+    ax.plot(rho, np.minimum(rho * adv, np.clip(rho, 1 - eps, 1 + eps) * adv), color="tab:blue", lw=2,
+            label=r"PPO: $\min(\rho\hat A,\ \mathrm{clip}(\rho, 1\pm\epsilon)\hat A)$")
+    ax.axvspan(1 - eps, 1 + eps, color="tab:green", alpha=0.15, label=r"$[1-\epsilon,\ 1+\epsilon]$")
+    ax.axvline(1, color="black", lw=0.5)
+    ax.set(xlabel=r"ratio $\rho = \pi_\theta / \pi_{old}$", title=f"advantage $\\hat A = {adv:+.0f}$")
+axes[0].set_ylabel("objective (to maximise)")
+axes[0].legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **What to look for.** On the left ($\hat A > 0$, a good token) the objective rises with $\rho$ up to $1+\epsilon$
+# and is flat after it: making the token still more likely earns nothing. On the right ($\hat A < 0$) it rises as
+# $\rho$ falls, down to $1-\epsilon$, and is flat below. On the other side of $\rho = 1$ the blue line follows the
+# dashed one: the clip never stops a step that undoes a mistake.
+
+# %% [markdown]
+# ### Generalised advantage estimation: λ trades bias for variance
+#
+# The gradient needs an advantage $\hat A_t$ at every token, estimated from one episode. Two simple estimates sit
+# at the two ends of a range:
+#
+# - the **Monte Carlo** advantage $G_t - V(s_t)$ uses the return that really followed. A wrong critic enters only as
+#   the baseline, which does not bias the gradient; but $G_t$ carries all the randomness of the rest of the episode
+#   (every later token, the reward model's noise): high variance.
+# - the **one-step TD error** $\delta_t = r_t + \gamma V(s_{t+1}) - V(s_t)$ trusts the critic for everything after
+#   one step: low variance, but biased wherever the critic is wrong, and early in training it is (ours starts at 0).
+#
+# **GAE** (Schulman et al., 2016) is the family in between, $\hat A_t = \sum_{l\ge 0}(\gamma\lambda)^l\delta_{t+l}$:
+# with $\lambda = 0$ it is $\delta_t$, and with $\lambda = 1$ the sum telescopes to $G_t - V(s_t)$. λ says how far
+# along the episode to trust the sampled rewards before handing over to the critic; the course uses $\lambda = 0.95$.
+# `ppo.gae` also returns $R_t = \hat A_t + V(s_t)$, the **λ-return**, which is the critic's training target.
+#
+# The toy below measures the trade-off. An episode is a random walk: a position $x_t$ that moves one step up or down
+# at random, for $T$ steps; the only reward is the final position plus noise, at the last step (as the reward
+# model's score arrives at the last token). The walk has no drift, so the true value of a state is its position,
+# $V^*(x_t) = x_t$. The critic is half-trained, $\hat V(x) = x/2$. For each λ, `ppo.gae` (the library's own function)
+# computes the λ-return from the first state on many seeded episodes, and we measure its bias and variance as an
+# estimate of the true value $V^*(x_0)$. The advantage $\hat A_0$ is that return minus the fixed number
+# $\hat V(x_0)$, so it has the same spread.
+
+# %%
+T, n_episodes, x0, critic_scale, reward_noise = 10, 20_000, 6, 0.5, 1.0
+rng = np.random.default_rng(0)
+steps = rng.choice([-1, 1], (n_episodes, T))
+x = x0 + np.concatenate([np.zeros((n_episodes, 1)), steps.cumsum(1)], 1)  # positions x_0 .. x_T
+rewards = np.zeros((n_episodes, T))
+rewards[:, -1] = x[:, -1] + reward_noise * rng.standard_normal(n_episodes)  # the score, at the last step only
+values = critic_scale * x[:, :-1]  # V̂(x_t) for t < T (the true value is x_t); after the last step it is 0
+lams = np.linspace(0, 1, 21)
+bias2, variance = [], []
+for lam in lams:
+    _, returns = ppo.gae(torch.tensor(rewards), torch.tensor(values), torch.ones(n_episodes, T), 1.0, float(lam))
+    estimate = returns[:, 0].numpy()  # the λ-return from x_0, an estimate of the true value x0
+    bias2.append((estimate.mean() - x0) ** 2)
+    variance.append(estimate.var())
+mse = np.array(bias2) + np.array(variance)
+fig, ax = plt.subplots(figsize=(6, 3.2))
+ax.plot(lams, bias2, "o-", ms=3, label="bias²")
+ax.plot(lams, variance, "o-", ms=3, label="variance")
+ax.plot(lams, mse, "k-", label="mean squared error")
+ax.axvline(ppo.PPOConfig.lam, color="gray", ls="--", label="the course's λ")
+ax.set(xlabel="λ", ylabel="error of the λ-return", title="GAE on a random walk with a half-trained critic")
+ax.legend(fontsize=8)
+plt.show()
+print(f"λ = 0: bias² {bias2[0]:.2f}, variance {variance[0]:.2f};  λ = 1: bias² {bias2[-1]:.2f}, "
+      f"variance {variance[-1]:.2f};  lowest mean squared error at λ = {lams[mse.argmin()]:.2f}")
+
+# %% [markdown]
+# **What to look for.** At λ = 0 the estimate is the critic's opinion of the next state: hardly any variance, but
+# off by the critic's error. At λ = 1 it is the sampled final reward: no bias, and all the noise of the walk. Between
+# the two the error is lowest, and since the reward comes only at the end, the critic's bias fades only as λ nears 1.
+# Where exactly the best λ lies depends on how wrong the critic is and how noisy the episode: set
+# `critic_scale = 1` (a perfect critic) or `0` (an untrained one, as ours is at the start) and run the cell again.
+
+# %% [markdown]
+# ### One PPO step by hand, on a three-token policy
+#
+# The whole update on the smallest policy there is: a vocabulary of three tokens and $\pi_\theta = \mathrm{softmax}(\theta)$,
+# with $\theta$ three numbers (a language model's logits at one state, with nothing underneath). $\pi_{old}$ samples
+# one token $a$; we give it an advantage $\hat A$ and take plain gradient-descent steps on the clipped loss
+# $-\min(\rho\hat A,\ \mathrm{clip}(\rho, 1-\epsilon, 1+\epsilon)\hat A)$, printing at each step the ratio, the loss, its
+# gradient (from autograd) and the new ratio after the step. Two checks run as `assert`s:
+#
+# - the gradient equals the one by hand: $\nabla_\theta\log\mathrm{softmax}(\theta)_a = \mathrm{onehot}(a) - \pi_\theta$, so
+#   $\nabla_\theta(-\rho\hat A) = -\hat A\,\rho\,(\mathrm{onehot}(a) - \pi_\theta)$ while the clip is inactive, and 0 once it is;
+# - `ppo.policy_loss`, the function that trains the language model in §5, gives the same loss on the same numbers
+#   (one episode of one token).
+
+# %%
+vocab = ["yes", "no", "maybe"]
+theta_old = torch.tensor([1.0, 0.5, -0.5])
+pi_old = torch.softmax(theta_old, 0)
+a = int(torch.multinomial(pi_old, 1, generator=torch.Generator().manual_seed(0)))  # one sampled action
+logp_old = torch.log_softmax(theta_old, 0)[a]
+print(f"π_old = {np.round(pi_old.tolist(), 3)}; sampled token {a} ({vocab[a]!r}), log π_old = {logp_old:.3f}")
+
+
+def clipped_loss(theta, advantage):
+    """−min(ρÂ, clip(ρ, 1 − ε, 1 + ε)Â) for the sampled token; also ρ = π_θ(a)/π_old(a) and log π_θ(a)."""
+    logp = torch.log_softmax(theta, 0)[a]
+    rho = torch.exp(logp - logp_old)
+    return -torch.min(rho * advantage, torch.clamp(rho, 1 - eps, 1 + eps) * advantage), rho, logp
+
+
+for advantage in (1.0, -1.0):
+    print(f"\nadvantage Â = {advantage:+.0f}: the steps make {vocab[a]!r} {'more' if advantage > 0 else 'less'} likely")
+    theta = torch.nn.Parameter(theta_old.clone())  # every update starts from θ = θ_old, where ρ = 1
+    opt = torch.optim.SGD([theta], lr=0.2)
+    for step in range(3):
+        opt.zero_grad()
+        loss, rho, logp = clipped_loss(theta, advantage)
+        loss.backward()
+        pi = torch.softmax(theta.detach(), 0)
+        inside = rho.item() <= 1 + eps if advantage > 0 else rho.item() >= 1 - eps  # is the unclipped term active?
+        by_hand = -advantage * rho.detach() * (torch.eye(3)[a] - pi) * inside
+        assert torch.allclose(theta.grad, by_hand, atol=1e-6), (theta.grad, by_hand)
+        lib_loss, _ = ppo.policy_loss(logp.detach().view(1, 1), logp_old.view(1, 1), torch.tensor([[advantage]]),
+                                      torch.ones(1, 1), eps)
+        assert torch.isclose(lib_loss, loss.detach()), (lib_loss, loss)
+        opt.step()  # θ ← θ − lr · gradient
+        new_rho = torch.exp(torch.log_softmax(theta.detach(), 0)[a] - logp_old)
+        print(f"step {step}: ρ = {rho.item():.3f}  loss = {loss.item():+.3f} (ppo.policy_loss {lib_loss.item():+.3f})"
+              f"  gradient = {np.round(theta.grad.tolist(), 3)}{'' if inside else ' (clipped)'}"
+              f"  ->  new ρ = {new_rho.item():.3f}")
+
+# %% [markdown]
+# **What to look for.** With $\hat A = +1$ each step raises the sampled token's probability, so $\rho$ grows; once
+# it is past $1+\epsilon$ the gradient is exactly zero and $\theta$ stops, however many epochs remain. With
+# $\hat A = -1$ the same happens downwards, at $1-\epsilon$. Note what the clip does *not* do: it stops the gradient,
+# it does not cap the step, and the step that crosses the boundary overshoots it. That is why PPO also keeps the
+# learning rate small and the epochs few, and logs two diagnostics of each update: `policy/approxkl`,
+# $\tfrac12\,\mathbb{E}[(\log\rho)^2]$, how far the update moved the policy, and `policy/clipfrac`, the share of
+# tokens where the clip was active. §4 runs this same update on the language model, one rollout batch at a time.
+
+# %% [markdown]
 # ## 1. Policy, reference, value — and the reward model
 #
 # Three networks take part, but we keep only one copy of the language model in memory:
@@ -163,14 +384,15 @@ plt.show()
 # ## 3. The KL penalty, token by token — and three ways to estimate it
 #
 # $\mathrm{KL}(\pi_\theta\|\pi_{\mathrm{ref}}) = \mathbb{E}_{y\sim\pi_\theta}\big[\log\pi_\theta(y|x) - \log\pi_{\mathrm{ref}}(y|x)\big]$ sums over the
-# tokens of the response, so the penalty can be paid **per token**: token $t$ earns
-# $r_t = -\beta\,(\log\pi_\theta(y_t|\cdot) - \log\pi_{\mathrm{ref}}(y_t|\cdot))$, and the last token also earns the
-# reward model's score. That is `ppo.kl_penalty_rewards`.
+# tokens of the response, so the penalty can be paid **per token**. With the log-ratio of policy and reference
+# $\ell_t = \log\pi_\theta(y_t|\cdot) - \log\pi_{\mathrm{ref}}(y_t|\cdot)$, token $t$ earns $r_t = -\beta\,\ell_t$, and the
+# last token also earns the reward model's score. That is `ppo.kl_penalty_rewards`. (The ratio $\rho$ of §0 and
+# §4 is another one, $\pi_\theta/\pi_{old}$: how far one update moves the policy, not how far it is from the reference.)
 #
-# From samples we only see $\log$-ratios, and there are three common estimators (Schulman, *Approximating KL
-# divergence*), with $\log \rho = \log\pi_{\mathrm{ref}} - \log\pi_\theta$:
-# $k_1 = -\log\rho$ (unbiased, can be negative), $k_2 = \tfrac12(\log\rho)^2$ (biased, low variance),
-# $k_3 = (\rho - 1) - \log\rho$ (unbiased, never negative). PPO's reward uses $k_1$, the one whose expectation *is*
+# From samples we only see log-ratios, and there are three common estimators (Schulman, *Approximating KL
+# divergence*), in terms of $\ell = \ell_t$:
+# $k_1 = \ell$ (unbiased, can be negative), $k_2 = \tfrac12\ell^2$ (biased, low variance),
+# $k_3 = (e^{-\ell} - 1) + \ell$ (unbiased, never negative). PPO's reward uses $k_1$, the one whose expectation *is*
 # the objective's KL. Below, a "policy" that is the base model at a lower temperature against the base at $T$,
 # where the exact per-token KL is known from the full distributions, shows the trade-off.
 

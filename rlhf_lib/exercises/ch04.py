@@ -227,7 +227,7 @@ def _clip_loss(fn) -> str:
 
 
 def _estimator_moments(p: np.ndarray, q: np.ndarray) -> dict[str, tuple[float, float]]:
-    """Exact mean and std of k1, k2, k3 for one token y ~ p, with log r = log q(y) − log p(y)."""
+    """Exact mean and std of k1, k2, k3 for one token y ~ p (chapter 4 §3: ℓ = log p(y) − log q(y) = −log_r)."""
     log_r = np.log(q) - np.log(p)
     out = {}
     for name, k in (("k1", -log_r), ("k2", 0.5 * log_r ** 2), ("k3", np.expm1(log_r) - log_r)):
@@ -284,12 +284,12 @@ def _kl_estimators(fn) -> str:
                 _expect(abs(mean - w_mean) > 0.05 * max(abs(w_mean), 1e-3),
                         f"{where}: mean {mean:.5f} is close to but not exactly {w_mean:.5f}. Did you sample? Compute "
                         f"the expectation exactly: Σ_y p(y)·k(y)")
-                _expect(abs(mean - upside_down) > 1e-6, f"{where}: the ratio is upside down: log r = log q(y) − "
-                                                        f"log p(y) (reference over policy), k1 = −log r")
+                _expect(abs(mean - upside_down) > 1e-6, f"{where}: the log-ratio is upside down: ℓ = log p(y) − "
+                                                        f"log q(y) (policy over reference), k1 = ℓ")
                 _expect(all(abs(mean - x) > 1e-6 for x in by_q), f"{where}: the tokens are sampled from the policy p, "
                                                                  f"so weight by p, not q")
-                raise Wrong(f"{where}: the mean is {w_mean:.5f}, you got {mean:.5f}; k1 = −log r, k2 = ½(log r)², "
-                            f"k3 = (r − 1) − log r")
+                raise Wrong(f"{where}: the mean is {w_mean:.5f}, you got {mean:.5f}; with ℓ = log p(y) − log q(y): "
+                            f"k1 = ℓ, k2 = ½ℓ², k3 = (e^−ℓ − 1) + ℓ")
             if abs(std - w_std) > 1e-6 * max(1.0, w_std):
                 _expect(abs(std - w_std ** 2) > 1e-6, f"{where}: that is the variance; give the standard deviation")
                 raise Wrong(f"{where}: the standard deviation of one token's estimate is {w_std:.5f}, you got "

@@ -85,13 +85,14 @@ assert exercises.check("04.3", ppo_clip_loss)
 # %% [markdown]
 # ## 04.4 Bias and spread of the three KL estimators
 #
-# One sampled token $y \sim p$ gives $\log r = \log q(y) - \log p(y)$ and the three estimates; their mean and
-# standard deviation are sums over the vocabulary weighted by $p(y)$ — no sampling needed.
+# One sampled token $y \sim p$ gives the log-ratio $\ell = \log p(y) - \log q(y)$ of §3 and the three estimates
+# $k_1 = \ell$, $k_2 = \tfrac12\ell^2$, $k_3 = (e^{-\ell} - 1) + \ell$; their mean and standard deviation are sums
+# over the vocabulary weighted by $p(y)$ — no sampling needed.
 
 # %%
 def kl_estimator_stats(p, q):
-    log_r = np.log(q) - np.log(p)
-    estimates = {"k1": -log_r, "k2": 0.5 * log_r ** 2, "k3": np.expm1(log_r) - log_r}
+    ell = np.log(p) - np.log(q)  # ℓ = log π_θ(y) − log π_ref(y)
+    estimates = {"k1": ell, "k2": 0.5 * ell ** 2, "k3": np.expm1(-ell) + ell}
     out = {"kl": float(np.sum(p * np.log(p / q)))}
     for name, k in estimates.items():
         mean = np.sum(p * k)
