@@ -286,8 +286,8 @@ plt.show()
 #
 # Read the plot for the real argument. Scores from one rater on a continuous scale recover exactly as many
 # preferences as comparisons: the gap of the two-rater scores is the raters' offsets and scales, not something
-# about scores as such. Comparisons win because a real labelling job cannot give it one rater with a fine,
-# stable scale: each item is scored by whoever is on shift, a person's own scale drifts between sessions, and a
+# about scores as such. Comparisons win because real labelling rarely has one rater with a fine, stable
+# scale: each item is scored by whoever is on shift, a person's own scale drifts between sessions, and a
 # coarse grade cannot separate two answers that are close. A comparison is a difference taken by one person at
 # one moment, so whatever is constant across that moment cancels, and it asks for the one bit that matters.
 
