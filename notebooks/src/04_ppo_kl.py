@@ -141,8 +141,12 @@ plt.show()
 # From samples we only see $\log$-ratios, and there are three common estimators (Schulman, *Approximating KL
 # divergence*), with $\log \rho = \log\pi_{\mathrm{ref}} - \log\pi_\theta$:
 # $k_1 = -\log\rho$ (unbiased, can be negative), $k_2 = \tfrac12(\log\rho)^2$ (biased, low variance),
-# $k_3 = (\rho - 1) - \log\rho$ (unbiased, never negative). PPO's reward uses $k_1$, the one whose expectation *is*
-# the objective's KL. Below, a "policy" that is the base model at a lower temperature against the base at $T$,
+# $k_3 = (\rho - 1) - \log\rho$ (unbiased, never negative, and of lower variance than $k_1$ when the two policies are
+# close). So $k_1$ and $k_3$ both have the KL as their expectation; PPO's reward uses $k_1$ for another reason.
+# Paid as a reward, with no gradient through it, $k_1$ gives the policy gradient $\mathbb{E}[k_1\,\nabla_\theta\log\pi_\theta]$,
+# and that is exactly $\nabla_\theta\mathrm{KL}$: the rest of the KL's gradient, $\mathbb{E}[\nabla_\theta\log\pi_\theta]$,
+# is zero. $k_3$ paid the same way does not give the KL's gradient, because its own dependence on $\theta$ does not
+# average out. $k_3$ suits *measuring* the KL; $k_1$ is the one to *pay* it with. Below, a "policy" that is the base model at a lower temperature against the base at $T$,
 # where the exact per-token KL is known from the full distributions, shows the trade-off.
 
 # %%
