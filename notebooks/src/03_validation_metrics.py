@@ -189,6 +189,12 @@ plt.show()
 # $P = \sigma\big((r_A - r_B)/T\big)$, and leaves every ranking (hence accuracy and AUC) unchanged.
 # We also check calibration against the panel's own probability `p_chosen` (soft labels): with noisy
 # annotators, that is the quantity a perfect RM would predict.
+#
+# Two more scores of the probabilities are printed next to the ECE. The **Brier score** is the mean squared error
+# of the predicted probability against the label, $\frac1N\sum_i (p_i - y_i)^2$: 0 is perfect, and a model that
+# always says one half scores one quarter. The **log loss** is the mean of $-\log$ the probability given to what
+# happened (the Bradley–Terry training loss of chapter 2). Both are lower for better and better-calibrated
+# probabilities; unlike the ECE, they also reward being sure when right.
 
 # %%
 T = metrics.fit_temperature(margins["val"])
