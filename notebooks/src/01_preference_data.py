@@ -300,17 +300,18 @@ scale, offset = rng.uniform(0.5, 1.5, n_raters), rng.normal(0, 0.7, n_raters)
 x, y = rng.integers(n_items, size=(2, n_pairs))
 truth = u[x] > u[y]
 acc = {"comparison": [], "scores, two raters": [], "scores, one rater": [], "Likert 1-5, one rater": []}
+rng_one = np.random.default_rng([cfg.seed, 1])  # the one-rater cases' own noise: the first two curves stay as they were
 for sigma in noise_levels:
-    r = rng.integers(n_raters, size=n_pairs)  # comparisons: one rater sees both
-    diff = scale[r] * (u[x] - u[y]) + sigma * (rng.standard_normal(n_pairs) - rng.standard_normal(n_pairs))
-    acc["comparison"].append(np.mean((diff > 0) == truth))
     ra, rb = rng.integers(n_raters, size=(2, n_pairs))  # scores: each item rated by someone else
     score_x = scale[ra] * u[x] + offset[ra] + sigma * rng.standard_normal(n_pairs)
     score_y = scale[rb] * u[y] + offset[rb] + sigma * rng.standard_normal(n_pairs)
     acc["scores, two raters"].append(np.mean((score_x > score_y) == truth))
+    r = rng.integers(n_raters, size=n_pairs)  # comparisons: one rater sees both
+    diff = scale[r] * (u[x] - u[y]) + sigma * (rng.standard_normal(n_pairs) - rng.standard_normal(n_pairs))
+    acc["comparison"].append(np.mean((diff > 0) == truth))
     # one rater r scores both items: the offset cancels in the difference, as in a comparison
-    score_x = scale[r] * u[x] + offset[r] + sigma * rng.standard_normal(n_pairs)
-    score_y = scale[r] * u[y] + offset[r] + sigma * rng.standard_normal(n_pairs)
+    score_x = scale[r] * u[x] + offset[r] + sigma * rng_one.standard_normal(n_pairs)
+    score_y = scale[r] * u[y] + offset[r] + sigma * rng_one.standard_normal(n_pairs)
     acc["scores, one rater"].append(np.mean((score_x > score_y) == truth))
     grade_x, grade_y = (np.clip(np.round(s + 3), 1, 5) for s in (score_x, score_y))  # a five-point scale
     acc["Likert 1-5, one rater"].append(np.mean(np.where(grade_x == grade_y, 0.5, (grade_x > grade_y) == truth)))
