@@ -31,7 +31,11 @@ from . import models
 
 # ============================================================================================ best-of-n
 def best_of_n_kl(n: int) -> float:
-    """KL(π_best-of-n ‖ π_ref) = log n − (n−1)/n nats, whatever the reward (Stiennon et al. 2020, appendix)."""
+    """KL(π_best-of-n ‖ π_ref) ≤ log n − (n−1)/n nats, whatever the reward (Stiennon et al. 2020, appendix).
+
+    Exact only when the reference never draws the same answer twice (no ties among the n); answers that repeat,
+    such as a small model's terse ones, make the true KL smaller, so this overstates it (Beirami et al. 2024).
+    """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"best-of-n needs an integer n >= 1 (got {n!r})")
     return math.log(n) - (n - 1) / n

@@ -96,7 +96,8 @@ def classification_metrics(margins, order: str = "both", seed: int = 0, threshol
     """Accuracy, precision, recall, F1 (predict "A preferred" when r_A - r_B > threshold) and AUC-ROC.
 
     A threshold above 0 turns the classifier into one that abstains on close calls: precision is then
-    the accuracy on the pairs the model is sure about, recall the share of true preferences it still calls.
+    the accuracy on the pairs the model is sure about, recall the share of true preferences it still calls
+    correctly: recall = coverage × precision, with coverage the share of pairs with |r_A - r_B| > threshold.
     AUC-ROC does not depend on the threshold: the probability that a random (A preferred) example gets a
     higher margin than a random (B preferred) one.
     """

@@ -54,7 +54,10 @@ def kl_estimators(logprobs: torch.Tensor, ref_logprobs: torch.Tensor) -> dict[st
     """Per-token estimators of KL(π‖π_ref) from samples of π (Schulman, "Approximating KL divergence").
 
     With the log-ratio ℓ = log π − log π_ref (chapter 4 §3; not PPO's ratio ρ = π_θ/π_old of `policy_loss`):
-    k1 = ℓ (unbiased, can be negative), k2 = ½ ℓ² (biased, low variance), k3 = (e^−ℓ − 1) + ℓ (unbiased, ≥ 0).
+    k1 = ℓ (unbiased, can be negative), k2 = ½ ℓ² (biased, low variance), k3 = (e^−ℓ − 1) + ℓ (unbiased, ≥ 0,
+    lower variance than k1 when π is close to π_ref). k1 and k3 both have the KL as their expectation; only k1,
+    paid as a reward with no gradient through it, gives a policy gradient E[k1 ∇log π] that is an unbiased
+    gradient of the KL (E[∇log π] = 0). That is why `kl_penalty_rewards` pays k1; k3 is for measuring the KL.
     """
     log_ratio = logprobs - ref_logprobs  # ℓ
     return {"k1": log_ratio, "k2": 0.5 * log_ratio ** 2, "k3": torch.expm1(-log_ratio) + log_ratio}
@@ -63,6 +66,9 @@ def kl_estimators(logprobs: torch.Tensor, ref_logprobs: torch.Tensor) -> dict[st
 def kl_penalty_rewards(scores: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
                        mask: torch.Tensor, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token rewards: −β·k1 at every response token, plus the sequence's score at its last token.
+
+    k1 rather than k3 (`kl_estimators`): as a reward with no gradient through it, k1's policy gradient is an
+    unbiased gradient of KL(π‖π_ref); k3's, though k3 is an unbiased estimate of the KL's value, is not.
 
     scores (B,), logprobs/ref_logprobs/mask (B, R) -> rewards (B, R), kl (B, R) (k1, zero outside the mask).
     """

@@ -48,6 +48,19 @@ print(report.run_times("00"))
 # This notebook sets up the course and meets the model we will align: **SmolLM2-135M-Instruct**, small enough
 # to train on a laptop CPU, already instruction-tuned, and — as we'll see — still often wrong, unhelpful or unsafe.
 #
+# **What the base model already is.** The recipe of InstructGPT (Ouyang et al. 2022) has three steps:
+# **supervised fine-tuning (SFT)** — train the pretrained model on demonstrations, prompts with answers written by
+# people, so that it answers instructions at all — then a **reward model** trained on comparisons of its answers,
+# then **PPO** against that reward with a KL penalty. SmolLM2-135M-Instruct has been through an alignment pipeline
+# already: its model card says it was made from the pretrained SmolLM2-135M by SFT on public and curated
+# instruction data, then by DPO (a preference method that needs no reward model; chapter 6) on the UltraFeedback
+# comparisons. The course starts after SFT, on purpose: RLHF needs a **policy** — reinforcement learning's word
+# for whatever chooses the actions, here the language model choosing each next token, written $\pi_\theta(y|x)$
+# for the probability of answer $y$ to prompt $x$ — whose answers are worth comparing, and
+# SFT is ordinary supervised learning, where RLHF's new ideas are the reward model and the RL step. What the
+# course adds is one more, **task-specific** round — its own prompts, its own preferences, its own reward model and
+# PPO — on top of the general-purpose alignment the model arrived with.
+#
 # ## The map of the course
 #
 # | chapter | notebook | RLHF step (course text) | what you build |
@@ -57,7 +70,11 @@ print(report.run_times("00"))
 # | 2 | `02_reward_model` | step 2: training the reward model | feedforward vs transformer reward models, Bradley–Terry vs MSE, SGD vs Adam, the training loop, TRL's `RewardTrainer` |
 # | 3 | `03_validation_metrics` | step 2.3: validation and testing | accuracy, precision/recall/F1, AUC, calibration, shifted tests, tuning, iterative refinement, why not BLEU/ROUGE |
 # | 4 | `04_ppo_kl` | step 3: RL fine-tuning | PPO with a KL penalty, from scratch, against a frozen reference |
-# | 5 | `05_applications` | applications | chatbot QA and summaries, images, music, voice assistants |
+# | 5 | `05_applications_1_chatbots` | applications | a chatbot for questions and summaries, tuned with PPO |
+# | 5 | `05_applications_2_images` | applications | pixel-art sprites people find appealing |
+# | 5 | `05_applications_3_music` | applications | melodies people like |
+# | 5 | `05_applications_4_voice` | applications | a voice assistant: answers meant to be heard |
+# | 5 | `05_applications_5_iterate` | iterative refinement | a second round of feedback on the tuned model's own samples |
 # | 6 | `06_beyond_ppo` | — | best-of-n, DPO, RLOO/GRPO on the same problem |
 #
 # Every chapter runs on its own: when an earlier chapter's result is missing, it loads the version shipped in

@@ -228,6 +228,11 @@ plt.show()
 # **Calibration.** The temperature $\tau$ sets how noisy people are. We choose it on the real sampled responses so
 # that two annotators agree about as often as the human labellers of InstructGPT (72.6 ± 1.5%) and
 # summarize-from-feedback (≈ 65–77%): here is the sweep, and the value we use.
+#
+# **Kappa.** Raw agreement flatters: two annotators who both say "A" most of the time agree often by chance alone.
+# **Cohen's kappa** corrects for that, $\kappa = (p_o - p_e)/(1 - p_e)$, with $p_o$ the share of pairs given the same answer (A, B
+# or tie) and $p_e$ the agreement expected if each annotator labelled at random with their own label frequencies: $\kappa = 1$
+# is perfect agreement, $\kappa = 0$ no better than chance. **Fleiss' kappa** is the same idea for a whole panel.
 
 # %%
 taus = np.array([0.2, 0.3, 0.4, 0.5, 0.7, 1.0])
@@ -293,13 +298,25 @@ plt.show()
 # ## 5. Why comparisons rather than scores?
 #
 # The course text claims comparisons are more reliable than absolute scores, which are "noisy and uncalibrated".
-# A simulation shows why. Items have a true quality $u$. Each annotator has their own scale $s_a$ and offset
-# $o_a$ (one is generous, one harsh) and perceives quality with noise $\sigma$:
+# A simulation shows where the difference comes from. Items have a true quality $u$. Each annotator has their own
+# scale $s_a$ and offset $o_a$ (one is generous, one harsh) and perceives quality with noise $\sigma$. Four ways to
+# learn which of two items is better:
 #
-# * **scores**: annotator $a$ rates item $x$ as $s_a u_x + o_a + \sigma\varepsilon$; two items rated by two
-#   different annotators are compared through their scores — the offsets do not cancel;
-# * **comparisons**: one annotator sees both items and reports the sign of $s_a (u_x - u_y) + \sigma(\varepsilon_x - \varepsilon_y)$ —
-#   their offset cancels, and their scale does not change the sign.
+# * **comparison**: one annotator sees both items and reports the sign of $s_a (u_x - u_y) + \sigma(\varepsilon_x - \varepsilon_y)$ —
+#   their offset cancels, and their scale does not change the sign;
+# * **scores, two raters**: annotator $a$ rates item $x$ as $s_a u_x + o_a + \sigma\varepsilon$, and the two items
+#   of a pair are rated by two different annotators — their offsets do not cancel;
+# * **scores, one rater**: one annotator scores both items on a continuous scale; the difference of the two scores
+#   is exactly the quantity the comparison takes the sign of;
+# * **Likert, one rater**: the same, but each score is rounded to a five-point scale (1 to 5), as on a survey; two
+#   items on the same grade are a tie, counted as a coin flip.
+#
+# Read the plot for the real argument. Scores from one rater on a continuous scale recover exactly as many
+# preferences as comparisons: the gap of the two-rater scores is the raters' offsets and scales, not something
+# about scores as such. Comparisons win because real labelling rarely has one rater with a fine, stable
+# scale: each item is scored by whoever is on shift, a person's own scale drifts between sessions, and a
+# coarse grade cannot separate two answers that are close. A comparison is a difference taken by one person at
+# one moment, so whatever is constant across that moment cancels, and it asks for the one bit that matters.
 
 # %%
 rng = np.random.default_rng(cfg.seed)
@@ -309,27 +326,36 @@ u = rng.standard_normal(n_items)
 scale, offset = rng.uniform(0.5, 1.5, n_raters), rng.normal(0, 0.7, n_raters)
 x, y = rng.integers(n_items, size=(2, n_pairs))
 truth = u[x] > u[y]
-acc_scores, acc_pairs = [], []
+acc = {"comparison": [], "scores, two raters": [], "scores, one rater": [], "Likert 1-5, one rater": []}
+rng_one = np.random.default_rng([cfg.seed, 1])  # the one-rater cases' own noise: the first two curves stay as they were
 for sigma in noise_levels:
     ra, rb = rng.integers(n_raters, size=(2, n_pairs))  # scores: each item rated by someone else
     score_x = scale[ra] * u[x] + offset[ra] + sigma * rng.standard_normal(n_pairs)
     score_y = scale[rb] * u[y] + offset[rb] + sigma * rng.standard_normal(n_pairs)
-    acc_scores.append(np.mean((score_x > score_y) == truth))
+    acc["scores, two raters"].append(np.mean((score_x > score_y) == truth))
     r = rng.integers(n_raters, size=n_pairs)  # comparisons: one rater sees both
     diff = scale[r] * (u[x] - u[y]) + sigma * (rng.standard_normal(n_pairs) - rng.standard_normal(n_pairs))
-    acc_pairs.append(np.mean((diff > 0) == truth))
+    acc["comparison"].append(np.mean((diff > 0) == truth))
+    # one rater r scores both items: the offset cancels in the difference, as in a comparison
+    score_x = scale[r] * u[x] + offset[r] + sigma * rng_one.standard_normal(n_pairs)
+    score_y = scale[r] * u[y] + offset[r] + sigma * rng_one.standard_normal(n_pairs)
+    acc["scores, one rater"].append(np.mean((score_x > score_y) == truth))
+    grade_x, grade_y = (np.clip(np.round(s + 3), 1, 5) for s in (score_x, score_y))  # a five-point scale
+    acc["Likert 1-5, one rater"].append(np.mean(np.where(grade_x == grade_y, 0.5, (grade_x > grade_y) == truth)))
 
 fig, ax = plt.subplots(figsize=(6, 3.2))
-ax.plot(noise_levels, acc_pairs, "o-", label="pairwise comparisons")
-ax.plot(noise_levels, acc_scores, "s-", label="absolute scores (uncalibrated)")
+for (name, values), style in zip(acc.items(), ("o-", "s-", "x--", "^:"), strict=True):
+    ax.plot(noise_levels, values, style, label=name)
 ax.set_xlabel("perception noise σ")
 ax.set_ylabel("preferences recovered correctly")
-ax.legend()
-ax.set_title("Same annotators, same noise: comparisons win")
+ax.legend(fontsize=8)
+ax.set_title("Same annotators, same noise: where the gap comes from")
 report.save_plot(fig, "01_pairwise_vs_scalar")
 plt.show()
-gap = float(np.mean(np.array(acc_pairs) - np.array(acc_scores)))
-print(f"comparisons recover {gap:.1%} more preferences on average over these noise levels")
+mean_acc = {name: float(np.mean(values)) for name, values in acc.items()}
+gap = mean_acc["comparison"] - mean_acc["scores, two raters"]
+for name, value in mean_acc.items():
+    print(f"{name:22s} recovers {value:.1%} of the preferences on average over these noise levels")
 
 # %% [markdown]
 # ## 6. Annotating by hand
@@ -352,23 +378,31 @@ annotator = widgets.PairwiseAnnotator(to_label, log_path, annotator="human:me")
 annotator
 
 # %% [markdown]
-# The buttons call plain methods, so the same widget can be driven from code. In CI this cell plays the part
-# of a person: three clicks and an undo.
+# The buttons call plain methods, so the same widget can be driven from code. This cell plays the part of a
+# person — three clicks and an undo — on a **second widget with its own log** in a fresh temporary folder
+# (`human-demo.jsonl`), so your own log `human-me.jsonl` only ever holds the clicks you made.
 
 # %%
-before = annotator.labelled
-annotator.choose("A")
-annotator.choose("B")
-annotator.choose("tie")
-annotator.undo()
-human = widgets.human_rows(to_label, log_path)
-print(f"labelled {annotator.labelled - before} new pairs this session; {len(human)} usable (non-tie) labels in the log")
+import tempfile
+from pathlib import Path
+
+demo_dir = Path(tempfile.mkdtemp(prefix="rlhf-demo-"))  # a new folder on every run: the demo starts from nothing
+demo_log = demo_dir / "human-demo.jsonl"
+demo = widgets.PairwiseAnnotator(to_label, demo_log, annotator="sim:demo")
+demo.choose("A")
+demo.choose("B")
+demo.choose("tie")
+demo.undo()
+demo_rows = widgets.human_rows(to_label, demo_log)
+print(f"the demo labelled {demo.labelled} pairs; {len(demo_rows)} usable (non-tie) labels in its log")
 
 # A kernel restart is a new widget on the same log: it resumes after the last label, and undo still works.
-resumed = widgets.PairwiseAnnotator(to_label, log_path, annotator="human:me")
-assert resumed.labelled == annotator.labelled and resumed.queue[:1] == annotator.queue[:1]
+resumed = widgets.PairwiseAnnotator(to_label, demo_log, annotator="sim:demo")
+assert resumed.labelled == demo.labelled and resumed.queue[:1] == demo.queue[:1]
 print(f"after a restart: {resumed.labelled} / {len(to_label)} labelled; the log keeps every click "
-      f"({sum(1 for _ in open(log_path))} lines, undos included)")
+      f"({sum(1 for _ in open(demo_log))} lines, undos included)")
+human = widgets.human_rows(to_label, log_path)
+print(f"your own log {log_path.name}: {annotator.labelled} / {len(to_label)} labelled, {len(human)} usable labels")
 
 # %% [markdown]
 # **Ranking** $K$ responses at once gives more information per minute of annotator time: a ranking of $K$
@@ -382,16 +416,18 @@ ranker = widgets.RankingAnnotator(rank_items, config.artifacts_dir() / "annotati
 ranker
 
 # %%
-# What a ranking turns into (the simulated annotator sim-0 ranks the first prompt's responses):
+# What a ranking turns into (the simulated annotator sim-0 ranks the first prompt's responses). Its ranking goes
+# to a demo log next to the pairwise one, never to your own `human-me-rankings.jsonl`.
 sim = annotate.make_panel(1, seed=cfg.seed)[0]
 first = rank_items[0]
 order = sim.rank(by_id[first["prompt_id"]], [annotate.gold_components(by_id[first["prompt_id"]], t)
                                               for t in first["responses"]])
 print("ranking, best first:", order, "→ pairs (better, worse):", annotate.ranking_to_pairs(order))
-if ranker.queue:
-    ranker.submit([order.index(i) + 1 for i in range(len(order))])
-ranked = widgets.ranking_rows(rank_items, ranker.log_path)
-print(f"{len(ranked)} (chosen, rejected) pairs from the rankings in the log")
+demo_ranker = widgets.RankingAnnotator(rank_items[:1], demo_dir / "human-demo-rankings.jsonl", annotator="sim:demo")
+demo_ranker.submit([order.index(i) + 1 for i in range(len(order))])
+ranked = widgets.ranking_rows(rank_items, demo_ranker.log_path)
+print(f"{len(ranked)} (chosen, rejected) pairs from the demo's ranking; "
+      f"{len(widgets.ranking_rows(rank_items, ranker.log_path))} from your own rankings")
 
 # %% [markdown]
 # ## 7. The dataset

@@ -66,7 +66,8 @@ from rlhf_lib.reward import TrainConfig
 
 cfg = config.load()
 config.seed_everything(cfg.seed)
-torch.set_num_threads(2)
+# torch's own default thread count (one per core) is kept: the reference runs were made on two cores, where the
+# default is two threads; pinning two here would only slow a learner's bigger machine (README, Determinism).
 R = cfg.reward
 T0 = time.perf_counter()
 timings = {}
@@ -158,7 +159,10 @@ print(f"training on {TRAIN!r}, choosing and stopping on {VAL!r} (Bayes ceiling {
 # cache it, and train the top $k$ layers on the cache. That is *exact* (the same function as the full
 # model, tested in `tests/test_reward.py`) and costs $k/N$ of a full pass per step. One frozen forward
 # pass gives both the FFN's features and the top layers' inputs. (On a GPU, profile `gpu`, we use LoRA
-# adapters on every layer instead.) The load report below lists `score.weight` as missing: that is the
+# adapters on every layer instead. **LoRA**, *low-rank adaptation* (Hu et al. 2021), freezes a weight matrix $W$
+# and trains a small correction beside it, $W + BA$ with $B$ of shape $d \times r$ and $A$ of shape $r \times d$
+# for a small rank $r$: $2dr$ trainable numbers per matrix instead of $d^2$, and $B = 0$ at the start, so
+# training begins from exactly the base model.) The load report below lists `score.weight` as missing: that is the
 # new scalar head, initialised at random, which training will fit.
 
 # %%

@@ -145,8 +145,10 @@ plt.show()
 # TP = TN and FP = FN, and **precision = recall = F1 = accuracy** = the pairwise accuracy of chapter 2.
 # That is not a bug: at threshold 0 those numbers carry no extra information for a symmetric scorer. They
 # come alive (i) for a scorer that reads both answers and may favour a position (§6), and (ii) at a
-# **threshold** above 0, when the RM only calls the pairs it is sure of: precision becomes its accuracy on
-# confident pairs and recall its coverage — exactly what matters when a reward is used to filter data.
+# **threshold** above 0, when the RM only calls the pairs it is sure of: precision becomes its accuracy on the
+# pairs it calls, and recall the share of *all* pairs it calls correctly. With the **coverage** the share of
+# pairs it calls at all ($|r(A) - r(B)| > t$), recall = coverage × precision: recall is not the coverage, it falls
+# both when the model abstains more and when it is wrong more — what matters when a reward is used to filter data.
 #
 # Each number gets a **95% bootstrap confidence interval**. Pairs of one prompt share the prompt and
 # often a response, so they are not independent: we resample whole prompts (a cluster bootstrap).
@@ -175,8 +177,10 @@ print("random order instead of both:", {k: round(v, 3) for k, v in rand.items()}
 # still win; the rest is annotator disagreement no model can predict.
 #
 # **ROC curve and the precision–coverage trade-off.** The ROC curve sweeps the threshold over every margin;
-# its area (AUC) is the probability that the model ranks a random preferred response above a random
-# non-preferred one. On the right, precision and recall as the model abstains on more and more close calls.
+# its area (AUC) does not depend on the threshold: it is the probability that a random example of class
+# "A preferred" gets a higher margin $r(A) - r(B)$ than a random example of class "B preferred" — two examples
+# usually from different pairs, so it measures how well the margins *rank*, not the pairwise accuracy. On the right,
+# precision, coverage and recall (= coverage × precision) as the model abstains on more and more close calls.
 
 # %%
 fig, (ax_roc, ax_pr) = plt.subplots(1, 2, figsize=(11, 4))
@@ -190,7 +194,9 @@ ax_roc.legend()
 thresholds = np.quantile(np.abs(margins["test"]), np.linspace(0, 0.9, 19))
 pr = [metrics.classification_metrics(margins["test"], threshold=t) for t in thresholds]
 ax_pr.plot(thresholds, [p["precision"] for p in pr], "o-", label="precision (accuracy on called pairs)")
-ax_pr.plot(thresholds, [p["recall"] for p in pr], "s-", label="recall (share of pairs called)")
+ax_pr.plot(thresholds, [np.mean(np.abs(margins["test"]) > t) for t in thresholds], "^:",
+           label="coverage (share of pairs called)")
+ax_pr.plot(thresholds, [p["recall"] for p in pr], "s-", label="recall = coverage × precision")
 ax_pr.set(xlabel="threshold on |r(A) - r(B)|", title="test: abstaining on close calls")
 ax_pr.legend(fontsize=8)
 fig.tight_layout()
@@ -210,6 +216,12 @@ plt.show()
 # $P = \sigma\big((r_A - r_B)/T\big)$, and leaves every ranking (hence accuracy and AUC) unchanged.
 # We also check calibration against the panel's own probability `p_chosen` (soft labels): with noisy
 # annotators, that is the quantity a perfect RM would predict.
+#
+# Two more scores of the probabilities are printed next to the ECE. The **Brier score** is the mean squared error
+# of the predicted probability against the label, $\frac1N\sum_i (p_i - y_i)^2$: 0 is perfect, and a model that
+# always says one half scores one quarter. The **log loss** is the mean of $-\log$ the probability given to what
+# happened (the Bradley–Terry training loss of chapter 2). Both are lower for better and better-calibrated
+# probabilities; unlike the ECE, they also reward being sure when right.
 
 # %%
 T = metrics.fit_temperature(margins["val"])

@@ -389,11 +389,20 @@ plt.show()
 # last token also earns the reward model's score. That is `ppo.kl_penalty_rewards`. (The ratio $\rho$ of §0 and
 # §4 is another one, $\pi_\theta/\pi_{old}$: how far one update moves the policy, not how far it is from the reference.)
 #
+# The KL, like the entropy and every log-probability in this chapter, is measured in **nats**: the unit of a
+# logarithm to base $e$ (a bit is base 2; one nat is $1/\ln 2$ bits). A KL of one nat per response means that,
+# averaged in the log, the policy gives its own answers $e$ times the probability the reference gives them.
+#
 # From samples we only see log-ratios, and there are three common estimators (Schulman, *Approximating KL
 # divergence*), in terms of $\ell = \ell_t$:
 # $k_1 = \ell$ (unbiased, can be negative), $k_2 = \tfrac12\ell^2$ (biased, low variance),
-# $k_3 = (e^{-\ell} - 1) + \ell$ (unbiased, never negative). PPO's reward uses $k_1$, the one whose expectation *is*
-# the objective's KL. Below, a "policy" that is the base model at a lower temperature against the base at $T$,
+# $k_3 = (e^{-\ell} - 1) + \ell$ (unbiased, never negative, and of lower variance than $k_1$ when the two policies
+# are close). So $k_1$ and $k_3$ both have the KL as their expectation; PPO's reward uses $k_1$ for another reason.
+# Paid as a reward, with no gradient through it, $k_1$ gives the policy gradient
+# $\mathbb{E}[k_1\,\nabla_\theta\log\pi_\theta]$, and that is exactly $\nabla_\theta\mathrm{KL}$: the rest of the
+# KL's gradient, $\mathbb{E}[\nabla_\theta\log\pi_\theta]$, is zero. $k_3$ paid the same way does not give the KL's
+# gradient, because its own dependence on $\theta$ does not average out. $k_3$ suits *measuring* the KL; $k_1$ is the
+# one to *pay* it with. Below, a "policy" that is the base model at a lower temperature against the base at $T$,
 # where the exact per-token KL is known from the full distributions, shows the trade-off.
 
 # %%
@@ -424,11 +433,13 @@ for name, v in zip(names, vals, strict=True):
 # %% [markdown]
 # ## 4. One PPO step, by hand
 #
-# Everything `ppo.train` does in one iteration, spelled out on one rollout batch:
+# In RL terms one prompt and the response sampled to it is an **episode**: the state $s_t$ is the prompt plus the
+# tokens so far, the action is the next token, and the episode ends at EOS or at the token budget. Everything
+# `ppo.train` does in one iteration, spelled out on one rollout batch of episodes:
 #
 # 1. **Rollout** (`ppo.rollout`): sample, then with gradients off record $\log\pi_{\theta_{old}}(y_t)$, $\log\pi_{\mathrm{ref}}(y_t)$, $V_{old}(s_t)$ and the score.
 # 2. **Rewards** (`kl_penalty_rewards`): $r_t = -\beta k_1(t)$, plus the score at the last token.
-# 3. **Advantages** (`gae`): $\delta_t = r_t + \gamma V(s_{t+1}) - V(s_t)$, $A_t = \sum_l (\gamma\lambda)^l\delta_{t+l}$ with $\gamma=1$, $\lambda=0.95$; returns $R_t = A_t + V_{old}(s_t)$; advantages whitened.
+# 3. **Advantages** (`gae`): $\delta_t = r_t + \gamma V(s_{t+1}) - V(s_t)$, $A_t = \sum_l (\gamma\lambda)^l\delta_{t+l}$ with $\gamma=1$, $\lambda=0.95$; returns $R_t = A_t + V_{old}(s_t)$; advantages **whitened** (`whiten`: minus their mean over the batch's response tokens, divided by their standard deviation), so each batch's step has the same scale whatever the size of the rewards.
 # 4. **Clipped policy loss** (`policy_loss`): $L^{CLIP} = -\mathbb{E}\big[\min(\rho_t A_t, \mathrm{clip}(\rho_t, 1\pm\epsilon) A_t)\big]$, $\rho_t = \pi_\theta(y_t)/\pi_{\theta_{old}}(y_t)$, $\epsilon = 0.2$.
 # 5. **Clipped value loss** (`value_loss`): $\tfrac12\max\big((V-R)^2, (\mathrm{clip}(V, V_{old}\pm\epsilon_v)-R)^2\big)$.
 # 6. Minibatches × epochs of $L^{CLIP} + c_v L^V$, gradient clipping, AdamW.
@@ -465,6 +476,11 @@ plt.show()
 # Every logged number has the name used in the papers and in TRL's old PPO trainer: `objective/scores` (reward
 # model), `objective/kl` (Σ_t k1 per response), `objective/entropy` (Σ_t −log π per response),
 # `objective/rlhf_reward` (score − β·KL), `policy/approxkl`, `policy/clipfrac`, `loss/value`, `beta`.
+# `policy/approxkl` estimates how far one update moved the policy: the KL between $\pi_{\theta_{old}}$ (the policy
+# that sampled the batch) and the updated $\pi_\theta$ on the batch's tokens ($k_2$ of §3). `policy/clipfrac` is the
+# share of tokens on which the clip was active: their ratio $\pi_\theta/\pi_{\theta_{old}}$ had left
+# $[1-\epsilon, 1+\epsilon]$ in the direction their advantage favours, so the clip stopped their gradient.
+# Both should stay small: a large approxkl or clipfrac means the steps are too big for the clip to keep them safe.
 
 # %%
 ckpt = config.artifacts_dir() / "ppo_checkpoint"

@@ -155,7 +155,7 @@ rm = language.FeatureRM(rm_lm, tokenizer, rm_head, R.ffn_layer, R.max_length)
 # %% [markdown]
 # **Reading the table.** *accuracy* is the share of the test labels (one annotator each) the RM agrees with;
 # the *Bayes ceiling* is the best any model can expect against noisy labellers; *gold agreement* compares with
-# the noise-free gold preference. Chapter 3 showed why a frozen-feature RM struggles with QA: whether "Lyon"
+# the noise-free gold preference. Chapter 2 showed why a frozen-feature RM struggles with QA: whether "Lyon"
 # or "Paris" is right is not something its features make easy to read, while length, finishing and language
 # are. Keep that in mind in §4.
 #

@@ -154,12 +154,17 @@ results: list[compare.MethodRow] = []
 # ## 2. Best-of-n: no training at all
 #
 # Sample $n$ answers from $\pi_{\mathrm{ref}}$, keep the one the reward model likes best. This *is* a policy,
-# $\pi_{\mathrm{BoN}}$, and its KL to the reference has a closed form. With rewards that never tie, the chance
-# that an answer whose reward is at quantile $F$ is the best of $n$ is $F^{n-1}$ times $n$ (any of the $n$
+# $\pi_{\mathrm{BoN}}$, and its KL to the reference has a closed form when the reference never draws the same
+# answer twice (so no two of the $n$ answers tie). Then the chance that an answer whose reward is at quantile
+# $F$ is the best of $n$ is $F^{n-1}$ times $n$ (any of the $n$
 # draws may be it): $\pi_{\mathrm{BoN}}(y) = n\,F(y)^{n-1}\,\pi_{\mathrm{ref}}(y)$, and with $u = F(y)$ uniform under the reference,
 # $$\mathrm{KL}(\pi_{\mathrm{BoN}}\|\pi_{\mathrm{ref}}) = \mathbb{E}_{\mathrm{BoN}}\big[\log n + (n-1)\log F\big] = \log n + (n-1)\int_0^1 n u^{n-1}\log u\,du = \log n - \frac{n-1}{n}.$$
-# (With ties — two answers the reward model cannot tell apart — the true KL is smaller: the formula is an upper
-# bound, Beirami et al. 2024.) The KL grows only like $\log n$: best-of-16 spends $\log 16 - 15/16 \approx 1.8$ nats,
+# That is exact only when the reference's answers never repeat. A small model's terse answers do repeat ("Paris.",
+# the same refusal word for word), and then the formula overstates the KL: in the extreme, a prompt the reference
+# always answers the same way gives best-of-n nothing to choose, so it *is* the reference, with KL 0, while the
+# formula still says $\log n - (n-1)/n$. In general the formula is an upper bound (Beirami et al. 2024), and the KL
+# this section prints is that bound. It grows only like $\log n$: best-of-16 spends at most
+# $\log 16 - 15/16 \approx 1.8$ nats,
 # a fraction of what chapter 4's PPO spends. What it costs instead is **compute at answer time**: $n$ samples and $n$ reward-model
 # calls per question, forever.
 #
@@ -193,7 +198,7 @@ for n in B.bon_ns:
 best = bon_curve[-1]
 results.append(compare.MethodRow(
     f"best-of-{n_max}", best["win_rate"], best["kl"], best["gold"], best["rm"], bon_cost.seconds, bon_cost.peak_mb,
-    bon_cost.delta_mb, note=f"{n_max} samples + RM calls per prompt at answer time; KL analytic", ci=best["ci"]))
+    bon_cost.delta_mb, note=f"{n_max} samples + RM calls per prompt at answer time; KL analytic (an upper bound)", ci=best["ci"]))
 print(f"{n_prompts} prompts x {n_max} answers sampled and scored in {bon_cost.seconds:.0f} s "
       f"({bon_cost.seconds / n_prompts:.1f} s per question at n = {n_max})")
 
@@ -326,7 +331,12 @@ del dpo_trainer, dpo_base, dpo_policy
 #   unbiased. Note $A_i = \frac{G}{G-1}\big(R_i - \bar R\big)$ with $\bar R$ the group mean.
 # - **GRPO** (Shao et al. 2024; chapter 4, §8): $A_i = (R_i - \bar R)/\mathrm{std}(R_{1..G})$. Including $R_i$ in $\bar R$
 #   only rescales by $(G-1)/G$; dividing by the group's spread weights prompts whose answers differ a little as much
-#   as prompts whose answers differ a lot (a bias, and a source of the length effects studied since).
+#   as prompts whose answers differ a lot (a bias towards too easy and too hard prompts). GRPO's **length bias**
+#   has another source (Liu et al. 2025, "Dr. GRPO"): its loss averages over the tokens of each response, then
+#   over responses, so each token of a short answer carries more weight than a token of a long one. A
+#   positive advantage is then pushed harder into short answers, and a negative one is diluted over a long wrong
+#   answer, so wrong answers grow longer. Dr. GRPO removes both divisions: no std, and a sum over tokens divided
+#   by a constant.
 #
 # Every token of answer $i$ gets the same $A_i$: one reward per answer, no credit assignment along the tokens, no
 # critic to train. In TRL's `RLOOTrainer` the KL is paid the way chapter 4 pays it, inside the reward,
@@ -467,7 +477,7 @@ print(report.vs_reference("06", {f"win {m}": v["win_rate"] for m, v in figures["
 #
 # Read the table above with the mechanisms of §2–§5 in mind; they predict where each method wins.
 #
-# - **Best-of-n** is the baseline every trained method must beat at equal KL: it spends only $\log n - (n-1)/n$
+# - **Best-of-n** is the baseline every trained method must beat at equal KL: it spends at most $\log n - (n-1)/n$
 #   nats and needs no training, but it pays $n$ samples and $n$ reward-model calls for **every** question, and
 #   it can only pick among what the reference already says.
 # - **DPO** is the cheapest to set up — no reward model, no sampling, a classification loss on the pairs — and its

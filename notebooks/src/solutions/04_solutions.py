@@ -110,6 +110,7 @@ assert exercises.check("04.4", kl_estimator_stats)
 # k1 and k3 average to the KL on every pair; k2 does not (it is a second-order approximation, good only while
 # $\pi_\theta \approx \pi_{\mathrm{ref}}$). Near the reference, k3 spreads several times less than k1 (and, unlike k1,
 # is never negative). Far from it, $r - 1$ becomes huge on the tokens the reference prefers and k3 spreads *more*
-# than k1. PPO's per-token reward uses k1: its expectation is exactly the KL in the objective, and summed over the
-# tokens of a response and averaged over a batch its noise evens out. k3 is the usual choice where the KL is a
+# than k1. Both k1 and k3 have the KL as their expectation, so that is not why PPO's per-token reward uses k1: paid
+# as a reward with no gradient through it, k1 gives a policy gradient that is an unbiased gradient of the KL, and
+# k3 does not; summed over the tokens of a response and averaged over a batch, k1's noise evens out. k3 is the usual choice where the KL is a
 # loss term and the policy stays near the reference (GRPO: TRL's trainer in the chapter uses it).
