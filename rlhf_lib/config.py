@@ -29,6 +29,19 @@ TABLE: dict[str, tuple] = {
     "model.name":                 ("smollm2", "smollm2", "smollm2"),  # embedded GGUF, a hub id or a folder
     "model.max_new_tokens":       (48,      96,      160),    # answer length when chatting
     "model.probe_samples":        (4,       16,      32),     # samples per probe question in chapter 0
+    # chapter 0, "RLHF in one minute": chapter 5.3's melody loop at the sizes of a first look (cpu: under a minute)
+    "minute.melodies":            (300,     1500,    4000),   # procedural melodies the tiny generator learns from
+    "minute.hidden":              (32,      32,      64),     # tiny Llama generator: width ...
+    "minute.layers":              (2,       2,       2),      # ... and decoder layers
+    "minute.pretrain_epochs":     (1,       2,       3),
+    "minute.pool":                (64,      256,     512),   # generator samples shown to the listener panel
+    "minute.pairs":               (80,      600,     1000),   # pairs the panel compares (85% train, 15% val)
+    "minute.rm_dim":              (32,      32,      48),     # width of the bidirectional transformer RM
+    "minute.rm_epochs":           (2,       4,       6),
+    "minute.ppo_steps":           (2,       15,      30),     # PPO iterations (chapter 5.3's beta and learning rate)
+    "minute.ppo_batch_size":      (8,       32,      64),     # melodies per rollout
+    "minute.ppo_minibatch":       (8,       16,      16),
+    "minute.eval_samples":        (32,      256,     1024),   # melodies per model for the gold win rate
     # chapter 1: preference data
     # ci and cpu sample with the same settings, so both reuse the responses shipped in data/responses.jsonl
     "data.max_prompts":           (48,      None,    None),   # None = every prompt in data/prompts.jsonl
