@@ -12,7 +12,9 @@
 # * how to load the base model, SmolLM2-135M-Instruct, offline and chat with it;
 # * what sampling with a temperature and top-p does: several different answers to one prompt;
 # * where the base model goes wrong (wrong facts, rambling, help with harm): the judgements the later chapters teach
-#   it.
+#   it;
+# * the whole loop at once, in about a minute on a CPU: RLHF on tiny melodies, from preferences to a tuned model
+#   judged against the one it started from (§7).
 #
 # **What you need**
 #
@@ -65,7 +67,7 @@ print(report.run_times("00"))
 #
 # | chapter | notebook | RLHF step (course text) | what you build |
 # |---|---|---|---|
-# | 0 | `00_setup_and_base_model` | — | the base model and its problems |
+# | 0 | `00_setup_and_base_model` | — | the base model and its problems; RLHF in one minute on melodies |
 # | 1 | `01_preference_data` | step 1: the preference dataset | prompts, sampled responses, annotation (pairwise, ranked, ties), a TRL dataset |
 # | 2 | `02_reward_model` | step 2: training the reward model | feedforward vs transformer reward models, Bradley–Terry vs MSE, SGD vs Adam, the training loop, TRL's `RewardTrainer` |
 # | 3 | `03_validation_metrics` | step 2.3: validation and testing | accuracy, precision/recall/F1, AUC, calibration, shifted tests, tuning, iterative refinement, why not BLEU/ROUGE |
@@ -247,6 +249,138 @@ figures = report.record(
 figures
 
 # %% [markdown]
+# ## 7. RLHF in one minute
+#
+# Before the long language-model chapters, here is the **whole loop** working on the smallest domain of the
+# course: **melodies** of 16 notes, the domain of chapter 5.3. The base model is a tiny generator over 29 tokens
+# (a rest, 25 pitches and three special tokens) instead of SmolLM2, and the "people" are a panel of simulated
+# listeners, so every step takes seconds.
+# The listeners share a hidden **gold taste** (notes in key, a smooth shape, an ending on the home note C, some
+# variety): nobody in the loop sees it, and we use it only at the end, to judge the result — like asking people
+# again. Each cell below is one step of the pipeline in the diagram at the top, done with one or two calls of the
+# course library; the text says which chapter teaches that step in depth. The sizes are the `minute.*` rows of the
+# table in §1.
+
+# %%
+import numpy as np
+
+from rlhf_lib import annotate, judge
+from rlhf_lib.apps import melody, seqrl
+
+minute_t0 = time.perf_counter()
+M = cfg.minute  # this section's sizes: the `minute.*` rows of the table
+print(f"profile {cfg.profile}:", vars(M))
+
+# %% [markdown]
+# **A pre-trained generator.** RLHF starts from a model that already produces the right kind of output. Here it is
+# a tiny Llama trained by next-token prediction on procedurally generated melodies of mixed quality — the
+# "internet data" of this tiny world, so the generator learns good and bad habits, as a real one does. It is saved
+# under `artifacts/` and loaded on the next run. Chapter 5.3 builds the same generator at larger sizes.
+
+# %%
+melodies, _ = melody.procedural(M.melodies, seed=cfg.seed)
+generator, losses = seqrl.pretrained_generator(
+    config.artifacts_dir() / "minute_melody_generator", [[seqrl.BOS, *s, seqrl.EOS] for s in melodies],
+    melody.VOCAB_SIZE, M.hidden, M.layers, M.pretrain_epochs, max_len=32, seed=cfg.seed, progress=False)
+print(f"generator: {sum(p.numel() for p in generator.parameters()):,} parameters, "
+      f"{'pre-trained now' if losses else 'loaded from an earlier run'} on {len(melodies)} melodies")
+
+# %% [markdown]
+# **Sample melodies.** The policy to tune is this generator; a frozen copy of it is the **reference** $\pi_\text{ref}$
+# that the KL penalty will measure against, and a small value head comes along for PPO
+# (`seqrl.actor_critic`). Every episode's "prompt" is the start token alone, so generation is unconditional. We
+# sample a pool of melodies from the reference — the answers people will compare, as in chapter 1 — and print a
+# few as note names (a dash is a rest) with their hidden gold taste.
+
+# %%
+ac = seqrl.actor_critic(generator)  # policy, frozen reference, value head
+pool, _ = seqrl.generate(ac, M.pool, melody.MAX_NEW_TOKENS, seed=1, reference=True)
+for s in pool[:3]:
+    print(f"gold {melody.gold_utility(s):+5.1f}   {melody.describe(s)}")
+
+# %% [markdown]
+# **Preferences.** A panel of simulated listeners (chapter 1's annotators, `annotate.make_panel`) compares random
+# pairs from the pool: each listener weighs the parts of the taste a little differently and answers with noise,
+# "A", "B" or "tie", as people do. Chapter 1 teaches how preference data is collected and how far annotators agree.
+
+# %%
+panel = annotate.make_panel(cfg.apps.seq_panel, seed=cfg.seed, temperature=melody.RATER_TEMPERATURE,
+                            weights={melody.DOMAIN: melody.GOLD_WEIGHTS})
+pairs = seqrl.label_pairs(panel, melody.DOMAIN, pool, M.pairs, melody.gold_components, melody.gold_utility,
+                          seed=cfg.seed)
+train_pairs, val_pairs = pairs.split(int(0.85 * len(pairs)))
+print(f"{len(pairs)} pairs, each judged by {len(panel)} listeners; the votes on the first pair: {list(pairs.labels[0])}")
+print(f"two listeners agree on {seqrl.panel_stats(pairs)['agreement']:.0%} of the pairs both decided")
+
+# %% [markdown]
+# **A reward model.** A small transformer reads a whole melody and outputs one number, trained with the
+# Bradley–Terry loss so that the melody the listeners preferred scores higher:
+# $\mathcal{L} = -\log\sigma\big(r(\text{preferred}) - r(\text{other})\big)$, summed over the votes. We check it on
+# held-out pairs, against the panel's majority and against the hidden gold. Chapter 2 teaches reward models and
+# their training, chapter 3 how to validate one.
+
+# %%
+rm = seqrl.SeqRewardModel(melody.VOCAB_SIZE, max_len=melody.MAX_NEW_TOKENS + 2, dim=M.rm_dim, seed=cfg.seed)
+rm_log = seqrl.train_reward_model(rm, train_pairs, val_pairs, epochs=M.rm_epochs, lr=3e-3, seed=cfg.seed,
+                                  progress=False)
+print(f"held-out pairs the reward model orders like the panel majority: {rm_log[-1]['acc_panel']:.0%}, "
+      f"like the hidden gold: {rm_log[-1]['acc_gold']:.0%}")
+
+# %% [markdown]
+# **PPO with a KL penalty.** Reinforcement learning now tunes the generator to maximise
+# $\mathbb{E}[r_\phi(y)] - \beta\,\mathrm{KL}(\pi_\theta \,\|\, \pi_\text{ref})$: the reward model's score
+# (standardised on the reference's samples) minus a charge for every nat of KL (a nat is the unit of a log-probability
+# in natural logarithms) the policy moves away from the frozen reference, so that it improves without forgetting how
+# to write a melody. Each PPO step samples a batch of melodies, scores them and takes a few clipped gradient steps.
+# Chapter 4 teaches PPO and the KL penalty from scratch.
+
+# %%
+reward_fn, _, _ = seqrl.reward_fn(rm, pool)  # (score - mean) / std, both measured on the reference's samples
+ppo_cfg = seqrl.ppo_config(cfg.apps, "mus_", melody.MAX_NEW_TOKENS, seed=cfg.seed, steps=M.ppo_steps,
+                           batch_size=M.ppo_batch_size, minibatch_size=M.ppo_minibatch)
+history, gold_log = seqrl.train_ppo(ac, reward_fn, ppo_cfg, melody.gold_utility, progress=False)
+print(f"{ppo_cfg.steps} PPO steps of {ppo_cfg.batch_size} melodies, beta = {ppo_cfg.beta}")
+print(f"mean gold of a rollout batch: first step {gold_log[0]['gold']:+.2f}, last step {gold_log[-1]['gold']:+.2f}; "
+      f"KL to the reference at the last step {gold_log[-1]['kl']:.1f} nats per melody")
+
+# %% [markdown]
+# **Before and after.** Did the listeners get melodies they like better? We sample fresh melodies from the tuned
+# policy and from the frozen reference and let the hidden gold taste judge them one pair at a time (ties split):
+# the **win rate** of the tuned generator, with its 95% bootstrap confidence interval over the pairs
+# (`seqrl.compare`). The KL says how far the policy moved for it. The histogram shows the gold taste of every
+# sampled melody before and after; the piano rolls show one melody of each (time across, pitch up, out-of-key
+# notes in red). Chapter 3 teaches confidence intervals, chapter 4 this evaluation of a tuned policy.
+
+# %%
+ev = seqrl.compare(ac, melody.gold_utility, M.eval_samples, melody.MAX_NEW_TOKENS, seed=100, n_boot=cfg.metrics.n_boot)
+print(f"gold win rate of the tuned generator over the reference: {judge.ci_text(ev['win'])} "
+      f"(95% bootstrap CI, {M.eval_samples} melodies each)")
+print(f"mean gold: reference {ev['gold_base']:+.2f} -> tuned {ev['gold_tuned']:+.2f}; "
+      f"KL(tuned ‖ reference) {ev['kl']:.1f} nats per melody")
+
+top = sum(melody.GOLD_WEIGHTS.values())  # the gold taste lies in [-top, top]
+fig, axes = plt.subplots(1, 3, figsize=(13, 2.6), gridspec_kw={"width_ratios": [1.3, 1, 1]})
+bins = np.linspace(-top, top, 33)
+axes[0].hist(ev["gold_b"], bins, alpha=0.6, color="tab:gray", label="reference")
+axes[0].hist(ev["gold_t"], bins, alpha=0.6, color="tab:blue", label="tuned (PPO)")
+axes[0].set(xlabel="gold taste of a melody", ylabel="melodies", title="Before and after PPO")
+axes[0].legend(fontsize=8)
+melody.piano_roll(axes[1], ev["base"][0], f"reference: gold {ev['gold_b'][0]:+.1f}", color="tab:gray")
+melody.piano_roll(axes[2], ev["tuned"][0], f"tuned: gold {ev['gold_t'][0]:+.1f}")
+fig.tight_layout()
+report.save_plot(fig, "00_minute")
+plt.show()
+print(f"the whole loop ran in {time.perf_counter() - minute_t0:.0f} s")
+
+# %% [markdown]
+# **What to look for.** Whether the interval of the win rate lies above one half (the tuned generator is preferred
+# more often than not, and not by luck of the sample), how many nats of KL that cost, and whether the histogram of
+# the gold taste moved to the right. The reward model never saw the gold taste, only the listeners' noisy votes:
+# where it is wrong, PPO can gain reward without pleasing anyone. That is the theme of chapters 3 and 4, and
+# chapter 5.3 runs this loop at full size, shows which parts of the taste moved, and finds one that fell. In the
+# `ci` profile the sizes only show that the code runs; the `cpu` profile gives a real, if small, result.
+
+# %% [markdown]
 # ## Summary
 #
 # * RLHF turns people's comparisons into a training signal: preferences train a reward model, and PPO with a KL
@@ -255,6 +389,8 @@ figures
 # * Sampling at a temperature gives a different answer each time: the raw material for comparisons.
 # * The probes above show where this base model still goes wrong; those are the judgements the next chapters collect
 #   and optimise.
+# * The whole loop — preferences, a reward model, PPO with a KL penalty, a before-and-after win rate with its
+#   interval — runs in about a minute on tiny melodies (§7); the next chapters take each step apart.
 #
 # ## What to try next
 #
@@ -262,6 +398,8 @@ figures
 #   answers change?
 # * Load another profile's sizes, e.g. `config.load("cpu")`, and compare its table row by row with this one.
 # * Add a question with a checkable answer to the probes of §5 and see how often the base model gets it right.
+# * Rerun §7 with no KL penalty (`cfg = config.load(apps__mus_beta=0.0)` first) or with more PPO steps
+#   (`minute__ppo_steps`), and compare the win rate, its interval and the KL.
 
 # %% [markdown]
 # ## Exercises
