@@ -370,7 +370,9 @@ melody.piano_roll(axes[2], ev["tuned"][0], f"tuned: gold {ev['gold_t'][0]:+.1f}"
 fig.tight_layout()
 report.save_plot(fig, "00_minute")
 plt.show()
-print(f"the whole loop ran in {time.perf_counter() - minute_t0:.0f} s")
+minute_seconds = time.perf_counter() - minute_t0
+print(f"the whole loop ran in {minute_seconds:.0f} s")
+report.record("00", minute_win_rate=ev["win"], minute_kl=round(ev["kl"], 2), minute_seconds=round(minute_seconds, 1))
 
 # %% [markdown]
 # **What to look for.** Whether the interval of the win rate lies above one half (the tuned generator is preferred
