@@ -15,9 +15,9 @@ BUDGET_S = {"ci": 240, "cpu": 1800, "gpu": 1800}
 
 
 def list_notebooks(only: list[str] | None) -> list[Path]:
-    from rlhf_lib.course import NOTEBOOKS
+    from rlhf_lib.course import list_notebooks
 
-    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    paths = list_notebooks()
     return [p for p in paths if not only or any(p.name.startswith(o) for o in only)]
 
 

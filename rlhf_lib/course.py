@@ -3,6 +3,7 @@
     python -m rlhf_lib.course                 # every chapter, profile from RLHF_PROFILE or the hardware
     python -m rlhf_lib.course --profile ci --only 00 01
     python -m rlhf_lib.course --profile ci --only 05_applications_3     # one notebook of chapter 5 (05: all five)
+    python -m rlhf_lib.course --profile ci --only 02b                   # chapter 2's appendix alone (02: both)
     python -m rlhf_lib.course --profile cpu --only 04 --freeze-reference --note "2 free cores"
                                               # a complete cpu run becomes the committed reference run
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -20,18 +22,33 @@ from .report import freeze_reference, write_report
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 BUILD = REPO_ROOT / "build"
+# a chapter's notebooks: "02_reward_model", and its appendix "02b_what_limits_the_reward_model" (a letter after the
+# number), which sorts right after it because "_" < "b"
+NOTEBOOK_GLOB = "[0-9][0-9]*_*.ipynb"
+
+
+def list_notebooks() -> list[Path]:
+    """Every chapter notebook in course order: 00, 01, 02, 02b, 03, 03b, 04, 05_applications_1, ..."""
+    return sorted(p for p in NOTEBOOKS.glob(NOTEBOOK_GLOB) if re.fullmatch(r"\d\d[a-z]?", p.stem.split("_")[0]))
+
+
+def number(path: Path | str) -> str:
+    """A notebook's number, the key its figures are recorded under: "02", "02b", "05"."""
+    return Path(path).stem.split("_")[0]
 
 
 def select(notebooks: list[Path], only: list[str] | None) -> list[Path]:
     """The notebooks `--only` names, in course order: each value is a notebook's number or name, a prefix of its file
-    name up to a "_" ("05" is all of chapter 5, "05_applications_3" its music notebook; ".ipynb" optional).
+    name up to a "_" ("05" is all of chapter 5, "05_applications_3" its music notebook; ".ipynb" optional). A
+    chapter's number also names its appendix ("02" is 02_reward_model and 02b_...; "02b" the appendix alone).
     A value that names no notebook is an error that lists them."""
     if not only:
         return list(notebooks)
     chosen = set()
     for value in only:
         value = value.removesuffix(".ipynb")
-        hits = {p for p in notebooks if p.stem == value or p.stem.startswith(value + "_")}
+        hits = {p for p in notebooks if p.stem == value or p.stem.startswith(value + "_")
+                or (re.fullmatch(r"\d\d", value) and re.fullmatch(value + r"[a-z]", number(p)))}
         if not hits:
             raise ValueError(f"--only {value!r} names no notebook; the notebooks are: "
                              f"{', '.join(p.stem for p in notebooks)}")
@@ -71,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", default="", help="what else ran on the machine, for the reference run")
     args = parser.parse_args(argv)
     try:
-        notebooks = select(sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")), args.only)
+        notebooks = select(list_notebooks(), args.only)
     except ValueError as err:
         parser.error(str(err))
     profile = args.profile or detect_profile()
@@ -88,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--freeze-reference: reference runs are cpu-profile runs")
         for name, (seconds, status) in timings.items():
             if status == "ok":
-                print(f"reference run: {freeze_reference(name[:2], note=args.note, seconds=round(seconds))}")
+                print(f"reference run: {freeze_reference(number(name), note=args.note, seconds=round(seconds))}")
     print(f"report: {report}")
     return 0 if all(s == "ok" for _, s in timings.values()) else 1
 

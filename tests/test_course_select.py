@@ -48,8 +48,18 @@ def test_the_runner_refuses_before_running_anything(capsys):
 
 
 def test_every_real_notebook_is_selectable_by_name_and_by_number():
-    real = sorted(course.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    real = course.list_notebooks()
     assert real, "no notebooks found"
     for path in real:
         assert course.select(real, [path.stem]) == [path]
         assert path in course.select(real, [path.stem[:2]])
+
+
+def test_an_appendix_runs_right_after_its_chapter_and_is_selectable_alone():
+    real = names(course.list_notebooks())
+    for chapter, appendix in (("02_reward_model", "02b_what_limits_the_reward_model"),
+                              ("03_validation_metrics", "03b_stress_testing_the_reward_model")):
+        assert real.index(appendix) == real.index(chapter) + 1
+    assert names(course.select(course.list_notebooks(), ["02b"])) == ["02b_what_limits_the_reward_model"]
+    assert names(course.select(course.list_notebooks(), ["02"])) == ["02_reward_model", "02b_what_limits_the_reward_model"]
+    assert course.number("notebooks/03b_stress_testing_the_reward_model.ipynb") == "03b"

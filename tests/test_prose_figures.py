@@ -32,7 +32,6 @@ ALLOWED = {
     "95% bootstrap": "the level of a confidence interval, a setting of chapter 3",
     "95% percentile-bootstrap": "the level of a confidence interval, a setting of exercise 03.4",
     '"the RM is 95% sure"': "a hypothetical reading of a predicted probability (chapter 3)",
-    "90% gold agreement": "chapter 2's target for a reward model, set by the course, not measured",
     "90% sure": "the question of exercise 02.1 (the probability it asks a margin for)",
     "at least 80% of": "the pass mark of exercise 02.4",
     "momentum 0.9": "an optimiser setting (chapter 2's SGD)",

@@ -70,7 +70,9 @@ print(report.run_times("00"))
 # | 0 | `00_setup_and_base_model` | — | the base model and its problems; RLHF in one minute on melodies |
 # | 1 | `01_preference_data` | step 1: the preference dataset | prompts, sampled responses, annotation (pairwise, ranked, ties), a TRL dataset |
 # | 2 | `02_reward_model` | step 2: training the reward model | feedforward vs transformer reward models, Bradley–Terry vs MSE, SGD vs Adam, the training loop, TRL's `RewardTrainer` |
-# | 3 | `03_validation_metrics` | step 2.3: validation and testing | accuracy, precision/recall/F1, AUC, calibration, shifted tests, tuning, iterative refinement, why not BLEU/ROUGE |
+# | 2b | `02b_what_limits_the_reward_model` | appendix of chapter 2 | probes, one label vs all, an ensemble, resuming a run, what the base model knows |
+# | 3 | `03_validation_metrics` | step 2.3: validation and testing | accuracy, precision/recall/F1, AUC, calibration, per category, tuning, regularisation, why not BLEU/ROUGE |
+# | 3b | `03b_stress_testing_the_reward_model` | appendix of chapter 3 (realistic scenarios, iterative refinement) | shifted tests, bias probes, pair swapping, active labelling |
 # | 4 | `04_ppo_kl` | step 3: RL fine-tuning | PPO with a KL penalty, from scratch, against a frozen reference |
 # | 5 | `05_applications_1_chatbots` | applications | a chatbot for questions and summaries, tuned with PPO |
 # | 5 | `05_applications_2_images` | applications | pixel-art sprites people find appealing |

@@ -8,9 +8,8 @@
 # * how to frame a reward model as a classifier of pairs: accuracy, precision, recall, F1 and AUC, each with an
 #   interval;
 # * calibration: whether a predicted probability means what it says, and how one temperature fixes it;
-# * how to test generalisation (a shifted test set) and probe for biases a policy would exploit (position, length,
-#   paraphrase);
-# * hyper-parameter tuning, regularisation and active labelling, chosen on validation with the test split opened once;
+# * per-category breakdowns, and hyper-parameter tuning and regularisation, chosen on validation with the test split
+#   opened once;
 # * why overlap metrics such as BLEU and ROUGE are no substitute for a preference model.
 #
 # **What you need**
@@ -18,6 +17,9 @@
 # * **Earlier chapters:** chapter 1's preference pairs and chapter 2's reward model (when it is missing, this notebook
 #   trains a small one).
 # * **Background:** chapter 2's Bradley–Terry loss; a confusion matrix.
+#
+# Stress-testing the model — shifted test sets, bias probes (position, length, paraphrase), pair swapping and
+# iterative refinement with active labelling — is in the appendix notebook `03b_stress_testing_the_reward_model`.
 #
 # **Run time.** The next cell prints how long this notebook took in each profile when it was last measured (the
 # committed notebook benchmark and reference run); your machine will differ.
@@ -30,18 +32,19 @@ print(report.run_times("03"))
 # %% [markdown]
 # Chapter 2 trained a reward model (RM) and reported one number: pairwise accuracy. Before a policy is
 # optimised against it for thousands of steps (chapter 4), we want to know much more. The course text
-# (step 2, part 3, *validation and testing*) lists what to do; this notebook does each item in turn:
+# (step 2, part 3, *validation and testing*) lists what to do. This notebook **measures** the model; its appendix
+# `03b_stress_testing_the_reward_model` **stress-tests** it. Every item of the course text is in one of the two:
 #
-# | course text | here |
+# | course text | where |
 # |---|---|
-# | **validation set**: an independent set never used in training; accuracy, precision, recall, F1, AUC-ROC | §2–§4: the metrics framed as a classification, with confidence intervals; calibration; per category |
-# | **test set**: unseen data to measure generalisation | §2: the untouched test split, reported once |
-# | **realistic scenarios** | §5: a shifted test (held-out categories, new phrasings); §6: bias probes |
-# | **hyper-parameter tuning**: learning rate, batch size, architecture | §7: a sweep, plotted |
-# | **regularisation**: dropout, weight decay, data augmentation | §8: train-vs-val curves of each |
-# | **iterative refinement**: new human feedback, retrain, re-evaluate | §9: active vs random labelling |
+# | **validation set**: an independent set never used in training; accuracy, precision, recall, F1, AUC-ROC | here, §2–§4: the metrics framed as a classification, with confidence intervals by prompt; calibration; per category |
+# | **test set**: unseen data to measure generalisation | here, §2: the untouched test split, reported once |
+# | **realistic scenarios** | appendix 03b, §1: a shifted test (held-out categories, new phrasings); §2: bias probes |
+# | **hyper-parameter tuning**: learning rate, batch size, architecture | here, §6: a sweep, plotted |
+# | **regularisation**: dropout, weight decay, data augmentation | here, §7: train-vs-val curves of each; appendix 03b, §3: pair swapping |
+# | **iterative refinement**: new human feedback, retrain, re-evaluate | appendix 03b, §4: active vs random labelling |
 #
-# and §10 answers a point from the course's introduction: BLEU and ROUGE measure surface overlap with a
+# and §8 answers a point from the course's introduction: BLEU and ROUGE measure surface overlap with a
 # reference and miss coherence, relevance and readability. We measure how often they agree with people.
 #
 # Everything reusable lives in `rlhf_lib/metrics.py` (tested in `tests/test_metrics.py`): open it next to
@@ -144,7 +147,7 @@ plt.show()
 # A *pointwise* RM scores each response alone, so swapping A and B exactly negates its margin. Then
 # TP = TN and FP = FN, and **precision = recall = F1 = accuracy** = the pairwise accuracy of chapter 2.
 # That is not a bug: at threshold 0 those numbers carry no extra information for a symmetric scorer. They
-# come alive (i) for a scorer that reads both answers and may favour a position (§6), and (ii) at a
+# come alive (i) for a scorer that reads both answers and may favour a position (appendix 03b), and (ii) at a
 # **threshold** above 0, when the RM only calls the pairs it is sure of: precision becomes its accuracy on the
 # pairs it calls, and recall the share of *all* pairs it calls correctly. With the **coverage** the share of
 # pairs it calls at all ($|r(A) - r(B)| > t$), recall = coverage × precision: recall is not the coverage, it falls
@@ -266,14 +269,10 @@ for row in cat_rows:
           f"{ceil:8.3f} {row['auc']:6.3f} {row['ece']:6.3f}")
 
 # %% [markdown]
-# ## 5. Generalisation: a shifted test
+# ## 5. A cheap model to tune: the feedforward RM on frozen features
 #
-# The test split holds new prompts of the *same kinds* as training. Real users bring new kinds of request
-# and phrase familiar ones differently. Two shifts:
-#
-# **(a) Held-out categories.** For each category, train a reward model on every *other* category and test
-# it on the held-out one, against the same model trained on all categories. To afford eight trainings we use
-# chapter 2's cheap model: the feedforward RM on the cached frozen features of the base model.
+# Tuning and regularisation train many models, so they use chapter 2's cheap one: the feedforward RM on the cached
+# frozen features of the base model (computed once and cached), trained by chapter 2's loop.
 
 # %%
 t = time.perf_counter()
@@ -281,7 +280,6 @@ base_rm, _ = reward.load_transformer_rm(cfg.model.name, "topk", R.top_k, seed=cf
 cache = features.extract(base_rm, tokenizer, table, R.top_k, models.resolve(cfg.model.name), R.feature_batch_size)
 X = cache.features(R.ffn_layer, "both")  # (S, 2H) features of every unique sequence
 timings["features_s"] = time.perf_counter() - t
-cat_of = {s: np.array(prefs[s]["category"]) for s in splits}
 print(f"features of {len(table)} sequences: {tuple(X.shape)} ({timings['features_s']:.0f} s, cached)")
 
 
@@ -328,148 +326,8 @@ def accuracy(m):
     return metrics.classification_metrics(m)["accuracy"]
 
 
-t = time.perf_counter()
-ffn_all, ffn_all_res = train_ffn(splits["train"])
-m_all = ffn_margins(ffn_all, splits["test"])
-shift_rows = []
-for cat in sorted(set(cat_of["test"])):
-    tr_idx, va_idx = np.flatnonzero(cat_of["train"] != cat), np.flatnonzero(cat_of["val"] != cat)
-    te_idx = np.flatnonzero(cat_of["test"] == cat)
-    net, _ = train_ffn(subset(splits["train"], tr_idx), subset(splits["val"], va_idx))
-    held = ffn_margins(net, subset(splits["test"], te_idx))
-    shift_rows.append({"category": cat, "n": len(te_idx), "in_distribution": accuracy(m_all[te_idx]),
-                       "held_out": accuracy(held)})
-timings["shift_categories_s"] = time.perf_counter() - t
-print(f"FFN trained on all categories: test accuracy {accuracy(m_all):.3f}")
-print(f"{'held-out category':18s} {'pairs':>5s} {'seen in training':>17s} {'held out':>9s}")
-for row in shift_rows:
-    print(f"{row['category']:18s} {row['n']:5d} {row['in_distribution']:17.3f} {row['held_out']:9.3f}")
-n_te = sum(r["n"] for r in shift_rows)
-shift_in = sum(r["in_distribution"] * r["n"] for r in shift_rows) / n_te
-shift_out = sum(r["held_out"] * r["n"] for r in shift_rows) / n_te
-print(f"{'all (pair-weighted)':18s} {n_te:5d} {shift_in:17.3f} {shift_out:9.3f}")
-fig, ax = plt.subplots(figsize=(8, 3.2))
-xs = np.arange(len(shift_rows))
-ax.bar(xs - 0.2, [r["in_distribution"] for r in shift_rows], 0.4, label="category seen in training")
-ax.bar(xs + 0.2, [r["held_out"] for r in shift_rows], 0.4, label="category held out")
-ax.axhline(0.5, color="grey", ls=":")
-ax.set_xticks(xs, [r["category"] for r in shift_rows])
-ax.set(ylabel="test pairwise accuracy", title="FFN reward model under category shift")
-ax.legend(fontsize=8)
-plt.show()
-
 # %% [markdown]
-# **(b) New phrasings.** The same test questions, asked the way different users write: a greeting before,
-# a thank-you after, an informal lead-in. The gold quality of each answer does not change, so a robust RM
-# keeps its accuracy. We rescore a subset of test pairs with the transformer RM.
-
-# %%
-PHRASINGS = ["Hi! {p}", "Quick question: {p}", "{p} Thanks in advance.", "hey, {p}"]
-rng = np.random.default_rng(cfg.seed)
-probe_idx = np.sort(rng.choice(len(prefs["test"]), size=min(M.probe_pairs, len(prefs["test"])), replace=False))
-probe = prefs["test"].select(probe_idx)
-rephrased = [PHRASINGS[i % len(PHRASINGS)].format(p=p) for i, p in enumerate(probe["prompt"])]
-t = time.perf_counter()
-m_orig = margins["test"][probe_idx]
-m_new = rm_pairs(rephrased, probe["chosen"], probe["rejected"])
-timings["shift_phrasing_s"] = time.perf_counter() - t
-phrasing = {"original": accuracy(m_orig), "rephrased": accuracy(m_new),
-            "flips": float(np.mean(np.sign(m_orig) != np.sign(m_new)))}
-print(f"{len(probe_idx)} test pairs: accuracy {phrasing['original']:.3f} as written, "
-      f"{phrasing['rephrased']:.3f} rephrased; the preferred answer flips on {phrasing['flips']:.1%} of pairs")
-print("e.g.", repr(rephrased[0]))
-
-# %% [markdown]
-# ## 6. Bias probes: what a practitioner checks before trusting a reward model
-#
-# A policy optimised against an RM finds and exploits whatever the RM rewards that people do not. Three
-# cheap probes catch the classic failures. Each takes a *scoring function*, so you can run it on any RM.
-#
-# **Position (order) symmetry.** Swap A and B: a good judge prefers the same *response*, not the same
-# *position*. Our RM scores each response alone, so $m(B, A) = -m(A, B)$ exactly — symmetric by
-# construction, which the probe confirms (`max_asymmetry` = 0). A *pairwise* judge that reads both answers
-# in one prompt has no such guarantee. We probe one: the base model itself asked "which answer is better,
-# A or B?", with the log-odds of the next token "A" against "B" as its margin.
-
-# %%
-pointwise_sym = metrics.order_symmetry(rm_pairs, probe["prompt"], probe["chosen"], probe["rejected"])
-print("pointwise RM:", {k: round(v, 4) for k, v in pointwise_sym.items()})
-
-t = time.perf_counter()
-judge_lm, judge_tok = models.load_model(cfg.model.name, device="cpu")
-A_ID, B_ID = (judge_tok(x, add_special_tokens=False)["input_ids"][0] for x in ("A", "B"))
-
-
-judge_memo = {}
-
-
-@torch.no_grad()
-def llm_judge(prompts, a, b):
-    """A pairwise judge: log P("A") - log P("B") for the base LM asked which answer is better."""
-    for key in zip(prompts, a, b, strict=True):
-        if key not in judge_memo:
-            p, x, y = key
-            ask = (f"Question: {p}\n\nAnswer A: {x}\n\nAnswer B: {y}\n\n"
-                   "Which answer is better, A or B? Reply with one letter.")
-            ids = judge_tok(models.chat_prompt(judge_tok, ask), return_tensors="pt", add_special_tokens=False)
-            with models.autocast("cpu"):
-                logits = judge_lm(**ids).logits[0, -1].float()
-            judge_memo[key] = float(logits[A_ID] - logits[B_ID])
-    return np.array([judge_memo[k] for k in zip(prompts, a, b, strict=True)])
-
-
-judge_set = probe.select(range(min(M.judge_pairs, len(probe))))
-judge_sym = metrics.order_symmetry(llm_judge, judge_set["prompt"], judge_set["chosen"], judge_set["rejected"])
-judge_acc = accuracy(llm_judge(judge_set["prompt"], judge_set["chosen"], judge_set["rejected"]))
-timings["judge_s"] = time.perf_counter() - t
-print("base-LM judge:", {k: round(v, 3) for k, v in judge_sym.items()})
-print(f"judge accuracy with chosen in slot A: {judge_acc:.3f} — compare first_wins: slot A wins "
-      f"{judge_sym['first_wins']:.0%} of the time, whatever it holds")
-
-# %% [markdown]
-# **Length bias.** RMs notoriously learn "longer is better", and a policy then pads its answers. The probe
-# must compare answers of **equal gold quality**, or a preference for the longer answer may just be a
-# preference for the better one. We build such pairs: each response against the same response followed by
-# a content-free closing sentence, and keep the pairs where chapter 1's gold utility gives both exactly the
-# same value (so people would be indifferent). An unbiased RM then prefers the longer one half the time.
-# We also look at the real test pairs whose two answers have (nearly) equal gold utility.
-
-# %%
-FILLERS = [" I hope this helps! Let me know if you have any other questions.",
-           " Feel free to ask if anything is unclear.", " Thank you for your question."]
-rows = [(r, resp) for r, resp in zip(probe["prompt_id"], probe["chosen"], strict=True)]
-padded = [resp + FILLERS[i % len(FILLERS)] for i, (_, resp) in enumerate(rows)]
-equal = [i for i, ((pid, resp), pad) in enumerate(zip(rows, padded, strict=True))
-         if abs(annotate.gold_utility(records[pid], pad) - annotate.gold_utility(records[pid], resp)) < 1e-9]
-print(f"padding leaves gold utility unchanged for {len(equal)} of {len(rows)} responses")
-len_probe = metrics.length_bias(rm_score, [probe["prompt"][i] for i in equal], [rows[i][1] for i in equal],
-                                [padded[i] for i in equal], n_boot=M.n_boot, seed=cfg.seed)
-print(f"RM prefers the padded answer in {len_probe['prefers_longer']:.1%} of pairs "
-      f"[{len_probe['lo']:.1%}, {len_probe['hi']:.1%}] (unbiased: 50%); mean reward gain {len_probe['mean_gain']:+.3f}")
-
-g_gap = np.abs(np.array(prefs["test"]["gold_chosen"]) - np.array(prefs["test"]["gold_rejected"]))
-tol = np.quantile(g_gap, 0.2)
-near = np.flatnonzero(g_gap <= tol)
-len_c = np.array([len(x) for x in prefs["test"]["chosen"]])[near]
-len_r = np.array([len(x) for x in prefs["test"]["rejected"]])[near]
-differ = len_c != len_r
-rm_longer = np.mean((margins["test"][near] > 0)[differ] == (len_c > len_r)[differ])
-people_longer = np.mean((len_c > len_r)[differ])
-print(f"test pairs with near-equal gold (|Δgold| <= {tol:.3f}, {differ.sum()} pairs): RM prefers the longer "
-      f"answer {rm_longer:.1%}, annotators {people_longer:.1%}")
-
-# %% [markdown]
-# **Paraphrase sensitivity.** A trivial rewrite — contractions, "e.g." for "for example", spacing — does not
-# change an answer's quality. How far does it move the reward, compared with the spread of rewards across
-# answers, and how often does it flip a preference?
-
-# %%
-para = metrics.paraphrase_sensitivity(rm_score, probe["prompt"], probe["chosen"], probe["rejected"])
-print(f"paraphrased {para['changed']:.0%} of responses; preference flips on {para['flip_rate']:.1%} of pairs; "
-      f"mean |Δr| = {para['relative_shift']:.3f} × the reward spread")
-
-# %% [markdown]
-# ## 7. Hyper-parameter tuning: learning rate, batch size, architecture
+# ## 6. Hyper-parameter tuning: learning rate, batch size, architecture
 #
 # The course text names the three knobs. Every run trains the cheap feedforward RM on cached features and is
 # judged on **validation** accuracy; the test split stays untouched until the winner is chosen.
@@ -510,7 +368,7 @@ print(f"best by validation: lr {best_lr}, batch {best_bs}, {best_arch} (val {arc
       f"its test accuracy {sweep_test:.3f}; sweep took {timings['sweep_s']:.0f} s")
 
 # %% [markdown]
-# ## 8. Regularisation against overfitting: dropout, weight decay, data augmentation
+# ## 7. Regularisation against overfitting: dropout, weight decay, data augmentation
 #
 # Overfitting shows as a gap: training accuracy keeps rising while validation accuracy stalls or falls. To
 # make it visible we train a wide MLP (1024 hidden units) for many epochs on a quarter of the training pairs,
@@ -524,7 +382,7 @@ print(f"best by validation: lr {best_lr}, batch {best_bs}, {best_arch} (val {arc
 #
 # Pair *swapping* — adding (rejected, chosen) with the label flipped — is the other classic augmentation.
 # For our pointwise Bradley-Terry RM it changes nothing: the loss of the swapped pair is the same number.
-# It matters for a model that reads both answers at once; we show that right after.
+# It matters for a model that reads both answers at once: appendix `03b` (§3) shows it.
 
 # %%
 t = time.perf_counter()
@@ -572,156 +430,7 @@ for name, res in reg_runs.items():
           f"gap {reg_table[name]['gap']:+.3f}  best val {res.best_val_accuracy:.3f}")
 
 # %% [markdown]
-# **Pair swapping, for a model that reads both answers.** A small pairwise classifier gets the features of A
-# and B side by side and outputs the log-odds that A wins. Trained on the pairs as stored (the preferred
-# answer always first), it can reach zero loss by learning "A always wins", and it looks perfect if you also
-# evaluate in the stored order. Training on both orders forces it to look at the answers. The order-symmetry
-# probe of §6 tells the two apart at once.
-
-# %%
-class PairwiseFFN(nn.Module):
-    """Reads both answers: concat(f_A, f_B) (B, 2D) -> log-odds that A is preferred (B,)."""
-
-    def __init__(self, dim, hidden=128):
-        super().__init__()
-        self.net = nn.Sequential(nn.LayerNorm(2 * dim), nn.Linear(2 * dim, hidden), nn.GELU(), nn.Linear(hidden, 1))
-
-    def forward(self, a, b):
-        return self.net(torch.cat([X[a], X[b]], -1)).squeeze(-1)
-
-
-def train_pairwise(split, swap_augment, epochs=M.sweep_epochs, seed=cfg.seed):
-    torch.manual_seed(seed)
-    net = PairwiseFFN(X.shape[1])
-    opt = torch.optim.AdamW(net.parameters(), lr=R.ffn_lr, weight_decay=0.01)
-    a, b, y = split.chosen, split.rejected, torch.ones(len(split))
-    if swap_augment:
-        a, b, y = torch.cat([a, b]), torch.cat([b, a]), torch.cat([y, torch.zeros(len(split))])
-    for _ in range(epochs):
-        for rows in torch.randperm(len(y)).split(R.batch_size):
-            loss = nn.functional.binary_cross_entropy_with_logits(net(a[rows], b[rows]), y[rows])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return net.eval()
-
-
-te = splits["test"]
-swap_rows = {}
-for swap in (False, True):
-    net = train_pairwise(splits["train"], swap)
-    with torch.no_grad():
-        pair_fn = lambda p, a, b, net=net: net(torch.as_tensor(a), torch.as_tensor(b)).numpy()  # noqa: E731
-        stored = float(np.mean(pair_fn(None, te.chosen, te.rejected) > 0))
-        sym = metrics.order_symmetry(pair_fn, te.chosen, te.chosen, te.rejected)
-        y_both = np.r_[np.ones(len(te)), np.zeros(len(te))]
-        s_both = np.r_[pair_fn(None, te.chosen, te.rejected), pair_fn(None, te.rejected, te.chosen)]
-    both = float(np.mean((s_both > 0) == y_both))
-    swap_rows[swap] = {"stored_order": stored, "both_orders": float(both), **sym}
-    print(f"pairwise FFN, {'with' if swap else 'without'} swap augmentation: accuracy in stored order {stored:.3f}, "
-          f"in both orders {both:.3f}; first_wins {sym['first_wins']:.3f}, consistency {sym['consistency']:.3f}")
-
-# %% [markdown]
-# ## 9. Iterative refinement: new human feedback, chosen actively
-#
-# The course text closes the loop: collect new human feedback, retrain, re-evaluate, repeat. Labels are
-# the expensive part, so *which* pairs to label matters. We simulate the loop:
-#
-# 1. start with a small labelled share of the training pairs; the rest is an unlabelled **pool**;
-# 2. train the RM, then score the pool and pick the `refine_batch` pairs it is **least sure** about
-#    (smallest $|r_A - r_B|$: uncertainty sampling, `metrics.select_pairs`);
-# 3. send them to the annotators — chapter 1's simulated panel (`annotate.make_panel`): a random panel
-#    member judges each pair with Bradley-Terry noise, so a new label may disagree with the stored one, and
-#    a tie is dropped — and add them;
-# 4. retrain from scratch and measure test accuracy; repeat.
-#
-# The control is the same loop with the same number of **random** pairs. Both are repeated over several
-# seeds, because one random draw is noisy. (In a real project, step 3 is the widget of chapter 1.)
-
-# %%
-panel = annotate.make_panel(cfg.data.n_annotators, seed=cfg.seed + 1)  # chapter 1's simulated annotators
-train_ds = prefs["train"]  # row i of this dataset is pair i of splits["train"]
-
-
-def panel_labels(idx, rng):
-    """Send pairs `idx` to the panel: a random member compares the two responses (with Bradley-Terry noise).
-
-    Returns (swap, keep): swap where the member preferred the stored `rejected`; keep False for a tie
-    (ties do not enter the training pairs, as in chapter 1).
-    """
-    swap, keep = [], []
-    for i in idx:
-        rec = records[train_ds[int(i)]["prompt_id"]]
-        comp_c = annotate.gold_components(rec, train_ds[int(i)]["chosen"])
-        comp_r = annotate.gold_components(rec, train_ds[int(i)]["rejected"])
-        label = panel[rng.integers(len(panel))].compare(rec, comp_c, comp_r)
-        swap.append(label == annotate.B)
-        keep.append(label != annotate.TIE)
-    return swap, keep
-
-
-test_gold_c, test_gold_r = splits["test"].gold_chosen, splits["test"].gold_rejected
-
-
-def refine(strategy, seed):
-    """One run of the loop; returns [(labelled pairs, test accuracy, test gold agreement)] per round."""
-    rng = np.random.default_rng(seed)
-    full = splits["train"]
-    order = rng.permutation(len(full))
-    n0 = max(8, int(M.refine_seed_frac * len(full)))
-    pool = list(order[n0:])
-    swap, keep = panel_labels(order[:n0], rng)
-    labelled = [int(i) for i, k in zip(order[:n0], keep, strict=True) if k]
-    swapped = [s for s, k in zip(swap, keep, strict=True) if k]
-    curve = []
-    for step in range(M.refine_rounds + 1):
-        net, _ = train_ffn(subset(full, labelled, swapped), lr=best_lr, batch_size=best_bs,
-                           epochs=M.refine_epochs, seed=seed)
-        m_te = ffn_margins(net, splits["test"])
-        curve.append((n0 + step * M.refine_batch, accuracy(m_te), reward.gold_agreement(m_te, np.zeros(len(m_te)), test_gold_c,
-                                                                          test_gold_r)))
-        if step == M.refine_rounds or not pool:
-            break
-        k = min(M.refine_batch, len(pool))
-        pick = metrics.select_pairs(ffn_margins(net, subset(full, pool)), k, strategy, seed=seed + step)
-        new = [pool[i] for i in pick]
-        swap, keep = panel_labels(new, rng)
-        labelled += [int(i) for i, k in zip(new, keep, strict=True) if k]
-        swapped += [s for s, k in zip(swap, keep, strict=True) if k]
-        taken = set(pick.tolist())
-        pool = [p for i, p in enumerate(pool) if i not in taken]
-    return curve
-
-
-t = time.perf_counter()
-curves = {s: [refine(s, cfg.seed + rep) for rep in range(M.refine_repeats)] for s in ("uncertain", "random")}
-timings["refine_s"] = time.perf_counter() - t
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-mean_curve = {}
-for s, label in (("uncertain", "active (least sure)"), ("random", "random")):
-    n_lab = [c[0] for c in curves[s][0]]
-    res = np.array([[c[1:] for c in run] for run in curves[s]])  # (repeats, rounds + 1, 2)
-    mean_curve[s] = res.mean(0)
-    for j, ax in enumerate(axes):
-        ax.errorbar(n_lab, res[:, :, j].mean(0), yerr=res[:, :, j].std(0), marker="o", capsize=3, label=label)
-axes[0].axhline(ceiling["test"], color="grey", ls=":", label="Bayes ceiling")
-axes[0].set(xlabel="pairs sent to annotators", ylabel="test accuracy", title="iterative refinement: test accuracy")
-axes[1].set(xlabel="pairs sent to annotators", ylabel="agreement with gold", title="... and noise-free gold agreement")
-axes[0].legend()
-fig.tight_layout()
-report.save_plot(fig, "03_refinement")
-plt.show()
-refine_gain = {s: (mean_curve[s][-1] - mean_curve[s][0]).tolist() for s in mean_curve}  # [accuracy, gold]
-active_vs_random = (mean_curve["uncertain"][-1] - mean_curve["random"][-1]).tolist()
-print(f"start: accuracy {mean_curve['random'][0][0]:.3f}, gold {mean_curve['random'][0][1]:.3f}")
-for s in ("uncertain", "random"):
-    print(f"{s:9s} after {M.refine_rounds} rounds of {M.refine_batch}: accuracy {mean_curve[s][-1][0]:.3f} "
-          f"({refine_gain[s][0]:+.3f}), gold agreement {mean_curve[s][-1][1]:.3f} ({refine_gain[s][1]:+.3f})")
-print(f"active - random: accuracy {active_vs_random[0]:+.3f}, gold agreement {active_vs_random[1]:+.3f} "
-      f"(mean of {M.refine_repeats} seeds)")
-
-# %% [markdown]
-# ## 10. Why not BLEU or ROUGE?
+# ## 8. Why not BLEU or ROUGE?
 #
 # Before RLHF, generated text was scored by overlap with a reference: **BLEU** (n-gram precision, machine
 # translation) and **ROUGE** (n-gram / longest-common-subsequence recall, summarisation). As the course
@@ -782,7 +491,7 @@ for cat in sorted(set(cats_test)):
 # small split the intervals of §2 apply here too. The RM was trained on the annotators' own choices;
 # BLEU and ROUGE never saw a preference.
 #
-# ## 11. The figures of this chapter
+# ## 9. The figures of this chapter
 
 # %%
 timings["total_s"] = time.perf_counter() - T0
@@ -798,28 +507,10 @@ figures.update({
     "temperature": round(T, 3), "test_ece_raw": round(cal["raw"]["ece"], 4),
     "test_ece_scaled": round(cal["temperature-scaled"]["ece"], 4),
     "worst_category": cat_rows[0]["category"], "worst_category_accuracy": round(cat_rows[0]["accuracy"], 3),
-    "shift_heldout_category_accuracy": round(shift_out, 4), "shift_seen_category_accuracy": round(shift_in, 4),
-    "shift_rephrased_accuracy": round(phrasing["rephrased"], 4), "shift_original_accuracy": round(phrasing["original"], 4),
-    "shift_rephrased_flips": round(phrasing["flips"], 4),
-    "length_bias_prefers_padded": round(len_probe["prefers_longer"], 4),
-    "length_bias_ci": f"[{len_probe['lo']:.3f}, {len_probe['hi']:.3f}]", "length_bias_pairs": len_probe["n"],
-    "order_symmetry_rm_max_asymmetry": pointwise_sym["max_asymmetry"],
-    "order_symmetry_rm_consistency": pointwise_sym["consistency"],
-    "order_symmetry_judge_consistency": round(judge_sym["consistency"], 4),
-    "order_symmetry_judge_first_wins": round(judge_sym["first_wins"], 4),
-    "paraphrase_flip_rate": round(para["flip_rate"], 4), "paraphrase_relative_shift": round(para["relative_shift"], 4),
     "sweep_best": f"lr {best_lr}, batch {best_bs}, {best_arch}", "sweep_best_val": round(archs[best_arch][0], 4),
-    "sweep_best_test": round(sweep_test, 4),
+    "sweep_best_test": round(sweep_test, 4), "sweep_best_lr": best_lr, "sweep_best_batch_size": best_bs,
     **{f"overfit_gap_{k.split()[0]}": round(v["gap"], 4) for k, v in reg_table.items()},
     **{f"overfit_best_val_{k.split()[0]}": round(v["best_val"], 4) for k, v in reg_table.items()},
-    "pairwise_no_swap_first_wins": round(swap_rows[False]["first_wins"], 4),
-    "pairwise_swap_first_wins": round(swap_rows[True]["first_wins"], 4),
-    "refine_active_gain_accuracy": round(refine_gain["uncertain"][0], 4),
-    "refine_random_gain_accuracy": round(refine_gain["random"][0], 4),
-    "refine_active_minus_random_accuracy": round(active_vs_random[0], 4),
-    "refine_active_gain_gold": round(refine_gain["uncertain"][1], 4),
-    "refine_random_gain_gold": round(refine_gain["random"][1], 4),
-    "refine_active_minus_random_gold": round(active_vs_random[1], 4),
     **{f"agreement_{k.replace(' ', '_').replace('-', '').lower()}": round(v["agreement"], 4) for k, v in agree_rows.items()},
     **{f"ties_{k.replace(' ', '_').replace('-', '').lower()}": round(v["ties"], 4) for k, v in agree_rows.items()},
     **{f"chapter_{k}": round(v, 1) for k, v in timings.items()},
@@ -836,18 +527,19 @@ for k, v in figures.items():
 # * For a pointwise reward model, precision, recall and F1 at threshold zero equal accuracy; AUC and the
 #   precision–coverage curve are the informative extras.
 # * Calibration is cheap to measure and to fix: one temperature, fitted on validation.
-# * Probe before you optimise: a position, length or paraphrase bias is what a policy will find and exploit in chapter
-#   4. Tune and regularise on validation, open the test split once, and spend new labels where the model is unsure.
-# * Overlap metrics (BLEU, ROUGE) never saw a preference; the table of §10 shows how often they agree with people.
+# * Tune and regularise on validation, and open the test split once: the sweep of §6 and the curves of §7.
+# * Overlap metrics (BLEU, ROUGE) never saw a preference; the table of §8 shows how often they agree with people.
+# * Before a policy is optimised against the model, stress-test it: a position, length or paraphrase bias is what a
+#   policy will find and exploit in chapter 4. That is appendix `03b`.
 #
 # ## What to try next
 #
-# * Add a bias probe of your own to §6 (e.g. a polite prefix, or a repeated sentence) and see whether the reward
-#   model's margin moves.
-# * Change the grid of the sweep in §7 (learning rate or batch size) and read the plot with its intervals before
+# * Change the grid of the sweep in §6 (learning rate or batch size) and read the plot with its intervals before
 #   picking a winner.
-# * Run the active-labelling comparison of §9 with more seeds and check whether its advantage over random labelling
-#   survives.
+# * Fit the temperature of §3 on the test split instead of validation, and see why that test ECE can no longer be
+#   trusted.
+# * Open appendix `03b`: add a bias probe of your own to its §2 (e.g. a polite prefix, or a repeated sentence), or
+#   run its active-labelling comparison with more seeds.
 
 # %% [markdown]
 # ## Exercises

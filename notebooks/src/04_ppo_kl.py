@@ -572,7 +572,7 @@ plt.show()
 # the budget; what is left over (b) is what the policy does better than a reference allowed to finish. If (c)
 # matches it, a one-line instruction explained the gain and RL added nothing a prompt could not. The
 # both-finished bars ask the same question pair by pair. Then read the categories: a reward model that cannot
-# check facts (chapter 2 §8) cannot teach the policy the right capital, so look at the factual bar before you
+# check facts (appendix 02b, §8) cannot teach the policy the right capital, so look at the factual bar before you
 # credit the overall rate. The CIs are wide: a category with a handful of prompts decides little.
 
 # %% [markdown]
