@@ -76,6 +76,22 @@ def _check_split(ds, name: str) -> None:
             raise PreferenceDataError(f"{where}: field 'p_chosen' is {cols['p_chosen'][i]!r}, not a probability in [0, 1]")
 
 
+def capped_rows(n: int, cap: int | None, seed: int) -> np.ndarray:
+    """The rows of an n-pair split that a cap keeps: a seeded sample of `cap` rows, in order (all rows when None)."""
+    rows = np.arange(n)
+    if cap is not None and cap < n:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, size=cap, replace=False))
+    return rows
+
+
+def capped(dataset, max_pairs: dict[str, int | None], seed: int = 0):
+    """The preference DatasetDict with each split cut to the rows `build_pairs(..., max_pairs, seed)` keeps, for a
+    chapter that reads the same pairs as text (chapter 3's probes score them; the feature cache is reused)."""
+    from datasets import DatasetDict
+
+    return DatasetDict({name: ds.select(capped_rows(len(ds), max_pairs.get(name), seed)) for name, ds in dataset.items()})
+
+
 def build_pairs(dataset, tokenizer, max_length: int, max_pairs: dict[str, int | None] | None = None,
                 seed: int = 0) -> PairTable:
     """Turn the chapter-1 DatasetDict into a `PairTable`; `max_pairs` caps a split (a seeded sample)."""
@@ -100,10 +116,7 @@ def build_pairs(dataset, tokenizer, max_length: int, max_pairs: dict[str, int | 
             if column not in ds.column_names:
                 raise KeyError(f"preference split {name!r} has no column {column!r} (see the data contract)")
         _check_split(ds, name)
-        rows = np.arange(len(ds))
-        cap = max_pairs.get(name)
-        if cap is not None and cap < len(rows):
-            rows = np.sort(np.random.default_rng(seed).choice(rows, size=cap, replace=False))
+        rows = capped_rows(len(ds), max_pairs.get(name), seed)
         ds = ds.select(rows)
         c = [seq(p, r) for p, r in zip(ds["prompt"], ds["chosen"], strict=True)]
         r = [seq(p, r) for p, r in zip(ds["prompt"], ds["rejected"], strict=True)]

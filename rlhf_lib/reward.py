@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoint, models
 from .config import artifacts_dir
+from .metrics import bootstrap_ci
 from .models import bf16_is_fast
 from .pairs import PairSplit, PairTable
 
@@ -239,7 +240,7 @@ def load_transformer_rm(name: str | None = models.SMOLLM2, arch: str = "topk", t
         from peft import LoraConfig, get_peft_model
 
         config = LoraConfig(r=lora_r, lora_alpha=2 * lora_r, lora_dropout=0.0, task_type="SEQ_CLS",
-                            target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+                            target_modules=list(models.LORA_TARGETS))
         model = get_peft_model(model, config)  # the "score" head is trained fully (modules_to_save)
     elif arch != "full":
         raise ValueError(f"arch {arch!r} is not 'topk', 'lora' or 'full'")
@@ -379,6 +380,32 @@ def evaluate(reward_fn: RewardFn, split: PairSplit, cfg: TrainConfig) -> dict[st
         "accuracy": pairwise_accuracy(r_c, r_r, split.target, split.weight),
         "gold_agreement": gold_agreement(r_c, r_r, split.gold_chosen, split.gold_rejected),
     }
+
+
+def figures_with_ci(split: PairSplit, margins, n_boot: int = 1000, seed: int = 0, rows=None) -> dict[str, dict]:
+    """`evaluate`'s accuracy and gold agreement of the margins r_c − r_r of `split` (or of its pairs `rows`), each
+    {value, lo, hi} with its 95% bootstrap CI resampled by prompt (chapter 3: pairs of one prompt are not independent)."""
+    n = len(split)
+    cols = [np.asarray(margins), np.ones(n) if split.target is None else split.target.numpy(),
+            np.ones(n) if split.weight is None else split.weight.numpy(),
+            (split.gold_chosen - split.gold_rejected).numpy()]
+    rows = slice(None) if rows is None else rows
+
+    def stat(d, target, weight, gold):
+        zero = np.zeros(len(d))
+        return {"accuracy": pairwise_accuracy(d, zero, target, weight), "gold_agreement": gold_agreement(d, zero, gold, zero)}
+
+    return bootstrap_ci(stat, *(c[rows] for c in cols), n_boot=n_boot, seed=seed, groups=split.group.numpy()[rows])
+
+
+def measure(reward_fn: RewardFn, split: PairSplit, n_boot: int = 1000, seed: int = 0, autocast: bool = False,
+            device: torch.device | str = "cpu") -> dict:
+    """One model on one split: `figures_with_ci` and the margins. `autocast` as in the model's training run, so that
+    on the validation split it reproduces the loop's best validation accuracy exactly."""
+    with models.autocast(device, enabled=autocast and bf16_is_fast(device)):
+        r_c, r_r = score_split(reward_fn, split)
+    margins = (r_c - r_r).numpy()
+    return {**figures_with_ci(split, margins, n_boot, seed), "margins": margins}
 
 
 # A checkpoint of this loop (`checkpoint.save`): the file names below, the loop state and torch's RNG state (dropout

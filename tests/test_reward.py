@@ -3,6 +3,7 @@
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 import torch
 from datasets import Dataset, DatasetDict
@@ -385,3 +386,38 @@ def test_multi_layer_features_and_block_norm():
     members = [reward.FeedForwardRM(12, hidden=4, blocks=4).eval() for _ in range(3)]
     ens = reward.EnsembleRM(members)
     torch.testing.assert_close(ens(both), torch.stack([m(both) for m in members]).mean(0))
+
+
+def test_capped_preferences_are_the_rows_build_pairs_keeps(tokenizer):
+    """Chapter 3 reads as text the pairs chapter 2 trained on: `pairs.capped` must cut the very rows a cap keeps."""
+    prefs, caps = toy_preferences(24), {"train": 5, "val": 2, "test": None}
+    kept = pairs.build_pairs(prefs, tokenizer, 64, caps, seed=3)
+    cut = pairs.capped(prefs, caps, seed=3)
+    assert {s: len(cut[s]) for s in cut} == {"train": 5, "val": 2, "test": len(prefs["test"])}
+    again = pairs.build_pairs(cut, tokenizer, 64, seed=3)
+    assert again.prompts == kept.prompts and again.responses == kept.responses
+    for s in kept.splits:
+        assert torch.equal(again.splits[s].chosen, kept.splits[s].chosen), s
+        assert torch.equal(again.splits[s].rejected, kept.splits[s].rejected), s
+
+
+def test_figures_with_ci_are_evaluates_figures_with_an_interval_by_prompt(tokenizer):
+    """The point values equal `reward.evaluate`'s; the interval resamples prompts, so it brackets the value."""
+    prefs = toy_preferences(24)
+    table = pairs.build_pairs(prefs, tokenizer, 64)
+    split = table.splits["train"]
+    g = torch.Generator().manual_seed(0)
+    r = torch.randn(len(table), generator=g)
+    fn = lambda idx: r[idx]  # noqa: E731 - a reward per sequence index
+    tc = reward.TrainConfig()
+    plain = reward.evaluate(fn, split, tc)
+    measured = reward.measure(fn, split, n_boot=200, seed=0)
+    for key in ("accuracy", "gold_agreement"):
+        fig = measured[key]
+        assert fig["value"] == pytest.approx(plain[key]), key
+        assert fig["lo"] <= fig["value"] <= fig["hi"] and fig["hi"] - fig["lo"] > 0, key
+    np.testing.assert_allclose(measured["margins"], (r[split.chosen] - r[split.rejected]).numpy())
+    some = np.arange(len(split)) < len(split) // 2
+    part = reward.figures_with_ci(split, measured["margins"], n_boot=200, seed=0, rows=some)
+    assert part["accuracy"]["value"] == pytest.approx(
+        reward.pairwise_accuracy(torch.tensor(measured["margins"][some]), torch.zeros(int(some.sum()))))

@@ -100,29 +100,14 @@ def ci(stat, *arrays, groups):
 
 
 def scored(split, margins, rows=None):
-    """Pairwise accuracy (over every label of a pair) and gold agreement of the margins r_c - r_r of `split` (or of
-    its pairs `rows`), each {value, lo, hi}: the figures of `reward.evaluate` with their 95% CIs by prompt."""
-    n = len(split)
-    cols = [margins, np.ones(n) if split.target is None else split.target.numpy(),
-            np.ones(n) if split.weight is None else split.weight.numpy(),
-            (split.gold_chosen - split.gold_rejected).numpy()]
-    rows = slice(None) if rows is None else rows
-
-    def stat(d, target, weight, gold):
-        zero = np.zeros(len(d))
-        return {"accuracy": reward.pairwise_accuracy(d, zero, target, weight),
-                "gold_agreement": reward.gold_agreement(d, zero, gold, zero)}
-
-    return ci(stat, *(np.asarray(c)[rows] for c in cols), groups=split.group.numpy()[rows])
+    """Accuracy (over every label of a pair) and gold agreement of the margins r_c - r_r of `split` (or of its pairs
+    `rows`), each {value, lo, hi}: `reward.evaluate`'s figures with their 95% CIs by prompt."""
+    return reward.figures_with_ci(split, margins, cfg.metrics.n_boot, cfg.seed, rows)
 
 
 def on_split(reward_fn, split, autocast=False):
-    """Accuracy and gold agreement (with CIs) and the margins of one model on one split. `autocast` as in its
-    training run, so that on the validation split it reproduces the best validation accuracy exactly."""
-    with models.autocast(device, enabled=autocast and models.bf16_is_fast(device)):
-        r_c, r_r = reward.score_split(reward_fn, split)
-    margins = (r_c - r_r).numpy()
-    return {**scored(split, margins), "margins": margins}
+    """Accuracy and gold agreement (with CIs) and the margins of one model on one split (`reward.measure`)."""
+    return reward.measure(reward_fn, split, cfg.metrics.n_boot, cfg.seed, autocast, device)
 
 
 def on_val(reward_fn, autocast=False):

@@ -57,10 +57,21 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from datasets import DatasetDict
 from torch import nn
 
-from rlhf_lib import annotate, config, data, features, metrics, models, plots, report, reward, train_reward
+from rlhf_lib import (
+    annotate,
+    config,
+    data,
+    features,
+    metrics,
+    models,
+    pairs,
+    plots,
+    report,
+    reward,
+    train_reward,
+)
 from rlhf_lib.pairs import PairSplit, PairTable, build_pairs
 from rlhf_lib.reward import TrainConfig
 
@@ -83,14 +94,7 @@ prefs = data.load_preferences()
 caps = {"train": R.max_train_pairs, "val": R.max_eval_pairs, "test": R.max_eval_pairs}
 
 
-def capped(ds, cap, seed):
-    """The same seeded subset of rows that `pairs.build_pairs` keeps (so chapter 2's feature cache is reused)."""
-    if cap is None or cap >= len(ds):
-        return ds
-    return ds.select(np.sort(np.random.default_rng(seed).choice(np.arange(len(ds)), size=cap, replace=False)))
-
-
-prefs = DatasetDict({s: capped(prefs[s], caps.get(s), cfg.seed) for s in prefs})
+prefs = pairs.capped(prefs, caps, cfg.seed)  # the seeded subsets chapter 2 kept (its feature cache is reused)
 tokenizer = models.load_tokenizer(cfg.model.name)
 table = build_pairs(prefs, tokenizer, R.max_length, seed=cfg.seed)
 splits = table.splits
