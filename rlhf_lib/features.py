@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from tqdm.auto import tqdm
 
 from . import models
 from .config import artifacts_dir
-from .pairs import PairTable
+from .pairs import PairSplit, PairTable
 from .reward import TrainConfig, sequence_rewards
 
 
@@ -132,6 +133,51 @@ def topk_reward_fn(top_model, cache: FeatureCache):
         return sequence_rewards(top_model, mask.to(device), inputs_embeds=embeds.to(device)).cpu()
 
     return fn
+
+
+# ============================================================== reward models on frozen features
+def linear_probe(feats: torch.Tensor, split: PairSplit, C: float = 3e-4, target=None, weight=None) -> torch.Tensor:
+    """The simplest reward model, and the baseline every other must beat: r = w·z on standardised features z.
+
+    w is fitted by logistic regression on the differences z_c - z_r of every label of `split` (soft targets
+    where a pair has several labels), L2-regularised by `C` (smaller: stronger). Seconds with scikit-learn.
+    `target` / `weight` (arrays, one per pair) replace the split's share of labels for `chosen` and their number.
+    Returns the reward of EVERY sequence of the table, (S,).
+    """
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    seen = split.seqs()
+    z = (feats - feats[seen].mean(0)) / (feats[seen].std(0) + 1e-5)  # (S, D)
+    d = (z[split.chosen] - z[split.rejected]).numpy()  # (P, D)
+    t = np.asarray(target, float) if target is not None else (np.ones(len(d)) if split.target is None
+                                                                else split.target.numpy())
+    w = np.asarray(weight, float) if weight is not None else (np.ones(len(d)) if split.weight is None
+                                                              else split.weight.numpy())
+    # P(c > r) = sigmoid(w·d): each pair as (d, 1) with weight t and (d, 0) with weight 1 - t, and mirrored as
+    # (-d, 0) and (-d, 1) (the same loss), so both classes are always there and no intercept is needed
+    one, zero = np.ones(len(d)), np.zeros(len(d))
+    xs, ys = np.concatenate([d, -d, d, -d]), np.r_[one, zero, zero, one]
+    ws = np.r_[t * w, t * w, (1 - t) * w, (1 - t) * w] / 2
+    keep = ws > 0
+    clf = LogisticRegression(C=C, fit_intercept=False, max_iter=300).fit(xs[keep], ys[keep], sample_weight=ws[keep])
+    return torch.as_tensor(z.numpy() @ clf.coef_[0], dtype=torch.float)
+
+
+def train_ffn(feats: torch.Tensor, train_split: PairSplit, val_split: PairSplit, hidden: int = 256, lr: float = 1e-3,
+              epochs: float = 20, batch_size: int = 16, patience: int = 20, seed: int = 0, loss: str = "bt",
+              optimizer: str = "adamw", blocks: int = 1, desc: str = "FFN", progress: bool = True):
+    """A fresh `FeedForwardRM` trained by the explicit loop (`reward.train`) on cached features `feats` (S, D),
+    about 40 validation passes in all, early-stopped on validation accuracy; returns (model in eval mode, result)."""
+    from .reward import FeedForwardRM, train
+
+    torch.manual_seed(seed)
+    net = FeedForwardRM(feats.shape[1], hidden=hidden, blocks=blocks)
+    steps = math.ceil(epochs * math.ceil(len(train_split) / batch_size))
+    tc = TrainConfig(loss=loss, optimizer=optimizer, lr=lr, weight_decay=0.01, batch_size=batch_size, epochs=epochs,
+                     eval_every=max(1, steps // 40), patience=patience, seed=seed)
+    result = train(net, feature_reward_fn(net, feats), train_split, val_split, tc, desc=desc, progress=progress)
+    return net.eval(), result
 
 
 # ================================================================================ the library path: TRL

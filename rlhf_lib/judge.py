@@ -372,3 +372,55 @@ def reward_normaliser(scores: Sequence[float]) -> tuple[float, float]:
     if scores.size < 2 or not np.isfinite(scores).all():
         raise ValueError(f"need at least two finite scores to normalise rewards (got {scores.size})")
     return float(scores.mean()), float(scores.std() + 1e-8)
+
+
+# ============================================================ what a reward model on this base model could know
+def base_model_knows(lm, tokenizer, records: Sequence[dict], device: torch.device | str = "cpu") -> dict[str, bool]:
+    """Whether the base model's greedy answer to each checkable prompt (`CHECKABLE`) is right, by the gold's own
+    correctness check: the facts and sums a reward model built on this base model could know."""
+    checkable = [p for p in records if p["category"] in CHECKABLE]
+    answers = models.generate(lm, tokenizer, [p["prompt"] for p in checkable], max_new_tokens=48, greedy=True,
+                              bf16=models.bf16_is_fast(device), progress=False)
+    return {p["id"]: annotate.correctness(p, g.text) == 1.0 for p, (g,) in zip(checkable, answers, strict=True)}
+
+
+def knowable_ceiling(rows, split, device: torch.device | str = "cpu", n_boot: int = 1000, seed: int = 0,
+                     lm=None, tokenizer=None) -> dict:
+    """Three judges of the preference pairs `rows` (a dataset split in the order of the PairSplit `split`):
+
+    the full gold; a gold blind to correctness (perfect on everything else); and one that knows correctness exactly
+    where the base model answers right (`base_model_knows`), blind elsewhere: the knowable ceiling of a reward model
+    on this base model. Each: gold agreement (pairs with a gold tie left out, a judge's own tie counts half) and
+    accuracy on the annotators' labels, with 95% CIs by prompt; plus how many checkable prompts the base model knows.
+    """
+    from . import data, reward
+
+    records = {p["id"]: p for p in data.load_prompts()}
+    flags = data.finished_flags()
+    rows = [rows[int(i)] for i in split.rows] if split.rows is not None else list(rows)
+
+    def margins(without=()):
+        def u(row, text):
+            return annotate.gold_utility(records[row["prompt_id"]], text, flags.get((row["prompt_id"], text.strip())),
+                                         without)
+        return np.array([u(row, row["chosen"]) - u(row, row["rejected"]) for row in rows])
+
+    if lm is None:
+        lm, tokenizer = models.load_model(device=device)
+    knows = base_model_knows(lm, tokenizer, list({records[r["prompt_id"]]["id"]: records[r["prompt_id"]]
+                                                  for r in rows}.values()), device)
+    full, blind = margins(), margins(without=("correct",))
+    known = np.array([knows.get(row["prompt_id"], True) for row in rows])  # no right answer to know: True
+    keep, groups = full != 0, split.group.numpy()
+
+    def judged(m):
+        sides = np.where(m[keep] == 0, 0.5, np.sign(m[keep]) == np.sign(full[keep]))
+        return {"gold_agreement": metrics.bootstrap_ci(np.mean, sides, n_boot=n_boot, seed=seed, groups=groups[keep]),
+                "test_accuracy": reward.figures_with_ci(split, m, n_boot, seed)["accuracy"]}
+
+    out = {"blind_to_correctness": judged(blind), "knows_what_base_knows": judged(np.where(known, full, blind)),
+           "full_gold": judged(full)}
+    cats = Counter(records[pid]["category"] for pid in knows)
+    right = Counter(records[pid]["category"] for pid, k in knows.items() if k)
+    out["base_model_right"] = {c: f"{right[c]}/{n}" for c, n in sorted(cats.items())}
+    return out

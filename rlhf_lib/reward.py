@@ -218,7 +218,7 @@ class EnsembleRM(nn.Module):
 
 
 def load_transformer_rm(name: str | None = models.SMOLLM2, arch: str = "topk", top_k: int = 2,
-                        lora_r: int = 16, seed: int = 0, tokenizer=None):
+                        lora_r: int = 16, seed: int = 0, tokenizer=None, lora_dropout: float = 0.0):
     """Architecture (b): the base LM with a scalar head, prepared for training; returns (model, tokenizer).
 
     arch="topk": everything frozen but the top `top_k` decoder layers, the final norm and the head.
@@ -239,7 +239,7 @@ def load_transformer_rm(name: str | None = models.SMOLLM2, arch: str = "topk", t
     elif arch == "lora":
         from peft import LoraConfig, get_peft_model
 
-        config = LoraConfig(r=lora_r, lora_alpha=2 * lora_r, lora_dropout=0.0, task_type="SEQ_CLS",
+        config = LoraConfig(r=lora_r, lora_alpha=2 * lora_r, lora_dropout=lora_dropout, task_type="SEQ_CLS",
                             target_modules=list(models.LORA_TARGETS))
         model = get_peft_model(model, config)  # the "score" head is trained fully (modules_to_save)
     elif arch != "full":
@@ -313,6 +313,8 @@ class TrainConfig:
     center_coef: float = 0.0
     grad_clip: float = 1.0
     group_by_prompt: bool = True  # batch the pairs of a prompt together: K responses give K(K-1)/2 pairs
+    schedule: str = "constant"   # learning rate over the run: "constant" | "cosine" (to 0 at the last step)
+    warmup: float = 0.0          # share of the steps over which the learning rate rises linearly from 0
     eval_batch_size: int = 64    # sequences per no-grad scoring batch
     seed: int = 0
 
@@ -322,6 +324,10 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.loss={self.loss!r} is not 'bt' or 'mse'")
         if self.optimizer not in ("adamw", "sgd"):
             raise ValueError(f"TrainConfig.optimizer={self.optimizer!r} is not 'adamw' or 'sgd'")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"TrainConfig.schedule={self.schedule!r} is not 'constant' or 'cosine'")
+        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int | float) or not 0 <= self.warmup < 1:
+            raise ValueError(f"TrainConfig.warmup must be a share of the steps in [0, 1), got {self.warmup!r}")
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int | float) or not math.isfinite(self.epochs) \
                 or self.epochs <= 0:
             raise ValueError(f"TrainConfig.epochs must be a number > 0, got {self.epochs!r}")
@@ -343,6 +349,19 @@ class TrainResult:
     steps: int
     seconds: float
     stopped_early: bool
+
+
+def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
+    """The learning rate of step `step` (0-based) of `total`: linear warm-up, then constant or cosine decay.
+
+    A function of the step alone (no scheduler object), so a resumed run follows the same schedule exactly.
+    """
+    n_warm = int(cfg.warmup * total)
+    if step < n_warm:
+        return cfg.lr * (step + 1) / n_warm
+    if cfg.schedule == "cosine":
+        return cfg.lr * 0.5 * (1 + math.cos(math.pi * (step - n_warm) / max(1, total - n_warm)))
+    return cfg.lr
 
 
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -486,6 +505,8 @@ def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_spl
         loss.backward()
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.grad_clip)
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(loop["step"], total, cfg)
         optimizer.step()
         # ---- bookkeeping: the training figures, then every `eval_every` steps evaluate, early-stop, checkpoint
         loop["step"] += 1

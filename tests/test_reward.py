@@ -421,3 +421,24 @@ def test_figures_with_ci_are_evaluates_figures_with_an_interval_by_prompt(tokeni
     part = reward.figures_with_ci(split, measured["margins"], n_boot=200, seed=0, rows=some)
     assert part["accuracy"]["value"] == pytest.approx(
         reward.pairwise_accuracy(torch.tensor(measured["margins"][some]), torch.zeros(int(some.sum()))))
+
+
+def test_learning_rate_schedule_warms_up_then_decays_to_zero():
+    cfg = reward.TrainConfig(lr=1.0, schedule="cosine", warmup=0.1)
+    lrs = [reward.lr_at(step, 100, cfg) for step in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)  # 10 warm-up steps, linear
+    assert max(lrs) == pytest.approx(1.0) and lrs[-1] < 0.01 and all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+    assert reward.lr_at(50, 100, reward.TrainConfig(lr=0.3)) == 0.3  # constant by default
+    with pytest.raises(ValueError, match="schedule"):
+        reward.TrainConfig(schedule="linear")
+
+
+def test_linear_probe_finds_the_feature_people_prefer():
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(40, 6, generator=g)
+    feats[:20, 2] += 2.0  # sequences 0-19 are better on feature 2
+    chosen, rejected = torch.arange(20), torch.arange(20, 40)
+    split = pairs.PairSplit(chosen, rejected, torch.full((20,), 0.8), torch.ones(20), torch.zeros(20))
+    r = features.linear_probe(feats, split, C=1.0)
+    assert r.shape == (40,)
+    assert (r[chosen] > r[rejected]).float().mean() > 0.9

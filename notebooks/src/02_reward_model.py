@@ -65,7 +65,6 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
 from rlhf_lib import config, data, features, judge, metrics, models, pairs, plots, report, reward
 from rlhf_lib.reward import TrainConfig
@@ -213,14 +212,10 @@ print(f"FFN input: layer {R.ffn_layer} of {n_layers}, {X.shape[1]} features per 
 
 
 def train_ffn(loss="bt", optimizer="adamw", lr=R.ffn_lr, seed=cfg.seed, desc="FFN", split=TRAIN):
-    """A fresh FFN trained by the explicit loop (§6) on the cached features; returns (model, result)."""
-    torch.manual_seed(seed)
-    net = reward.FeedForwardRM(X.shape[1], hidden=R.ffn_hidden)
-    steps = R.ffn_epochs * -(-len(table.splits[split]) // R.batch_size)
-    tc = TrainConfig(loss=loss, optimizer=optimizer, lr=lr, weight_decay=0.01, batch_size=R.batch_size,
-                     epochs=R.ffn_epochs, eval_every=max(1, steps // 40), patience=10 * R.patience, seed=seed)
-    result = reward.train(net, features.feature_reward_fn(net, X), table.splits[split], val_votes, tc, desc=desc)
-    return net, result
+    """A fresh FFN trained by the explicit loop (§6) on the cached features (`features.train_ffn`); returns
+    (model, result)."""
+    return features.train_ffn(X, table.splits[split], val_votes, R.ffn_hidden, lr, R.ffn_epochs, R.batch_size,
+                              10 * R.patience, seed, loss, optimizer, desc=desc)
 
 
 def ci(stat, *arrays, groups):

@@ -84,14 +84,9 @@ print(f"pairs: train {len(train_votes)} ({TRAIN}), val {len(val_votes)} ({VAL}),
 
 # %%
 def train_ffn(loss="bt", optimizer="adamw", lr=R.ffn_lr, seed=cfg.seed, desc="FFN", split=TRAIN):
-    """A fresh FFN trained by chapter 2's explicit loop on the cached features; returns (model, result)."""
-    torch.manual_seed(seed)
-    net = reward.FeedForwardRM(X.shape[1], hidden=R.ffn_hidden)
-    steps = R.ffn_epochs * -(-len(table.splits[split]) // R.batch_size)
-    tc = TrainConfig(loss=loss, optimizer=optimizer, lr=lr, weight_decay=0.01, batch_size=R.batch_size,
-                     epochs=R.ffn_epochs, eval_every=max(1, steps // 40), patience=10 * R.patience, seed=seed)
-    result = reward.train(net, features.feature_reward_fn(net, X), table.splits[split], val_votes, tc, desc=desc)
-    return net, result
+    """A fresh FFN trained by chapter 2's loop on the cached features (`features.train_ffn`); returns (model, result)."""
+    return features.train_ffn(X, table.splits[split], val_votes, R.ffn_hidden, lr, R.ffn_epochs, R.batch_size,
+                              10 * R.patience, seed, loss, optimizer, desc=desc)
 
 
 def ci(stat, *arrays, groups):
@@ -161,24 +156,12 @@ plt.show()
 # **ensemble**, the mean reward of `reward.ffn_seeds` FFNs that differ only in their random seed.
 
 # %%
-from sklearn.linear_model import LogisticRegression
-
 t = time.perf_counter()
 
 
 def linear_probe(feats, C=3e-4, target=None, weight=None):
-    """A linear reward model on standardised features: logistic regression on x_c - x_r of every training label.
-
-    Returns the reward of every sequence. `target`/`weight` replace the panel's labels (default: every label).
-    """
-    seen = train_votes.seqs()
-    z = (feats - feats[seen].mean(0)) / (feats[seen].std(0) + 1e-5)
-    d = (z[train_votes.chosen] - z[train_votes.rejected]).numpy()
-    t_ = target if target is not None else (train_votes.target.numpy() if train_votes.target is not None else np.ones(len(d)))
-    w_ = weight if weight is not None else (train_votes.weight.numpy() if train_votes.weight is not None else np.ones(len(d)))
-    xs, ys, ws = np.concatenate([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))], np.r_[t_ * w_, (1 - t_) * w_]
-    clf = LogisticRegression(C=C, fit_intercept=False, max_iter=300).fit(xs[ws > 0], ys[ws > 0], sample_weight=ws[ws > 0])
-    return torch.as_tensor(z.numpy() @ clf.coef_[0], dtype=torch.float)
+    """`features.linear_probe` on every training label (or the labels `target` / `weight`): a reward per sequence."""
+    return features.linear_probe(feats, train_votes, C, target, weight)
 
 
 def val_accuracy(r):

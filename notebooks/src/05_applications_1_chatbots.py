@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rlhf_lib import annotate, config, data, features, judge, models, pairs, ppo, report, reward, train_ppo
+from rlhf_lib import annotate, config, data, features, judge, models, pairs, ppo, report, train_ppo
 from rlhf_lib.apps import language
 
 T0 = time.perf_counter()

@@ -49,7 +49,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlhf_lib import annotate, config, judge, plots, ppo, report
+from rlhf_lib import annotate, config, judge, plots, report
 from rlhf_lib.apps import seqrl, sprites
 
 T0 = time.perf_counter()

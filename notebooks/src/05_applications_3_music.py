@@ -50,7 +50,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Audio, display
 
-from rlhf_lib import annotate, config, judge, plots, ppo, report
+from rlhf_lib import annotate, config, judge, plots, report
 from rlhf_lib.apps import melody, seqrl
 
 T0 = time.perf_counter()

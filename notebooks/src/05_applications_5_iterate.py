@@ -50,7 +50,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlhf_lib import annotate, config, judge, metrics, plots, ppo, report
+from rlhf_lib import annotate, config, judge, metrics, plots, report
 from rlhf_lib.apps import melody, seqrl
 
 T0 = time.perf_counter()

@@ -1,0 +1,247 @@
+"""Which levers move the reward model? Each measured alone, on one held-out test split, with 95% CIs by prompt.
+
+    python -m benchmarks.reward_levers                         # every lever at cpu sizes (about an hour, 2 cores)
+    python -m benchmarks.reward_levers --only probe_k4 probe   # some of them
+    python -m benchmarks.reward_levers --keep                  # only the levers results/reward_levers.json lacks
+
+Issue 18 asks to close the gap between chapter 2's reward model and what a judge built on this base model could
+know. Every lever trains on the shipped data's train split (every panel label, as soft targets), chooses what it
+chooses (a layer, a regularisation strength, a step) on the validation split, and is scored ONCE on the test split:
+pairwise accuracy on the annotators' labels and gold agreement (the sign of the noise-free gold margin), each with
+its 95% bootstrap CI resampled by prompt. The baseline every lever must beat is the simplest reward model, a
+linear probe on frozen features (`features.linear_probe`). The same test split also gets the three judges of
+appendix 02b (`judge.knowable_ceiling`): the bounds a reward model on this base model can reach.
+
+The "k4" levers train only on the pairs among each prompt's first 4 responses (the data before issue 18: 6 pairs a
+prompt); the others on all 8 (28 pairs a prompt). Results go to `results/reward_levers.json` after each lever.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from rlhf_lib import config, data, features, judge, metrics, models, pairs, report, reward
+
+from .common import RESULTS
+
+OUT = RESULTS / "reward_levers.json"
+LORA_REWARDS = config.artifacts_dir("cpu") / "reward_levers" / "best_lora_rewards.safetensors"
+PROBE_LAYERS = (4, 8, 12, 16, 20, 24, 28, 30)
+PROBE_C = (1e-4, 3e-4, 1e-3, 3e-3)
+LEVERS = {  # name: what it changes, against the row it should be read against
+    "probe_k4": "linear probe on frozen features (layer and C chosen on val), 4 responses a prompt",
+    "probe": "the same probe, 8 responses a prompt (28 pairs instead of 6)",
+    "probe_layers": "linear probe on 4 layers concatenated (8, 16, 24, 30)",
+    "ffn_k4": "chapter 2's FFN (layer 24, last + mean pooled), 4 responses a prompt",
+    "ffn": "chapter 2's FFN, 8 responses a prompt",
+    "ffn_ensemble": "mean of 5 FFNs (seeds), 8 responses a prompt",
+    "topk": "transformer, top 4 layers trained on cached states (chapter 2's cpu model)",
+    "lora": "transformer, LoRA r=16 on all 30 layers, chapter 2's recipe (lr 3e-4, constant)",
+    "lora_reg": "LoRA + dropout 0.1, weight decay 0.01, warm-up and cosine decay, early stop on val",
+    "lora_plus_probe": "ensemble: z-scored mean of the best LoRA and the probe",
+}
+
+
+class Bench:
+    """The data, the frozen features and the scoring every lever shares (built once)."""
+
+    def __init__(self, profile: str):
+        self.cfg = cfg = config.load(profile)
+        self.R = cfg.reward
+        config.seed_everything(cfg.seed)
+        self.device = models.pick_device()
+        t = time.perf_counter()
+        self.prefs = data.load_preferences()
+        self.rm, self.tokenizer = reward.load_transformer_rm(cfg.model.name, "topk", self.R.top_k, seed=cfg.seed)
+        self.table = pairs.build_pairs(self.prefs, self.tokenizer, self.R.max_length, seed=cfg.seed)
+        votes = data.load_panel_votes()
+        pairs.add_vote_splits(self.table, self.prefs, votes)
+        pairs.add_vote_splits(self.table, self.prefs, first_k_votes(votes, 4), suffix="_votes_k4")
+        self.cache = features.extract(self.rm, self.tokenizer, self.table, self.R.top_k,
+                                      models.resolve(cfg.model.name), self.R.feature_batch_size)
+        self.features_s = time.perf_counter() - t
+        self.test, self.val = self.table.splits["test"], self.table.splits["val_votes"]
+
+    def split(self, k: int) -> pairs.PairSplit:
+        return self.table.splits["train_votes" if k == 8 else "train_votes_k4"]
+
+    def score(self, rewards: torch.Tensor | None = None, reward_fn=None, autocast: bool = False) -> dict:
+        """Val accuracy, test accuracy and test gold agreement (each with its CI) of per-sequence `rewards` or a
+        RewardFn."""
+        fn = reward_fn or (lambda idx: rewards[idx])
+        n_boot, seed = self.cfg.metrics.n_boot, self.cfg.seed
+        val = reward.measure(fn, self.val, n_boot, seed, autocast, self.device)
+        test = reward.measure(fn, self.test, n_boot, seed, autocast, self.device)
+        return {"val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"],
+                "gold_agreement": test["gold_agreement"], "test_margins": test["margins"]}
+
+    def all_rewards(self, reward_fn, batch: int = 32) -> torch.Tensor:
+        """The reward of every sequence of the table (for ensembles)."""
+        with torch.no_grad():
+            return torch.cat([reward_fn(torch.arange(i, min(i + batch, len(self.table))))
+                              for i in range(0, len(self.table), batch)]).float()
+
+
+def first_k_votes(votes: list[dict], k: int) -> list[dict]:
+    """The panel's labels of the pairs among each prompt's first `k` responses (the dataset before K was raised)."""
+    first = set()
+    for path in (data.DATA_DIR / "responses.jsonl",):
+        with open(path, encoding="utf-8") as f:
+            for rec in map(json.loads, filter(str.strip, f)):
+                if int(rec["response_id"].rsplit("/", 1)[1]) < k:
+                    first.add((rec["prompt_id"], rec["text"]))
+    return [v for v in votes if (v["prompt_id"], v["a"]) in first and (v["prompt_id"], v["b"]) in first]
+
+
+# ------------------------------------------------------------------------------------------------ levers
+def best_probe(b: Bench, feats_of, split) -> tuple[torch.Tensor, dict]:
+    """The linear probe with the best validation accuracy over layers and C."""
+    best = (-1.0, None, None)
+    for layer in feats_of:
+        x = feats_of[layer]
+        for c in PROBE_C:
+            r = features.linear_probe(x, split, c)
+            acc = reward.measure(lambda idx, r=r: r[idx], b.val, n_boot=1)["accuracy"]["value"]
+            if acc > best[0]:
+                best = (acc, r, {"layer": layer, "C": c})
+    return best[1], best[2]
+
+
+def lever_probe(b: Bench, k: int = 8) -> dict:
+    feats = {layer: b.cache.features(layer, "both") for layer in PROBE_LAYERS}
+    r, chosen = best_probe(b, feats, b.split(k))
+    b.probe_rewards = r
+    return {**b.score(r), "chosen": chosen}
+
+
+def lever_probe_layers(b: Bench) -> dict:
+    r, chosen = best_probe(b, {"8,16,24,30": b.cache.features([8, 16, 24, 30], "both")}, b.split(8))
+    return {**b.score(r), "chosen": chosen}
+
+
+def lever_ffn(b: Bench, k: int = 8, seeds: int = 1) -> dict:
+    R = b.R
+    x = b.cache.features(R.ffn_layer, "both")
+    nets = [features.train_ffn(x, b.split(k), b.val, R.ffn_hidden, R.ffn_lr, R.ffn_epochs, R.batch_size,
+                               10 * R.patience, seed=b.cfg.seed + i, desc=f"FFN seed {i}")[0] for i in range(seeds)]
+    model = nets[0] if seeds == 1 else reward.EnsembleRM(nets)
+    return b.score(reward_fn=features.feature_reward_fn(model, x))
+
+
+def lever_topk(b: Bench) -> dict:
+    R = b.R
+    top = reward.top_layers_model(b.rm, R.top_k)
+    tcfg = reward.TrainConfig(lr=R.lr, batch_size=R.batch_size, epochs=R.epochs, eval_every=R.eval_every,
+                              patience=R.patience, center_coef=0.01, seed=b.cfg.seed)
+    fn = features.topk_reward_fn(top, b.cache)
+    result = reward.train(top, fn, b.split(8), b.val, tcfg, autocast=True, desc="top-k RM")
+    return {**b.score(reward_fn=fn, autocast=True), "steps": result.steps, "best_step": result.best_step}
+
+
+def lever_lora(b: Bench, regularised: bool, steps: int) -> dict:
+    R = b.R
+    rm, _ = reward.load_transformer_rm(b.cfg.model.name, "lora", lora_r=R.lora_r, seed=b.cfg.seed,
+                                       tokenizer=b.tokenizer, lora_dropout=0.1 if regularised else 0.0)
+    rm.to(b.device)
+    fn = reward.token_reward_fn(rm, b.table, b.tokenizer.pad_token_id, device=b.device)
+    split = b.split(8)
+    epochs = steps / -(-len(split) // R.batch_size)
+    extra = dict(weight_decay=0.01, schedule="cosine", warmup=0.05) if regularised else {}
+    tcfg = reward.TrainConfig(lr=R.lora_lr, batch_size=R.batch_size, epochs=epochs, eval_every=max(1, steps // 6),
+                              patience=3 if regularised else 1000, seed=b.cfg.seed, **extra)
+    result = reward.train(rm, fn, split, b.val, tcfg, autocast=True, desc="LoRA RM" + (" (regularised)" * regularised))
+    out = {**b.score(reward_fn=fn, autocast=True), "steps": result.steps, "best_step": result.best_step,
+           "history": [{k: h[k] for k in ("step", "val_accuracy", "train_loss")} for h in result.history]}
+    best = json.loads(LORA_REWARDS.with_suffix(".json").read_text()) if LORA_REWARDS.is_file() else {"val": -1.0}
+    if out["val_accuracy"]["value"] > best["val"]:  # kept for the ensemble lever (a later process may run it)
+        LORA_REWARDS.parent.mkdir(parents=True, exist_ok=True)
+        save_file({"rewards": b.all_rewards(fn)}, LORA_REWARDS)
+        LORA_REWARDS.with_suffix(".json").write_text(json.dumps({"val": out["val_accuracy"]["value"],
+                                                                  "sequences": len(b.table)}))
+    return out
+
+
+def lever_lora_plus_probe(b: Bench) -> dict:
+    lora = load_file(LORA_REWARDS)["rewards"]
+    if len(lora) != len(b.table):
+        raise SystemExit(f"{LORA_REWARDS} scores {len(lora)} sequences, the table has {len(b.table)}: rerun a LoRA lever")
+    z = [(r - r.mean()) / r.std() for r in (lora, b.probe_rewards)]
+    return b.score(torch.stack(z).mean(0))
+
+
+def run(name: str, b: Bench, lora_steps: int) -> dict:
+    return {
+        "probe_k4": lambda: lever_probe(b, 4), "probe": lambda: lever_probe(b, 8),
+        "probe_layers": lambda: lever_probe_layers(b),
+        "ffn_k4": lambda: lever_ffn(b, 4), "ffn": lambda: lever_ffn(b, 8),
+        "ffn_ensemble": lambda: lever_ffn(b, 8, b.R.ffn_seeds + 2),
+        "topk": lambda: lever_topk(b),
+        "lora": lambda: lever_lora(b, False, lora_steps), "lora_reg": lambda: lever_lora(b, True, lora_steps),
+        "lora_plus_probe": lambda: lever_lora_plus_probe(b),
+    }[name]()
+
+
+def paired_difference(b: Bench, m_a: np.ndarray, m_b: np.ndarray) -> dict:
+    """Test accuracy of margins a minus that of margins b, on the same pairs, with its 95% CI by prompt."""
+    def stat(a, c):
+        zero = np.zeros(len(a))
+        return reward.pairwise_accuracy(a, zero) - reward.pairwise_accuracy(c, zero)
+    return metrics.bootstrap_ci(stat, m_a, m_b, n_boot=b.cfg.metrics.n_boot, seed=b.cfg.seed, groups=b.test.group.numpy())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.reward_levers", description=__doc__.split("\n")[0])
+    p.add_argument("--profile", default="cpu")
+    p.add_argument("--only", nargs="*", choices=list(LEVERS), default=None)
+    p.add_argument("--keep", action="store_true", help="keep the levers already in the results file")
+    p.add_argument("--lora-steps", type=int, default=240, help="training steps of each LoRA lever")
+    p.add_argument("--note", default="")
+    p.add_argument("--out", type=Path, default=OUT)
+    args = p.parse_args(argv)
+    old = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    results = dict(old.get("levers", {})) if args.keep else {}
+    todo = [n for n in (args.only or LEVERS) if not (args.keep and n in results)]
+    if todo and "probe" not in todo:  # every lever is compared with the probe on the same pairs (seconds)
+        todo.insert(0, "probe")
+    b = Bench(args.profile)
+    header = {
+        "benchmark": "reward_levers", "profile": args.profile, "lora_steps": args.lora_steps,
+        "features_s": round(b.features_s, 1), "sequences": len(b.table),
+        "pairs": {s: len(b.table.splits[s]) for s in ("train", "val", "test", "train_votes", "train_votes_k4")},
+        "labels": {s: int(b.table.splits[s].weight.sum()) for s in ("train_votes", "train_votes_k4", "val_votes")},
+        "test_prompts": int(b.test.group.max()) + 1,
+        "test_category_mix": judge.category_mix(data.load_prompts("test")),
+        "bayes_ceiling_test": metrics.bayes_ceiling(b.test.p_chosen),
+    }
+    t = time.perf_counter()
+    header["judges"] = judge.knowable_ceiling(b.prefs["test"], b.test, b.device, b.cfg.metrics.n_boot, b.cfg.seed)
+    header["judges_s"] = round(time.perf_counter() - t, 1)
+    for name in todo:
+        print(f"\n=== {name}: {LEVERS[name]}", flush=True)
+        t = time.perf_counter()
+        row = run(name, b, args.lora_steps)
+        row["seconds"] = round(time.perf_counter() - t, 1)
+        row["what"] = LEVERS[name]
+        margins = row.pop("test_margins")
+        if name == "probe":
+            b.probe_margins = margins
+        elif hasattr(b, "probe_margins"):
+            row["test_accuracy_minus_probe"] = paired_difference(b, margins, b.probe_margins)
+        results[name] = row
+        print(f"{name}: val {judge.ci_text(row['val_accuracy'], pct=False)}, test {judge.ci_text(row['test_accuracy'], pct=False)}, "
+              f"gold agreement {judge.ci_text(row['gold_agreement'])}, {row['seconds']:.0f} s", flush=True)
+        out = {**header, "levers": results, "machine": {**report.machine(), "note": args.note}}
+        args.out.write_text(json.dumps(out, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
