@@ -71,34 +71,45 @@ def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str |
                      bf16: bool = True) -> dict[str, list[dict]]:
     """K responses per prompt, appended to a JSONL cache as each chunk finishes; cached ones are never redone.
 
-    `seed_cache` (e.g. the shipped data/responses.jsonl) is consulted first, read-only. With `model=None`
-    the model `model_name` is loaded only if some response is missing from both caches. `bf16=False`
-    samples in float32 (faster on a CPU without native bf16).
+    `seed_cache` (e.g. the shipped data/responses.jsonl) is consulted first, read-only. A prompt with fewer than
+    K cached responses (K was raised, say from 4 to 8) gets only the missing ones, drawn with a seed of their own,
+    so the responses already shipped stay the first ones. With `model=None` the model `model_name` is loaded only
+    if some response is missing from both caches. `bf16=False` samples in float32 (faster on a CPU without
+    native bf16).
     """
     from .models import generate, load_model
 
-    settings = {"k": k, "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "seed": seed}
+    settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "seed": seed}
     have: dict[str, list[dict]] = {}
+    seen: set[str] = set()
     for source in (seed_cache, cache):
         if source and Path(source).is_file():
             for _, rec in _iter_jsonl(Path(source)):
-                if rec.get("settings") == settings:
+                same = {key: v for key, v in rec.get("settings", {}).items() if key != "k"} == settings
+                if same and rec["response_id"] not in seen:  # K is not a sampling setting: 4 of 8 are 4 of 4
+                    seen.add(rec["response_id"])
                     have.setdefault(rec["prompt_id"], []).append(rec)
-    todo = [p for p in prompts if len(have.get(p["id"], [])) < k]
+    # prompts grouped by how many responses each still needs (all K for a new prompt)
+    todo: dict[int, list[dict]] = {}
+    for p in prompts:
+        if len(have.get(p["id"], [])) < k:
+            todo.setdefault(len(have.get(p["id"], [])), []).append(p)
     if todo and model is None:  # load the model only when something is left to sample
         model, tokenizer = load_model(model_name)
-    per_chunk = max(1, batch_size // k)
-    for start in tqdm(range(0, len(todo), per_chunk), desc="sampling responses", disable=not todo):
-        chunk = todo[start:start + per_chunk]
-        chunk_seed = seed * 1_000_003 + int(hashlib.sha256(chunk[0]["id"].encode()).hexdigest()[:8], 16)
-        outs = generate(model, tokenizer, [p["prompt"] for p in chunk], n=k, max_new_tokens=max_new_tokens,
+    chunks = [(n_have, group[i:i + max(1, batch_size // (k - n_have))]) for n_have, group in sorted(todo.items())
+              for i in range(0, len(group), max(1, batch_size // (k - n_have)))]
+    for n_have, chunk in tqdm(chunks, desc="sampling responses", disable=not chunks):
+        # the seed of a chunk: its first prompt and how many responses it had (0 for the first draw)
+        chunk_seed = seed * 1_000_003 + int(hashlib.sha256(chunk[0]["id"].encode()).hexdigest()[:8], 16) \
+            + 7919 * n_have
+        outs = generate(model, tokenizer, [p["prompt"] for p in chunk], n=k - n_have, max_new_tokens=max_new_tokens,
                         temperature=temperature, top_p=top_p, batch_size=batch_size, seed=chunk_seed, progress=False,
                         bf16=bf16)
         for p, gens in zip(chunk, outs, strict=True):
-            have[p["id"]] = []
-            for j, g in enumerate(gens):
+            have.setdefault(p["id"], [])
+            for j, g in enumerate(gens, start=n_have):
                 rec = {"prompt_id": p["id"], "response_id": f"{p['id']}/{j}", "text": g.text,
-                       "n_tokens": g.n_tokens, "finished": g.finished, "settings": settings}
+                       "n_tokens": g.n_tokens, "finished": g.finished, "settings": {"k": k, **settings}}
                 annotate.append_jsonl(cache, rec)
                 have[p["id"]].append(rec)
     return {p["id"]: have[p["id"]][:k] for p in prompts}

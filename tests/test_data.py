@@ -153,6 +153,19 @@ def test_sampling_is_cached_and_never_redone(tmp_path, tiny, monkeypatch):
     assert data.sample_responses(prompts, None, None, **kw) == first  # no model needed: all cached
 
 
+def test_raising_k_samples_only_the_missing_responses(tmp_path, tiny):
+    model, tokenizer = tiny
+    prompts = [{"id": "p0", "prompt": "Hi"}, {"id": "p1", "prompt": "Hello"}]
+    kw = {"cache": tmp_path / "responses.jsonl", "max_new_tokens": 3, "batch_size": 4}
+    two = data.sample_responses(prompts, model, tokenizer, k=2, **kw)
+    three = data.sample_responses(prompts, model, tokenizer, k=3, **kw)
+    assert sum(1 for _ in open(tmp_path / "responses.jsonl")) == 6  # one more per prompt, the first two kept
+    for p in prompts:
+        assert three[p["id"]][:2] == two[p["id"]]
+        assert [r["response_id"] for r in three[p["id"]]] == [f"{p['id']}/{j}" for j in range(3)]
+    assert data.sample_responses(prompts, None, None, k=2, **kw) == two  # K=2 of a K=3 cache: the first two
+
+
 def test_hub_id_goes_through_datasets_and_normalize(monkeypatch):
     import datasets
 
