@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import importlib.util
 import json
 import re
 import shutil
@@ -153,6 +154,8 @@ def assemble(src: Path, executed: Path, report: Path) -> list[str]:
 def build(out: Path, executed: Path, report: Path, require_all: bool = False) -> list[str]:
     """Build the HTML book in `out/html` (sources in `out/src`, Sphinx's cache in `out/doctrees`); return the
     chapters without an executed copy."""
+    if importlib.util.find_spec("myst_nb") is None:
+        raise SystemExit("book: needs Sphinx, MyST-NB and sphinx-book-theme (requirements.txt; Python 3.11+)")
     fetch_js()
     missing = assemble(out / "src", executed, report)
     if len(missing) == len(list_notebooks()) or (missing and require_all):

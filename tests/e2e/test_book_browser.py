@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import os
 import re
 import shutil
@@ -44,6 +45,8 @@ SCREENSHOT_CHAPTER = "05_applications_3_music"  # small in every profile, with p
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make setup installs it)")
 pytestmark = [  # skipped where it cannot run, except under RLHF_BOOK_REQUIRE_ALL (CI), where it fails instead
+    pytest.mark.skipif(importlib.util.find_spec("myst_nb") is None and not REQUIRE_ALL,
+                       reason="the book's packages are not installed (requirements.txt, Python 3.11+)"),
     pytest.mark.skipif(chromium_path() is None and not REQUIRE_ALL,
                        reason="no Chromium on this machine: `apt-get install chromium` to run the browser test"),
     pytest.mark.skipif(shutil.which("npm") is None and not (REPO_ROOT / "book" / "_vendor" / "static").is_dir()
