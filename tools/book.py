@@ -40,8 +40,7 @@ sys.path.insert(0, str(ROOT))
 from rlhf_lib.course import list_notebooks  # noqa: E402  (the course order, one definition)
 
 CONF = ROOT / "book"
-VENDOR = CONF / "_vendor"
-STATIC = VENDOR / "static"
+STATIC = CONF / "_vendor" / "static"  # git-ignored
 # npm package -> (version, the sha512 of its tarball as the registry lists it, [(files in the package, where in
 # _static)]). MathJax: what tex-mml-chtml.js loads at run time (TeX extensions, CHTML fonts, menu, a11y). The widget
 # manager's fonts go where its modules resolve (book/_static/widgets.js).
