@@ -1,6 +1,8 @@
 # The course's entry points. On a fresh machine `make course` or `make test` does all the set-up first.
 #   make course    run every notebook headless -> build/notebooks/*.ipynb and build/REPORT.md
-#   make test      ruff + unit tests + every notebook under nbval in the `ci` profile (what CI runs)
+#   make test      ruff + unit tests + every notebook under nbval in the `ci` profile + book-test (what CI runs)
+#   make book      the executed notebooks of `make course` as a static HTML book -> build/book/html/index.html
+#   make book-test the whole course in the `ci` profile into build/ci/, its book, read in headless Chromium
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -13,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup course test unit notebooks-test lint notebooks clean
+.PHONY: setup course test unit notebooks-test lint notebooks clean book book-test
 
 setup: $(STAMP)
 
@@ -39,7 +41,18 @@ unit: setup
 notebooks-test: setup
 	RLHF_PROFILE=ci $(BIN)/pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 notebooks/
 
-test: lint unit notebooks-test
+# The book of build/notebooks (any profile: whatever `make course` ran last). Sphinx + MyST-NB, config in book/;
+# the first build fetches MathJax and the widget manager from the npm registry into book/_vendor/.
+book: setup
+	$(BIN)/python tools/book.py
+
+# The browser test of the book on every chapter: the course in the `ci` profile (into build/ci/, so a learner's
+# build/ stays as it is), then the book of it, opened in headless Chromium (tests/e2e/test_book_browser.py).
+book-test: setup
+	$(BIN)/python -m rlhf_lib.course --profile ci --build build/ci
+	RLHF_BOOK_BUILD=build/ci RLHF_BOOK_REQUIRE_ALL=1 $(BIN)/pytest -q -s tests/e2e/test_book_browser.py
+
+test: lint unit notebooks-test book-test
 
 # Rebuild the .ipynb files from their sources in notebooks/src/ (outputs are never committed); the worked
 # solutions of the exercises go to notebooks/solutions/, where notebooks-test runs them too.
@@ -48,4 +61,4 @@ notebooks: setup
 	for f in notebooks/src/solutions/*.py; do $(BIN)/python tools/py2nb.py $$f notebooks/solutions/$$(basename $$f .py).ipynb; done
 
 clean:
-	rm -rf build artifacts .pytest_cache .ruff_cache
+	rm -rf build artifacts .pytest_cache .ruff_cache book/_vendor

@@ -6,6 +6,7 @@
     python -m rlhf_lib.course --profile ci --only 02b                   # chapter 2's appendix alone (02: both)
     python -m rlhf_lib.course --profile cpu --only 04 --freeze-reference --note "2 free cores"
                                               # a complete cpu run becomes the committed reference run
+    python -m rlhf_lib.course --profile ci --build build/ci     # elsewhere: `make book-test` keeps build/ as it is
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--freeze-reference", action="store_true",
                         help="write each chapter that ran without error to reference_runs/ (cpu profile only)")
     parser.add_argument("--note", default="", help="what else ran on the machine, for the reference run")
+    parser.add_argument("--build", type=Path, default=None,
+                        help="where the executed notebooks and REPORT.md go (default: build/)")
     args = parser.parse_args(argv)
     try:
         notebooks = select(list_notebooks(), args.only)
@@ -93,13 +96,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     profile = args.profile or detect_profile()
     os.environ["RLHF_PROFILE"] = profile  # the kernels inherit it
+    build = args.build or BUILD
     timings = {}
     for path in notebooks:
         print(f"[{profile}] running {path.name} ...", flush=True)
-        seconds, status = run_notebook(path, BUILD / "notebooks", args.timeout)
+        seconds, status = run_notebook(path, build / "notebooks", args.timeout)
         timings[path.name] = (seconds, status)
         print(f"    {seconds:7.1f} s  {status}", flush=True)
-    report = write_report(BUILD / "REPORT.md", timings, profile)
+    report = write_report(build / "REPORT.md", timings, profile)
     if args.freeze_reference:
         if profile != "cpu":
             parser.error("--freeze-reference: reference runs are cpu-profile runs")

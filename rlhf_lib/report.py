@@ -1,7 +1,9 @@
 """Key figures and plots that the chapters record, and the short course report built from them.
 
 A chapter calls `record("01", kappa=0.41)` and `save_plot(fig, "01_agreement")`; the course
-runner (`python -m rlhf_lib.course`) gathers them into `build/REPORT.md`.
+runner (`python -m rlhf_lib.course`) gathers them into `build/REPORT.md`: the key figures of every chapter in
+one table with their 95% CIs (KEY_FIGURES), then each chapter's figures and plots. The plots are copied next to
+the report (`build/figures/`), so the report is a self-contained page, the one `make book` puts in the book.
 
 A REFERENCE RUN is a chapter's figures from one complete run in the `cpu` profile, committed in
 `reference_runs/<chapter>.json` with the machine and date (`python -m rlhf_lib.course --profile cpu
@@ -15,6 +17,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -56,23 +59,68 @@ def load_figures() -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(figures_dir().glob("*.json"))}
 
 
+# The headline figures of each chapter, the first table of the report. A name is a key of the chapter's figures;
+# "a.*.b" reads b in every entry of the dict a (chapter 6's methods). A figure's CI is the {value, lo, hi} it was
+# recorded as, or the "<name>_ci" figure beside it (chapter 3's style); a figure recorded without one shows "—".
+KEY_FIGURES = {
+    "00": ["minute_win_rate", "minute_kl", "probe_accuracy"],
+    "01": ["annotator_agreement", "fleiss_kappa", "bayes_ceiling", "label_gold_agreement"],
+    "02": ["test_accuracy", "gold_agreement", "gap_to_ceiling_points"],
+    "02b": ["ensemble_test_accuracy", "gold_as_rm_test_accuracy", "saved_model_test_accuracy"],
+    "03": ["test_accuracy", "test_auc", "test_ece"],
+    "03b": ["shift_heldout_category_accuracy", "paraphrase_flip_rate", "refine_active_minus_random_accuracy"],
+    "04": ["win_vs_reference", "win_vs_brevity_baseline", "kl_to_reference_nats"],
+    "05": ["chat_win_rate", "images_win_rate", "music_win_rate", "voice_win_rate", "iter_round2_vs_round1"],
+    "06": ["methods.*.win_rate", "dpo_implicit_accuracy"],
+}
+NOT_RECORDED = "not recorded"
+
+
+def key_figures(chapter: str, figures: dict) -> list[tuple[str, str, str]]:
+    """(name, value, 95% CI) of each key figure of `chapter`; a key figure the run did not record says so."""
+    rows = []
+    for name in KEY_FIGURES.get(chapter, []):
+        head, _, rest = name.partition(".*.")
+        if rest:  # one row per entry of the dict `head`
+            found = [(f"{rest} ({k})", v.get(rest)) for k, v in (figures.get(head) or {}).items()
+                     if isinstance(v, dict)]
+        else:
+            found = [(name, figures.get(name))]
+        for label, value in found or [(name, None)]:
+            if value is None:
+                rows.append((label, NOT_RECORDED, ""))
+            elif isinstance(value, dict) and {"value", "lo", "hi"} <= set(value):
+                rows.append((label, _fmt(value["value"]), f"[{_fmt(value['lo'])}, {_fmt(value['hi'])}]"))
+            else:
+                rows.append((label, _fmt(value), _fmt(figures.get(f"{name}_ci", "—"))))
+    return rows
+
+
 def write_report(out: Path, timings: dict[str, float] | None = None, profile: str = "") -> Path:
-    """A short Markdown report: notebook run times, each chapter's figures, and links to the plots."""
+    """A short Markdown report: the key figures of every chapter with their CIs, notebook run times, each chapter's
+    figures, and its plots (copied to `figures/` beside the report)."""
+    recorded = load_figures()
     lines = ["# RLHF course: run report", "", f"Profile: `{profile}`, written {time.strftime('%Y-%m-%d %H:%M')}.", ""]
+    lines += ["## Key figures", "", "| chapter | figure | value | 95% CI |", "|---|---|---:|---|"]
+    for chapter in KEY_FIGURES:
+        for name, value, ci in key_figures(chapter, recorded.get(chapter, {})):
+            lines.append(f"| {chapter} | {_fmt(name)} | {value} | {ci} |")
+    lines.append("")
     if timings:
         lines += ["## Notebook run times", "", "| notebook | seconds | status |", "|---|---:|---|"]
         for name, (seconds, status) in timings.items():
             lines.append(f"| {name} | {seconds:.0f} | {status} |")
         lines.append("")
-    for chapter, figures in load_figures().items():
+    plots = out.parent / "figures"
+    plots.mkdir(parents=True, exist_ok=True)
+    for chapter, figures in recorded.items():
         lines += [f"## Chapter {chapter}", "", "| figure | value |", "|---|---|"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in figures.items() if not k.startswith("_")]
         lines.append("")
         for png in sorted(figures_dir().glob(f"{chapter}_*.png")):
-            rel = os.path.relpath(png, out.parent)
-            lines.append(f"![{png.stem}]({rel})")
+            shutil.copy(png, plots / png.name)
+            lines.append(f"![{png.stem}](figures/{png.name})")
         lines.append("")
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
     return out
 

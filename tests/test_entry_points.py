@@ -89,3 +89,17 @@ def test_course_runner_runs_the_chosen_notebooks_reports_each_and_fails_on_a_fai
     report = (build / "REPORT.md").read_text()
     assert "| 00_ok.ipynb |" in report and "| ok |" in report
     assert "01_fails.ipynb" in report and "FAILED" in report and "planted failure" in report
+
+
+def test_course_runner_builds_where_it_is_told(tmp_path, monkeypatch):
+    """`--build DIR` (what `make book-test` uses): executed notebooks and report there, build/ left alone."""
+    monkeypatch.setenv("RLHF_PROFILE", "ci")
+    monkeypatch.setenv("RLHF_ARTIFACTS", str(tmp_path / "artifacts"))
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _notebook(notebooks / "00_ok.ipynb", "print(1)")
+    monkeypatch.setattr(course, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(course, "BUILD", tmp_path / "build")
+    assert course.main(["--profile", "ci", "--build", str(tmp_path / "elsewhere"), "--timeout", "60"]) == 0
+    assert (tmp_path / "elsewhere" / "notebooks" / "00_ok.ipynb").is_file()
+    assert (tmp_path / "elsewhere" / "REPORT.md").is_file() and not (tmp_path / "build").exists()

@@ -39,3 +39,30 @@ def test_run_times_says_not_recorded_yet_when_nothing_is_committed(tmp_path):
     assert text.count("not recorded yet") == 3
     missing = report.run_times("06", ref_dir=tmp_path, bench_file=tmp_path / "absent.json")
     assert missing.count("not recorded yet") == 3
+
+
+def test_report_opens_with_the_key_figures_and_their_cis_and_carries_its_plots(artifacts, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    report.record("04", win_vs_reference={"value": 0.61, "lo": 0.52, "hi": 0.7}, kl_to_reference_nats=3.2)
+    report.record("03", test_accuracy=0.64, test_accuracy_ci="[0.550, 0.730]")
+    report.record("06", methods={"DPO": {"win_rate": {"value": 0.55, "lo": 0.5, "hi": 0.6}, "kl": 1.0},
+                                 "PPO": {"win_rate": {"value": 0.6, "lo": 0.51, "hi": 0.69}}})
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    report.save_plot(fig, "04_curve")
+    plt.close(fig)
+    out = report.write_report(tmp_path / "build" / "REPORT.md", None, "ci")
+    text = out.read_text()
+    key = text.split("## Key figures")[1].split("\n## ")[0]
+    assert "| 04 | win_vs_reference | 0.61 | [0.52, 0.7] |" in key
+    assert "| 04 | kl_to_reference_nats | 3.2 | — |" in key  # recorded without a CI
+    assert "| 03 | test_accuracy | 0.64 | [0.550, 0.730] |" in key  # the CI recorded beside it
+    assert "| 06 | win_rate (DPO) | 0.55 | [0.5, 0.6] |" in key and "| 06 | win_rate (PPO) |" in key
+    assert "| 02 | test_accuracy | not recorded |" in key  # every chapter has its rows, recorded or not
+    assert text.index("## Key figures") < text.index("## Chapter 03")
+    assert "![04_curve](figures/04_curve.png)" in text  # a self-contained page: the plot sits beside it
+    assert (out.parent / "figures" / "04_curve.png").is_file()
