@@ -45,7 +45,7 @@ TABLE: dict[str, tuple] = {
     # chapter 1: preference data
     # ci and cpu sample with the same settings, so both reuse the responses shipped in data/responses.jsonl
     "data.max_prompts":           (48,      None,    None),   # None = every prompt in data/prompts.jsonl
-    "data.samples_per_prompt":    (4,       4,       8),      # K responses sampled per prompt
+    "data.samples_per_prompt":    (4,       8,       8),      # K responses sampled per prompt (ci: the first 4 of 8)
     "data.max_new_tokens":        (96,      96,      160),
     "data.temperature":           (0.9,     0.9,     0.9),
     "data.top_p":                 (0.95,    0.95,    0.95),

@@ -1,6 +1,6 @@
 """Preference data: prompts, sampled responses, labelled pairs, and loaders for the formats people share.
 
-    python -m rlhf_lib.data build --ship     # regenerate the dataset shipped in data/ (seeded, ~15 min on 2 cores)
+    python -m rlhf_lib.data build --ship     # regenerate the dataset shipped in data/ (seeded, ~30 min on 2 cores)
     python -m rlhf_lib.data build            # the same into artifacts/<profile>/data, reusing the shipped responses
 
 The dataset follows TRL's explicit-prompt format — `prompt`, `chosen`, `rejected` — plus metadata:
@@ -248,8 +248,10 @@ def build(out_dir: str | Path, profile: str | None = None, max_prompts: int | No
         "prompts_per_split": dict(Counter(p["split"] for p in prompts)),
         "responses_sampled_now": n_sampled, "sampling_seconds": round(sampled, 1),
         "build_seconds": round(time.perf_counter() - start, 1),
-        # the time it took to sample every response (carried over when this run found them all cached)
-        "full_sampling_seconds": round(sampled, 1) if n_sampled else previous.get("full_sampling_seconds"),
+        # the time it took to sample every response: carried over when this run found them all cached, added to
+        # when it sampled only the missing ones (K raised)
+        "full_sampling_seconds": previous.get("full_sampling_seconds") if not n_sampled else
+        round(sampled + ((previous.get("full_sampling_seconds") or 0) if cached_before else 0), 1),
         **{k: round(v, 4) for k, v in agreement_stats(pairs).items()},
     }
     (out / "build_info.json").write_text(json.dumps(info, indent=2))
