@@ -647,9 +647,18 @@ def load_reward_model(path: str | Path | None = None, device: str | None = None)
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     path = Path(path or artifacts_dir() / REWARD_DIR)
+    if (path / "ffn.safetensors").is_file():
+        raise ValueError(f"{path} holds a feedforward reward model (`--arch ffn`, rlhf_lib's own format on frozen "
+                         f"features), not a sequence-classification model: train one with --arch topk or lora")
     if not (path / "model.safetensors").is_file():
         raise FileNotFoundError(f"no reward model at {path} (run notebook 02, `python -m rlhf_lib.train_reward`, "
                                 f"or call train_reward.load_or_train())")
+    # a causal LM's folder would load too, with a random score head and only a warning: refuse it here
+    cfg = json.loads((path / "config.json").read_text()) if (path / "config.json").is_file() else {}
+    kind = cfg.get("architectures") or ["?"]
+    if not kind[0].endswith("ForSequenceClassification") or len(cfg.get("id2label") or {0: ""}) != 1:
+        raise ValueError(f"{path / 'config.json'}: architectures {kind} with {len(cfg.get('id2label') or {})} label(s) "
+                         f"is not a reward model (a ...ForSequenceClassification with num_labels=1)")
     model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model.config.pad_token_id = tokenizer.pad_token_id

@@ -18,7 +18,7 @@ import torch
 from datasets import Dataset, DatasetDict
 from transformers import AutoModelForSequenceClassification
 
-from rlhf_lib import annotate, config, data, features, launch, metrics, models, pairs, reward
+from rlhf_lib import annotate, config, data, features, launch, metrics, models, pairs, reward, train_reward
 from rlhf_lib.apps import melody, seqrl, sprites, voice
 from rlhf_lib.checkpoint import NonFiniteLossError
 from rlhf_lib.data import PreferenceDataError
@@ -565,6 +565,39 @@ PROMPT_FILE_ERRORS = [  # (id, file name, its lines, expected message)
 def test_a_bad_prompt_file_is_named(tmp_path, name, lines, message):
     with pytest.raises(PreferenceDataError, match=message):
         data.read_prompt_file(write(tmp_path / name, lines))
+
+
+def causal_folder(tmp_path):
+    model, tokenizer = models.load_tiny_model(seed=0)
+    model.save_pretrained(tmp_path / "policy")
+    return tmp_path / "policy"
+
+
+def ffn_folder(tmp_path):
+    return train_reward.save_ffn(reward.FeedForwardRM(8, hidden=4), tmp_path / "ffn", {"arch": "ffn"})
+
+
+OWN_MODEL_ERRORS = [  # (id, a call taking tmp_path, error type, expected message)
+    ("rm-folder-is-a-causal-lm", lambda t: reward.load_reward_model(causal_folder(t)), ValueError,
+     r"config\.json: architectures \['LlamaForCausalLM'\] .* is not a reward model"),
+    ("rm-folder-is-an-ffn", lambda t: reward.load_reward_model(ffn_folder(t)), ValueError,
+     r"holds a feedforward reward model \(`--arch ffn`"),
+    ("rm-folder-missing", lambda t: reward.load_reward_model(t / "nothing"), FileNotFoundError, "no reward model at"),
+    ("train-reward-unknown-arch", lambda _: train_reward.train_and_save(config.load("ci"), "x", arch="mlp"),
+     ValueError, "arch 'mlp' is not one of ffn, topk, lora"),
+    ("train-reward-trl-not-topk", lambda _: train_reward.train_and_save(config.load("ci"), "x", "trl", arch="lora"),
+     ValueError, "engine 'trl' trains the topk arch only"),
+    ("train-reward-ffn-layer-out-of-range",
+     lambda _: train_reward._ffn(features.FeatureCache(torch.zeros(2, 4, 2, 8), torch.zeros(1, 8),
+                                                       torch.zeros(3, dtype=torch.long), 1), config.load("ci").reward, 2, 0),
+     ValueError, r"reward\.ffn_layer=24, but the base model has 3 layers: choose one with --set reward\.ffn_layer=K"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), ids(OWN_MODEL_ERRORS))
+def test_own_reward_models_are_checked(tmp_path, call, error, message):
+    with pytest.raises(error, match=message):
+        call(tmp_path)
 
 
 # ==================================================================================== the table is complete
