@@ -265,7 +265,7 @@ def encode(tokenizer, prompts: Sequence[Prompt], responses: Sequence[str], max_l
         if not isinstance(value, str):
             raise TypeError(f"responses[{i}] is of type {type(value).__name__}, not a string")
     texts = [conversation_text(tokenizer, p, r) for p, r in zip(prompts, responses, strict=True)]
-    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    ids = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]  # longer than model_max_length: cut below
     return [row[-max_length:] for row in ids]
 
 
