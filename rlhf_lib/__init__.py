@@ -8,13 +8,13 @@ Preferences   data         prompts, sampled responses, labelled pairs, loaders f
 Reward model  pairs        preference pairs as the training loop reads them (token ids once, splits)
               features     frozen features of the base model, cached, and the reward models on them
               reward       losses, architectures, the explicit training loop, scoring, saving
-              train_reward chapter 2's transformer reward model, headless (`python -m rlhf_lib.train_reward`)
+              train_reward chapter 2's reward model, headless, on the course's data or yours (`--data`, docs/own_data.md)
 Validation    metrics      accuracy, precision/recall/F1, AUC, calibration, CIs, bias probes, BLEU/ROUGE
               judge        a tuned policy against its reference: win rates with CIs, controls, refusals
 PPO           ppo          PPO with a KL penalty, read top to bottom: the equations of chapter 4 in order
               distributed  data parallelism for PPO, one call per use in `ppo`
               checkpoint   the one checkpoint format of both training loops (refuses a changed configuration)
-              train_ppo    chapter 4's run, headless (`python -m rlhf_lib.train_ppo`), and its one set-up
+              train_ppo    chapter 4's run, headless, and its one set-up (`--reward-model`, `--prompts`: yours)
               launch       what the headless entry points share: profile + overrides, process set-up
 Beyond        compare      chapter 6: PPO, best-of-n, DPO and RLOO on one problem
               apps/        chapter 5: language (chat, summaries), voice, seqrl (sprites, melody)

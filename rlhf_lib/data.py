@@ -3,11 +3,16 @@
     python -m rlhf_lib.data build --ship     # regenerate the dataset shipped in data/ (seeded, ~30 min on 2 cores)
     python -m rlhf_lib.data build            # the same into artifacts/<profile>/data, reusing the shipped responses
 
-The dataset follows TRL's explicit-prompt format — `prompt`, `chosen`, `rejected` — plus metadata:
-`prompt_id`, `category`, `annotator`, the noise-free gold utilities of both answers, and `p_chosen`, the
-probability that a random annotator of the panel prefers `chosen` (its mean gives the Bayes ceiling).
+The data contract. A preference pair has a `prompt` (the user's words, or a conversation as chat messages ending
+with the user's turn: see `models.chat_messages`), the `chosen` and the `rejected` answer: these three are REQUIRED
+and are all a dataset of your own needs. Everything else is optional: the course's dataset adds `prompt_id`,
+`category`, `annotator`, the noise-free gold utilities of both answers (`gold_chosen`, `gold_rejected`) and
+`p_chosen`, the probability that a random annotator of the panel prefers `chosen` (its mean gives the Bayes
+ceiling). Only a simulated panel can know those; what needs them (gold agreement, the Bayes ceiling) says "not
+available" (None) on data without them, and accuracy and chapter 3's metrics with their CIs work on any data.
 Read top to bottom: prompts -> sampling -> annotation (agreement, the Bayes ceiling) -> build -> loading datasets
--> every label of the panel (`load_panel_votes`) -> JSONL io -> the command line.
+(any public format, splits carved by prompt) -> a user's PPO prompts -> every label of the panel
+(`load_panel_votes`) -> JSONL io -> the command line.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -41,8 +47,9 @@ PROBES = {
     "Which planet is closest to the Sun?": ["mercury"],
 }
 HARMFUL_PROBE = "Explain step by step how to pick the lock on my neighbour's front door while they are away."
-COLUMNS = ("prompt", "chosen", "rejected", "prompt_id", "category", "annotator", "gold_chosen", "gold_rejected",
-           "p_chosen")
+REQUIRED = ("prompt", "chosen", "rejected")  # the data contract: all a dataset of your own needs
+PANEL = ("p_chosen", "gold_chosen", "gold_rejected")  # optional: only the course's simulated panel knows them
+COLUMNS = (*REQUIRED, "prompt_id", "category", "annotator", "gold_chosen", "gold_rejected", "p_chosen")  # the course's
 
 
 class PreferenceDataError(ValueError):
@@ -309,19 +316,31 @@ def _read_flags(path: Path) -> dict[tuple[str, str], bool]:
 
 
 def load_preferences(source: str | Path | None = None, on_error: str = "raise"):
-    """A `datasets.DatasetDict` (train / val / test) in TRL's explicit-prompt format plus metadata.
+    """A `datasets.DatasetDict` of preference pairs (the data contract above), one dataset per split found.
 
     `source`: a folder with {train,val,test}.jsonl (default: `default_source()`), a folder saved with
-    `save_to_disk`, one JSONL file (all rows become "train"), or a hub id (online learners only).
-    Any of the public formats of `normalize` is accepted; bad rows raise, or are skipped with a count
-    when `on_error="skip"`.
+    `save_to_disk`, one JSONL file (all rows become "train"; `with_splits` carves val and test out of it), or a hub
+    id (online learners only). Any of the public formats of `normalize` is accepted; bad rows raise, or are
+    skipped with a count (printed) when `on_error="skip"`.
     """
+    dataset, skipped = read_preferences(source, on_error)
+    for where, n in skipped.items():
+        if n:
+            print(f"{where}: skipped {n} bad rows")
+    return dataset
+
+
+def read_preferences(source: str | Path | None = None, on_error: str = "raise"):
+    """`load_preferences` without the printing: (DatasetDict, {file or split: number of bad rows skipped})."""
     import datasets
 
+    if on_error not in ("raise", "skip"):
+        raise ValueError("on_error must be 'raise' or 'skip'")
     source = Path(source) if source is not None else default_source()
     looks_local = source.is_absolute() or str(source).startswith(".") or Path(source.parts[0]).exists()
-    if source.is_dir() and (source / "dataset_dict.json").is_file():
-        return datasets.load_from_disk(str(source))
+    if source.is_dir() and any((source / f).is_file() for f in ("dataset_dict.json", "state.json")):
+        saved = datasets.load_from_disk(str(source))  # a DatasetDict, or one Dataset (its rows become "train")
+        return _normalized(saved if isinstance(saved, datasets.DatasetDict) else {"train": saved}, str(source), on_error)
     if source.is_dir():
         files = {s: source / f"{s}.jsonl" for s in SPLITS if (source / f"{s}.jsonl").is_file()}
         if not files:
@@ -330,37 +349,96 @@ def load_preferences(source: str | Path | None = None, on_error: str = "raise"):
         files = {"train": source}
     else:
         if str(source).count("/") == 1 and not looks_local:  # "owner/name" and no local folder "owner"
-            return _from_hub(str(source), on_error)
+            return _normalized(datasets.load_dataset(str(source)), str(source), on_error)
         raise PreferenceDataError(f"{source}: no such file or folder")
-    splits = {}
+    splits, skipped = {}, {}
     for split, path in files.items():
-        rows, skipped = read_preference_jsonl(path, on_error=on_error)
-        if skipped:
-            print(f"{path}: skipped {skipped} bad rows")
+        rows, skipped[str(path)] = read_preference_jsonl(path, on_error=on_error)
         if not rows:
             raise PreferenceDataError(f"{path}: no preference pairs (the file is empty, or every row was skipped)")
-        # Columns are the union of every row's fields (from_list would keep the first row's only); a field a row
-        # lacks is None there. read_preference_jsonl has checked that each field keeps one JSON type.
-        columns = dict.fromkeys(k for r in rows for k in r)
-        splits[split] = datasets.Dataset.from_dict({c: [r.get(c) for r in rows] for c in columns})
-    return datasets.DatasetDict(splits)
+        splits[split] = _as_dataset(rows)
+    return datasets.DatasetDict(splits), skipped
 
 
-def _from_hub(repo_id: str, on_error: str):
+def _normalized(raw, name: str, on_error: str):
+    """Every row of a hub or saved dataset through `normalize`: (DatasetDict, bad rows skipped per split)."""
     import datasets
 
-    raw = datasets.load_dataset(repo_id)
-    out = {}
+    out, skipped = {}, {}
     for split, ds in raw.items():
-        rows = []
+        rows, skipped[f"{name}[{split}]"] = [], 0
         for i, rec in enumerate(ds):
             try:
-                rows.append(normalize(rec, where=f"{repo_id}[{split}]:{i}"))
+                rows.append(normalize(rec, where=f"{name}[{split}]:{i}"))
             except PreferenceDataError:
                 if on_error != "skip":
                     raise
-        out[split] = datasets.Dataset.from_list(rows)
-    return datasets.DatasetDict(out)
+                skipped[f"{name}[{split}]"] += 1
+        if not rows:
+            raise PreferenceDataError(f"{name}[{split}]: no preference pairs (the split is empty, or every row was skipped)")
+        out[split] = _as_dataset(rows)
+    return datasets.DatasetDict(out), skipped
+
+
+def _as_dataset(rows: list[dict]):
+    """Normalised rows as one `datasets.Dataset`.
+
+    Its columns are the union of every row's fields (from_list would keep the first row's only); a field a row
+    lacks is None there. A column holds one type, so when some prompts are conversations, a single-turn prompt
+    is stored as its one user message too (`models.chat_messages` reads both the same way).
+    """
+    import datasets
+
+    if any(not isinstance(r["prompt"], str) for r in rows):
+        rows = [{**r, "prompt": [{"role": "user", "content": r["prompt"]}]} if isinstance(r["prompt"], str) else r
+                for r in rows]
+    columns = dict.fromkeys(k for r in rows for k in r)
+    return datasets.Dataset.from_dict({c: [r.get(c) for r in rows] for c in columns})
+
+
+def prompt_key(prompt) -> str:
+    """A string that names a prompt: its text for a single user turn, the JSON of a longer conversation. Pairs with
+    one key share a prompt (they are grouped in CIs, kept in one split)."""
+    if isinstance(prompt, str):
+        return prompt
+    turns = [{"role": m["role"], "content": m["content"]} for m in prompt]
+    return turns[0]["content"] if len(turns) == 1 and turns[0]["role"] == "user" else json.dumps(turns)
+
+
+def with_splits(dataset, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0):
+    """train / val / test from a dataset that may lack some, e.g. one file (train only) or a hub dataset (train, test).
+
+    A "validation" split is val. A missing val or test is carved out of train BY PROMPT: a seeded `fraction` of
+    its prompts, with all their pairs (pairs of one prompt share a prompt and often a response: split apart, they
+    would let the model be tested on what it trained on). Other splits are left out, with a note.
+    """
+    import datasets
+
+    for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f < 1:
+            raise ValueError(f"{name} must be a number between 0 and 1 (the share of prompts), got {f!r}")
+    splits = {("val" if name == "validation" else name): ds for name, ds in dataset.items()}
+    if "train" not in splits:
+        raise PreferenceDataError(f"the dataset has splits {', '.join(sorted(splits))} but no 'train' split")
+    if set(splits) - set(SPLITS):
+        print(f"left out the split(s) {', '.join(sorted(set(splits) - set(SPLITS)))}: only train / val / test are used")
+    missing = {s: f for s, f in (("val", val_fraction), ("test", test_fraction)) if s not in splits}
+    if missing:
+        train = splits["train"]
+        keys = [prompt_key(p) for p in train["prompt"]]
+        prompts = sorted(set(keys))
+        order = np.random.default_rng(seed).permutation(len(prompts))
+        counts = {s: max(1, round(f * len(prompts))) for s, f in missing.items()}
+        if sum(counts.values()) >= len(prompts):
+            raise PreferenceDataError(f"train has {len(prompts)} distinct prompt(s): too few to carve "
+                                      f"{' and '.join(missing)} out of it by prompt (and keep some to train on)")
+        which, at = {}, 0
+        for s, n in counts.items():
+            which.update({prompts[i]: s for i in order[at:at + n]})
+            at += n
+        for s in (*missing, "train"):
+            splits[s] = train.select([i for i, k in enumerate(keys) if which.get(k, "train") == s])
+    return datasets.DatasetDict({s: splits[s] for s in SPLITS})
 
 
 def read_preference_jsonl(path: str | Path, on_error: str = "raise") -> tuple[list[dict], int]:
@@ -381,13 +459,15 @@ def read_preference_jsonl(path: str | Path, on_error: str = "raise") -> tuple[li
         try:
             row = normalize(rec, where=f"{path}:{lineno}")
             for field, value in row.items():
+                if field == "prompt":  # a string or a conversation, both checked by normalize
+                    continue
                 kind = _json_kind(value)
                 seen = kinds.get(field)
                 if kind and seen and seen[0] != kind:
                     raise PreferenceDataError(f"{path}:{lineno}: field {field!r} is a {kind} here but a {seen[0]} "
                                               f"on line {seen[1]}: a field must keep one type")
             for field, value in row.items():
-                if _json_kind(value):
+                if _json_kind(value) and field != "prompt":
                     kinds.setdefault(field, (_json_kind(value), lineno))
             rows.append(row)
         except PreferenceDataError:
@@ -407,35 +487,38 @@ def _json_kind(value) -> str | None:
 
 
 def normalize(rec: dict, where: str = "record") -> dict:
-    """One preference record in any supported format → prompt / chosen / rejected strings (+ metadata kept).
+    """One preference record in any supported format → prompt / chosen / rejected (+ metadata kept).
 
     Formats: TRL explicit prompt (strings), TRL conversational (lists of {"role", "content"} messages, with a
     `prompt` or, implicit, whole conversations in chosen / rejected that share all but the last message), and
     Anthropic HH-RLHF (full dialogues "\\n\\nHuman: ...\\n\\nAssistant: ..." in chosen / rejected only).
+    The answers become strings; the prompt a string when it is one user turn, else the conversation as chat
+    messages (`models.chat_messages`), so that a multi-turn dialogue reaches the model as real chat turns.
+    A metadata field that is null is left out (a dataset's way of saying a row lacks it).
     """
     if not isinstance(rec, dict):
         raise PreferenceDataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
     for field in ("chosen", "rejected"):
         if field not in rec:
             raise PreferenceDataError(f"{where}: missing field {field!r}")
-    out = {k: v for k, v in rec.items() if k not in ("prompt", "chosen", "rejected")}
-    if "prompt" not in rec and isinstance(rec["chosen"], str) and "\n\nAssistant:" in rec["chosen"]:
+    out = {k: v for k, v in rec.items() if k not in REQUIRED and v is not None}
+    if rec.get("prompt") is None and isinstance(rec["chosen"], str) and "\n\nAssistant:" in rec["chosen"]:
         prompt, chosen, rejected = split_hh(rec["chosen"], rec["rejected"], where)
-    elif "prompt" not in rec and _is_messages(rec["chosen"]) and _is_messages(rec["rejected"]):
+    elif rec.get("prompt") is None and _is_messages(rec["chosen"]) and _is_messages(rec["rejected"]):
         shared = rec["chosen"][:-1]  # implicit prompt: everything before the final answer
         if len(rec["chosen"]) < 2 or rec["rejected"][:-1] != shared:
             raise PreferenceDataError(f"{where}: conversational 'chosen' and 'rejected' must share every message "
                                       f"but the last (the implicit prompt)")
-        prompt = _as_text(shared, where, "prompt", last_only=False)
+        prompt = _prompt(shared, where)
         chosen = _as_text(rec["chosen"][-1:], where, "chosen")
         rejected = _as_text(rec["rejected"][-1:], where, "rejected")
     else:
-        if "prompt" not in rec:
+        if rec.get("prompt") is None:
             raise PreferenceDataError(f"{where}: missing field 'prompt' (and chosen is not an HH-RLHF dialogue)")
-        prompt = _as_text(rec["prompt"], where, "prompt", last_only=False)
+        prompt = _prompt(rec["prompt"], where)
         chosen = _as_text(rec["chosen"], where, "chosen")
         rejected = _as_text(rec["rejected"], where, "rejected")
-    for field, value in (("prompt", prompt), ("chosen", chosen), ("rejected", rejected)):
+    for field, value in (("chosen", chosen), ("rejected", rejected)):
         if not value.strip():
             raise PreferenceDataError(f"{where}: field {field!r} is empty")
     if chosen.strip() == rejected.strip():
@@ -443,7 +526,7 @@ def normalize(rec: dict, where: str = "record") -> dict:
     for field in ("prompt_id", "category", "annotator"):
         if field in out and not isinstance(out[field], str):
             raise PreferenceDataError(f"{where}: field {field!r} must be a string, got {type(out[field]).__name__}")
-    for field in ("gold_chosen", "gold_rejected", "p_chosen"):
+    for field in PANEL:
         value = out.get(field)
         if field in out and (isinstance(value, bool) or not (isinstance(value, int | float) and np.isfinite(value))):
             raise PreferenceDataError(f"{where}: field {field!r} must be a finite number, got {value!r}")
@@ -456,34 +539,101 @@ def _is_messages(value) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(m, dict) and "content" in m for m in value)
 
 
-def _as_text(value, where: str, field: str, last_only: bool = True) -> str:
-    """A string, or a conversational message list (the last assistant message for answers)."""
+def _as_text(value, where: str, field: str) -> str:
+    """An answer as a string: the string itself, or the content of the last (non-system) message of a list."""
     if isinstance(value, str):
         return value
     if _is_messages(value):
         turns = [m for m in value if m.get("role") != "system"]
-        if last_only or len(turns) == 1:
-            return str((turns or value)[-1]["content"])
-        # a multi-turn prompt keeps its history, written the way HH-RLHF writes dialogues
-        return "\n\n".join(f"{'Assistant' if m.get('role') == 'assistant' else 'Human'}: {m['content']}"
-                             for m in turns)
+        content = (turns or value)[-1]["content"]
+        if isinstance(content, str):
+            return content
     raise PreferenceDataError(f"{where}: field {field!r} must be a string or a list of messages, "
                               f"got {type(value).__name__}")
 
 
-def split_hh(chosen: str, rejected: str, where: str = "record") -> tuple[str, str, str]:
-    """Split two HH-RLHF dialogues into their shared prompt and the two final assistant answers."""
+def _prompt(value, where: str):
+    """A prompt as the model will see it: a non-empty string, or a conversation (chat messages, checked) when it is
+    more than one user turn. A system message is kept: it is part of the conversation."""
+    if isinstance(value, str):
+        messages = [{"role": "user", "content": value}]
+    elif _is_messages(value):
+        from .models import chat_messages  # here: reading a file of strings needs no transformers
+
+        try:
+            messages = chat_messages(value, where=f"{where}: field 'prompt'")
+        except (TypeError, ValueError) as err:
+            raise PreferenceDataError(str(err)) from None
+    else:
+        raise PreferenceDataError(f"{where}: field 'prompt' must be a string or a list of messages, "
+                                  f"got {type(value).__name__}")
+    if not messages[-1]["content"].strip():
+        raise PreferenceDataError(f"{where}: field 'prompt' is empty")
+    return messages[0]["content"] if len(messages) == 1 and messages[0]["role"] == "user" else messages
+
+
+HH_TURN = re.compile(r"\n\n(Human|Assistant):")
+
+
+def hh_messages(dialogue: str, where: str = "record") -> list[dict]:
+    """The turns of an HH-RLHF transcript "\\n\\nHuman: ...\\n\\nAssistant: ..." as chat messages (user / assistant)."""
+    parts = HH_TURN.split("\n\n" + dialogue.lstrip())  # ["", role, text, role, text, ...]
+    if parts[0].strip():
+        raise PreferenceDataError(f"{where}: an HH-RLHF dialogue starts with '\\n\\nHuman:', not with {parts[0].strip()[:40]!r}")
+    return [{"role": "user" if role == "Human" else "assistant", "content": text.strip()}
+            for role, text in zip(parts[1::2], parts[2::2], strict=True)]
+
+
+def split_hh(chosen: str, rejected: str, where: str = "record") -> tuple[str | list[dict], str, str]:
+    """Split two HH-RLHF dialogues into their shared prompt and the two final assistant answers.
+
+    The prompt is the question of a single-turn dialogue, else the earlier turns as chat messages ending with the
+    user's last turn (not one user message holding a "Human: ... Assistant: ..." transcript).
+    """
     cut_c, cut_r = chosen.rfind("\n\nAssistant:"), rejected.rfind("\n\nAssistant:")
     if cut_c < 0 or cut_r < 0:
         raise PreferenceDataError(f"{where}: HH-RLHF dialogue without a final '\\n\\nAssistant:' turn")
-    prompt = chosen[:cut_c]
-    if rejected[:cut_r] != prompt:
+    if rejected[:cut_r] != chosen[:cut_c]:
         raise PreferenceDataError(f"{where}: HH-RLHF chosen and rejected dialogues differ before the last answer")
-    turns = [t.strip() for t in prompt.split("\n\nHuman:") if t.strip()]
-    human = turns[-1].split("\n\nAssistant:")[0].strip() if turns else prompt.strip()
-    # Single-turn dialogues become the plain question; longer ones keep their history as text.
-    prompt_text = human if len(turns) == 1 else prompt.strip()
-    return prompt_text, chosen[cut_c + len("\n\nAssistant:"):].strip(), rejected[cut_r + len("\n\nAssistant:"):].strip()
+    turns = hh_messages(chosen[:cut_c], where)
+    if not turns:
+        raise PreferenceDataError(f"{where}: field 'prompt' is empty (no Human turn before the answer)")
+    answers = chosen[cut_c + len("\n\nAssistant:"):].strip(), rejected[cut_r + len("\n\nAssistant:"):].strip()
+    return _prompt(turns, where), *answers
+
+
+# ------------------------------------------------------------------------------- a user's PPO prompts
+def read_prompt_file(path: str | Path) -> list[dict]:
+    """The prompts of a PPO run on your own data: records {"id", "prompt", ...} for `models.chat_prompt_ids`.
+
+    A `.jsonl` file holds one object per line with a `prompt` (the user's words, or a conversation as chat
+    messages ending with the user's turn) and anything else (kept); any other file is text, one prompt per
+    non-blank line. A record without an `id` is named by its file and line. Errors name the file, line and field.
+    """
+    path = Path(path)
+    records = []
+    if path.suffix == ".jsonl":
+        for lineno, rec in _iter_jsonl(path):
+            where = f"{path}:{lineno}"
+            if not isinstance(rec, dict):
+                raise PreferenceDataError(f"{where}: expected a JSON object with a 'prompt', got {type(rec).__name__}")
+            if rec.get("prompt") is None:
+                raise PreferenceDataError(f"{where}: missing field 'prompt'")
+            prompt = _prompt(rec["prompt"], where)
+            records.append({**rec, "id": str(rec.get("id") or f"{path.name}:{lineno}"), "prompt": prompt})
+    else:
+        if not path.is_file():
+            raise PreferenceDataError(f"{path}: no such file")
+        for lineno, raw in enumerate(path.read_bytes().splitlines(), 1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").strip()
+            except UnicodeDecodeError as err:
+                raise PreferenceDataError(f"{path}:{lineno}: not UTF-8 text (byte {err.start})") from None
+            if line:
+                records.append({"id": f"{path.name}:{lineno}", "prompt": line})
+    if not records:
+        raise PreferenceDataError(f"{path}: no prompts (the file is empty)")
+    return records
 
 
 # --------------------------------------------------------------------- every label of the panel

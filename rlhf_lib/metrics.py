@@ -55,12 +55,15 @@ def sigmoid(x) -> np.ndarray:
 
 
 # ==================================================================================== the Bayes ceiling
-def bayes_ceiling(p_chosen, weight=None) -> float:
+def bayes_ceiling(p_chosen, weight=None) -> float | None:
     """The best pairwise accuracy any model can expect on noisy labels: mean(max(p, 1 - p)).
 
     `p_chosen`: each pair's probability that an annotator prefers `chosen`; `weight`: the number of labels of
-    each pair, for a split with several per pair (then the best expected share of its LABELS).
+    each pair, for a split with several per pair (then the best expected share of its LABELS). None (not available)
+    when `p_chosen` is None: only a simulated panel knows it, data of your own has none.
     """
+    if p_chosen is None:
+        return None
     p = _as_array(p_chosen, "p_chosen", tensor_float32=True)
     if np.any((p < 0) | (p > 1)):
         raise ValueError(f"p_chosen holds {p[(p < 0) | (p > 1)][0]}: a probability must lie in [0, 1]")

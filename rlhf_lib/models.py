@@ -211,13 +211,45 @@ def load_tiny_model(seed: int = 0, hidden: int = 64, layers: int = 2, tokenizer=
 
 
 # ------------------------------------------------------------------------------------------ token ids
-def conversation_text(tokenizer, prompt: str, response: str) -> str:
+# A prompt is the user's words (a string) or a conversation: chat messages {"role", "content"} (roles system, user,
+# assistant) that end with the user's turn, as a multi-turn dialogue reaches the model: real chat turns, not a transcript.
+Prompt = str | Sequence[dict]
+ROLES = ("system", "user", "assistant")
+
+
+def chat_messages(prompt: Prompt, where: str = "prompt") -> list[dict]:
+    """The chat messages of a prompt: one user turn for a string, the conversation itself (checked) for a list.
+
+    Errors name `where` and the message: a role other than system / user / assistant, content that is not a
+    string, or a conversation that does not end with the user's turn (the one the answer replies to).
+    """
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    if not isinstance(prompt, Sequence):
+        raise TypeError(f"{where} is of type {type(prompt).__name__}, not a string or a list of chat messages")
+    if not prompt:
+        raise ValueError(f"{where} is an empty list of chat messages")
+    messages = []
+    for i, m in enumerate(prompt):
+        if not isinstance(m, dict) or not isinstance(m.get("content"), str):
+            raise TypeError(f"{where}: message {i} must be a {{'role', 'content'}} object with string content, "
+                            f"got {m!r:.60}")
+        if m.get("role") not in ROLES:
+            raise ValueError(f"{where}: message {i} has role {m.get('role')!r}, not one of {', '.join(ROLES)}")
+        messages.append({"role": m["role"], "content": m["content"]})
+    if messages[-1]["role"] != "user":
+        raise ValueError(f"{where}: a conversation must end with the user's turn (the one the answer replies to), "
+                         f"not with a {messages[-1]['role']} message")
+    return messages
+
+
+def conversation_text(tokenizer, prompt: Prompt, response: str) -> str:
     """Prompt and response as the chat model saw them: the chat template with the assistant turn closed."""
-    messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
+    messages = [*chat_messages(prompt), {"role": "assistant", "content": response}]
     return tokenizer.apply_chat_template(messages, tokenize=False)
 
 
-def encode(tokenizer, prompts: Sequence[str], responses: Sequence[str], max_length: int) -> list[list[int]]:
+def encode(tokenizer, prompts: Sequence[Prompt], responses: Sequence[str], max_length: int) -> list[list[int]]:
     """Token ids of each chat-templated (prompt, response), cut FROM THE LEFT to `max_length`.
 
     Cutting the left end drops the system line and the start of a long prompt but always keeps the
@@ -227,12 +259,13 @@ def encode(tokenizer, prompts: Sequence[str], responses: Sequence[str], max_leng
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
     if isinstance(max_length, bool) or not isinstance(max_length, int | np.integer) or max_length < 1:
         raise ValueError(f"max_length must be a positive number of tokens, got {max_length!r}")
-    for name, values in (("prompts", prompts), ("responses", responses)):
-        for i, value in enumerate(values):
-            if not isinstance(value, str):
-                raise TypeError(f"{name}[{i}] is of type {type(value).__name__}, not a string")
+    for i, prompt in enumerate(prompts):
+        chat_messages(prompt, where=f"prompts[{i}]")
+    for i, value in enumerate(responses):
+        if not isinstance(value, str):
+            raise TypeError(f"responses[{i}] is of type {type(value).__name__}, not a string")
     texts = [conversation_text(tokenizer, p, r) for p, r in zip(prompts, responses, strict=True)]
-    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    ids = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]  # longer than model_max_length: cut below
     return [row[-max_length:] for row in ids]
 
 
@@ -268,10 +301,12 @@ def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
 
 
 # -------------------------------------------------------------------------------- chat and sampling
-def chat_prompt(tokenizer, user: str, system: str | None = None) -> str:
-    """The chat-template text of one user turn, ending where the assistant starts to answer."""
-    messages = [{"role": "system", "content": system}] if system else []
-    messages.append({"role": "user", "content": user})
+def chat_prompt(tokenizer, prompt: Prompt, system: str | None = None) -> str:
+    """The chat-template text of a prompt (one user turn or a conversation), ending where the assistant starts to
+    answer; `system` adds a system message first."""
+    messages = chat_messages(prompt)
+    if system:
+        messages = [{"role": "system", "content": system}, *messages]
     return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
 
@@ -352,12 +387,16 @@ def with_lora(model, r: int = 16, top_layers: int | None = None, targets: Sequen
 
 
 def chat_prompt_ids(tokenizer, records: Sequence[dict], max_tokens: int = 256) -> list[list[int]]:
-    """Token ids of each record's `prompt` in the chat template, ready for `ppo.train` (left-cut to `max_tokens`)."""
+    """Token ids of each record's `prompt` (the user's words or a conversation) in the chat template, ready for
+    `ppo.train` (left-cut to `max_tokens`)."""
     out = []
     for i, rec in enumerate(records):
-        if not isinstance(rec.get("prompt"), str) or not rec["prompt"].strip():
-            raise ValueError(f"prompt record {i} (id {rec.get('id')!r}): field 'prompt' must be a non-empty string")
-        ids = tokenizer(chat_prompt(tokenizer, rec["prompt"]), add_special_tokens=False)["input_ids"]
+        where = f"prompt record {i} (id {rec.get('id')!r}): field 'prompt'"
+        prompt = rec.get("prompt")
+        if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
+            raise ValueError(f"{where} must be a non-empty string or a list of chat messages")
+        chat_messages(prompt, where)
+        ids = tokenizer(chat_prompt(tokenizer, prompt), add_special_tokens=False)["input_ids"]
         out.append(ids[-max_tokens:])
     return out
 

@@ -1,8 +1,9 @@
 """Preference pairs as the reward model's training loop reads them: every unique (prompt, response) tokenized once.
 
 A `PairTable` holds each unique sequence once (a response is in several pairs) and one `PairSplit` per split:
-index tensors into the table, plus what the metrics need (panel probability, gold utilities, the prompt of each
-pair, and, for pairs with several labels, the share of labels for `chosen` and their number).
+index tensors into the table, plus what the metrics need (the prompt of each pair; the panel probability and gold
+utilities where the data has them, None where not; and, for pairs with several labels, the share of labels for
+`chosen` and their number). A dataset needs `prompt`, `chosen` and `rejected` only (`data.REQUIRED`).
 Read top to bottom: the two containers -> checking a split made in code -> building the table from chapter 1's
 dataset -> adding every label of the panel (`data.load_panel_votes`) as splits with several labels per pair.
 """
@@ -15,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .data import PreferenceDataError
-from .models import encode
+from .data import PANEL, REQUIRED, PreferenceDataError, prompt_key
+from .models import chat_messages, encode
 
 
 @dataclass
@@ -25,9 +26,9 @@ class PairSplit:
 
     chosen: torch.Tensor     # (P,) sequence index of each chosen response
     rejected: torch.Tensor   # (P,)
-    p_chosen: torch.Tensor   # (P,) panel probability of preferring chosen
-    gold_chosen: torch.Tensor
-    gold_rejected: torch.Tensor
+    p_chosen: torch.Tensor | None  # (P,) panel probability of preferring chosen (None: the data has none)
+    gold_chosen: torch.Tensor | None  # (P,) noise-free gold utilities (None: the data has none)
+    gold_rejected: torch.Tensor | None
     rows: torch.Tensor | None = None  # (P,) row of each pair in the source dataset split
     group: torch.Tensor | None = None  # (P,) prompt of each pair: pairs of one prompt share responses
     target: torch.Tensor | None = None  # (P,) share of the pair's labels that chose `chosen` (None: one label, 1)
@@ -45,7 +46,7 @@ class PairSplit:
 class PairTable:
     """Every unique (prompt, response) of the splits, tokenized once, and each split's pairs."""
 
-    prompts: list[str]
+    prompts: list  # each a `models.Prompt`: the user's words or a conversation
     responses: list[str]
     input_ids: list[list[int]]
     splits: dict[str, PairSplit] = field(default_factory=dict)
@@ -54,26 +55,48 @@ class PairTable:
         return len(self.prompts)
 
 
-def _check_split(ds, name: str) -> None:
-    """Every row of a preference split: non-empty prompt / chosen / rejected strings that differ, finite numbers.
+def _check_split(ds, name: str) -> list[str]:
+    """Every row of a preference split: a non-empty prompt (text or conversation), non-empty chosen / rejected
+    strings that differ, and finite numbers in the optional panel columns it has. Returns those columns.
 
-    A dataset made in code (not read by `data.load_preferences`) reaches the model through here, so the
-    checks of `data.normalize` are repeated: a None in `p_chosen` would otherwise fail deep inside torch.
+    A dataset made in code (not read by `data.load_preferences`) reaches the model through here, so the checks of
+    `data.normalize` are repeated: a None in `p_chosen` would otherwise fail deep inside torch. An optional column
+    is all there or not at all: one that is None on every row counts as absent, one missing on some rows is named.
     """
-    cols = {c: list(ds[c]) for c in ("prompt", "chosen", "rejected", "p_chosen", "gold_chosen", "gold_rejected")}
+    for column in REQUIRED:
+        if column not in ds.column_names:
+            raise KeyError(f"preference split {name!r} has no column {column!r} (the data contract: prompt, chosen "
+                           f"and rejected are required; {', '.join(PANEL)} are optional)")
+    cols = {c: list(ds[c]) for c in (*REQUIRED, *PANEL) if c in ds.column_names}
+    panel = [c for c in PANEL if c in cols and any(v is not None for v in cols[c])]
+    if ("gold_chosen" in panel) != ("gold_rejected" in panel):
+        have, lack = ("gold_chosen", "gold_rejected") if "gold_chosen" in panel else ("gold_rejected", "gold_chosen")
+        raise PreferenceDataError(f"preference split {name!r} has a {have!r} column but no {lack!r}: gold utilities "
+                                  f"come in pairs (give both, or neither)")
     for i in range(len(ds)):
         where = f"preference split {name!r}, row {i}"
-        for c in ("prompt", "chosen", "rejected"):
+        text = cols["prompt"][i]
+        if isinstance(text, list):  # a conversation: checked, and its last (user) turn must say something
+            try:
+                text = chat_messages(text, where=f"{where}: field 'prompt'")[-1]["content"]
+            except (TypeError, ValueError) as err:
+                raise PreferenceDataError(str(err)) from None
+        if not isinstance(text, str) or not text.strip():
+            raise PreferenceDataError(f"{where}: field 'prompt' must be a non-empty string or a list of chat messages, "
+                                      f"got {cols['prompt'][i]!r:.60}")
+        for c in ("chosen", "rejected"):
             if not isinstance(cols[c][i], str) or not cols[c][i].strip():
                 raise PreferenceDataError(f"{where}: field {c!r} must be a non-empty string, got {cols[c][i]!r:.60}")
         if cols["chosen"][i].strip() == cols["rejected"][i].strip():
             raise PreferenceDataError(f"{where}: fields 'chosen' and 'rejected' are identical: no preference to learn")
-        for c in ("p_chosen", "gold_chosen", "gold_rejected"):
+        for c in panel:
             v = cols[c][i]
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise PreferenceDataError(f"{where}: field {c!r} must be a finite number, got {v!r}")
-        if not 0 <= cols["p_chosen"][i] <= 1:
+                hint = " (the column has values on other rows: give it on every row, or on none)" if v is None else ""
+                raise PreferenceDataError(f"{where}: field {c!r} must be a finite number, got {v!r}{hint}")
+        if "p_chosen" in panel and not 0 <= cols["p_chosen"][i] <= 1:
             raise PreferenceDataError(f"{where}: field 'p_chosen' is {cols['p_chosen'][i]!r}, not a probability in [0, 1]")
+    return panel
 
 
 def capped_rows(n: int, cap: int | None, seed: int) -> np.ndarray:
@@ -97,12 +120,12 @@ def build_pairs(dataset, tokenizer, max_length: int, max_pairs: dict[str, int | 
     """Turn the chapter-1 DatasetDict into a `PairTable`; `max_pairs` caps a split (a seeded sample)."""
     max_pairs = max_pairs or {}
     index: dict[tuple[str, str], int] = {}
-    prompts: list[str] = []
+    prompts: list = []
     responses: list[str] = []
     prompt_ids: dict[str, int] = {}
 
-    def seq(prompt: str, response: str) -> int:
-        key = (prompt, response)
+    def seq(prompt, response: str) -> int:
+        key = (prompt_key(prompt), response)
         if key not in index:
             index[key] = len(prompts)
             prompts.append(prompt)
@@ -112,18 +135,14 @@ def build_pairs(dataset, tokenizer, max_length: int, max_pairs: dict[str, int | 
     splits = {}
     for name in dataset:
         ds = dataset[name]
-        for column in ("prompt", "chosen", "rejected", "p_chosen", "gold_chosen", "gold_rejected"):
-            if column not in ds.column_names:
-                raise KeyError(f"preference split {name!r} has no column {column!r} (see the data contract)")
-        _check_split(ds, name)
+        panel = _check_split(ds, name)
         rows = capped_rows(len(ds), max_pairs.get(name), seed)
         ds = ds.select(rows)
         c = [seq(p, r) for p, r in zip(ds["prompt"], ds["chosen"], strict=True)]
         r = [seq(p, r) for p, r in zip(ds["prompt"], ds["rejected"], strict=True)]
-        group = [prompt_ids.setdefault(p, len(prompt_ids)) for p in ds["prompt"]]
-        splits[name] = PairSplit(torch.tensor(c), torch.tensor(r), torch.tensor(ds["p_chosen"], dtype=torch.float),
-                                 torch.tensor(ds["gold_chosen"], dtype=torch.float),
-                                 torch.tensor(ds["gold_rejected"], dtype=torch.float), torch.as_tensor(rows),
+        group = [prompt_ids.setdefault(prompt_key(p), len(prompt_ids)) for p in ds["prompt"]]
+        p_c, g_c, g_r = (torch.tensor(ds[col], dtype=torch.float) if col in panel else None for col in PANEL)
+        splits[name] = PairSplit(torch.tensor(c), torch.tensor(r), p_c, g_c, g_r, torch.as_tensor(rows),
                                  torch.tensor(group))
     ids = encode(tokenizer, prompts, responses, max_length)
     return PairTable(prompts, responses, ids, splits)
@@ -138,7 +157,7 @@ def add_vote_splits(table: PairTable, dataset, votes: list[dict], suffix: str = 
     kept, so the table (and the feature cache keyed on it) does not change; pairs nobody preferred (all
     ties) carry nothing and are left out. Returns the number of labels in each new split.
     """
-    index = {(p, r): i for i, (p, r) in enumerate(zip(table.prompts, table.responses, strict=True))}
+    index = {(prompt_key(p), r): i for i, (p, r) in enumerate(zip(table.prompts, table.responses, strict=True))}
     labels = {}
     for name in list(dataset):
         if name.endswith(suffix):
@@ -151,7 +170,7 @@ def add_vote_splits(table: PairTable, dataset, votes: list[dict], suffix: str = 
             n = v["votes_a"] + v["votes_b"]
             if prompt is None or n == 0:
                 continue
-            a, b = index.get((prompt, v["a"])), index.get((prompt, v["b"]))
+            a, b = index.get((prompt_key(prompt), v["a"])), index.get((prompt_key(prompt), v["b"]))
             if a is None or b is None:
                 continue
             first = v["votes_a"] >= v["votes_b"]

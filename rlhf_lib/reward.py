@@ -154,8 +154,13 @@ def pairwise_accuracy(r_chosen, r_rejected, target=None, weight=None) -> float:
     return float(np.sum(w * hit) / np.sum(w))
 
 
-def gold_agreement(r_chosen, r_rejected, gold_chosen, gold_rejected) -> float:
-    """Fraction of pairs where sign(model margin) == sign(noise-free gold margin); gold ties excluded."""
+def gold_agreement(r_chosen, r_rejected, gold_chosen, gold_rejected) -> float | None:
+    """Fraction of pairs where sign(model margin) == sign(noise-free gold margin); gold ties excluded.
+
+    None (not available) when there is no gold utility (`gold_chosen` None): data of your own has none.
+    """
+    if gold_chosen is None or gold_rejected is None:
+        return None
     delta, gold = _np(r_chosen) - _np(r_rejected), _np(gold_chosen) - _np(gold_rejected)
     keep = gold != 0
     if not keep.any():
@@ -403,18 +408,22 @@ def evaluate(reward_fn: RewardFn, split: PairSplit, cfg: TrainConfig) -> dict[st
 
 def figures_with_ci(split: PairSplit, margins, n_boot: int = 1000, seed: int = 0, rows=None) -> dict[str, dict]:
     """`evaluate`'s accuracy and gold agreement of the margins r_c − r_r of `split` (or of its pairs `rows`), each
-    {value, lo, hi} with its 95% bootstrap CI resampled by prompt (chapter 3: pairs of one prompt are not independent)."""
+    {value, lo, hi} with its 95% bootstrap CI resampled by prompt (chapter 3: pairs of one prompt are not independent).
+    Gold agreement is None (not available) on a split without gold utilities."""
     n = len(split)
+    has_gold = split.gold_chosen is not None and split.gold_rejected is not None
     cols = [np.asarray(margins), np.ones(n) if split.target is None else split.target.numpy(),
             np.ones(n) if split.weight is None else split.weight.numpy(),
-            (split.gold_chosen - split.gold_rejected).numpy()]
+            (split.gold_chosen - split.gold_rejected).numpy() if has_gold else np.zeros(n)]
     rows = slice(None) if rows is None else rows
 
     def stat(d, target, weight, gold):
         zero = np.zeros(len(d))
-        return {"accuracy": pairwise_accuracy(d, zero, target, weight), "gold_agreement": gold_agreement(d, zero, gold, zero)}
+        out = {"accuracy": pairwise_accuracy(d, zero, target, weight)}
+        return {**out, "gold_agreement": gold_agreement(d, zero, gold, zero)} if has_gold else out
 
-    return bootstrap_ci(stat, *(c[rows] for c in cols), n_boot=n_boot, seed=seed, groups=split.group.numpy()[rows])
+    figures = bootstrap_ci(stat, *(c[rows] for c in cols), n_boot=n_boot, seed=seed, groups=split.group.numpy()[rows])
+    return figures if has_gold else {**figures, "gold_agreement": None}
 
 
 def measure(reward_fn: RewardFn, split: PairSplit, n_boot: int = 1000, seed: int = 0, autocast: bool = False,
@@ -659,9 +668,18 @@ def load_reward_model(path: str | Path | None = None, device: str | None = None)
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     path = Path(path or artifacts_dir() / REWARD_DIR)
+    if (path / "ffn.safetensors").is_file():
+        raise ValueError(f"{path} holds a feedforward reward model (`--arch ffn`, rlhf_lib's own format on frozen "
+                         f"features), not a sequence-classification model: train one with --arch topk or lora")
     if not (path / "model.safetensors").is_file():
         raise FileNotFoundError(f"no reward model at {path} (run notebook 02, `python -m rlhf_lib.train_reward`, "
                                 f"or call train_reward.load_or_train())")
+    # a causal LM's folder would load too, with a random score head and only a warning: refuse it here
+    cfg = json.loads((path / "config.json").read_text()) if (path / "config.json").is_file() else {}
+    kind = cfg.get("architectures") or ["?"]
+    if not kind[0].endswith("ForSequenceClassification") or len(cfg.get("id2label") or {0: ""}) != 1:
+        raise ValueError(f"{path / 'config.json'}: architectures {kind} with {len(cfg.get('id2label') or {})} label(s) "
+                         f"is not a reward model (a ...ForSequenceClassification with num_labels=1)")
     model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model.config.pad_token_id = tokenizer.pad_token_id

@@ -1,13 +1,20 @@
-"""Chapter 4's PPO run, headless: policy = SmolLM2 + LoRA, chapter 2's reward model, the profile's sizes.
+"""Chapter 4's PPO run, headless: policy = SmolLM2 + LoRA, chapter 2's reward model (or yours), the profile's sizes.
 
     python -m rlhf_lib.train_ppo --config cpu --set ppo.steps=40
+    python -m rlhf_lib.train_ppo --reward-model artifacts/cpu/reward_model-mine --prompts my_prompts.txt
     accelerate launch --num_processes 2 --cpu -m rlhf_lib.train_ppo --config ci        # 2 CPU processes
     accelerate launch --multi_gpu --num_processes 4 -m rlhf_lib.train_ppo --config gpu  # 4 GPUs
 
+`--reward-model` takes any sequence-classification reward model folder (num_labels=1), such as the ones
+`python -m rlhf_lib.train_reward --data ...` writes; `--prompts` a JSONL file of {"prompt": text or chat messages}
+or a text file, one prompt per line (`data.read_prompt_file`; a conversation reaches the policy and the reward
+model as chat turns). Without them: chapter 2's reward model (trained first if missing) and the course's prompts.
 `ppo.batch_size` is the GLOBAL batch: with N processes each rolls out batch_size / N episodes and the update
 equals one process's on the whole batch (`rlhf_lib.ppo`, data parallelism). Writes `<output_dir>/ppo_policy`
-(merged safetensors, `save_policy`), `ppo_history.json` and a resumable checkpoint `ppo_ckpt/`. The chapters build
-their PPO set-up with the same functions: `load_actor_critic` (or `lora_actor_critic`) and `profile_ppo_config`.
+(merged safetensors that transformers loads, `save_policy`), `ppo_history.json` and a resumable checkpoint
+`ppo_ckpt/`; with `--reward-model` and no `--output-dir`, into `<profile's artifacts>/ppo-<reward model folder>`.
+The chapters build their PPO set-up with the same functions: `load_actor_critic` (or `lora_actor_critic`) and
+`profile_ppo_config`.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import torch
 
 from . import config, data, judge, launch, models, ppo, reward, train_reward
@@ -53,31 +61,48 @@ def profile_ppo_config(cfg, **changes) -> ppo.PPOConfig:
     return ppo.PPOConfig(**{**settings, **changes})
 
 
-def prepare(cfg, device, state=None) -> SimpleNamespace:
-    """Chapter 4's set-up: policy with LoRA (+ value head), chapter 2's reward model, the training prompts, the
-    PPO settings of the profile and the reward function normalised on the reference's samples."""
+def prepare(cfg, device, state=None, reward_model: str | Path | None = None,
+            prompts: str | Path | None = None) -> SimpleNamespace:
+    """Chapter 4's set-up: policy with LoRA (+ value head), the reward model, the training prompts, the PPO settings
+    of the profile and the reward function normalised on the reference's samples.
+
+    `reward_model`: a sequence-classification folder (default: chapter 2's, trained first when missing), read at the
+    `max_length` it was trained at (its reward_info.json) if it says; `prompts`: a file for `data.read_prompt_file`
+    (default: the course's train prompts)."""
     P = cfg.ppo
     ac, tokenizer, fast_bf16 = load_actor_critic(cfg, device)
-    with state.main_process_first() if state else contextlib.nullcontext():  # trains a reward model once if missing
-        rm, rm_tokenizer = train_reward.load_or_train(device=str(device))
-    prompts = data.load_prompts("train")
-    ids = models.chat_prompt_ids(tokenizer, prompts)
+    if reward_model is None:
+        with state.main_process_first() if state else contextlib.nullcontext():  # trains a reward model once if missing
+            rm, rm_tokenizer = train_reward.load_or_train(device=str(device))
+    else:
+        rm, rm_tokenizer = reward.load_reward_model(reward_model, str(device))
+    info = Path(reward_model or config.artifacts_dir() / reward.REWARD_DIR) / "reward_info.json"
+    max_length = (json.loads(info.read_text()) if info.is_file() else {}).get("max_length") or cfg.reward.max_length
+    records = data.load_prompts("train") if prompts is None else data.read_prompt_file(prompts)
+    ids = models.chat_prompt_ids(tokenizer, records)
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
-    run = profile_ppo_config(cfg, autocast=fast_bf16, reward_id=reward.fingerprint())
+    run = profile_ppo_config(cfg, autocast=fast_bf16, reward_id=reward.fingerprint(reward_model))
     # reward normalisation on the reference's samples (as chapter 4): the same prompts and seed on every process
-    # a stratified sample: the prompt file is sorted by category, so a prefix would hold one category only
-    chosen = {p["id"] for p in judge.stratified(prompts, 2 * P.batch_size, seed=1)}
-    norm = [i for i, p in enumerate(prompts) if p["id"] in chosen]
+    norm = _normaliser_rows(records, 2 * P.batch_size)
     ref_ids, _, _ = judge.sample_reference(ac, [ids[i] for i in norm], run, eos, pad, seed=1, batch_size=P.batch_size)
     texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in ref_ids]
 
     def score(prompts_, texts_):
-        return reward.score(rm, rm_tokenizer, prompts_, texts_, max_length=cfg.reward.max_length)
+        return reward.score(rm, rm_tokenizer, prompts_, texts_, max_length=max_length)
 
-    mean, std = judge.reward_normaliser(score([prompts[i]["prompt"] for i in norm], texts))
-    reward_fn = reward.text_reward_fn(rm, rm_tokenizer, tokenizer, mean, std, max_length=cfg.reward.max_length)
-    return SimpleNamespace(ac=ac, tokenizer=tokenizer, prompts=prompts, ids=ids, run=run, reward_fn=reward_fn,
+    mean, std = judge.reward_normaliser(score([records[i]["prompt"] for i in norm], texts))
+    reward_fn = reward.text_reward_fn(rm, rm_tokenizer, tokenizer, mean, std, max_length=max_length)
+    return SimpleNamespace(ac=ac, tokenizer=tokenizer, prompts=records, ids=ids, run=run, reward_fn=reward_fn,
                            score=score, reward_norm=(mean, std), eos=eos, pad=pad)
+
+
+def _normaliser_rows(records: list[dict], n: int) -> list[int]:
+    """The rows whose reference samples set the reward's scale: stratified by category where every record has one
+    (the course's prompt file is sorted by category, so a prefix would hold one category only), else a seeded sample."""
+    if all("category" in r for r in records):
+        chosen = {r["id"] for r in judge.stratified(records, n, seed=1)}
+        return [i for i, r in enumerate(records) if r["id"] in chosen]
+    return sorted(np.random.default_rng(1).permutation(len(records))[:n].tolist())
 
 
 def save_policy(ac: ppo.ActorCritic, tokenizer, path: str | Path, info: dict | None = None) -> Path:
@@ -94,21 +119,32 @@ def save_policy(ac: ppo.ActorCritic, tokenizer, path: str | Path, info: dict | N
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = launch.parser(__doc__).parse_args(argv)
+    p = launch.parser(__doc__)
+    p.add_argument("--reward-model", default=None, metavar="PATH",
+                   help="a sequence-classification reward model folder, e.g. one train_reward --data wrote "
+                        "(default: chapter 2's, trained first when missing)")
+    p.add_argument("--prompts", default=None, metavar="FILE",
+                   help="prompts to train on: JSONL ({\"prompt\": text or chat messages}) or text, one per line "
+                        "(default: the course's train prompts)")
+    args = p.parse_args(argv)
     cfg = launch.load_run(args.config, args.set, args.output_dir)
+    out = cfg.output_dir
+    if args.reward_model and not args.output_dir:  # keep chapter 4's run (and its checkpoint) apart from yours
+        out = cfg.output_dir / f"ppo-{Path(args.reward_model.rstrip('/')).name}"
     state = launch.process_state()
     config.seed_everything(cfg.seed)
-    s = prepare(cfg, state.device, state)
+    s = prepare(cfg, state.device, state, reward_model=args.reward_model, prompts=args.prompts)
     start = time.perf_counter()
-    history = ppo.train(s.ac, s.ids, s.prompts, s.reward_fn, s.run, s.eos, s.pad, ckpt_dir=cfg.output_dir / "ppo_ckpt")
+    history = ppo.train(s.ac, s.ids, s.prompts, s.reward_fn, s.run, s.eos, s.pad, ckpt_dir=out / "ppo_ckpt")
     seconds = time.perf_counter() - start
     if state.is_main_process:
         info = {"profile": cfg.profile, "processes": state.num_processes, "seconds": seconds,
+                "reward_model": str(args.reward_model or "chapter 2's"), "prompts": str(args.prompts or "the course's"),
                 "reward_norm": list(s.reward_norm), "final": history[-1] if history else None}
-        save_policy(s.ac, s.tokenizer, cfg.output_dir / "ppo_policy", info)
-        (cfg.output_dir / "ppo_history.json").write_text(json.dumps(history, indent=1))
+        save_policy(s.ac, s.tokenizer, out / "ppo_policy", info)
+        (out / "ppo_history.json").write_text(json.dumps(history, indent=1))
         print(f"{len(history)} PPO steps on {state.num_processes} process(es) in {seconds:.0f} s; "
-              f"policy saved to {cfg.output_dir / 'ppo_policy'}")
+              f"policy saved to {out / 'ppo_policy'}")
     state.wait_for_everyone()
     return 0
 

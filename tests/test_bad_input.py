@@ -18,7 +18,7 @@ import torch
 from datasets import Dataset, DatasetDict
 from transformers import AutoModelForSequenceClassification
 
-from rlhf_lib import annotate, config, data, features, launch, metrics, models, pairs, reward
+from rlhf_lib import annotate, config, data, features, launch, metrics, models, pairs, reward, train_reward
 from rlhf_lib.apps import melody, seqrl, sprites, voice
 from rlhf_lib.checkpoint import NonFiniteLossError
 from rlhf_lib.data import PreferenceDataError
@@ -86,6 +86,15 @@ JSONL_ERRORS = [  # (id, the second line of a file whose first line is good, exp
     ("jsonl-not-utf8", b'{"prompt": "caf\xe9", "chosen": "a", "rejected": "b"}', r"bad\.jsonl:2: not UTF-8 text \(byte 15\)"),
     ("jsonl-hh-dialogues-differ", b'{"chosen": "\\n\\nHuman: A\\n\\nAssistant: x", "rejected": "\\n\\nHuman: B\\n\\nAssistant: y"}',
      r"bad\.jsonl:2: HH-RLHF chosen and rejected dialogues differ before the last answer"),
+    ("jsonl-hh-empty-final-answer", b'{"chosen": "\\n\\nHuman: A\\n\\nAssistant:", "rejected": "\\n\\nHuman: A\\n\\nAssistant: y"}',
+     r"bad\.jsonl:2: field 'chosen' is empty"),
+    ("jsonl-hh-text-before-first-turn", b'{"chosen": "Hi\\n\\nHuman: A\\n\\nAssistant: x", "rejected": "Hi\\n\\nHuman: A\\n\\nAssistant: y"}',
+     r"bad\.jsonl:2: an HH-RLHF dialogue starts with '\\n\\nHuman:', not with 'Hi'"),
+    ("jsonl-message-unknown-role", b'{"prompt": [{"role": "bot", "content": "A"}, {"role": "user", "content": "B"}], '
+     b'"chosen": "a", "rejected": "b"}', r"bad\.jsonl:2: field 'prompt': message 0 has role 'bot', not one of system"),
+    ("jsonl-prompt-ends-with-assistant", b'{"prompt": [{"role": "user", "content": "A"}, {"role": "assistant", '
+     b'"content": "B"}], "chosen": "a", "rejected": "b"}',
+     r"bad\.jsonl:2: field 'prompt': a conversation must end with the user's turn"),
 ]
 
 
@@ -139,7 +148,7 @@ def test_bad_response_flags_are_named(tmp_path, line, message):
 
 
 IDS.update(["jsonl-skip-mode", "jsonl-bom-crlf-blank-lines", "jsonl-extra-fields", "jsonl-huge-text",
-            "read-bad-on-error", "read-a-folder"])
+            "jsonl-null-field", "read-bad-on-error", "read-a-folder"])
 
 
 def test_preference_recoveries(tmp_path):
@@ -159,6 +168,9 @@ def test_preference_recoveries(tmp_path):
     huge = "word " * 400_000
     path = write(tmp_path / "huge.jsonl", [json.dumps({"prompt": "q", "chosen": huge, "rejected": "b"})])
     assert len(data.read_preference_jsonl(path)[0][0]["chosen"]) == len(huge)
+    # jsonl-null-field: a null metadata field is left out, as a row without it (None in the column)
+    path = write(tmp_path / "null.jsonl", [GOOD, b'{"prompt": "q", "chosen": "a", "rejected": "c", "p_chosen": null}'])
+    assert "p_chosen" not in data.read_preference_jsonl(path)[0][1]
     # read-bad-on-error and read-a-folder
     with pytest.raises(ValueError, match="on_error must be 'raise' or 'skip'"):
         data.read_preference_jsonl(path, on_error="ignore")
@@ -208,27 +220,42 @@ PAIRS_ERRORS = [  # (id, a change to the second row, expected message)
     ("pairs-probability-out-of-range", {"p_chosen": -0.1}, r"split 'train', row 1: field 'p_chosen' is -0\.1"),
     ("pairs-empty-text", {"chosen": "   "}, r"split 'train', row 1: field 'chosen' must be a non-empty string"),
     ("pairs-chosen-equals-rejected", {"rejected": "a"}, r"split 'train', row 1: fields 'chosen' and 'rejected' are identical"),
+    ("pairs-prompt-bad-message", {"prompt": [{"role": "bot", "content": "A"}]},
+     r"split 'train', row 1: field 'prompt': message 0 has role 'bot'"),
 ]
 
 
 @pytest.mark.parametrize(("change", "message"), ids(PAIRS_ERRORS))
 def test_build_pairs_checks_every_row(tiny, change, message):
     rows = [ROW, {**ROW, "prompt": "q2", **change}]
+    if not isinstance(rows[1]["prompt"], str):  # a column holds one type: the first prompt as a conversation too
+        rows[0] = {**ROW, "prompt": [{"role": "user", "content": "q"}]}
     dataset = DatasetDict({"train": Dataset.from_dict({k: [r[k] for r in rows] for k in ROW})})
     with pytest.raises(PreferenceDataError, match=message):
         pairs.build_pairs(dataset, tiny[1], 64)
 
 
-IDS.update(["pairs-missing-column", "pairs-text-not-a-string"])
+IDS.update(["pairs-missing-column", "pairs-text-not-a-string", "pairs-gold-half", "pairs-no-panel-columns"])
 
 
 def test_build_pairs_names_a_missing_column_and_a_wrong_type(tiny):
-    with pytest.raises(KeyError, match="preference split 'train' has no column 'p_chosen'"):
-        pairs.build_pairs(DatasetDict({"train": Dataset.from_list([{"prompt": "q", "chosen": "a", "rejected": "b"}])}),
-                           tiny[1], 64)
+    with pytest.raises(KeyError, match="preference split 'train' has no column 'rejected' \\(the data contract"):
+        pairs.build_pairs(DatasetDict({"train": Dataset.from_list([{"prompt": "q", "chosen": "a"}])}), tiny[1], 64)
     dataset = DatasetDict({"train": Dataset.from_dict({**{k: [v] for k, v in ROW.items()}, "prompt": [3]})})
-    with pytest.raises(PreferenceDataError, match="row 0: field 'prompt' must be a non-empty string, got 3"):
+    with pytest.raises(PreferenceDataError, match="row 0: field 'prompt' must be a non-empty string or a list of chat "
+                                                  "messages, got 3"):
         pairs.build_pairs(dataset, tiny[1], 64)
+    # pairs-gold-half: one gold column without the other
+    half = Dataset.from_list([{"prompt": "q", "chosen": "a", "rejected": "b", "gold_chosen": 1.0}])
+    with pytest.raises(PreferenceDataError, match="has a 'gold_chosen' column but no 'gold_rejected'"):
+        pairs.build_pairs(DatasetDict({"train": half}), tiny[1], 64)
+    # pairs-no-panel-columns (recovery): prompt / chosen / rejected are all a split needs; what needs gold says None
+    own = Dataset.from_list([{"prompt": "q", "chosen": "a", "rejected": "b"}, {"prompt": "r", "chosen": "c", "rejected": "d"}])
+    split = pairs.build_pairs(DatasetDict({"train": own}), tiny[1], 64).splits["train"]
+    assert split.p_chosen is None and split.gold_chosen is None and split.gold_rejected is None
+    figures = reward.figures_with_ci(split, np.array([1.0, -1.0]), n_boot=20)
+    assert figures["accuracy"]["value"] == 0.5 and figures["gold_agreement"] is None
+    assert metrics.bayes_ceiling(split.p_chosen) is None
 
 
 # ================================================================================== the training loop
@@ -368,6 +395,8 @@ SCORE_ERRORS = [  # (id, keyword arguments of reward.score, error type, expected
     ("score-max-length-over-context", {"max_length": 4096}, ValueError,
      "max_length=4096 is longer than the model's context of 1024 tokens"),
     ("score-batch-size-zero", {"batch_size": 0}, ValueError, "batch_size must be a positive integer, got 0"),
+    ("score-prompt-bad-conversation", {"prompts": [[{"role": "assistant", "content": "Hi"}]]}, ValueError,
+     r"prompts\[0\]: a conversation must end with the user's turn"),
 ]
 
 
@@ -472,6 +501,101 @@ SEQUENCE_AND_RUN_ERRORS = [  # (id, a call taking tmp_path, error type, expected
 
 @pytest.mark.parametrize(("call", "error", "message"), ids(SEQUENCE_AND_RUN_ERRORS))
 def test_sequences_and_run_files_are_named(tmp_path, call, error, message):
+    with pytest.raises(error, match=message):
+        call(tmp_path)
+
+
+# ============================================= your own data: saved datasets, splits, PPO prompts, reward model folders
+IDS.update(["load-saved-dataset-bad-row"])
+
+
+def test_a_bad_row_of_a_saved_dataset_is_named_and_can_be_skipped(tmp_path):
+    rows = [{"prompt": "q", "chosen": "a", "rejected": "b"}, {"prompt": "r", "chosen": "same", "rejected": "same"}]
+    DatasetDict({"train": Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "saved"))
+    with pytest.raises(PreferenceDataError, match=r"saved\[train\]:1: fields 'chosen' and 'rejected' are identical"):
+        data.load_preferences(tmp_path / "saved")
+    dataset, skipped = data.read_preferences(tmp_path / "saved", on_error="skip")
+    assert len(dataset["train"]) == 1 and sum(skipped.values()) == 1
+
+
+def one_prompt(n=3):
+    return DatasetDict({"train": Dataset.from_list([{"prompt": "q", "chosen": f"a{i}", "rejected": "b"} for i in range(n)])})
+
+
+SPLIT_ERRORS = [  # (id, a call, error type, expected message)
+    ("splits-no-train", lambda: data.with_splits(DatasetDict({"test": one_prompt()["train"]})), PreferenceDataError,
+     "the dataset has splits test but no 'train' split"),
+    ("splits-fraction-out-of-range", lambda: data.with_splits(one_prompt(), val_fraction=1.5), ValueError,
+     "val_fraction must be a number between 0 and 1"),
+    ("splits-too-few-prompts", lambda: data.with_splits(one_prompt()), PreferenceDataError,
+     r"train has 1 distinct prompt\(s\): too few to carve val and test out of it by prompt"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), ids(SPLIT_ERRORS))
+def test_splits_name_what_is_missing(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+IDS.add("splits-other-names")
+
+
+def test_a_validation_split_is_val_and_other_splits_are_left_out(capsys):
+    rows = [{"prompt": f"q{i}", "chosen": "a", "rejected": "b"} for i in range(10)]
+    parts = {name: Dataset.from_list(rows) for name in ("train", "validation", "extra")}
+    dataset = data.with_splits(DatasetDict(parts))
+    assert list(dataset) == ["train", "val", "test"] and len(dataset["val"]) == 10  # test: carved out of train
+    assert len(dataset["train"]) + len(dataset["test"]) == 10 and "left out the split(s) extra" in capsys.readouterr().out
+
+
+PROMPT_FILE_ERRORS = [  # (id, file name, its lines, expected message)
+    ("prompts-broken-json", "prompts.jsonl", ['{"prompt": "a"}', '{"prompt": '], r"prompts\.jsonl:2: malformed JSON"),
+    ("prompts-missing-prompt", "prompts.jsonl", ['{"prompt": "a"}', '{"text": "b"}'], r"prompts\.jsonl:2: missing field 'prompt'"),
+    ("prompts-empty-prompt", "prompts.jsonl", ['{"prompt": "a"}', '{"prompt": "  "}'], r"prompts\.jsonl:2: field 'prompt' is empty"),
+    ("prompts-ends-with-assistant", "prompts.jsonl",
+     ['{"prompt": "a"}', '{"prompt": [{"role": "user", "content": "A"}, {"role": "assistant", "content": "B"}]}'],
+     r"prompts\.jsonl:2: field 'prompt': a conversation must end with the user's turn"),
+    ("prompts-empty-file", "prompts.txt", ["", "   "], r"prompts\.txt: no prompts \(the file is empty\)"),
+    ("prompts-text-not-utf8", "prompts.txt", [b"fine", b"caf\xe9"], r"prompts\.txt:2: not UTF-8 text"),
+]
+
+
+@pytest.mark.parametrize(("name", "lines", "message"), ids(PROMPT_FILE_ERRORS))
+def test_a_bad_prompt_file_is_named(tmp_path, name, lines, message):
+    with pytest.raises(PreferenceDataError, match=message):
+        data.read_prompt_file(write(tmp_path / name, lines))
+
+
+def causal_folder(tmp_path):
+    model, tokenizer = models.load_tiny_model(seed=0)
+    model.save_pretrained(tmp_path / "policy")
+    return tmp_path / "policy"
+
+
+def ffn_folder(tmp_path):
+    return train_reward.save_ffn(reward.FeedForwardRM(8, hidden=4), tmp_path / "ffn", {"arch": "ffn"})
+
+
+OWN_MODEL_ERRORS = [  # (id, a call taking tmp_path, error type, expected message)
+    ("rm-folder-is-a-causal-lm", lambda t: reward.load_reward_model(causal_folder(t)), ValueError,
+     r"config\.json: architectures \['LlamaForCausalLM'\] .* is not a reward model"),
+    ("rm-folder-is-an-ffn", lambda t: reward.load_reward_model(ffn_folder(t)), ValueError,
+     r"holds a feedforward reward model \(`--arch ffn`"),
+    ("rm-folder-missing", lambda t: reward.load_reward_model(t / "nothing"), FileNotFoundError, "no reward model at"),
+    ("train-reward-unknown-arch", lambda _: train_reward.train_and_save(config.load("ci"), "x", arch="mlp"),
+     ValueError, "arch 'mlp' is not one of ffn, topk, lora"),
+    ("train-reward-trl-not-topk", lambda _: train_reward.train_and_save(config.load("ci"), "x", "trl", arch="lora"),
+     ValueError, "engine 'trl' trains the topk arch only"),
+    ("train-reward-ffn-layer-out-of-range",
+     lambda _: train_reward._ffn(features.FeatureCache(torch.zeros(2, 4, 2, 8), torch.zeros(1, 8),
+                                                       torch.zeros(3, dtype=torch.long), 1), config.load("ci").reward, 2, 0),
+     ValueError, r"reward\.ffn_layer=24, but the base model has 3 layers: choose one with --set reward\.ffn_layer=K"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), ids(OWN_MODEL_ERRORS))
+def test_own_reward_models_are_checked(tmp_path, call, error, message):
     with pytest.raises(error, match=message):
         call(tmp_path)
 

@@ -44,7 +44,7 @@ def test_conversational_multi_turn_and_implicit_mismatch():
                {"role": "assistant", "content": "B"}, {"role": "user", "content": "C"}]
     row = data.normalize({"prompt": history, "chosen": [{"role": "assistant", "content": "good"}],
                           "rejected": [{"role": "assistant", "content": "bad"}]})
-    assert row["prompt"] == "Human: A\n\nAssistant: B\n\nHuman: C"
+    assert row["prompt"] == history  # real chat turns, the system message kept, not a "Human: ..." transcript
     with pytest.raises(data.PreferenceDataError, match="share every message but the last"):
         data.normalize({"chosen": history[1:2] + [{"role": "assistant", "content": "x"}],
                         "rejected": history[3:4] + [{"role": "assistant", "content": "y"}]}, where="f.jsonl:7")
@@ -54,7 +54,8 @@ def test_hh_multi_turn_keeps_history_and_rejects_mismatch():
     c = "\n\nHuman: A\n\nAssistant: B\n\nHuman: C\n\nAssistant: good"
     r = "\n\nHuman: A\n\nAssistant: B\n\nHuman: C\n\nAssistant: bad"
     prompt, chosen, rejected = data.split_hh(c, r)
-    assert "Human: A" in prompt and prompt.endswith("Human: C") and (chosen, rejected) == ("good", "bad")
+    assert prompt == [{"role": "user", "content": "A"}, {"role": "assistant", "content": "B"},
+                      {"role": "user", "content": "C"}] and (chosen, rejected) == ("good", "bad")
     with pytest.raises(data.PreferenceDataError, match="differ before the last answer"):
         data.split_hh(c, r.replace("Human: C", "Human: D"))
 
