@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         "features_s": round(b.features_s, 1), "sequences": len(b.table),
         "pairs": {s: len(b.table.splits[s]) for s in ("train", "val", "test", "train_votes", "train_votes_k4")},
         "labels": {s: int(b.table.splits[s].weight.sum()) for s in ("train_votes", "train_votes_k4", "val_votes")},
-        "test_prompts": int(b.test.group.max()) + 1,
+        "test_prompts": len(torch.unique(b.test.group)),
         "test_category_mix": judge.category_mix(data.load_prompts("test")),
         "bayes_ceiling_test": metrics.bayes_ceiling(b.test.p_chosen),
     }

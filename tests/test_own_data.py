@@ -118,7 +118,8 @@ def test_public_format_files_are_what_the_script_writes_and_hold_real_bad_rows(t
     script.main(tmp_path)  # seeded: the committed files, byte for byte
     for name in ("hh_rlhf.jsonl", "conversational/train.jsonl", "conversational/test.jsonl", "ppo_prompts.jsonl"):
         assert (tmp_path / name).read_bytes() == (PUBLIC / name).read_bytes(), f"run python data/make_public_format.py ({name})"
-    with pytest.raises(data.PreferenceDataError, match=r"hh_rlhf\.jsonl:\d+: field 'chosen' is empty"):
+    with pytest.raises(data.PreferenceDataError, match=r"hh_rlhf\.jsonl:\d+: (field 'chosen' is empty|"
+                                                      r"fields 'chosen' and 'rejected' are identical)"):
         data.read_preferences(PUBLIC / "hh_rlhf.jsonl")
     for source in (PUBLIC / "hh_rlhf.jsonl", PUBLIC / "conversational"):
         dataset, skipped = data.read_preferences(source, on_error="skip")

@@ -427,7 +427,7 @@ def test_learning_rate_schedule_warms_up_then_decays_to_zero():
     cfg = reward.TrainConfig(lr=1.0, schedule="cosine", warmup=0.1)
     lrs = [reward.lr_at(step, 100, cfg) for step in range(100)]
     assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)  # 10 warm-up steps, linear
-    assert max(lrs) == pytest.approx(1.0) and lrs[-1] < 0.01 and all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+    assert max(lrs) == pytest.approx(1.0) and lrs[-1] < 0.01 and all(a >= b for a, b in zip(lrs[9:-1], lrs[10:], strict=True))
     assert reward.lr_at(50, 100, reward.TrainConfig(lr=0.3)) == 0.3  # constant by default
     with pytest.raises(ValueError, match="schedule"):
         reward.TrainConfig(schedule="linear")
