@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
@@ -24,7 +25,7 @@ from tqdm.auto import tqdm
 from . import models
 from .config import artifacts_dir
 from .pairs import PairSplit, PairTable
-from .reward import TrainConfig, sequence_rewards
+from .reward import FeedForwardRM, TrainConfig, sequence_rewards, train
 
 
 @dataclass
@@ -144,8 +145,7 @@ def linear_probe(feats: torch.Tensor, split: PairSplit, C: float = 3e-4, target=
     `target` / `weight` (arrays, one per pair) replace the split's share of labels for `chosen` and their number.
     Returns the reward of EVERY sequence of the table, (S,).
     """
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression  # imported here: only the probe needs scikit-learn
 
     seen = split.seqs()
     z = (feats - feats[seen].mean(0)) / (feats[seen].std(0) + 1e-5)  # (S, D)
@@ -169,8 +169,6 @@ def train_ffn(feats: torch.Tensor, train_split: PairSplit, val_split: PairSplit,
               optimizer: str = "adamw", blocks: int = 1, desc: str = "FFN", progress: bool = True):
     """A fresh `FeedForwardRM` trained by the explicit loop (`reward.train`) on cached features `feats` (S, D),
     about 40 validation passes in all, early-stopped on validation accuracy; returns (model in eval mode, result)."""
-    from .reward import FeedForwardRM, train
-
     torch.manual_seed(seed)
     net = FeedForwardRM(feats.shape[1], hidden=hidden, blocks=blocks)
     steps = math.ceil(epochs * math.ceil(len(train_split) / batch_size))
