@@ -92,12 +92,9 @@ class Bench:
 
 def first_k_votes(votes: list[dict], k: int) -> list[dict]:
     """The panel's labels of the pairs among each prompt's first `k` responses (the dataset before K was raised)."""
-    first = set()
-    for path in (data.DATA_DIR / "responses.jsonl",):
-        with open(path, encoding="utf-8") as f:
-            for rec in map(json.loads, filter(str.strip, f)):
-                if int(rec["response_id"].rsplit("/", 1)[1]) < k:
-                    first.add((rec["prompt_id"], rec["text"]))
+    with open(data.DATA_DIR / "responses.jsonl", encoding="utf-8") as f:
+        first = {(rec["prompt_id"], rec["text"]) for rec in map(json.loads, filter(str.strip, f))
+                 if int(rec["response_id"].rsplit("/", 1)[1]) < k}
     return [v for v in votes if (v["prompt_id"], v["a"]) in first and (v["prompt_id"], v["b"]) in first]
 
 
