@@ -5,15 +5,15 @@ from __future__ import annotations
 import torch
 
 
-def load_base(opts: dict):
-    """(causal LM, tokenizer) in fp32 (bf16 only where the hardware runs it natively)."""
+def load_base(opts: dict, dtype: torch.dtype | None = None):
+    """(causal LM, tokenizer) in `dtype`; by default bf16 where the hardware runs it natively, else fp32."""
     from rlhf_lib import models
     from rlhf_lib.models import bf16_is_fast
 
     if opts["model"] == "tiny":
         return models.load_tiny_model(seed=0, layers=opts.get("layers", 4))
     fast = bf16_is_fast("cuda" if torch.cuda.is_available() else "cpu")
-    return models.load_model(opts["model"], dtype=torch.bfloat16 if fast else torch.float32)
+    return models.load_model(opts["model"], dtype=dtype or (torch.bfloat16 if fast else torch.float32))
 
 
 def prompt_ids(tokenizer, n: int) -> tuple[list[list[int]], list[dict]]:

@@ -27,7 +27,29 @@ def _machine(m: dict) -> str:
             f"{'. Conditions: ' + m['note'] if m.get('note') else ''}")
 
 
-def _benchmark(r: dict, gflops: float | None) -> list[str]:
+def _decode_bounds(r: dict, ceilings: dict, opts: dict) -> list[str]:
+    """Each sampler as a fraction of its two bounds: memory (batch x bandwidth / bytes of weights per step) and
+    FLOPs (matmul rate of its dtype / 2 FLOPs per parameter per token)."""
+    bw, lines = ceilings.get("gb_per_s"), []
+    for c, v in r["contestants"].items():
+        if not v.get("tokens_per_s") or not v.get("params"):
+            continue
+        bf16 = v.get("bytes_per_step", 0) < 3 * v["params"]  # 2 bytes a weight
+        rate = ceilings.get("bf16_gflops" if bf16 else "fp32_gflops")
+        parts = []
+        if bw and v.get("bytes_per_step"):
+            bound = opts["batch"] * bw * 1e9 / v["bytes_per_step"]
+            parts.append(f"{v['tokens_per_s'] / bound:.0%} of the memory bound ({bound:.0f} tokens/s: batch "
+                         f"{opts['batch']} x {bw:.1f} GB/s / {v['bytes_per_step'] / 1e6:.0f} MB a step)")
+        if rate:
+            bound = rate * 1e9 / (2 * v["params"])
+            parts.append(f"{v['tokens_per_s'] / bound:.0%} of the FLOP bound ({bound:.0f} tokens/s at "
+                         f"{rate:.0f} GFLOP/s {'bf16' if bf16 else 'fp32'})")
+        lines.append(f"- {c} ({'bf16' if bf16 else 'fp32'} weights): " + "; ".join(parts))
+    return lines
+
+
+def _benchmark(r: dict, ceilings: dict) -> list[str]:
     name = r["benchmark"]
     metric, seconds = METRICS[name]
     lines = [f"## {name}", "", f"Machine: {_machine(r['machine'])}.", "",
@@ -50,14 +72,8 @@ def _benchmark(r: dict, gflops: float | None) -> list[str]:
         base = list(rss)[-1]
         for c in list(rss)[:-1]:
             lines.append(f"- peak RSS {c} / {base}: {_fmt(rss[c] / rss[base])}")
-    if name == "generation" and gflops:
-        params = next((v["params"] for v in r["contestants"].values() if v.get("params")), None)
-        if params:
-            bound = gflops * 1e9 / (2 * params)
-            best = max(v.get("tokens_per_s") or 0 for v in r["contestants"].values())
-            lines.append(f"- FLOP bound at the measured fp32 matmul rate ({gflops:.0f} GFLOP/s, 2 FLOPs per parameter "
-                         f"per token, {params / 1e6:.0f} M parameters): {bound:.0f} tokens/s; the best contestant "
-                         f"reaches {best / bound:.1%} of it")
+    if name == "generation" and ceilings:
+        lines += _decode_bounds(r, ceilings, opts=r["options"])
     return lines + [""]
 
 
@@ -68,8 +84,11 @@ def _matmul(r: dict) -> list[str]:
     bf16 = r["contestants"].get("bf16_matmul", {}).get("gflops", {})  # absent from older result files
     rows = [f"| {shape} | {g:.1f} | {bf16[shape]:.1f} |" if shape in bf16 else f"| {shape} | {g:.1f} | |"
             for shape, g in v["gflops"].items()]
-    return ["## matmul: the FLOP ceiling", "", f"Machine: {_machine(r['machine'])}.", "",
-            "| m x k x n | fp32 GFLOP/s | bf16 GFLOP/s |", "|---|---:|---:|", *rows, ""]
+    bw = r["contestants"].get("stream", {}).get("gb_per_s", {})  # absent from older result files
+    stream = [f"Memory bandwidth (STREAM-like, {r['contestants']['stream']['threads']} threads): "
+              + ", ".join(f"{k} {g:.1f} GB/s" for k, g in bw.items()), ""] if bw else []
+    return ["## matmul: the FLOP and memory ceilings", "", f"Machine: {_machine(r['machine'])}.", "",
+            "| m x k x n | fp32 GFLOP/s | bf16 GFLOP/s |", "|---|---:|---:|", *rows, "", *stream]
 
 
 def _notebooks(r: dict) -> list[str]:
@@ -91,18 +110,23 @@ def write_results(results_dir: Path, report: Path) -> Path:
         r = json.loads(path.read_text())
         if "contestants" in r:  # older files of another format are left out
             runs[r["benchmark"]] = r
-    gflops = None
+    ceilings = {}
     if "matmul" in runs:
-        g = runs["matmul"]["contestants"].get("fp32_matmul", {}).get("gflops", {})
-        small = [v for k, v in g.items() if not k.startswith("2048")]
-        gflops = max(small) if small else None  # the rate at our models' shapes, not the large-square peak
+        c = runs["matmul"]["contestants"]
+        for dtype in ("fp32", "bf16"):
+            g = c.get(f"{dtype}_matmul", {}).get("gflops", {})
+            small = [v for k, v in g.items() if not k.startswith("2048")]
+            if small:  # the rate at our models' shapes, not the large-square peak
+                ceilings[f"{dtype}_gflops"] = max(small)
+        if c.get("stream", {}).get("best_gb_per_s"):
+            ceilings["gb_per_s"] = c["stream"]["best_gb_per_s"]
     lines = ["# Benchmark results", "",
              "Written by `python -m benchmarks` (see README.md). Every ratio compares contestants measured one after "
              "the other in the same run on the same machine; each figure is a median over repeats (or steps) after "
              "a warm-up. Do not compare figures across sections run at different times or loads.", ""]
     for name in ("matmul", "generation", "reward_training", "ppo_vs_trl"):
         if name in runs:
-            lines += _matmul(runs[name]) if name == "matmul" else _benchmark(runs[name], gflops)
+            lines += _matmul(runs[name]) if name == "matmul" else _benchmark(runs[name], ceilings)
     if "notebooks" in runs:
         lines += _notebooks(runs["notebooks"])
     if NOTES.is_file():

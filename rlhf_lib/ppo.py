@@ -201,6 +201,16 @@ class ActorCritic(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
 
+    def sampler(self):
+        """`decode.Sampler` of the current policy: built on first use, refreshed (LoRA merged again) on every call."""
+        from .decode import Sampler
+
+        if getattr(self, "_sampler", None) is None:
+            self._sampler = Sampler(self.policy)  # not a Module: not saved, not trained
+        else:
+            self._sampler.refresh()
+        return self._sampler
+
 
 
 
@@ -295,6 +305,7 @@ class PPOConfig:
     max_grad_norm: float = 1.0
     seed: int = 0
     autocast: bool = True             # bf16 autocast: ~2x faster on a modern CPU, the norm on GPUs
+    sampler: str = "generate"         # "generate" (transformers) or "decode" (`decode.Sampler`: LoRA merged, bf16)
     save_every: int = 5               # steps between checkpoints (and always at the end)
     reward_id: str = ""               # which reward model (`reward.fingerprint`): no resuming a run made with another
 
@@ -369,8 +380,13 @@ def rollout(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn
     """Sample a response to each prompt, score it, and record log π_old, log π_ref and V_old (no gradients)."""
     device = next(ac.parameters()).device
     p_ids, p_mask = (t.to(device) for t in models.pad_batch(prompts, pad_id, side="left"))
-    responses = sample(ac.policy, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed,
-                       cfg.autocast)
+    if cfg.sampler == "decode":
+        responses = ac.sampler().sample(p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed)[0]
+    elif cfg.sampler == "generate":
+        responses = sample(ac.policy, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed,
+                           cfg.autocast)
+    else:
+        raise ValueError(f"PPOConfig.sampler is {cfg.sampler!r}: use 'generate' or 'decode'")
     r_mask, finished = response_mask(responses.cpu(), eos_id)
     r_mask, finished = r_mask.to(device), finished.to(device)
     ids, mask = torch.cat([p_ids, responses], 1), torch.cat([p_mask, r_mask], 1)

@@ -1,0 +1,105 @@
+"""The fast sampler (`rlhf_lib.decode`): same tokens as `generate` where the arithmetic is the same, log-probs that
+the policy's own forward pass reproduces, LoRA merged exactly, finished rows dropped without changing the rest."""
+
+import torch
+
+from rlhf_lib import decode, models, ppo
+
+
+def _policy(seed=0, lora=True):
+    model, tok = models.load_tiny_model(seed=seed)
+    if not lora:
+        return model, tok
+    policy = models.with_lora(model, r=4)
+    torch.manual_seed(seed + 1)
+    for name, p in policy.named_parameters():  # non-zero B, so the adapters change the output
+        if "lora_B" in name:
+            p.data.normal_(0, 0.05)
+    return policy, tok
+
+
+def _prompts(tok, lengths=(5, 9, 3, 7)):
+    g = torch.Generator().manual_seed(0)
+    rows = [torch.randint(10, len(tok) - 10, (n,), generator=g).tolist() for n in lengths]
+    return models.pad_batch(rows, tok.pad_token_id, side="left")
+
+
+def test_same_tokens_as_generate_in_fp32():
+    model, tok = _policy(lora=False)
+    ids, mask = _prompts(tok)
+    s = decode.Sampler(model, dtype=torch.float32)
+    ours, _ = s.sample(ids, mask, 12, 0.7, tok.eos_token_id, tok.pad_token_id, seed=3, drop_finished=False)
+    ref = ppo.sample(model, ids, mask, 12, 0.7, tok.eos_token_id, tok.pad_token_id, seed=3, autocast=False)
+    assert torch.equal(ours, ref)
+
+
+def test_merged_weights_equal_the_lora_forward():
+    policy, tok = _policy()
+    ids, mask = _prompts(tok)
+    s = decode.Sampler(policy, dtype=torch.float32)
+    with torch.no_grad():
+        a = policy(input_ids=ids, attention_mask=mask, position_ids=models.position_ids(mask)).logits
+        b = s.model(input_ids=ids, attention_mask=mask, position_ids=models.position_ids(mask)).logits
+    assert (a - b).abs().max() < 1e-4
+    with torch.no_grad():  # an update moves the adapters: refresh follows, a stale copy would not
+        for name, p in policy.named_parameters():
+            if "lora_A" in name:
+                p.add_(0.1)
+        s.refresh()
+        a = policy(input_ids=ids, attention_mask=mask, position_ids=models.position_ids(mask)).logits
+        b = s.model(input_ids=ids, attention_mask=mask, position_ids=models.position_ids(mask)).logits
+    assert (a - b).abs().max() < 1e-4
+
+
+def _recomputed(policy, ids, mask, responses, temperature, eos_id):
+    r_mask, _ = ppo.response_mask(responses, eos_id)
+    full, fmask = torch.cat([ids, responses], 1), torch.cat([mask, r_mask], 1)
+    with torch.no_grad():
+        hidden = ppo.response_hidden(policy.get_decoder(), full, fmask, ids.shape[1])
+        lp, _ = ppo.token_logprobs(policy, hidden, responses, temperature)
+    return lp * r_mask, r_mask
+
+
+def test_sampler_logprobs_match_the_policy_forward():
+    policy, tok = _policy()
+    ids, mask = _prompts(tok)
+    for dtype, tol in ((torch.float32, 1e-4), (torch.bfloat16, 0.1)):
+        s = decode.Sampler(policy, dtype=dtype)
+        resp, lp = s.sample(ids, mask, 10, 0.7, tok.eos_token_id, tok.pad_token_id, seed=1)
+        ref, r_mask = _recomputed(policy, ids, mask, resp, 0.7, tok.eos_token_id)
+        assert ((lp - ref).abs() * r_mask).max() < tol, dtype
+
+
+def test_dropping_finished_rows_keeps_each_row_a_valid_sample():
+    policy, tok = _policy()
+    ids, mask = _prompts(tok)
+    s = decode.Sampler(policy, dtype=torch.float32)
+    free, _ = s.sample(ids, mask, 16, 1.5, -1, tok.pad_token_id, seed=0)  # no EOS: every row runs 16 tokens
+    eos = int(free[:, :8].flatten().mode().values)  # the commonest token as EOS, so some rows finish early
+    resp, lp = s.sample(ids, mask, 16, 1.5, eos, tok.pad_token_id, seed=0)
+    r_mask, finished = ppo.response_mask(resp, eos)
+    lengths = r_mask.sum(1)
+    assert finished.any() and lengths.min() < lengths.max()  # rows really left the batch at different steps
+    ref, _ = _recomputed(policy, ids, mask, resp, 1.5, eos)
+    assert ((lp - ref).abs() * r_mask).max() < 1e-4
+    assert (lp * (1 - r_mask)).abs().max() == 0  # nothing after a row's EOS
+
+
+def test_ppo_rollout_samples_from_the_updated_policy():
+    policy, tok = _policy()
+    ac = ppo.ActorCritic(policy)
+    prompts = [models.chat_prompt_ids(tok, [{"prompt": q}])[0] for q in ("Hi", "What is 2+2?", "Tell me a story")]
+    cfg = ppo.PPOConfig(batch_size=3, minibatch_size=3, max_new_tokens=8, autocast=False, sampler="decode")
+    ppo.rollout(ac, prompts, [None] * 3, lambda m, r: [0.0] * len(r), cfg, tok.eos_token_id, tok.pad_token_id, 0)
+    with torch.no_grad():  # an update moves the adapters; the next rollout must sample from the moved policy
+        for name, p in policy.named_parameters():
+            if "lora_B" in name:
+                p.mul_(-3.0)
+    batch = ppo.rollout(ac, prompts, [None] * 3, lambda m, r: [0.0] * len(r), cfg, tok.eos_token_id,
+                        tok.pad_token_id, 1)
+    ids, mask = models.pad_batch(prompts, tok.pad_token_id, side="left")
+    resp, lp = ac.sampler().sample(ids, mask, 8, cfg.temperature, tok.eos_token_id, tok.pad_token_id, 1)
+    r = batch.logprobs.shape[1]
+    assert torch.equal(resp[:, :r], batch.ids[:, batch.n_prompt:])
+    tol = 1e-4 if ac.sampler().dtype == torch.float32 else 0.1
+    assert ((lp[:, :r] - batch.logprobs).abs() * batch.response_mask).max() < tol
