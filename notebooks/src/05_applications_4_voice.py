@@ -48,9 +48,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import Audio
 
-from rlhf_lib import config, data, features, judge, models, pairs, ppo, report, train_ppo
-from rlhf_lib.apps import language, voice
+from rlhf_lib import config, data, features, judge, metrics, models, pairs, ppo, report, train_ppo
+from rlhf_lib.apps import language, speech, voice
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -320,11 +321,37 @@ display(shown.iloc[::max(1, A.voice_eval_samples)])  # noqa: F821 -- the first a
 # %% [markdown]
 # ### Hearing it
 #
-# Speech audio would need a local text-to-speech engine. None is part of the course's environment: the pip
-# packages either drive a system synthesiser (`pyttsx3` needs espeak, installed outside pip) or download voice
-# models at run time (which this course never does). So we stop at the text a synthesiser would read; any TTS you
-# have (`espeak-ng "…"`, your phone's reader) will show the difference between the two columns above.
-#
+# A voice answer is heard, not read. Debian's `espeak-ng` speaks offline with no downloads (`apt-get install
+# espeak-ng`; `brew install espeak-ng` on a Mac); `rlhf_lib.apps.speech` reads each answer aloud and measures how
+# long it takes to hear. Listen to the two answers to the same prompt, then read the table: a listener's cost is
+# seconds, and seconds are not words ("1,609.34 meters" is two words and several seconds). Look at whether the
+# policy's answers are quicker to hear than the reference's, and whether the brevity baseline gets there too.
+# Where espeak-ng is missing the cell says so and skips.
+
+# %%
+if speech.available():
+    heard = [k for k in ("reference", "PPO policy", "brevity baseline") if k in evals]
+    spoken = {k: np.array([speech.speak(t)[1] if t.strip() else 0.0 for t in evals[k]["texts"]]) for k in heard}
+    rows = []
+    for k in heard:
+        groups = np.array([r["id"] for r in evals[k]["records"]])
+        words = np.array([len(t.split()) for t in evals[k]["texts"]])
+        sec = metrics.bootstrap_ci(np.mean, spoken[k], n_boot=cfg.metrics.n_boot, seed=cfg.seed, groups=groups)
+        rows.append({"model": k, "words (mean)": words.mean(), "seconds to hear (mean)": sec["value"],
+                     "95% CI": f"[{sec['lo']:.1f}, {sec['hi']:.1f}]", "seconds per word": spoken[k].sum() / words.sum(),
+                     "answers over 10 s": np.mean(spoken[k] > 10)})
+    display(pd.DataFrame(rows).round(2))  # noqa: F821
+    for i in range(0, min(2, len(eval_recs)) * A.voice_eval_samples, A.voice_eval_samples):
+        print(f"\n{evals['reference']['records'][i]['prompt']!r}")
+        for k in ("reference", "PPO policy"):
+            wav, sec = speech.speak(evals[k]["texts"][i] or "(silence)")
+            print(f"  {k} ({sec:.1f} s): {evals[k]['texts'][i][:120]!r}")
+            display(Audio(wav))  # noqa: F821
+else:
+    print("espeak-ng is not installed, so nothing is spoken here: `apt-get install espeak-ng` (Debian/Ubuntu) or "
+          "`brew install espeak-ng` (macOS), then run this cell again")
+
+# %% [markdown]
 # ## 8. Save the voice policy, and the figures
 
 # %%
