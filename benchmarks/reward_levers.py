@@ -47,6 +47,8 @@ LEVERS = {  # name: what it changes, against the row it should be read against
     "lora": "transformer, LoRA r=16 on all 30 layers, chapter 2's recipe (lr 3e-4, constant)",
     "lora_reg": "LoRA + dropout 0.1, weight decay 0.01, warm-up and cosine decay, early stop on val",
     "lora_plus_probe": "ensemble: z-scored mean of the best LoRA and the probe",
+    "logprob": "control: a probe on the base model's own log-probs of the response alone (mean, min, sum, end)",
+    "probe_logprob": "the probe plus those log-prob features (what the base model believes), weight chosen on val",
 }
 
 
@@ -115,7 +117,7 @@ def best_probe(b: Bench, feats_of, split) -> tuple[torch.Tensor, dict]:
 def lever_probe(b: Bench, k: int = 8) -> dict:
     feats = {layer: b.cache.features(layer, "both") for layer in PROBE_LAYERS}
     r, chosen = best_probe(b, feats, b.split(k))
-    b.probe_rewards = r
+    b.probe_rewards, b.probe_chosen = r, chosen
     return {**b.score(r), "chosen": chosen}
 
 
@@ -166,6 +168,57 @@ def lever_lora(b: Bench, regularised: bool, steps: int) -> dict:
     return out
 
 
+@torch.no_grad()
+def response_logprobs(b: Bench, batch: int = 16) -> torch.Tensor:
+    """(S, 5) what the base model believes of each response: the mean, min and sum of its token log-probs, the
+    log-prob of the end-of-turn token and log(1 + tokens). A wrong fact is a token the model finds unlikely.
+
+    The cached states enter the top k layers, so only those k layers and the LM head run (k/N of a forward pass).
+    """
+    lm, _ = models.load_model(b.cfg.model.name, device="cpu")
+    decoder = lm.get_decoder()
+    n = len(decoder.layers)
+    top = models.shared_layers(decoder, n - b.cache.top_k, n, decoder.norm)
+    starts = features.response_starts(b.tokenizer, b.table)
+    out = torch.zeros(len(b.table), 5)
+    for lo in range(0, len(b.table), batch):
+        idx = torch.arange(lo, min(lo + batch, len(b.table)))
+        embeds, mask = b.cache.batch(idx)  # left-padded (B, L, H)
+        hidden = top(inputs_embeds=embeds, attention_mask=mask, position_ids=models.position_ids(mask),
+                     use_cache=False).last_hidden_state
+        logp = torch.log_softmax(lm.lm_head(hidden).float(), -1)  # (B, L, V)
+        for row, i in enumerate(idx.tolist()):
+            ids = torch.tensor(b.table.input_ids[i])
+            pad = mask.shape[1] - len(ids)
+            s = max(1, starts[i])  # token t is predicted at position t - 1
+            lp = logp[row, pad + s - 1:pad + len(ids) - 1].gather(-1, ids[s:, None]).squeeze(-1)
+            out[i] = torch.stack([lp.mean(), lp.min(), lp.sum(), lp[-1], torch.tensor(len(lp) + 1.0).log()])
+    return out
+
+
+def logprobs(b: Bench) -> torch.Tensor:
+    """`response_logprobs`, computed once per process."""
+    if not hasattr(b, "logprobs"):
+        b.logprobs = response_logprobs(b)
+    return b.logprobs
+
+
+def lever_logprob(b: Bench) -> dict:
+    r, chosen = best_probe(b, {"logprobs": logprobs(b)}, b.split(8))
+    return {**b.score(r), "chosen": chosen}
+
+
+def lever_probe_logprob(b: Bench) -> dict:
+    lp = logprobs(b)
+    layer = b.probe_chosen["layer"]
+    x = b.cache.features(layer, "both")
+    z = (lp - lp.mean(0)) / (lp.std(0) + 1e-5)
+    # the probe standardises every column, so repeating the 5 columns m times is how they get more say under L2
+    feats = {m: torch.cat([x, z.repeat(1, m)], 1) for m in (1, 10, 100)}
+    r, chosen = best_probe(b, feats, b.split(8))
+    return {**b.score(r), "chosen": {"layer": layer, "repeats": chosen["layer"], "C": chosen["C"]}}
+
+
 def lever_lora_plus_probe(b: Bench) -> dict:
     lora = load_file(LORA_REWARDS)["rewards"]
     if len(lora) != len(b.table):
@@ -183,6 +236,7 @@ def run(name: str, b: Bench, lora_steps: int) -> dict:
         "topk": lambda: lever_topk(b),
         "lora": lambda: lever_lora(b, False, lora_steps), "lora_reg": lambda: lever_lora(b, True, lora_steps),
         "lora_plus_probe": lambda: lever_lora_plus_probe(b),
+        "logprob": lambda: lever_logprob(b), "probe_logprob": lambda: lever_probe_logprob(b),
     }[name]()
 
 
