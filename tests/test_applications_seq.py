@@ -78,10 +78,23 @@ def test_melody_gold_on_hand_made_examples():
     assert melody.gold_components(one_note)["variety"] == -1.0
     assert melody.gold_components(unresolved)["resolution"] == -1.0
     assert melody.gold_components(good[:12])["wellformed"] == -1.0
-    assert melody.gold_components(melody.to_tokens([None] * 16))["rests"] == -1.0
+    silent = melody.gold_components(melody.to_tokens([None] * 16))
+    assert silent["rests"] == -1.0 and silent["leaps"] == silent["minor"] == -1.0  # every listener can score it
     u = {k: melody.gold_utility(s) for k, s in (("good", good), ("chrom", chromatic), ("one", one_note),
                                                  ("unres", unresolved))}
     assert u["good"] > u["unres"] > u["chrom"] and u["good"] > u["one"]
+
+
+def test_two_listeners_prefer_opposite_melodies():
+    steps_home = melody.to_tokens([60, 62, 64, 65, 67, 65, 64, 62, 64, 65, 67, 69, 67, 64, 62, 60])  # steps, ends on C
+    leaps_minor = melody.to_tokens([69, 64, 72, 67, 76, 71, 69, 62, 72, 65, 69, 74, 64, 60, 76, 69])  # A-C-E beats, ends on A
+    c, a = melody.gold_components(steps_home), melody.gold_components(leaps_minor)
+    assert a["leaps"] > 0 > c["leaps"] and a["minor"] == 1.0 and c["minor"] < 0.5
+    classic, adventurous = melody.listener_gold("classic"), melody.listener_gold("adventurous")
+    assert classic(steps_home) > classic(leaps_minor) and adventurous(leaps_minor) > adventurous(steps_home)
+    assert classic(steps_home) == melody.gold_utility(steps_home)  # the classic listener is chapter 5.3's gold
+    with pytest.raises(ValueError, match="adventurous"):
+        melody.listener_gold("jazz")
 
 
 def test_synth_and_piano_roll_shapes():
