@@ -377,16 +377,14 @@ else:
 # %%
 t = time.perf_counter()
 lm, lm_tokenizer = models.load_model(cfg.model.name, device=device)
-checkable = [p for p in data.load_prompts("test") if p["category"] in ("factual", "arithmetic", "conversion")]
-answers = models.generate(lm, lm_tokenizer, [p["prompt"] for p in checkable], max_new_tokens=48, greedy=True,
-                          bf16=models.bf16_is_fast(device), progress=False)
-knows = {p["id"]: annotate.correctness(p, g.text) == 1.0 for p, (g,) in zip(checkable, answers, strict=True)}
+checkable = [p for p in data.load_prompts("test") if p["category"] in judge.CHECKABLE]
+knows = judge.base_model_knows(lm, lm_tokenizer, checkable, device)  # greedy answer, graded by the gold's check
 base_knows = {}
 for p in checkable:
     base_knows.setdefault(p["category"], []).append(knows[p["id"]])
 for cat, hits in base_knows.items():
     print(f"{cat:10s}: the base model answers {sum(hits):2d} of {len(hits):2d} test questions right")
-print(f"e.g. {checkable[0]['prompt']!r} -> {answers[0][0].text[:90]!r}")
+print(f"e.g. {checkable[0]['prompt']!r} -> {models.chat(lm, lm_tokenizer, checkable[0]['prompt'], 48)[:90]!r}")
 del lm
 informed_agreement = informed_accuracy = None
 if blind_agreement is not None:
