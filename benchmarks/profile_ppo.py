@@ -1,6 +1,6 @@
 """Where does a PPO step spend its time? cProfile over a few steps of `ppo.train` at a profile's sizes.
 
-    python -m benchmarks.profile_ppo [--sizes cpu] [--steps 2] [--threads 2] [--top 25]
+    python -m benchmarks.profile_ppo [--sizes cpu] [--steps 2] [--threads 2] [--top 25] [--sampler decode]
 
 Prints the cumulative time of the rollout's parts (sampling, the frozen trunk, policy and reference passes,
 reward model) and of the update, per step, and the top functions by cumulative time.
@@ -15,7 +15,7 @@ import time
 
 import torch
 
-PARTS = ("sample", "trunk_states", "evaluate_actions", "reference_logprobs", "fn", "ppo_update", "generate",
+PARTS = ("sample", "refresh", "trunk_states", "evaluate_actions", "reference_logprobs", "fn", "ppo_update", "generate",
          "rollout", "backward")
 
 
@@ -31,6 +31,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--sampler", default="generate", choices=("generate", "decode"), help="PPOConfig.sampler")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     opts = options(args.quick, args.sizes)
@@ -41,7 +42,7 @@ def main(argv=None) -> int:
     reward_fn, _ = _reward_fns(opts, tokenizer)
     run = ppo.PPOConfig(steps=args.steps, batch_size=opts["batch"], minibatch_size=opts["minibatch"],
                         epochs=opts["epochs"], max_new_tokens=opts["max_new_tokens"], temperature=opts["temperature"],
-                        lr=opts["lr"], beta=opts["beta"], seed=0, autocast=_bf16())
+                        lr=opts["lr"], beta=opts["beta"], seed=0, autocast=_bf16(), sampler=args.sampler)
     prof = cProfile.Profile()
     start = time.perf_counter()
     prof.enable()
@@ -49,7 +50,8 @@ def main(argv=None) -> int:
     prof.disable()
     total = time.perf_counter() - start
     stats = pstats.Stats(prof)
-    print(f"{args.steps} steps in {total:.1f} s ({total / args.steps:.1f} s/step), sizes {args.sizes}: "
+    print(f"{args.steps} steps in {total:.1f} s ({total / args.steps:.1f} s/step), sizes {args.sizes}, sampler "
+          f"{args.sampler}: "
           f"batch {run.batch_size}, {run.max_new_tokens} new tokens, {run.epochs} epochs of minibatch {run.minibatch_size}")
     rows = {}
     for (file, _, func), (_, _, _, cum, _) in stats.stats.items():

@@ -8,7 +8,8 @@ and per-step bookkeeping for features PPO never uses. So, in reading order:
   1. `merged_weights`  W' = W + (α/r)·B·A for every LoRA layer: the adapters folded into plain weights
   2. `Sampler`         a plain copy of the policy in the sampling dtype (bf16 where the CPU runs it natively),
                        refreshed from the policy before each rollout (`refresh`: only the layers LoRA changes)
-  3. `Sampler.sample`  prompt once, then one token a step with a KV cache; y_t ~ softmax(z_t / T) with no
+  3. `draw`            y ~ p exactly, by inverse-CDF sampling (one uniform per row, not one variate per token)
+  4. `Sampler.sample`  prompt once, then one token a step with a KV cache; y_t ~ softmax(z_t / T) with no
                        top-k/top-p (PPO needs the exact distribution), log π(y_t) recorded; finished sequences
                        leave the batch, so the last long answer does not drag 15 finished ones along.
 
@@ -48,6 +49,23 @@ def merged_weights(policy) -> dict[str, torch.Tensor]:
     return out
 
 
+def draw(probs: torch.Tensor, how: str = "cdf") -> torch.Tensor:
+    """One token per row of `probs` (B, V), exactly from that distribution.
+
+    "cdf": inverse-CDF sampling, u ~ U(0, total) and the first token whose running sum exceeds u (float64 sums, so
+    no token gains or loses mass by rounding); about 40x faster than torch.multinomial over SmolLM2's 49,152 tokens
+    (measured: 0.4 vs 16 ms for 16 rows), which draws one exponential variate per token.
+    "multinomial": torch.multinomial, the draws `generate` makes (the same tokens from the same seed).
+    """
+    if how == "multinomial":
+        return torch.multinomial(probs, 1).squeeze(1)
+    if how != "cdf":
+        raise ValueError(f"sampling {how!r} is not 'cdf' or 'multinomial'")
+    c = probs.double().cumsum(-1)  # (B, V)
+    u = torch.rand(probs.shape[0], 1, dtype=torch.float64, device=probs.device) * c[:, -1:]
+    return torch.searchsorted(c, u, right=True).squeeze(1).clamp(max=probs.shape[1] - 1)
+
+
 def base_model(policy):
     """The plain causal LM inside a peft wrapper (or `policy` itself)."""
     return policy.get_base_model() if hasattr(policy, "get_base_model") else policy
@@ -73,6 +91,7 @@ class Sampler:
                 owner, _, leaf = name.rpartition(".")
                 self.model.get_submodule(owner).register_buffer(leaf, buffers[name].clone(), persistent=False)
         self.model.to(device).eval().requires_grad_(False)
+        self.decoder, self.head = self.model.get_decoder(), self.model.get_output_embeddings()
         self.params = dict(self.model.named_parameters())
         self.refresh()
 
@@ -82,13 +101,25 @@ class Sampler:
         for name, w in merged_weights(self.policy).items():
             self.params[name].copy_(w)
 
+    def next_logits(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache) -> torch.Tensor:
+        """Logits of the token after the last position, (B, V); the cache grows by ids' width.
+
+        The head runs on a contiguous (B, H) copy of the last states: on a strided (B, 1, H) slice torch would run it
+        as a batched matmul that copies the (V, H) head once per row (most of a prompt pass, measured).
+        """
+        hidden = self.decoder(input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=cache,
+                              use_cache=True).last_hidden_state  # (B, L, H)
+        return self.head(hidden[:, -1].contiguous())
+
     @torch.no_grad()
     def sample(self, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, max_new_tokens: int, temperature: float,
-               eos_id: int, pad_id: int, seed: int, drop_finished: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+               eos_id: int, pad_id: int, seed: int, drop_finished: bool = True,
+               sampling: str = "cdf") -> tuple[torch.Tensor, torch.Tensor]:
         """Left-padded prompts (B, P) -> (response ids (B, R), log π(y_t) (B, R)); R <= max_new_tokens.
 
-        After EOS a row holds `pad_id` (log-prob 0). With drop_finished=False and fp32 weights, the same seed
-        draws the same tokens as `model.generate(do_sample=True, top_k=0, top_p=1)` (same ops, same order).
+        After EOS a row holds `pad_id` (log-prob 0). With drop_finished=False, sampling="multinomial" and fp32
+        weights, the same seed draws the same tokens as `model.generate(do_sample=True, top_k=0, top_p=1)` (same
+        ops, same order); the default draws from the same distribution faster (`draw`).
         """
         from transformers import DynamicCache
 
@@ -100,13 +131,12 @@ class Sampler:
         mask = prompt_mask
         pos = models.position_ids(mask)  # (B, P)
         cache = DynamicCache()
-        logits = self.model(input_ids=prompt_ids, attention_mask=mask, position_ids=pos, past_key_values=cache,
-                            use_cache=True, logits_to_keep=1).logits[:, -1]  # (B, V)
+        logits = self.next_logits(prompt_ids, mask, pos, cache)  # (B, V)
         pos = pos[:, -1:] + 1  # (B, 1)
         unfinished = torch.ones(B, dtype=torch.bool, device=device)
         for t in range(max_new_tokens):
             z = logits.float() / temperature
-            y = torch.multinomial(z.softmax(-1), 1).squeeze(1)  # (b,)
+            y = draw(z.softmax(-1), sampling)  # (b,)
             lp = z.gather(-1, y[:, None]).squeeze(1) - z.logsumexp(-1)
             y = torch.where(unfinished, y, torch.full_like(y, pad_id))  # (only without dropping) pad after EOS
             tokens[alive, t], logps[alive, t] = y, torch.where(unfinished, lp, torch.zeros_like(lp))
@@ -118,7 +148,6 @@ class Sampler:
                 alive, y, mask, pos, unfinished = alive[keep], y[keep], mask[keep], pos[keep], unfinished[keep]
                 cache.batch_select_indices(keep)
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
-            logits = self.model(input_ids=y[:, None], attention_mask=mask, position_ids=pos, past_key_values=cache,
-                                use_cache=True).logits[:, -1]
+            logits = self.next_logits(y[:, None], mask, pos, cache)
             pos = pos + 1
         return tokens[:, :t + 1], logps[:, :t + 1]

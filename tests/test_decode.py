@@ -1,6 +1,7 @@
 """The fast sampler (`rlhf_lib.decode`): same tokens as `generate` where the arithmetic is the same, log-probs that
 the policy's own forward pass reproduces, LoRA merged exactly, finished rows dropped without changing the rest."""
 
+import pytest
 import torch
 
 from rlhf_lib import decode, models, ppo
@@ -28,9 +29,21 @@ def test_same_tokens_as_generate_in_fp32():
     model, tok = _policy(lora=False)
     ids, mask = _prompts(tok)
     s = decode.Sampler(model, dtype=torch.float32)
-    ours, _ = s.sample(ids, mask, 12, 0.7, tok.eos_token_id, tok.pad_token_id, seed=3, drop_finished=False)
+    ours, _ = s.sample(ids, mask, 12, 0.7, tok.eos_token_id, tok.pad_token_id, seed=3, drop_finished=False,
+                       sampling="multinomial")
     ref = ppo.sample(model, ids, mask, 12, 0.7, tok.eos_token_id, tok.pad_token_id, seed=3, autocast=False)
     assert torch.equal(ours, ref)
+
+
+def test_inverse_cdf_draws_follow_the_distribution():
+    torch.manual_seed(0)
+    p = torch.tensor([[0.5, 0.0, 0.2, 0.3, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0]])
+    draws = torch.stack([decode.draw(p) for _ in range(20_000)])  # (N, 2)
+    freq = torch.stack([(draws[:, 0] == k).float().mean() for k in range(5)])
+    assert (freq - p[0]).abs().max() < 0.015  # 3 standard errors at 20,000 draws
+    assert (draws[:, 1] == 4).all()  # a token of probability 1 always, of probability 0 never
+    with pytest.raises(ValueError, match="cdf"):
+        decode.draw(p, "top_k")
 
 
 def test_merged_weights_equal_the_lora_forward():
