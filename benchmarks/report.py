@@ -104,11 +104,39 @@ def _notebooks(r: dict) -> list[str]:
     return lines + [""]
 
 
+def _pct(v: dict, pct: bool) -> str:
+    f = (lambda x: f"{100 * x:.1f}") if pct else (lambda x: f"{x:.3f}")
+    return f"{f(v['value'])}{'%' if pct else ''} [{f(v['lo'])}, {f(v['hi'])}]"
+
+
+def _reward_levers(r: dict) -> list[str]:
+    """The table of issue 18's levers (`python -m benchmarks.reward_levers`), then the judges that bound them."""
+    lines = ["## reward_levers: what moves the reward model", "",
+             f"`results/reward_levers.json`, {r['profile']} sizes. Test split: {r['test_prompts']} prompts, "
+             f"{r['pairs']['test']} pairs ({r['test_category_mix']}); Bayes ceiling of the test labels "
+             f"{r['bayes_ceiling_test']:.3f}. 95% CIs by prompt; \"− probe\" is the paired difference in test accuracy "
+             "to the K=8 probe on the same pairs. Conditions: " + r["machine"].get("note", ""), "",
+             "| lever | what it changes | val acc | test acc | gold agreement | − probe | s |",
+             "|---|---|---|---|---|---|---:|"]
+    for name, v in r["levers"].items():
+        diff = v.get("test_accuracy_minus_probe")
+        lines.append(f"| {name} | {v['what']} | {_pct(v['val_accuracy'], False)} | {_pct(v['test_accuracy'], False)} | "
+                     f"{_pct(v['gold_agreement'], True)} | {_pct(diff, False) if diff else ''} | {v['seconds']:.0f} |")
+    for name, j in r.get("judges", {}).items():
+        if isinstance(j, dict) and "gold_agreement" in j:
+            lines.append(f"| judge: {name.replace('_', ' ')} | | | {_pct(j['test_accuracy'], False)} | "
+                         f"{_pct(j['gold_agreement'], True)} | | |")
+    right = r.get("judges", {}).get("base_model_right")
+    if right:
+        lines += ["", "The base model answers right: " + ", ".join(f"{c} {n}" for c, n in right.items()) + "."]
+    return lines + [""]
+
+
 def write_results(results_dir: Path, report: Path) -> Path:
     runs = {}
     for path in sorted(results_dir.glob("*.json")):
         r = json.loads(path.read_text())
-        if "contestants" in r:  # older files of another format are left out
+        if "contestants" in r or r.get("benchmark") == "reward_levers":  # older files of other formats: left out
             runs[r["benchmark"]] = r
     ceilings = {}
     if "matmul" in runs:
@@ -127,6 +155,8 @@ def write_results(results_dir: Path, report: Path) -> Path:
     for name in ("matmul", "generation", "reward_training", "ppo_vs_trl"):
         if name in runs:
             lines += _matmul(runs[name]) if name == "matmul" else _benchmark(runs[name], ceilings)
+    if "reward_levers" in runs:
+        lines += _reward_levers(runs["reward_levers"])
     if "notebooks" in runs:
         lines += _notebooks(runs["notebooks"])
     if NOTES.is_file():
