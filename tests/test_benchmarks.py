@@ -29,12 +29,14 @@ def test_quick_run_writes_every_contestant_and_ratio(quick_run):
     code, out = quick_run
     assert code == 0
     gen = json.loads((out / "generation.json").read_text())
-    assert set(gen["contestants"]) == {"ours_ppo_sample", "plain_generate"}
+    assert set(gen["contestants"]) == {"ours_ppo_sample", "ours_decode", "ours_decode_fp32", "plain_generate",
+                                       "plain_generate_fp32"}
     for c in gen["contestants"].values():
-        assert c["tokens_per_s"] > 0 and c["peak_rss_mb"] > 0 and len(c["seconds"]) == 2
-    (ratio,) = gen["ratios"]
-    a, b = (gen["contestants"][ratio[k]]["tokens_per_s"] for k in ("numerator", "denominator"))
-    assert ratio["ratio"] == pytest.approx(a / b)
+        assert c["tokens_per_s"] > 0 and c["peak_rss_mb"] > 0 and len(c["seconds"]) == 2 and c["bytes_per_step"] > 0
+    assert len(gen["ratios"]) == 3
+    for ratio in gen["ratios"]:
+        a, b = (gen["contestants"][ratio[k]]["tokens_per_s"] for k in ("numerator", "denominator"))
+        assert ratio["ratio"] == pytest.approx(a / b)
     # LoRA starts at B = 0: our sampler and plain generate draw the same tokens, so they do the same work
     assert gen["contestants"]["ours_ppo_sample"]["widths"] == gen["contestants"]["plain_generate"]["widths"]
     rm = json.loads((out / "reward_training.json").read_text())
@@ -46,7 +48,8 @@ def test_report_names_the_machine_and_every_ratio(quick_run):
     _, out = quick_run
     text = (out / "RESULTS.md").read_text()
     for needle in ("## generation", "## reward_training", "cores", "torch ", "trl ", "unit test",
-                   "ours_ppo_sample / plain_generate", "ours_loop / trl_reward_trainer", "QUICK"):
+                   "ours_ppo_sample / plain_generate", "ours_decode / plain_generate", "ours_loop / trl_reward_trainer",
+                   "QUICK"):
         assert needle in text, needle
 
 

@@ -324,7 +324,7 @@ display(shown.iloc[::max(1, A.voice_eval_samples)])  # noqa: F821 -- the first a
 # A voice answer is heard, not read. Debian's `espeak-ng` speaks offline with no downloads (`apt-get install
 # espeak-ng`; `brew install espeak-ng` on a Mac); `rlhf_lib.apps.speech` reads each answer aloud and measures how
 # long it takes to hear. Listen to the two answers to the same prompt, then read the table: a listener's cost is
-# seconds, and seconds are not words ("1,609.34 meters" is two words and several seconds). Look at whether the
+# seconds, and seconds are not words (a number with decimals is one word and several seconds). Look at whether the
 # policy's answers are quicker to hear than the reference's, and whether the brevity baseline gets there too.
 # Where espeak-ng is missing the cell says so and skips.
 
