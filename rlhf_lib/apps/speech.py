@@ -1,8 +1,8 @@
 """Speech for chapter 5.4: an answer read aloud by espeak-ng (offline, no downloads), and how long it takes to hear.
 
 A voice answer costs the listener time, not words: a number with decimals is one word and many syllables
-("one thousand six hundred nine point three four"). `speak` returns the WAV bytes (for `IPython.display.Audio`) and their duration in seconds. Without
-espeak-ng (Debian/Ubuntu: `apt-get install espeak-ng`; macOS: `brew install espeak-ng`) `available()` is False
+("one thousand six hundred nine point three four"). `speak` returns the WAV bytes (for `IPython.display.Audio`)
+and their duration in seconds. Without espeak-ng (Debian/Ubuntu: `apt-get install espeak-ng`; macOS: `brew install espeak-ng`) `available()` is False
 and the notebook says so instead of playing anything.
 """
 
