@@ -2,8 +2,8 @@
 
 A voice answer costs the listener time, not words: a number with decimals is one word and many syllables
 ("one thousand six hundred nine point three four"). `speak` returns the WAV bytes (for `IPython.display.Audio`)
-and their duration in seconds. Without espeak-ng (Debian/Ubuntu: `apt-get install espeak-ng`; macOS: `brew install espeak-ng`) `available()` is False
-and the notebook says so instead of playing anything.
+and their duration in seconds. Without espeak-ng (Debian/Ubuntu: `apt-get install espeak-ng`; macOS:
+`brew install espeak-ng`) `available()` is False and the notebook says so instead of playing anything.
 """
 
 from __future__ import annotations
