@@ -97,8 +97,12 @@ class Sampler:
 
     @torch.no_grad()
     def refresh(self) -> None:
-        """Copy the policy's current LoRA-merged weights in (the other weights never change)."""
-        for name, w in merged_weights(self.policy).items():
+        """Copy the policy's current weights in: the LoRA-merged ones (the others never change), or every weight of
+        a policy trained in full (no adapters, e.g. chapter 5's small models)."""
+        merged = merged_weights(self.policy)
+        if not merged:
+            merged = dict(base_model(self.policy).named_parameters())
+        for name, w in merged.items():
             self.params[name].copy_(w)
 
     def next_logits(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache) -> torch.Tensor:

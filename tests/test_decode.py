@@ -64,6 +64,19 @@ def test_merged_weights_equal_the_lora_forward():
     assert (a - b).abs().max() < 1e-4
 
 
+def test_refresh_follows_a_policy_trained_in_full():
+    model, tok = _policy(lora=False)
+    ids, mask = _prompts(tok)
+    s = decode.Sampler(model, dtype=torch.float32)
+    with torch.no_grad():
+        for p in model.parameters():  # an update of every weight, as full fine-tuning makes
+            p.mul_(1.5)
+        s.refresh()
+        a = model(input_ids=ids, attention_mask=mask, position_ids=models.position_ids(mask)).logits
+        b = s.model(input_ids=ids, attention_mask=mask, position_ids=models.position_ids(mask)).logits
+    assert (a - b).abs().max() < 1e-4
+
+
 def _recomputed(policy, ids, mask, responses, temperature, eos_id):
     r_mask, _ = ppo.response_mask(responses, eos_id)
     full, fmask = torch.cat([ids, responses], 1), torch.cat([mask, r_mask], 1)
