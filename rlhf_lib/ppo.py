@@ -22,7 +22,7 @@ chapter 5 both qualify, so nothing below special-cases either.
 The engineering lives in siblings, called in one line each: `distributed` (data parallelism: under `torchrun` or
 `accelerate launch` each process rolls out its share of the global batch, and N processes take the same steps as
 one, docs/scaling.md), `checkpoint` (resumable runs), `models` (LoRA set-up, prompt ids, the shared frozen
-layers). Judging a tuned policy is `judge`'s; the reward model as PPO's score is `reward.text_reward_fn`.
+layers), `decode` (a faster rollout sampler: LoRA merged into a bf16 copy, `PPOConfig(sampler="decode")`). Judging a tuned policy is `judge`'s; the reward model as PPO's score is `reward.text_reward_fn`.
 """
 
 from __future__ import annotations
