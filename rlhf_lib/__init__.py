@@ -12,12 +12,13 @@ Reward model  pairs        preference pairs as the training loop reads them (tok
 Validation    metrics      accuracy, precision/recall/F1, AUC, calibration, CIs, bias probes, BLEU/ROUGE
               judge        a tuned policy against its reference: win rates with CIs, controls, refusals
 PPO           ppo          PPO with a KL penalty, read top to bottom: the equations of chapter 4 in order
+              decode       a faster rollout sampler (LoRA merged into a bf16 copy), `PPOConfig(sampler="decode")`
               distributed  data parallelism for PPO, one call per use in `ppo`
               checkpoint   the one checkpoint format of both training loops (refuses a changed configuration)
               train_ppo    chapter 4's run, headless, and its one set-up (`--reward-model`, `--prompts`: yours)
               launch       what the headless entry points share: profile + overrides, process set-up
 Beyond        compare      chapter 6: PPO, best-of-n, DPO and RLOO on one problem
-              apps/        chapter 5: language (chat, summaries), voice, seqrl (sprites, melody)
+              apps/        chapter 5: language (chat, summaries), voice, speech, seqrl (sprites, melody)
 Course        exercises/   the checks of chapters 0-4's exercises, one file per chapter
               plots, report, course   shared plots, recorded figures, the headless runner
               voice        `python -m rlhf_lib.voice`: re-sample chapter 5.4's voice answers (entry point)
