@@ -57,16 +57,20 @@ TABLE: dict[str, tuple] = {
     "reward.top_k":               (2,       4,       4),      # decoder layers trained in the "topk" arch
     "reward.max_length":          (256,     256,     512),    # prompt + response tokens seen by the RM (left-cut)
     "reward.max_train_pairs":     (96,      None,    None),   # None = every pair of the split
+    "reward.chapter_train_pairs": (None,    2000,    None),   # the notebooks' cap on train, whole prompts (cpu:
+                                                              # chapter 2 in 20 min); python -m rlhf_lib.train_reward: all
     "reward.max_eval_pairs":      (48,      None,    None),   # val and test pairs
     "reward.feature_batch_size":  (16,      16,      64),     # sequences per frozen forward pass
     "reward.batch_size":          (16,      16,      32),     # pairs per step
     "reward.epochs":              (2,       2,       3),      # explicit loop (early-stopped on val accuracy)
-    "reward.trl_epochs":          (1,       0.6,     3),      # TRL RewardTrainer (no early stopping; cpu: where our loop peaks)
+    "reward.trl_epochs":          (1,       0.4,     3),      # TRL RewardTrainer (no early stopping; cpu: in the budget)
     "reward.trl_eval_every":      (None,    None,    40),     # TRL steps between its own evaluations (None: none)
     "reward.lr":                  (1e-4,    1e-4,    1e-4),   # AdamW, transformer RM
     "reward.lora_r":              (8,       16,      16),
     "reward.lora_epochs":         (0.5,     0.6,     None),   # LoRA on every layer after the top-k RM (None: §6 is LoRA)
     "reward.lora_lr":             (3e-4,    3e-4,    3e-4),   # AdamW on those adapters (cpu: 0.6 epoch, where it peaks)
+    "reward.chapter_lora":        (True,    False,   False),  # chapter 2 trains that LoRA RM (cpu: over its budget, so
+                                                              # it shows the recorded run; train_reward --arch lora trains)
     "reward.ffn_layer":           (24,      24,      24),     # which layer's pooled hidden states feed the FFN
     "reward.ffn_hidden":          (128,     256,     256),
     "reward.ffn_lr":              (1e-3,    1e-3,    1e-3),   # AdamW, FFN

@@ -11,6 +11,7 @@ dataset -> adding every label of the panel (`data.load_panel_votes`) as splits w
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,12 +100,35 @@ def _check_split(ds, name: str) -> list[str]:
     return panel
 
 
-def capped_rows(n: int, cap: int | None, seed: int) -> np.ndarray:
-    """The rows of an n-pair split that a cap keeps: a seeded sample of `cap` rows, in order (all rows when None)."""
-    rows = np.arange(n)
-    if cap is not None and cap < n:
-        rows = np.sort(np.random.default_rng(seed).choice(rows, size=cap, replace=False))
-    return rows
+def capped_rows(prompts: Sequence, cap: int | None, seed: int) -> np.ndarray:
+    """The rows of a split (one prompt key per row) that a cap keeps, in order (all rows when None): whole prompts in
+    a seeded order, as many as fit in `cap` pairs (at least one). By prompt, not by pair: with K responses a prompt
+    has K(K-1)/2 pairs, and a random share of pairs would keep nearly every response, so neither the features to
+    extract nor the panel's votes on those responses (`add_vote_splits`) would shrink with the cap."""
+    keys = [prompt_key(p) for p in prompts]
+    rows = np.arange(len(keys))
+    if cap is None or cap >= len(keys):
+        return rows
+    rows_of: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        rows_of.setdefault(k, []).append(i)
+    kept: list[int] = []
+    for j in np.random.default_rng(seed).permutation(len(rows_of)):
+        group = list(rows_of.values())[j]
+        if kept and len(kept) + len(group) > cap:
+            break
+        kept += group
+    return np.sort(np.array(kept))
+
+
+def split_caps(r, chapter: bool = True) -> dict[str, int | None]:
+    """The pairs kept per split at the sizes of a profile's `reward` rows: `max_train_pairs` and `max_eval_pairs`, and
+    in a chapter's notebook (`chapter=True`) also `chapter_train_pairs`, so the cpu chapters keep their time budget
+    while the headless `python -m rlhf_lib.train_reward` trains on every pair."""
+    train = r.max_train_pairs
+    if chapter and r.chapter_train_pairs is not None:
+        train = r.chapter_train_pairs if train is None else min(train, r.chapter_train_pairs)
+    return {"train": train, "val": r.max_eval_pairs, "test": r.max_eval_pairs}
 
 
 def capped(dataset, max_pairs: dict[str, int | None], seed: int = 0):
@@ -112,12 +136,13 @@ def capped(dataset, max_pairs: dict[str, int | None], seed: int = 0):
     chapter that reads the same pairs as text (chapter 3's probes score them; the feature cache is reused)."""
     from datasets import DatasetDict
 
-    return DatasetDict({name: ds.select(capped_rows(len(ds), max_pairs.get(name), seed)) for name, ds in dataset.items()})
+    return DatasetDict({name: ds.select(capped_rows(ds["prompt"], max_pairs.get(name), seed))
+                        for name, ds in dataset.items()})
 
 
 def build_pairs(dataset, tokenizer, max_length: int, max_pairs: dict[str, int | None] | None = None,
                 seed: int = 0) -> PairTable:
-    """Turn the chapter-1 DatasetDict into a `PairTable`; `max_pairs` caps a split (a seeded sample)."""
+    """Turn the chapter-1 DatasetDict into a `PairTable`; `max_pairs` caps a split (a seeded sample of prompts)."""
     max_pairs = max_pairs or {}
     index: dict[tuple[str, str], int] = {}
     prompts: list = []
@@ -136,7 +161,7 @@ def build_pairs(dataset, tokenizer, max_length: int, max_pairs: dict[str, int | 
     for name in dataset:
         ds = dataset[name]
         panel = _check_split(ds, name)
-        rows = capped_rows(len(ds), max_pairs.get(name), seed)
+        rows = capped_rows(ds["prompt"], max_pairs.get(name), seed)
         ds = ds.select(rows)
         c = [seq(p, r) for p, r in zip(ds["prompt"], ds["chosen"], strict=True)]
         r = [seq(p, r) for p, r in zip(ds["prompt"], ds["rejected"], strict=True)]

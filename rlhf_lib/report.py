@@ -228,6 +228,30 @@ def run_times(chapter: str, ref_dir: Path | None = None, bench_file: Path | None
     return "\n".join(lines)
 
 
+LEVERS_FILE = REPO_ROOT / "benchmarks" / "results" / "reward_levers.json"
+
+
+def recorded_lever(name: str, yours: str = "", path: Path | None = None) -> str:
+    """One reward-model lever of the committed benchmark run (`python -m benchmarks.reward_levers`) as printable
+    lines: what it is, its test accuracy and gold agreement with 95% CIs by prompt, its time and machine; `yours`
+    is printed beneath it ("your run" next to "recorded run")."""
+    path = path or LEVERS_FILE
+    if not path.is_file():
+        return f"(no recorded run: {path} is missing; `python -m benchmarks.reward_levers` writes it)"
+    run = json.loads(path.read_text())
+    lever = run["levers"].get(name)
+    if lever is None:
+        return f"(the recorded run {path.name} has no lever {name!r}: it has {', '.join(run['levers'])})"
+
+    def ci(x: dict) -> str:
+        return f"{x['value']:.3f} [{x['lo']:.3f}, {x['hi']:.3f}]"
+
+    lines = [f"recorded run ({path.name}, {run['profile']} sizes, {_where(run.get('machine', {}))}): {lever['what']}",
+             f"  test accuracy {ci(lever['test_accuracy'])}, gold agreement {ci(lever['gold_agreement'])}, "
+             f"trained in {_duration(lever['seconds'])}"]
+    return "\n".join(lines + ([f"  {yours}"] if yours else []))
+
+
 def _duration(seconds: float) -> str:
     seconds = float(seconds)
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"

@@ -96,14 +96,16 @@ def read_data(source: str | Path | None, on_error: str = "raise", fractions: tup
 
 
 def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, source: str | Path | None = None,
-                   arch: str = "topk", on_error: str = "raise", fractions: tuple[float, float] = (0.1, 0.1)) -> Path:
+                   arch: str = "topk", on_error: str = "raise", fractions: tuple[float, float] = (0.1, 0.1),
+                   chapter: bool = False) -> Path:
     """Chapter 2's recipe at the sizes of `cfg` (`config.load`): a reward model (`arch` topk, lora or ffn), Bradley-Terry,
     AdamW, early-stopped on val accuracy; measured on val and test; saved to `path`.
 
     `source`: None for chapter 1's dataset (trained on every panel label), or data of your own (`read_data`; bad rows
     skipped and counted with `on_error="skip"`, `fractions` of the prompts carved out for a missing val / test).
     Engine "trl" (topk only) also writes to `cfg.output_dir`, as `launch.load_run` sets it. `state`: accelerate's
-    process state under a launcher (None: one process).
+    process state under a launcher (None: one process). `chapter`: train on the pairs a chapter's notebook keeps
+    (`pairs.split_caps`: the cpu profile sub-samples train), as the chapters that need chapter 2's model do.
     """
     if arch not in ARCHS:
         raise ValueError(f"arch {arch!r} is not one of {', '.join(ARCHS)}")
@@ -116,9 +118,7 @@ def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, sour
     prefs, read = read_data(source, on_error, fractions, cfg.seed)
     model, tokenizer = reward.load_transformer_rm(cfg.model.name, "lora" if arch == "lora" else "topk", r.top_k,
                                                   lora_r=r.lora_r, seed=cfg.seed)
-    table = pairs.build_pairs(prefs, tokenizer, r.max_length,
-                              {"train": r.max_train_pairs, "val": r.max_eval_pairs, "test": r.max_eval_pairs},
-                              seed=cfg.seed)
+    table = pairs.build_pairs(prefs, tokenizer, r.max_length, pairs.split_caps(r, chapter), seed=cfg.seed)
     votes = data.load_panel_votes() if source is None else None  # every panel label: chapter 1's dataset only
     if votes and engine == "ours":  # soft targets; TRL takes one label per pair
         pairs.add_vote_splits(table, prefs, votes)
@@ -253,7 +253,7 @@ def load_or_train(path: str | Path | None = None, device: str | None = None):
     path = Path(path or config.artifacts_dir() / reward.REWARD_DIR)
     if not (path / "model.safetensors").is_file():
         print(f"no reward model at {path}: training a small one (this profile's sizes) ...")
-        train_and_save(config.load(), path)
+        train_and_save(config.load(), path, chapter=True)
     return reward.load_reward_model(path, device)
 
 

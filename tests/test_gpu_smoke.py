@@ -65,9 +65,7 @@ def test_chapter2_reward_model_the_gpu_way_trains_resumes_and_saves(cfg, tmp_pat
     rm, tokenizer = fresh()
     assert hasattr(rm, "get_base_model")  # peft-wrapped
     prefs = data.load_preferences()
-    table = pairs.build_pairs(prefs, tokenizer, R.max_length,
-                               {"train": R.max_train_pairs, "val": R.max_eval_pairs, "test": R.max_eval_pairs},
-                               seed=cfg.seed)
+    table = pairs.build_pairs(prefs, tokenizer, R.max_length, pairs.split_caps(R), seed=cfg.seed)
     pairs.add_vote_splits(table, prefs, data.load_panel_votes())
     tr, va = ("train_votes", "val_votes") if "train_votes" in table.splits else ("train", "val")
     train, val = table.splits[tr], table.splits[va]
@@ -165,9 +163,9 @@ def test_every_none_of_the_gpu_column_is_read_as_all(tokenizer):
     """The gpu column's "None = all" sizes, each passed to the function that reads it in the chapters."""
     gpu = config.load("gpu")
     prefs, train_prompts, test_prompts = data.load_preferences(), data.load_prompts("train"), data.load_prompts("test")
-    # chapter 2 (reward.max_train_pairs / max_eval_pairs) and train_reward
-    caps = {"train": gpu.reward.max_train_pairs, "val": gpu.reward.max_eval_pairs, "test": gpu.reward.max_eval_pairs}
-    assert set(caps.values()) == {None}
+    # chapter 2 (reward.max_train_pairs / max_eval_pairs / chapter_train_pairs) and train_reward
+    caps = pairs.split_caps(gpu.reward)
+    assert set(caps.values()) == {None} and caps == pairs.split_caps(gpu.reward, chapter=False)
     table = pairs.build_pairs(prefs, tokenizer, 64, caps, seed=0)
     assert {k: len(v) for k, v in table.splits.items()} == {k: len(prefs[k]) for k in ("train", "val", "test")}
     # chapter 5.1 (apps.chat_eval_prompts); chapter 6 (beyond.dpo_pairs, beyond.implicit_pairs)

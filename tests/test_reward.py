@@ -9,7 +9,7 @@ import torch
 from datasets import Dataset, DatasetDict
 from transformers import AutoModelForSequenceClassification
 
-from rlhf_lib import checkpoint, data, features, models, pairs, reward, train_reward
+from rlhf_lib import checkpoint, config, data, features, models, pairs, reward, train_reward
 from rlhf_lib.reward import TrainConfig
 
 
@@ -331,18 +331,41 @@ def test_vote_splits_reuse_the_table_and_keep_every_label(tokenizer):
     assert result.steps == 2
 
 
+def test_a_cap_keeps_whole_prompts_in_a_seeded_order():
+    """A cap samples prompts, not pairs: every pair of a kept prompt stays (its responses, its votes), none of the rest."""
+    prompts = ["a"] * 6 + ["b"] * 6 + ["c"] * 3 + ["d"]
+    for seed in range(5):
+        rows = pairs.capped_rows(prompts, 10, seed)
+        kept = [prompts[i] for i in rows]
+        assert 1 <= len(rows) <= 10 and list(rows) == sorted(rows)
+        assert all(kept.count(p) == prompts.count(p) for p in set(kept))
+    assert len({tuple(pairs.capped_rows(prompts, 10, seed)) for seed in range(5)}) > 1  # the seed decides
+    assert len(pairs.capped_rows(prompts, 2, 0)) >= 1  # one whole prompt even when it alone is over the cap
+    assert list(pairs.capped_rows(prompts, None, 0)) == list(pairs.capped_rows(prompts, 16, 0)) == list(range(16))
+
+
+def test_chapter_caps_sub_sample_train_only_in_a_chapter():
+    """The cpu chapters sub-sample train (`reward.chapter_train_pairs`); the headless entry point reads every pair."""
+    cpu, ci = config.load("cpu").reward, config.load("ci").reward
+    assert pairs.split_caps(cpu) == {"train": cpu.chapter_train_pairs, "val": None, "test": None}
+    assert pairs.split_caps(cpu, chapter=False) == {"train": None, "val": None, "test": None}
+    assert pairs.split_caps(ci) == pairs.split_caps(ci, chapter=False) == {"train": 96, "val": 48, "test": 48}
+    smaller = config.load("ci", reward__chapter_train_pairs=10).reward
+    assert pairs.split_caps(smaller)["train"] == 10 and pairs.split_caps(smaller, chapter=False)["train"] == 96
+
+
 def test_load_or_train_trains_a_missing_model_once_through_the_entry_point(tokenizer, tmp_path, monkeypatch):
     calls = []
 
-    def train_and_save(cfg, path, engine="ours", state=None):  # stands in for chapter 2's recipe (minutes)
-        calls.append((path, engine, state))
+    def train_and_save(cfg, path, engine="ours", state=None, chapter=False):  # stands in for chapter 2's recipe
+        calls.append((path, engine, state, chapter))
         return reward.save_reward_model(tiny_rm(tokenizer), tokenizer, path)
 
     monkeypatch.setattr(train_reward, "train_and_save", train_and_save)
     path = tmp_path / "rm"
     first, tok = train_reward.load_or_train(path, device="cpu")
     again, _ = train_reward.load_or_train(path, device="cpu")  # now it exists: loaded, not trained again
-    assert calls == [(path, "ours", None)]
+    assert calls == [(path, "ours", None, True)]  # on the pairs chapter 2 keeps, as chapter 2 would have
     assert reward.score(first, tok, ["Hi"], ["Hello"]) == reward.score(again, tok, ["Hi"], ["Hello"])
 
 

@@ -56,7 +56,7 @@ timings = {}
 # %%
 prefs = data.load_preferences()
 tokenizer = models.load_tokenizer(cfg.model.name)
-caps = {"train": R.max_train_pairs, "val": R.max_eval_pairs, "test": R.max_eval_pairs}
+caps = pairs.split_caps(R)  # the cpu profile sub-samples train (reward.chapter_train_pairs)
 table = pairs.build_pairs(prefs, tokenizer, R.max_length, caps, seed=cfg.seed)
 train_split, val_split, test_split = (table.splits[s] for s in ("train", "val", "test"))
 ceiling = {s: metrics.bayes_ceiling(table.splits[s].p_chosen) for s in ("train", "val", "test")}

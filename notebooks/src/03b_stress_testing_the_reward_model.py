@@ -56,7 +56,7 @@ print(f"profile {cfg.profile}: {M.n_boot} bootstrap resamples, {M.probe_pairs} p
 
 # %%
 prefs = data.load_preferences()
-caps = {"train": R.max_train_pairs, "val": R.max_eval_pairs, "test": R.max_eval_pairs}
+caps = pairs.split_caps(R)  # the cpu profile sub-samples train (reward.chapter_train_pairs)
 
 
 prefs = pairs.capped(prefs, caps, cfg.seed)  # the seeded subsets chapter 2 kept (its feature cache is reused)

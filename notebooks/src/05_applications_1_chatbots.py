@@ -120,7 +120,7 @@ for t in ("QA", "summarisation"):
 # %%
 t = time.perf_counter()
 rm_lm, tokenizer = models.load_model(cfg.model.name, dtype=torch.float32)
-caps = {"train": R.max_train_pairs, "val": R.max_eval_pairs, "test": R.max_eval_pairs}
+caps = pairs.split_caps(R)  # the cpu profile sub-samples train (reward.chapter_train_pairs)
 table = pairs.build_pairs(prefs_all, tokenizer, R.max_length, caps, seed=cfg.seed)  # = chapter 2's table
 cache = features.extract(rm_lm, tokenizer, table, R.top_k, models.resolve(cfg.model.name), R.feature_batch_size)
 X = cache.features(R.ffn_layer, "both")  # (S, 2H)
