@@ -112,8 +112,8 @@ def longest_sentence(text: str) -> int:
     return max((len(word_list(s)) for s in sentences), default=0)
 
 
-def length_score(n_words: int, lo: int, hi: int) -> float:
-    """0 inside [lo, hi] words, down to −1 for an answer far too terse or far too long."""
+def length_score(n_words: float, lo: float, hi: float) -> float:
+    """0 inside [lo, hi] words (or seconds, for a spoken answer), down to −1 for one far too terse or far too long."""
     return -min(1.0, (lo - n_words) / lo) if n_words < lo else (-min(1.0, (n_words - hi) / hi) if n_words > hi else 0.0)
 
 

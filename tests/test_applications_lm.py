@@ -56,6 +56,16 @@ def test_length_suited_to_speech():
     assert voice.gold_components(TIMER, "Ok.", True)["length"] < 0
 
 
+def test_length_is_judged_by_the_seconds_it_takes_to_hear(monkeypatch):
+    """The length component reads `speech.seconds` (espeak-ng's audio, or the estimate), not the word count."""
+    heard = {}
+    monkeypatch.setattr(voice.speech, "seconds", lambda text: heard.setdefault(text, 30.0))
+    few_words = "It is 1,609.34 meters."  # four words, and (here) half a minute to hear
+    assert voice.gold_components(CONV, few_words, True)["length"] < 0 and few_words in heard
+    monkeypatch.setattr(voice.speech, "seconds", lambda text: 4.0)
+    assert voice.gold_components(CONV, few_words, True)["length"] == 0
+
+
 def test_tone_friendly_and_direct():
     warm = "Congratulations on your new puppy! What will you name it?"
     cold = "As an AI language model, I do not have feelings about your puppy."

@@ -71,7 +71,10 @@ print(f"profile {cfg.profile}:", {k: v for k, v in vars(A).items() if k.startswi
 # - **relevance** — the words a useful answer uses (how-to steps, weather advice, a warm reply in small talk);
 # - **spoken** — nothing that only works on a screen: markdown (`**`, `#`, bullets, numbered lists, tables),
 #   URLs, emoji, code, parentheses; no sentence longer than a listener can follow (25 words);
-# - **length** — suited to speech: a timer confirmation in 3–20 words, a how-to in 10–50;
+# - **length** — how long the answer takes to **hear**, in seconds of audio (`speech.seconds`: espeak-ng reads it
+#   aloud where it is installed, see "Hearing it" below; elsewhere an estimate from syllables): a timer
+#   confirmation in a few seconds, a how-to in one breath (`voice.LISTEN_SECONDS` sets the ranges). Seconds, not
+#   words: `1,609.34` is one word and a long read;
 # - **tone** — friendly and direct: no "As an AI" disclaimers, no "Certainly! Here is…" filler, no refusing a
 #   harmless request; warmth in small talk (VADER sentiment);
 # - **truncation, repetition, style** — as in chapter 1.
@@ -125,17 +128,18 @@ t = time.perf_counter()
 responses = voice.sample_responses(prompts, cfg)
 timings["responses"] = time.perf_counter() - t
 flat = [(by_id[pid], r) for pid, rs in responses.items() for r in rs]
-stats = pd.DataFrame([{"category": p["category"], "words": len(r["text"].split()), "finished": r["finished"],
+stats = pd.DataFrame([{"category": p["category"], "words": len(r["text"].split()),
+                       "seconds": speech.seconds(r["text"]), "finished": r["finished"],
                        "unspeakable": bool(voice.unspeakable(r["text"])),
                        "gold": voice.gold_utility(p, r["text"], r["finished"])} for p, r in flat])
-print(f"{len(flat)} answers in {timings['responses']:.0f} s (0 s: all shipped)")
+print(f"{len(flat)} answers in {timings['responses']:.0f} s (0 s: all shipped); listening time from {speech.source()}")
 display(stats.groupby("category").mean(numeric_only=True).round(2))  # noqa: F821
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
 stats.groupby("category")["unspeakable"].mean().plot.bar(ax=axes[0], color="tab:red")
 axes[0].set(ylabel="share of answers", title="Answers with screen-only formatting", ylim=(0, 1))
-axes[1].hist(stats["words"], bins=30, color="tab:gray")
-axes[1].axvspan(3, 30, color="tab:green", alpha=0.15, label="spoken range (most categories)")
-axes[1].set(xlabel="words per answer", title="Answer length")
+axes[1].hist(stats["seconds"], bins=30, color="tab:gray")
+axes[1].axvspan(1, 10, color="tab:green", alpha=0.15, label="a fact's range (voice.LISTEN_SECONDS)")
+axes[1].set(xlabel="seconds to hear an answer", title="Answer length, by ear")
 axes[1].legend()
 fig.tight_layout()
 plt.show()
@@ -324,14 +328,15 @@ display(shown.iloc[::max(1, A.voice_eval_samples)])  # noqa: F821 -- the first a
 # A voice answer is heard, not read. Debian's `espeak-ng` speaks offline with no downloads (`apt-get install
 # espeak-ng`; `brew install espeak-ng` on a Mac); `rlhf_lib.apps.speech` reads each answer aloud and measures how
 # long it takes to hear. Listen to the two answers to the same prompt, then read the table: a listener's cost is
-# seconds, and seconds are not words (a number with decimals is one word and several seconds). Look at whether the
-# policy's answers are quicker to hear than the reference's, and whether the brevity baseline gets there too.
+# seconds, and seconds are not words (a number with decimals is one word and several seconds). These are the
+# seconds the gold's **length** component judged. Look at whether the policy's answers are quicker to hear than
+# the reference's, and whether the brevity baseline gets there too.
 # Where espeak-ng is missing the cell says so and skips.
 
 # %%
 if speech.available():
     heard = [k for k in ("reference", "PPO policy", "brevity baseline") if k in evals]
-    spoken = {k: np.array([speech.speak(t)[1] if t.strip() else 0.0 for t in evals[k]["texts"]]) for k in heard}
+    spoken = {k: np.array([speech.seconds(t) for t in evals[k]["texts"]]) for k in heard}  # what the gold heard
     rows = []
     for k in heard:
         groups = np.array([r["id"] for r in evals[k]["records"]])

@@ -7,7 +7,8 @@ simulated annotators of chapter 5 reward, through `VOICE_WEIGHTS`):
     relevance the words a useful answer uses (how-to steps, weather advice, a warm reply to small talk)
     spoken    nothing that only works on a screen: no markdown (**, #, bullets, numbered lists, tables),
               no URLs, emoji or code, no parentheses; sentences short enough to follow by ear
-    length    a length suited to speech: a timer confirmation in a few words, a how-to in one breath
+    length    a listening time suited to speech, in seconds of audio (`speech.seconds`: espeak-ng's, where it is
+              installed): a timer confirmation in a couple of seconds, a how-to in one breath
     tone      friendly and direct: no "As an AI" disclaimers, no filler openers ("Certainly! Here is ..."),
               no refusing harmless requests; warmth in small talk (VADER sentiment)
     truncation, repetition, style   as in chapter 1's gold utility (`rlhf_lib.annotate`)
@@ -27,6 +28,7 @@ import numpy as np
 from .. import annotate
 from ..config import DATA_DIR
 from ..data import SPLITS
+from . import speech
 
 VOICE_CATEGORIES = ("timer", "weather", "fact", "conversion", "howto", "smalltalk")
 VOICE_COMPONENTS = ("correct", "relevance", "spoken", "length", "tone", "truncation", "repetition", "style")
@@ -40,9 +42,10 @@ VOICE_WEIGHTS: dict[str, dict[str, float]] = {
     "howto":      {"correct": 1.5, "relevance": 1.5, **_BASE},
     "smalltalk":  {"relevance": 1.0, **_BASE, "tone": 1.2},
 }
-# words: shorter is curt or empty, longer is more than a listener holds in mind
-SPEECH_LENGTH = {"timer": (3, 20), "weather": (6, 40), "fact": (3, 30), "conversion": (4, 30), "howto": (10, 50),
-                 "smalltalk": (4, 35)}
+# seconds to hear: shorter is curt or empty, longer is more than a listener holds in mind (a number read out
+# digit by digit takes seconds in one word, so the listener's clock, not the word count, sets the length)
+LISTEN_SECONDS = {"timer": (1.0, 7.0), "weather": (2.0, 14.0), "fact": (1.0, 10.0), "conversion": (1.5, 10.0),
+                  "howto": (3.5, 17.0), "smalltalk": (1.5, 12.0)}
 MAX_SPOKEN_SENTENCE = 25  # words; longer sentences are hard to follow by ear
 
 # Annotator noise for the voice panel, calibrated like chapter 1's: two annotators agree on ~72% of the pairs
@@ -136,7 +139,7 @@ def gold_components(record: dict, response: str, finished: bool | None = None) -
         hits = annotate.keyword_hits(text, record["keywords"])
         comp["relevance"] = min(1.0, hits / min(2.0, len(record["keywords"])))
     comp["spoken"] = spoken_score(text)
-    comp["length"] = annotate.length_score(len(words), *SPEECH_LENGTH[category])
+    comp["length"] = annotate.length_score(speech.seconds(text), *LISTEN_SECONDS[category])
     comp["tone"] = tone_score(record, text)
     comp["repetition"] = annotate.repetition_score(words)
     comp["truncation"] = annotate.truncation_score(text, finished, spoken=True)
