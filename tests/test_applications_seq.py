@@ -50,6 +50,38 @@ def test_procedural_sprites_are_mixed_quality():
     assert gold.std() > 0.8
 
 
+def test_sprite_prompts_and_relevance():
+    red_cross = sprites.prompt_tokens("red", "cross")
+    assert sprites.split_prompt(red_cross + FACE) == (("red", "cross"), FACE)
+    assert sprites.split_prompt(FACE) == (None, FACE)
+    assert sprites.prompt_text(("blue", "figure")) == "a symmetric blue figure"
+    assert sprites.prompt_text(("red", "cross")) == "a red cross"
+    with pytest.raises(ValueError, match="colour"):
+        sprites.prompt_tokens("purple", "cross")
+    cross = sprites.to_tokens(sprites.follow_prompt(np.random.default_rng(0), ("red", "cross")))
+    assert (sprites.to_grid(red_cross + cross) == sprites.to_grid(cross)).all()  # the prompt is no pixel
+    asked = sprites.gold_components(red_cross + cross)
+    assert asked["hue"] > 0.5 and asked["shape"] > 0.3 and asked["wellformed"] == 1.0
+    wrong_colour = sprites.gold_components(sprites.prompt_tokens("blue", "cross") + cross)
+    assert wrong_colour["hue"] == -1.0 and wrong_colour["shape"] == asked["shape"]
+    as_figure = sprites.gold_components(sprites.prompt_tokens("red", "figure") + cross)
+    assert as_figure["shape"] == as_figure["symmetry"]
+    assert sprites.gold_components(cross)["hue"] == sprites.gold_components(cross)["shape"] == 0.0  # no prompt
+    assert sprites.gold_utility(red_cross + cross) > sprites.gold_utility(sprites.prompt_tokens("blue", "cross") + cross)
+    # a face is no plus sign; a prompt word in the pixels is a malformed sprite
+    assert sprites.gold_components(red_cross + FACE)["shape"] < asked["shape"]
+    assert sprites.gold_components(red_cross + FACE[:-1] + [red_cross[0]])["wellformed"] == -1.0
+
+
+def test_procedural_prompted_sprites_follow_their_prompt_half_of_the_time():
+    seqs, kinds = sprites.procedural(400, seed=0, prompted=True)
+    assert all(len(s) == 66 and sprites.split_prompt(s)[0] in sprites.PROMPTS for s in seqs)
+    follows = np.array(kinds) == "follows prompt"
+    assert 0.4 < follows.mean() < 0.6
+    hue = np.array([sprites.gold_components(s)["hue"] for s in seqs])
+    assert hue[follows].mean() > hue[~follows].mean() + 0.8
+
+
 def test_grid_figure_draws():
     import matplotlib
     matplotlib.use("Agg")
@@ -127,6 +159,15 @@ def test_panel_agreement_is_in_the_human_range():
         assert 0.02 < stats["ties"] < 0.3
         assert stats["votes_agree_with_gold"] > 0.7
         assert ((pairs.target >= 0) & (pairs.target <= 1)).all() and pairs.weight.max() <= 5
+    # prompted sprites, compared within a prompt as chapter 5.2 does: relevance must not make the raters too unanimous
+    seqs, _ = sprites.procedural(400, seed=1, prompted=True)
+    panel = annotate.make_panel(5, seed=0, temperature=sprites.RATER_TEMPERATURE,
+                                weights={sprites.DOMAIN: sprites.GOLD_WEIGHTS})
+    groups = [tuple(s[:2]) for s in seqs]
+    pairs = seqrl.label_pairs(panel, sprites.DOMAIN, seqs, 400, sprites.gold_components, sprites.gold_utility,
+                              groups=groups)
+    assert all(a[:2] == b[:2] for a, b in zip(pairs.a, pairs.b, strict=True))  # same prompt in every pair
+    assert 0.65 <= seqrl.panel_stats(pairs)["agreement"] <= 0.77, seqrl.panel_stats(pairs)
 
 
 def test_reward_model_learns_a_simple_preference():
@@ -213,3 +254,31 @@ def test_compare_gives_the_win_rate_with_its_bootstrap_ci_over_pairs():
     assert ev["win"] == metrics.bootstrap_ci(judge.win_rate, ev["gold_t"], ev["gold_b"], n_boot=200, seed=5)
     flat = seqrl.compare(ac, lambda s: 0.0, 8, melody.MAX_NEW_TOKENS, seed=5, n_boot=50)
     assert flat["win"] == {"value": 0.5, "lo": 0.5, "hi": 0.5}  # every pair a tie
+
+
+def test_prompted_generation_keeps_the_prompt_and_compare_resamples_prompts():
+    from rlhf_lib import judge, metrics
+
+    ac = seqrl.actor_critic(seqrl.tiny_llama(sprites.VOCAB_SIZE, hidden=16, layers=1, max_len=80, seed=0))
+    prompts = [sprites.prompt_tokens(*sprites.PROMPTS[i % 4]) for i in range(16)]
+    samples, _ = seqrl.generate(ac, 16, 8, seed=0, prompts=prompts)
+    assert all(s[:2] == p for s, p in zip(samples, prompts, strict=True))
+    with pytest.raises(ValueError, match="prompts"):
+        seqrl.generate(ac, 3, 8, prompts=prompts)
+    gold = lambda s: sprites.gold_components(s)["hue"] + 0.1 * len(s)  # noqa: E731
+    ev = seqrl.compare(ac, gold, 16, 8, seed=5, n_boot=200, prompts=prompts)
+    groups = np.array([str(p) for p in prompts])
+    assert ev["win"] == metrics.bootstrap_ci(judge.win_rate, ev["gold_t"], ev["gold_b"], n_boot=200, seed=5,
+                                             groups=groups)
+    # PPO on prompts: the reward function sees each episode's prompt as its meta
+    seen = []
+
+    def reward(meta, responses):
+        seen.extend(tuple(m) for m in meta)
+        return [0.0] * len(responses)
+
+    cfg = ppo.PPOConfig(steps=1, batch_size=8, minibatch_size=8, epochs=1, temperature=1.0, max_new_tokens=4,
+                        autocast=False, missing_eos_penalty=None)
+    _, gold_log = seqrl.train_ppo(ac, reward, cfg, lambda s: float(len(s)), progress=False, prompts=prompts[:4])
+    assert set(seen) <= {tuple(p) for p in prompts[:4]} and len(seen) == 8
+    assert gold_log[0]["gold"] >= 2  # the gold judged prompt + response

@@ -488,6 +488,9 @@ SEQUENCE_AND_RUN_ERRORS = [  # (id, a call taking tmp_path, error type, expected
      ValueError, r"training sequence 0 holds token 9 outside the vocabulary \[0, 8\)"),
     ("seq-bad-sprite-grid", lambda _: sprites.to_tokens(np.zeros((8, 7), int)),
      ValueError, r"a sprite is an \(8, 8\) array .* \(got shape \(8, 7\)\)"),
+    ("seq-bad-sprite-prompt", lambda _: sprites.prompt_tokens("purple", "cross"),
+     ValueError, r"a sprite prompt is a colour \(yellow, red, blue, green, white\) and a shape \(figure, cross\); "
+                 r"got 'purple', 'cross'"),
     ("seq-pitch-out-of-range", lambda _: melody.pitch_token(20), ValueError,
      r"pitch 20 is outside the range"),
     ("run-file-broken-json", lambda t: run_file(t, "run.json", '{"profile": "ci",\n "overrides": }'), ValueError,

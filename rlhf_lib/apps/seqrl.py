@@ -5,7 +5,8 @@ module supplies the rest of the loop, the same for every domain:
 
     tiny_llama        a small LlamaForCausalLM over the domain's own vocabulary (a valid `rlhf_lib.ppo` policy)
     pretrain          next-token training on procedurally generated sequences (the "pre-trained generator")
-    generate          unconditional samples: every episode's prompt is the single token BOS
+    generate          samples: every episode's prompt is BOS, or BOS and a domain prompt (e.g. a sprite's
+                      colour and shape words); a sample is returned as prompt + response, what the gold judges
     label_pairs       a panel of raters (chapter 1's `annotate.make_panel`, with the domain's gold weights as
                       `weights={domain: weights}`) compares pairs -> labels (A / B / tie) and soft targets
     SeqRewardModel    a small bidirectional transformer that scores a whole sequence
@@ -107,12 +108,14 @@ def ppo_config(section, prefix: str, max_new_tokens: int, seed: int = 0, **chang
 
 
 def train_ppo(ac: ppo.ActorCritic, reward_function: ppo.ResponseScoreFn, cfg: ppo.PPOConfig,
-              gold: Callable[[Sequence[int]], float], progress: bool = True) -> tuple[list[dict], list[dict]]:
-    """`ppo.train` on unconditional generation (every prompt is [BOS]); returns PPO's log and the gold log."""
+              gold: Callable[[Sequence[int]], float], progress: bool = True,
+              prompts: Sequence[Sequence[int]] | None = None) -> tuple[list[dict], list[dict]]:
+    """`ppo.train` on generation from [BOS] (or from [BOS, *prompt] for each of `prompts`, drawn at random each
+    step; the reward function gets the prompt as its meta); returns PPO's log and the gold log."""
     gold_log: list[dict] = []
-    prompts = [[BOS]] * cfg.batch_size
-    history = ppo.train(ac, prompts, [None] * len(prompts), reward_function, cfg, EOS, PAD, progress=progress,
-                        callback=gold_tracker(gold, gold_log))
+    prefixes = [list(p) for p in prompts] if prompts else [[]] * cfg.batch_size
+    history = ppo.train(ac, [[BOS, *p] for p in prefixes], prefixes, reward_function, cfg, EOS, PAD,
+                        progress=progress, callback=gold_tracker(gold, gold_log))
     return history, gold_log
 
 
@@ -143,17 +146,21 @@ def actor_critic(policy) -> ppo.ActorCritic:
 
 
 def generate(ac_or_model, n: int, max_new_tokens: int, seed: int = 0, reference: bool = False,
-             batch_size: int = 128) -> tuple[list[list[int]], list[float]]:
-    """`n` unconditional samples at T = 1 (each prompt is [BOS]) -> (token lists without EOS, KL per sample).
+             batch_size: int = 128, prompts: Sequence[Sequence[int]] | None = None) -> tuple[list[list[int]], list[float]]:
+    """`n` samples at T = 1 -> (prompt + response token lists without EOS, KL per sample).
 
-    Give an `ActorCritic` to sample the policy (or its reference) and measure Σ_t log π − log π_ref; a bare model
-    is wrapped on the fly (KL 0).
+    Each episode starts from [BOS], or from [BOS, *prompts[i]] (`prompts`: n domain prompts, which each sample keeps
+    in front). Give an `ActorCritic` to sample the policy (or its reference) and measure Σ_t log π − log π_ref; a
+    bare model is wrapped on the fly (KL 0).
     """
     ac = ac_or_model if isinstance(ac_or_model, ppo.ActorCritic) else actor_critic(ac_or_model)
     cfg = ppo.PPOConfig(max_new_tokens=max_new_tokens, temperature=1.0, autocast=False)
-    ids, _, kl = judge.sample_with_kl(ac, [[BOS]] * n, cfg, EOS, PAD, seed=seed, reference=reference,
-                                    batch_size=batch_size)
-    return [strip_eos(r) for r in ids], kl
+    prefixes = [list(p) for p in prompts] if prompts is not None else [[]] * n
+    if len(prefixes) != n:
+        raise ValueError(f"generate: {n} samples need {n} prompts (got {len(prefixes)})")
+    ids, _, kl = judge.sample_with_kl(ac, [[BOS, *p] for p in prefixes], cfg, EOS, PAD, seed=seed,
+                                    reference=reference, batch_size=batch_size)
+    return [p + strip_eos(r) for p, r in zip(prefixes, ids, strict=True)], kl
 
 
 def strip_eos(tokens: Sequence[int]) -> list[int]:
@@ -192,16 +199,27 @@ class Pairs:
 
 def label_pairs(panel: list[annotate.Annotator], domain: str, seqs: Sequence[Sequence[int]], n_pairs: int,
                 components: Callable[[Sequence[int]], dict[str, float]], gold: Callable[[Sequence[int]], float],
-                seed: int = 0) -> Pairs:
-    """Draw `n_pairs` random pairs of different sequences from `seqs` and let every rater of the panel judge each."""
+                seed: int = 0, groups: Sequence | None = None) -> Pairs:
+    """Draw `n_pairs` random pairs of different sequences from `seqs` and let every rater of the panel judge each.
+
+    `groups` (one key per sequence, e.g. its prompt): both sequences of a pair come from the same group, as people
+    compare two images made for the same prompt.
+    """
     if len(seqs) < 2:
         raise ValueError(f"need at least two sequences to make pairs (got {len(seqs)})")
     rng = np.random.default_rng(seed)
     comps = [components(s) for s in seqs]
     record = {"category": domain}
+    members: dict = {}
+    for i, g in enumerate(groups if groups is not None else [0] * len(seqs)):
+        members.setdefault(g, []).append(i)
+    pools = [m for m in members.values() if len(m) >= 2]
+    if not pools:
+        raise ValueError("no group holds two sequences to make a pair of")
     a_idx, b_idx, rows = [], [], []
     for _ in range(n_pairs):
-        i, j = rng.choice(len(seqs), size=2, replace=False)
+        pool = pools[int(rng.integers(len(pools)))] if len(pools) > 1 else pools[0]
+        i, j = rng.choice(pool, size=2, replace=False)
         a_idx.append(i)
         b_idx.append(j)
         rows.append([r.compare(record, comps[i], comps[j]) for r in panel])
@@ -315,8 +333,9 @@ def reward_fn(model: SeqRewardModel, reference_samples: Sequence[Sequence[int]])
     """The reward model as a `ppo.ResponseScoreFn` on (s − μ)/σ, with μ, σ measured on the reference's samples."""
     mean, std = judge.reward_normaliser(model.score(reference_samples))
 
-    def fn(meta, responses):
-        return ((model.score([strip_eos(r) for r in responses]) - mean) / std).tolist()
+    def fn(meta, responses):  # meta: each episode's domain prompt (a list of tokens, maybe empty) or None
+        seqs = [list(m or []) + strip_eos(r) for m, r in zip(meta, responses, strict=True)]
+        return ((model.score(seqs) - mean) / std).tolist()
 
     return fn, mean, std
 
@@ -326,23 +345,28 @@ def gold_tracker(gold: Callable[[Sequence[int]], float], log: list[dict]):
     """A `ppo.train` callback that appends the mean gold utility of each rollout batch to `log` (free: the
     gold is a Python function), so the proxy (reward-model score) and the gold can be plotted side by side."""
     def callback(step, stats, batch):
-        log.append({"step": step + 1, "gold": float(np.mean([gold(strip_eos(r)) for r in batch.responses])),
-                    "rm": stats["objective/scores"], "kl": stats["objective/kl"]})
+        prefixes = [[t for t in row if t not in (PAD, BOS)] for row in batch.ids[:, :batch.n_prompt].tolist()]
+        golds = [gold(p + strip_eos(r)) for p, r in zip(prefixes, batch.responses, strict=True)]
+        log.append({"step": step + 1, "gold": float(np.mean(golds)), "rm": stats["objective/scores"],
+                    "kl": stats["objective/kl"]})
     return callback
 
 
 def compare(ac: ppo.ActorCritic, gold: Callable[[Sequence[int]], float], n: int, max_new_tokens: int,
-            seed: int = 100, rm: SeqRewardModel | None = None, n_boot: int = 1000) -> dict:
+            seed: int = 100, rm: SeqRewardModel | None = None, n_boot: int = 1000,
+            prompts: Sequence[Sequence[int]] | None = None) -> dict:
     """Sample `n` sequences from the tuned policy and `n` from the reference; gold-judged win rate (ties split)
     with its 95% bootstrap CI ("win": {value, lo, hi}), KL per sequence, mean gold (and reward-model score) of each.
 
-    There are no prompts here: every pair (i-th tuned sample, i-th reference sample) is independent of the others,
-    so the CI resamples pairs (chapter 3's bootstrap), not groups.
+    Without prompts every pair (i-th tuned sample, i-th reference sample) is independent of the others, so the CI
+    resamples pairs (chapter 3's bootstrap). With `prompts` (n of them, the same for both models) the i-th samples
+    answer the same prompt and the CI resamples prompts (chapter 3's bootstrap by prompt).
     """
-    tuned, kl = generate(ac, n, max_new_tokens, seed=seed)
-    base, _ = generate(ac, n, max_new_tokens, seed=seed + 1, reference=True)
+    tuned, kl = generate(ac, n, max_new_tokens, seed=seed, prompts=prompts)
+    base, _ = generate(ac, n, max_new_tokens, seed=seed + 1, reference=True, prompts=prompts)
     g_t, g_b = np.array([gold(s) for s in tuned]), np.array([gold(s) for s in base])
-    win = metrics.bootstrap_ci(judge.win_rate, g_t, g_b, n_boot=n_boot, seed=seed)
+    groups = None if prompts is None else np.array([str(list(p)) for p in prompts])
+    win = metrics.bootstrap_ci(judge.win_rate, g_t, g_b, n_boot=n_boot, seed=seed, groups=groups)
     out = {"win": win, "win_rate": win["value"], "kl": float(np.mean(kl)), "gold_tuned": float(g_t.mean()),
            "gold_base": float(g_b.mean()), "tuned": tuned, "base": base, "gold_t": g_t, "gold_b": g_b}
     if rm is not None:

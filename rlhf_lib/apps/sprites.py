@@ -1,8 +1,10 @@
 """Pixel-art sprites as token sequences: chapter 5's image-generation domain.
 
-An 8x8 sprite is 64 pixel tokens, row by row, one palette colour per token (colour 0 is the background).
-`procedural` draws a data set of mixed quality; `gold_components` / `gold_utility` define what the simulated
-raters find appealing; `render` and `grid_figure` turn token lists back into pictures.
+An 8x8 sprite is 64 pixel tokens, row by row, one palette colour per token (colour 0 is the background). A
+sprite may follow a short **prompt** of two word tokens, a colour and a shape ("a red cross", "a symmetric blue
+figure"): the sequence is then `colour shape p1 ... p64`. `procedural` draws a data set of mixed quality that
+follows its prompts only part of the time; `gold_components` / `gold_utility` define what the simulated raters
+find appealing and relevant; `render` and `grid_figure` turn token lists back into pictures.
 
 What makes a sprite appealing here (each component in [-1, 1]):
 
@@ -12,6 +14,12 @@ What makes a sprite appealing here (each component in [-1, 1]):
     connected   one figure (6 pixels or more): the largest 4-connected blob holds the foreground, no speckles
     colours     two or three foreground colours: one is flat, five is a mess
     wellformed  exactly 64 pixels of palette colours (a generator can emit too few, too many, or EOS early)
+
+and relevant to its prompt (0 for a sprite without one):
+
+    hue         the prompt's colour is the figure's colour: its share of the foreground pixels, full marks from 60%
+    shape       "cross": the figure is a plus sign (overlap with a centred plus, intersection over union);
+                "figure": any symmetric figure (its symmetry)
 """
 
 from __future__ import annotations
@@ -28,12 +36,21 @@ PALETTE = np.array([  # RGB in [0, 1]; colour 0 is the background
     (0.10, 0.10, 0.18), (0.95, 0.80, 0.20), (0.90, 0.30, 0.25), (0.25, 0.65, 0.95), (0.35, 0.80, 0.35),
     (0.95, 0.95, 0.95)])
 N_COLOURS = len(PALETTE)
-VOCAB_SIZE = N_SPECIAL + N_COLOURS  # EOS, PAD, BOS, then one token per colour
+WORD_BASE = N_SPECIAL + N_COLOURS  # EOS, PAD, BOS, one token per colour, then the prompt words
+COLOUR_WORDS = {"yellow": 1, "red": 2, "blue": 3, "green": 4, "white": 5}  # word -> palette colour
+SHAPE_WORDS = ("figure", "cross")
+WORDS = (*COLOUR_WORDS, *SHAPE_WORDS)
+VOCAB_SIZE = WORD_BASE + len(WORDS)
+PROMPTS = tuple((c, sh) for sh in SHAPE_WORDS for c in COLOUR_WORDS)  # the 10 prompts: every colour x shape
 MAX_NEW_TOKENS = N_PIXELS + 1       # 64 pixels and EOS
 
-GOLD_WEIGHTS = {"symmetry": 1.5, "coverage": 1.5, "connected": 1.0, "colours": 0.7, "wellformed": 2.0}
+GOLD_WEIGHTS = {"symmetry": 1.5, "coverage": 1.5, "connected": 1.0, "colours": 0.7, "wellformed": 2.0,
+                "hue": 1.5, "shape": 1.0}
 DOMAIN = "sprite"
-RATER_TEMPERATURE = 1.4  # Bradley-Terry noise of the simulated raters: two agree on ~70% of decided pairs
+# Bradley-Terry noise of the simulated raters, calibrated on procedural sprites so that two raters agree on 65-77% of
+# the pairs neither calls a tie (the human range): about 75% on prompted sprites compared within a prompt (chapter
+# 5.2; relevance widens the gaps between sprites), about 67% on unprompted ones (tests/test_applications_seq.py)
+RATER_TEMPERATURE = 1.9
 
 
 # ========================================================================================== tokens
@@ -46,11 +63,42 @@ def to_tokens(grid: np.ndarray) -> list[int]:
 
 
 def to_grid(tokens: Sequence[int]) -> np.ndarray:
-    """Tokens -> (8, 8) colour indices. A malformed sequence is cut or padded with background, and any
-    non-colour token becomes background, so that every sample can be drawn."""
-    colours = [t - N_SPECIAL if N_SPECIAL <= t < VOCAB_SIZE else 0 for t in list(tokens)[:N_PIXELS]]
+    """Pixel tokens (a prompt in front is skipped) -> (8, 8) colour indices. A malformed sequence is cut or padded
+    with background, and any non-colour token becomes background, so that every sample can be drawn."""
+    colours = [t - N_SPECIAL if N_SPECIAL <= t < WORD_BASE else 0 for t in split_prompt(tokens)[1][:N_PIXELS]]
     colours += [0] * (N_PIXELS - len(colours))
     return np.array(colours, dtype=int).reshape(SIZE, SIZE)
+
+
+# ========================================================================================= prompts
+def prompt_tokens(colour: str, shape: str) -> list[int]:
+    """("red", "cross") -> the two word tokens that go in front of the pixels."""
+    if colour not in COLOUR_WORDS or shape not in SHAPE_WORDS:
+        raise ValueError(f"a sprite prompt is a colour ({', '.join(COLOUR_WORDS)}) and a shape "
+                         f"({', '.join(SHAPE_WORDS)}); got {colour!r}, {shape!r}")
+    return [WORD_BASE + WORDS.index(colour), WORD_BASE + WORDS.index(shape)]
+
+
+def split_prompt(tokens: Sequence[int]) -> tuple[tuple[str, str] | None, list[int]]:
+    """A sequence -> ((colour, shape) or None, its pixel tokens): a prompt is two word tokens in front."""
+    tokens = list(tokens)
+    if len(tokens) >= 2 and all(WORD_BASE <= t < VOCAB_SIZE for t in tokens[:2]):
+        colour, shape = WORDS[tokens[0] - WORD_BASE], WORDS[tokens[1] - WORD_BASE]
+        if colour in COLOUR_WORDS and shape in SHAPE_WORDS:
+            return (colour, shape), tokens[2:]
+    return None, tokens
+
+
+def prompt_text(prompt: tuple[str, str] | None) -> str:
+    """("blue", "figure") -> "a symmetric blue figure"; ("red", "cross") -> "a red cross"."""
+    if prompt is None:
+        return "(no prompt)"
+    colour, shape = prompt
+    return f"a symmetric {colour} figure" if shape == "figure" else f"a {colour} {shape}"
+
+
+PLUS = np.zeros((SIZE, SIZE), dtype=bool)  # the centred plus sign a "cross" is compared with: arms 2 wide, 6 long
+PLUS[3:5, 1:7] = PLUS[1:7, 3:5] = True
 
 
 # ====================================================================================== gold appeal
@@ -79,8 +127,8 @@ COLOUR_SCORE = {0: -1.0, 1: 0.2, 2: 1.0, 3: 1.0, 4: 0.0, 5: -0.5}
 
 
 def gold_components(tokens: Sequence[int]) -> dict[str, float]:
-    """The named parts of a sprite's appeal, each in [-1, 1]."""
-    tokens = list(tokens)
+    """The named parts of a sprite's appeal and relevance to its prompt (if it has one), each in [-1, 1]."""
+    prompt, tokens = split_prompt(tokens)
     grid = to_grid(tokens)
     fg = grid > 0
     n_fg = int(fg.sum())
@@ -97,8 +145,17 @@ def gold_components(tokens: Sequence[int]) -> dict[str, float]:
     # one figure: the largest blob's share of the foreground; a few dots are no figure at all
     comp["connected"] = 2 * largest_blob(fg) / n_fg - 1 if n_fg >= MIN_FIGURE else -1.0
     comp["colours"] = COLOUR_SCORE[len(set(grid[fg].tolist()))]
-    ok = len(tokens) == N_PIXELS and all(N_SPECIAL <= t < VOCAB_SIZE for t in tokens)
+    ok = len(tokens) == N_PIXELS and all(N_SPECIAL <= t < WORD_BASE for t in tokens)
     comp["wellformed"] = 1.0 if ok else -1.0
+    comp["hue"] = comp["shape"] = 0.0
+    if prompt is not None:
+        colour, shape = prompt
+        share = float((grid[fg] == COLOUR_WORDS[colour]).mean()) if n_fg else 0.0
+        comp["hue"] = 2 * min(1.0, share / 0.6) - 1 if n_fg else -1.0
+        if shape == "cross":
+            comp["shape"] = 2 * float((fg & PLUS).sum() / (fg | PLUS).sum()) - 1
+        else:
+            comp["shape"] = comp["symmetry"]
     return comp
 
 
@@ -159,20 +216,51 @@ def sample_grid(rng: np.random.Generator, kind: str) -> np.ndarray:
     raise ValueError(f"unknown sprite kind {kind!r}; choose one of {', '.join(KINDS)}")
 
 
-def procedural(n: int, seed: int = 0) -> tuple[list[list[int]], list[str]]:
+def _cross(rng: np.random.Generator, colour: int) -> np.ndarray:
+    """A plus sign in `colour` (arms 2 wide, a random length), a few accent pixels of another colour."""
+    grid = np.zeros((SIZE, SIZE), dtype=int)
+    arm = int(rng.integers(2, 5))  # pixels from the centre line to the end of an arm
+    grid[3:5, 4 - arm:4 + arm] = grid[4 - arm:4 + arm, 3:5] = colour
+    accent = int(rng.choice([c for c in range(1, N_COLOURS) if c != colour]))
+    grid[(grid > 0) & (rng.random((SIZE, SIZE)) < rng.uniform(0, 0.25))] = accent
+    return grid
+
+
+def follow_prompt(rng: np.random.Generator, prompt: tuple[str, str]) -> np.ndarray:
+    """A sprite that does what the prompt asks: a plus sign, or a symmetric figure, in the prompt's colour."""
+    colour, shape = prompt
+    if shape == "cross":
+        return _cross(rng, COLOUR_WORDS[colour])
+    grid = _figure(rng, symmetric=True)
+    body = np.bincount(grid[grid > 0], minlength=N_COLOURS).argmax()  # the figure's main colour becomes the prompt's
+    swapped = grid.copy()
+    swapped[grid == body], swapped[grid == COLOUR_WORDS[colour]] = COLOUR_WORDS[colour], body
+    return swapped
+
+
+def procedural(n: int, seed: int = 0, prompted: bool = False,
+               follow: float = 0.5) -> tuple[list[list[int]], list[str]]:
     """`n` sprites of mixed quality as token lists, and the kind of each.
 
-    Figures get pixel noise at a random rate (0-12%), so even the good kind ranges from clean to scruffy.
+    Figures get pixel noise at a random rate (0-12%), so even the good kind ranges from clean to scruffy. With
+    `prompted`, each sprite has a random prompt in front; a share `follow` of them does what it asks (kind
+    "follows prompt"), the others are the usual mix whatever the prompt says: a generator trained on it follows its
+    prompts only sometimes, as captioned images of the web match their captions only sometimes.
     """
     rng = np.random.default_rng(seed)
     kinds = rng.choice(list(KINDS), size=n, p=list(KINDS.values()))
-    out = []
+    out, names = [], []
     for kind in kinds:
-        grid = sample_grid(rng, str(kind))
+        prompt = PROMPTS[int(rng.integers(len(PROMPTS)))] if prompted else None
+        if prompt is not None and rng.random() < follow:
+            kind, grid = "follows prompt", follow_prompt(rng, prompt)
+        else:
+            grid = sample_grid(rng, str(kind))
         noise = rng.random((SIZE, SIZE)) < rng.uniform(0, 0.12)
         grid = np.where(noise, rng.integers(0, N_COLOURS, (SIZE, SIZE)), grid)
-        out.append(to_tokens(grid))
-    return out, [str(k) for k in kinds]
+        out.append((prompt_tokens(*prompt) if prompt else []) + to_tokens(grid))
+        names.append(str(kind))
+    return out, names
 
 
 # ========================================================================================== pictures
@@ -182,19 +270,22 @@ def render(tokens: Sequence[int]) -> np.ndarray:
 
 
 def grid_figure(seqs: Sequence[Sequence[int]], ncols: int = 8, title: str = "", scores: Sequence[float] | None = None,
-                scale: float = 1.1):
-    """A matplotlib figure showing sprites in a grid, optionally each with its score as a caption."""
+                scale: float = 1.1, captions: Sequence[str] | None = None):
+    """A matplotlib figure showing sprites in a grid, optionally each with its score (or a caption) above it."""
     import matplotlib.pyplot as plt
 
     n = len(seqs)
     nrows = max(1, (n + ncols - 1) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale * (1.15 if scores is not None else 1)))
+    room = 1.4 if captions is not None else (1.15 if scores is not None else 1)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale * room))
     for i, ax in enumerate(np.atleast_1d(axes).flat):
         ax.axis("off")
         if i < n:
             ax.imshow(render(seqs[i]), interpolation="nearest")
-            if scores is not None:
-                ax.set_title(f"{scores[i]:+.1f}", fontsize=8)
+            if scores is not None or captions is not None:
+                text = [captions[i]] if captions is not None else []
+                text += [f"{scores[i]:+.1f}"] if scores is not None else []
+                ax.set_title("\n".join(text), fontsize=7 if captions is not None else 8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
