@@ -6,7 +6,8 @@ temperature. Every optimisation step after a warm-up one is timed; we report the
 episodes/s and generated tokens/s.
 
 GRPO does one update pass per batch (`num_iterations=1`); our PPO is timed with 1 epoch (matched work) and with
-the profile's epochs (what chapter 4 runs). Run it alone with `python -m benchmarks --only ppo_vs_trl`.
+the profile's epochs (what chapter 4 runs), each with the profile's rollout sampler (`ppo.sampler`), and once more
+at the profile's epochs with transformers' `generate` as the sampler (what the sampler changes in a whole step). Run it alone with `python -m benchmarks --only ppo_vs_trl`.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ def options(quick: bool, profile: str) -> dict:
     if quick:
         return {"model": "tiny", "batch": 4, "minibatch": 2, "epochs": 2, "max_new_tokens": 6, "steps": 2,
                 "lora_r": 4, "lora_layers": 2, "temperature": 0.7, "lr": 1e-3, "beta": 0.1, "reward": "length",
-                "reward_max_length": 64, "profile": profile}
+                "reward_max_length": 64, "sampler": "decode", "profile": profile}
     P = cfg.ppo
     return {"model": cfg.model.name, "batch": P.batch_size, "minibatch": P.minibatch_size, "epochs": P.epochs,
             "max_new_tokens": P.max_new_tokens, "steps": 2, "lora_r": P.lora_r, "lora_layers": P.lora_layers,
             "temperature": P.temperature, "lr": P.lr, "beta": P.beta, "reward": "chapter2",
-            "reward_max_length": cfg.reward.max_length, "profile": profile}
+            "reward_max_length": cfg.reward.max_length, "sampler": P.sampler, "profile": profile}
 
 
 def _bf16() -> bool:
@@ -68,7 +69,8 @@ def _ours(opts: dict, epochs: int) -> dict:
     reward_fn, _ = _reward_fns(opts, tokenizer)
     run = ppo.PPOConfig(steps=opts["steps"] + 1, batch_size=opts["batch"], minibatch_size=opts["minibatch"],
                         epochs=epochs, max_new_tokens=opts["max_new_tokens"], temperature=opts["temperature"],
-                        lr=opts["lr"], beta=opts["beta"], seed=0, autocast=_bf16())
+                        lr=opts["lr"], beta=opts["beta"], seed=0, autocast=_bf16(),
+                        sampler=opts.get("sampler", "generate"))
     stamps = [time.perf_counter()]
     history = ppo.train(ac, ids, prompts, reward_fn, run, tokenizer.eos_token_id, tokenizer.pad_token_id,
                         progress=False, callback=lambda *a: stamps.append(time.perf_counter()))
@@ -120,7 +122,13 @@ def trl_grpo(opts: dict) -> dict:
     return _summary(per_step, opts["batch"], [x * opts["batch"] for x in lengths[1:]])
 
 
+def ours_profile_epochs_generate(opts: dict) -> dict:
+    """The same run with transformers' `generate` as the rollout sampler: what the profile's sampler buys."""
+    return {**_ours({**opts, "sampler": "generate"}, opts["epochs"]), "epochs": opts["epochs"], "sampler": "generate"}
+
+
 CONTESTANTS = {"ours_ppo_1_epoch": ours_1_epoch, "ours_ppo_profile_epochs": ours_profile_epochs,
-               "trl_grpo": trl_grpo}
+               "ours_ppo_profile_epochs_generate": ours_profile_epochs_generate, "trl_grpo": trl_grpo}
 RATIOS = [("ours_ppo_1_epoch", "trl_grpo", "episodes_per_s"), ("ours_ppo_1_epoch", "trl_grpo", "tokens_per_s"),
-          ("ours_ppo_profile_epochs", "trl_grpo", "episodes_per_s")]
+          ("ours_ppo_profile_epochs", "trl_grpo", "episodes_per_s"),
+          ("ours_ppo_profile_epochs", "ours_ppo_profile_epochs_generate", "episodes_per_s")]

@@ -77,6 +77,20 @@ def _benchmark(r: dict, ceilings: dict) -> list[str]:
     return lines + [""]
 
 
+def _reward_bf16(r: dict) -> list[str]:
+    """The reward model in bf16 vs fp32 (`reward_bf16.py`): speed and what it changes in the rewards."""
+    v = r["contestants"]["fp32_vs_bf16"]
+    if "error" in v:
+        return ["## reward_bf16", "", f"FAILED: {v['error']}", ""]
+    return ["## reward_bf16: the reward model scored in bf16", "", f"Machine: {_machine(r['machine'])}.", "",
+            f"Options: `{json.dumps(r['options'])}`", "",
+            "| texts (test split) | s/pass fp32 | s/pass bf16 | speed-up | Spearman | max / mean abs diff (sd) | "
+            "pairs flipped | accuracy fp32 / bf16 |", "|---:|---:|---:|---:|---:|---|---:|---|",
+            f"| {v['texts']} | {_fmt(v['seconds_fp32'])} | {_fmt(v['seconds_bf16'])} | {_fmt(v['speedup'])} | "
+            f"{v['spearman']:.4f} | {v['max_abs_diff_sd']:.3f} / {v['mean_abs_diff_sd']:.4f} | "
+            f"{v['pairs_flipped']:.2%} of {v['pairs']} | {v['accuracy_fp32']:.3f} / {v['accuracy_bf16']:.3f} |", ""]
+
+
 def _matmul(r: dict) -> list[str]:
     v = r["contestants"].get("fp32_matmul", {})
     if "gflops" not in v:
@@ -152,9 +166,10 @@ def write_results(results_dir: Path, report: Path) -> Path:
              "Written by `python -m benchmarks` (see README.md). Every ratio compares contestants measured one after "
              "the other in the same run on the same machine; each figure is a median over repeats (or steps) after "
              "a warm-up. Do not compare figures across sections run at different times or loads.", ""]
-    for name in ("matmul", "generation", "reward_training", "ppo_vs_trl"):
+    for name in ("matmul", "generation", "reward_training", "reward_bf16", "ppo_vs_trl"):
         if name in runs:
-            lines += _matmul(runs[name]) if name == "matmul" else _benchmark(runs[name], ceilings)
+            lines += {"matmul": _matmul, "reward_bf16": _reward_bf16}.get(name, lambda r: _benchmark(r, ceilings))(
+                runs[name])
     if "reward_levers" in runs:
         lines += _reward_levers(runs["reward_levers"])
     if "notebooks" in runs:

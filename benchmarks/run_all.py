@@ -22,7 +22,7 @@ from pathlib import Path
 from .common import RESULTS, machine, run_contestant
 from .report import write_results
 
-BENCHMARKS = ("matmul", "generation", "reward_training", "ppo_vs_trl", "notebooks")
+BENCHMARKS = ("matmul", "generation", "reward_training", "reward_bf16", "ppo_vs_trl", "notebooks")
 
 
 def run_benchmark(name: str, args) -> dict:

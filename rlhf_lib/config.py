@@ -97,12 +97,16 @@ TABLE: dict[str, tuple] = {
     # chapter 4: PPO with a KL penalty
     "ppo.lora_r":                 (8,       16,      16),     # LoRA rank of the policy's adapters
     "ppo.lora_layers":            (2,       8,       None),   # adapters on the top N decoder layers (None = all)
-    "ppo.steps":                  (2,       24,      120),    # PPO iterations of the main run
+    "ppo.steps":                  (2,       24,      120),    # PPO iterations of the main run (cpu: 27 ran past the
+                                                              # chapter's 30 minutes even with the decode sampler)
     "ppo.batch_size":             (4,       16,      64),     # episodes per rollout
     "ppo.minibatch_size":         (4,       4,       16),     # episodes per gradient step
     "ppo.epochs":                 (1,       4,       4),      # PPO epochs over each rollout (cheap: trunk cached)
     "ppo.max_new_tokens":         (24,      48,      96),     # response budget (an unfinished response is penalised)
     "ppo.temperature":            (0.7,     0.7,     0.7),    # sampling = log-prob temperature
+    "ppo.sampler":                ("decode", "generate", "generate"),  # rollouts and the judge: decode.Sampler
+                                   # (LoRA merged, bf16) | model.generate; cpu keeps generate until a chapter-4 run on
+                                   # free cores shows the whole step faster (benchmarks/NOTES.md)
     "ppo.lr":                     (5e-4,    5e-4,    3e-4),   # AdamW on the LoRA adapters and value head
     "ppo.beta":                   (0.1,     0.1,     0.1),    # initial KL coefficient
     "ppo.target_kl":              (6.0,     6.0,     6.0),    # adaptive controller target, nats per response
@@ -181,6 +185,7 @@ GPU_CHOICES = (
     "reward.arch",         # "lora": chapter 2's transformer is the LoRA model, no top-k cache, §6's LoRA cell skipped
     "reward.lora_epochs",  # None: no second (LoRA) reward model after the first
     "ppo.lora_layers",     # None: LoRA on every layer, no frozen trunk cached (chapters 4-6)
+    "ppo.sampler",         # "generate": transformers' sampler (the decode loop is measured on CPUs only)
 )
 
 

@@ -22,7 +22,6 @@ Win rates count ties as half a win, so 50% means "no better than the reference".
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -315,11 +314,7 @@ def sample_with_kl(ac: ppo.ActorCritic, prompts: list[Sequence[int]], cfg: ppo.P
     out_ids, out_done, out_kl = [], [], []
     for b, start in enumerate(tqdm(range(0, len(prompts), batch_size), desc="sampling", disable=not progress)):
         p_ids, p_mask = (t.to(device) for t in models.pad_batch(prompts[start:start + batch_size], pad_id, side="left"))
-        ctx = ac.policy.disable_adapter() if reference and ac.ref_policy is None else contextlib.nullcontext()
-        with ctx:
-            lm = ac.ref_policy if reference and ac.ref_policy is not None else ac.policy
-            responses = ppo.sample(lm, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed + b,
-                                   cfg.autocast)
+        responses = ppo.sample_responses(ac, p_ids, p_mask, cfg, eos_id, pad_id, seed + b, reference)
         r_mask, finished = ppo.response_mask(responses.cpu(), eos_id)
         ids, mask = torch.cat([p_ids, responses], 1), torch.cat([p_mask, r_mask.to(device)], 1)
         n = p_ids.shape[1]
@@ -344,11 +339,7 @@ def sample_reference(ac: ppo.ActorCritic, prompts: Sequence[Sequence[int]], cfg:
     out_ids, out_done = [], []
     for b, start in enumerate(range(0, len(prompts), batch_size)):
         p_ids, p_mask = (t.to(device) for t in models.pad_batch(prompts[start:start + batch_size], pad_id, side="left"))
-        ctx = ac.policy.disable_adapter() if ac.ref_policy is None else contextlib.nullcontext()
-        with ctx:
-            lm = ac.ref_policy if ac.ref_policy is not None else ac.policy
-            responses = ppo.sample(lm, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed + b,
-                                   cfg.autocast).cpu()
+        responses = ppo.sample_responses(ac, p_ids, p_mask, cfg, eos_id, pad_id, seed + b, reference=True).cpu()
         r_mask, finished = ppo.response_mask(responses, eos_id)
         out_ids += ppo.trim(responses, r_mask)
         out_done += finished.tolist()

@@ -201,16 +201,24 @@ class ActorCritic(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
 
-    def sampler(self):
-        """`decode.Sampler` of the current policy: built on first use, refreshed (LoRA merged again) on every call."""
+    def sampler(self, reference: bool = False):
+        """`decode.Sampler` of the current policy (or of π_ref): built on first use, refreshed on every call.
+
+        The refresh merges the LoRA adapters again; for the reference of a peft policy it runs with the adapters
+        switched off, so the same plain copy then holds the base weights (the next call merges them back).
+        """
         from .decode import Sampler
 
-        if getattr(self, "_sampler", None) is None:
-            self._sampler = Sampler(self.policy)  # not a Module: not saved, not trained
-        else:
-            self._sampler.refresh()
+        if reference and self.ref_policy is not None:  # a separate frozen reference: its own copy, never refreshed
+            if getattr(self, "_ref_sampler", None) is None:
+                self._ref_sampler = Sampler(self.ref_policy)
+            return self._ref_sampler
+        with self.policy.disable_adapter() if reference else contextlib.nullcontext():
+            if getattr(self, "_sampler", None) is None:
+                self._sampler = Sampler(self.policy)  # not a Module: not saved, not trained
+            else:
+                self._sampler.refresh()
         return self._sampler
-
 
 
 
@@ -370,6 +378,22 @@ def sample(policy, prompt_ids, prompt_mask, max_new_tokens: int, temperature: fl
     return out[:, prompt_ids.shape[1]:]
 
 
+@torch.no_grad()
+def sample_responses(ac: ActorCritic, prompt_ids, prompt_mask, cfg: PPOConfig, eos_id: int, pad_id: int, seed: int,
+                     reference: bool = False) -> torch.Tensor:
+    """Responses (B, R) of π (or of π_ref) by the sampler `cfg.sampler` names: "generate" (`sample`) or "decode"
+    (`decode.Sampler`, LoRA merged into a bf16 copy). What the rollout and the judge both draw with."""
+    if cfg.sampler == "decode":
+        return ac.sampler(reference).sample(prompt_ids, prompt_mask, cfg.max_new_tokens, cfg.temperature, eos_id,
+                                            pad_id, seed)[0]
+    if cfg.sampler != "generate":
+        raise ValueError(f"PPOConfig.sampler is {cfg.sampler!r}: use 'generate' or 'decode'")
+    lm = ac.ref_policy if reference and ac.ref_policy is not None else ac.policy
+    with ac.policy.disable_adapter() if reference and ac.ref_policy is None else contextlib.nullcontext():
+        return sample(lm, prompt_ids, prompt_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed,
+                      cfg.autocast)
+
+
 # What PPO maximises: (prompt records, response token ids) -> one score per response (e.g. `reward.text_reward_fn`)
 ResponseScoreFn = Callable[[list, list[list[int]]], Sequence[float]]
 
@@ -380,13 +404,7 @@ def rollout(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn
     """Sample a response to each prompt, score it, and record log π_old, log π_ref and V_old (no gradients)."""
     device = next(ac.parameters()).device
     p_ids, p_mask = (t.to(device) for t in models.pad_batch(prompts, pad_id, side="left"))
-    if cfg.sampler == "decode":
-        responses = ac.sampler().sample(p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed)[0]
-    elif cfg.sampler == "generate":
-        responses = sample(ac.policy, p_ids, p_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed,
-                           cfg.autocast)
-    else:
-        raise ValueError(f"PPOConfig.sampler is {cfg.sampler!r}: use 'generate' or 'decode'")
+    responses = sample_responses(ac, p_ids, p_mask, cfg, eos_id, pad_id, seed)
     r_mask, finished = response_mask(responses.cpu(), eos_id)
     r_mask, finished = r_mask.to(device), finished.to(device)
     ids, mask = torch.cat([p_ids, responses], 1), torch.cat([p_mask, r_mask], 1)

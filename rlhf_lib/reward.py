@@ -660,10 +660,11 @@ def fingerprint(path: str | Path | None = None) -> str:
     return h.hexdigest()[:16]
 
 
-def load_reward_model(path: str | Path | None = None, device: str | None = None):
-    """(model, tokenizer) of the reward model saved at `path` (default: chapter 2's artifact).
+def load_reward_model(path: str | Path | None = None, device: str | None = None, dtype: torch.dtype = torch.float32):
+    """(model, tokenizer) of the reward model saved at `path` (default: chapter 2's artifact), in `dtype`.
 
     Later chapters load it through `train_reward.load_or_train()`, which trains a small one first when it is missing.
+    bf16 halves the bytes each score reads; benchmarks/reward_bf16.py measures what it changes in the rewards.
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -680,7 +681,7 @@ def load_reward_model(path: str | Path | None = None, device: str | None = None)
     if not kind[0].endswith("ForSequenceClassification") or len(cfg.get("id2label") or {0: ""}) != 1:
         raise ValueError(f"{path / 'config.json'}: architectures {kind} with {len(cfg.get('id2label') or {})} label(s) "
                          f"is not a reward model (a ...ForSequenceClassification with num_labels=1)")
-    model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True, dtype=torch.float32)
+    model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True, dtype=dtype)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model.config.pad_token_id = tokenizer.pad_token_id
     model.to(models.pick_device(device)).eval()

@@ -57,7 +57,7 @@ def profile_ppo_config(cfg, **changes) -> ppo.PPOConfig:
     P = cfg.ppo
     settings = dict(steps=P.steps, batch_size=P.batch_size, minibatch_size=P.minibatch_size, epochs=P.epochs,
                     max_new_tokens=P.max_new_tokens, temperature=P.temperature, lr=P.lr, beta=P.beta,
-                    target_kl=P.target_kl, kl_horizon=P.kl_horizon, seed=cfg.seed)
+                    target_kl=P.target_kl, kl_horizon=P.kl_horizon, sampler=P.sampler, seed=cfg.seed)
     return ppo.PPOConfig(**{**settings, **changes})
 
 

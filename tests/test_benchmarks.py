@@ -21,7 +21,7 @@ pytestmark = pytest.mark.base_model
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     code = run_all.main(["--quick", "--in-process", "--threads", "1", "--only", "generation", "reward_training",
-                         "--out", str(out), "--report", str(out / "RESULTS.md"), "--note", "unit test"])
+                         "reward_bf16", "--out", str(out), "--report", str(out / "RESULTS.md"), "--note", "unit test"])
     return code, out
 
 
@@ -42,12 +42,16 @@ def test_quick_run_writes_every_contestant_and_ratio(quick_run):
     rm = json.loads((out / "reward_training.json").read_text())
     for c in rm["contestants"].values():
         assert "error" not in c and c["pairs_per_s"] > 0 and len(c["seconds_per_step"]) >= 1
+    bf16 = json.loads((out / "reward_bf16.json").read_text())["contestants"]["fp32_vs_bf16"]
+    assert "error" not in bf16 and bf16["pairs"] == 12 and bf16["texts"] >= 12
+    assert bf16["seconds_fp32"] > 0 and bf16["seconds_bf16"] > 0 and -1 <= bf16["spearman"] <= 1
+    assert 0 <= bf16["pairs_flipped"] <= 1 and bf16["max_abs_diff_sd"] >= bf16["mean_abs_diff_sd"] >= 0
 
 
 def test_report_names_the_machine_and_every_ratio(quick_run):
     _, out = quick_run
     text = (out / "RESULTS.md").read_text()
-    for needle in ("## generation", "## reward_training", "cores", "torch ", "trl ", "unit test",
+    for needle in ("## generation", "## reward_training", "## reward_bf16", "Spearman", "cores", "torch ", "trl ", "unit test",
                    "ours_ppo_sample / plain_generate", "ours_decode / plain_generate", "ours_loop / trl_reward_trainer",
                    "QUICK"):
         assert needle in text, needle

@@ -129,3 +129,27 @@ def test_ppo_rollout_samples_from_the_updated_policy():
     assert torch.equal(resp[:, :r], batch.ids[:, batch.n_prompt:])
     tol = 1e-4 if ac.sampler().dtype == torch.float32 else 0.1
     assert ((lp[:, :r] - batch.logprobs).abs() * batch.response_mask).max() < tol
+
+
+def test_the_reference_sampler_holds_the_base_weights_and_the_policy_gets_its_merge_back():
+    """`ActorCritic.sampler(reference=True)` of a LoRA policy: the adapters switched off while it refreshes, so the
+    judge samples π_ref from the same plain copy; the next policy call merges the adapters in again."""
+    policy, tok = _policy()
+    ac = ppo.ActorCritic(policy)
+    name, layer = next(iter(decode.lora_layers(policy).items()))
+    base, merged = layer.base_layer.weight.detach().clone(), decode.merged_weights(policy)[f"{name}.weight"]
+    assert not torch.allclose(base.float(), merged)
+    ref = ac.sampler(reference=True)
+    assert torch.equal(ref.params[f"{name}.weight"].float(), base.to(ref.dtype).float())
+    pol = ac.sampler()
+    assert pol is ref and torch.allclose(pol.params[f"{name}.weight"].float(), merged.to(pol.dtype).float())
+    # the same tokens as a sampler built on the base model itself (same dtype, same seed)
+    ids, mask = _prompts(tok)
+    cfg = ppo.PPOConfig(max_new_tokens=8, temperature=0.7, sampler="decode")
+    ours = ppo.sample_responses(ac, ids, mask, cfg, tok.eos_token_id, tok.pad_token_id, seed=5, reference=True)
+    with policy.disable_adapter():
+        plain = decode.Sampler(policy, dtype=ref.dtype).sample(ids, mask, 8, 0.7, tok.eos_token_id,
+                                                               tok.pad_token_id, seed=5)[0]
+    assert torch.equal(ours, plain)
+    with pytest.raises(ValueError, match="sampler"):
+        ppo.sample_responses(ac, ids, mask, ppo.PPOConfig(sampler="vllm"), tok.eos_token_id, tok.pad_token_id, 0)
