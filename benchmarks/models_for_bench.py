@@ -16,6 +16,20 @@ def load_base(opts: dict, dtype: torch.dtype | None = None):
     return models.load_model(opts["model"], dtype=dtype or (torch.bfloat16 if fast else torch.float32))
 
 
+def tiny_reward_model():
+    """(a tiny random LlamaForSequenceClassification with one score, its tokenizer): the --quick reward model."""
+    from transformers import LlamaForSequenceClassification
+
+    from rlhf_lib import models
+
+    tiny, tokenizer = models.load_tiny_model(seed=0, layers=2)
+    torch.manual_seed(0)
+    tiny.config.num_labels = 1
+    model = LlamaForSequenceClassification(tiny.config)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
 def prompt_ids(tokenizer, n: int) -> tuple[list[list[int]], list[dict]]:
     """The chat-template token ids of the first `n` training prompts of the course (and their records)."""
     from rlhf_lib import data, models

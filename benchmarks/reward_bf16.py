@@ -40,16 +40,9 @@ def _models(opts: dict):
     if opts["model"] == "tiny":
         import tempfile
 
-        from transformers import LlamaForSequenceClassification
+        from .models_for_bench import tiny_reward_model
 
-        from rlhf_lib import models
-
-        tiny, tokenizer = models.load_tiny_model(seed=0, layers=2)
-        torch.manual_seed(0)
-        tiny.config.num_labels = 1
-        rm = LlamaForSequenceClassification(tiny.config)
-        rm.config.pad_token_id = tokenizer.pad_token_id
-        path = reward.save_reward_model(rm, tokenizer, tempfile.mkdtemp())
+        path = reward.save_reward_model(*tiny_reward_model(), tempfile.mkdtemp())
     else:
         train_reward.load_or_train()
         path = None

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import time
 
-import torch
-
 from .common import median
 
 
@@ -35,13 +33,9 @@ def _setup(opts: dict):
     from rlhf_lib.data import load_preferences
 
     if opts["model"] == "tiny":
-        from transformers import LlamaForSequenceClassification
+        from .models_for_bench import tiny_reward_model
 
-        tiny, tokenizer = models.load_tiny_model(seed=0, layers=2)
-        torch.manual_seed(0)
-        tiny.config.num_labels = 1
-        model = LlamaForSequenceClassification(tiny.config)
-        model.config.pad_token_id = tokenizer.pad_token_id
+        model, tokenizer = tiny_reward_model()
         model.requires_grad_(False)
         for module in (*model.model.layers[-opts["top_k"]:], model.model.norm, model.score):
             module.requires_grad_(True)

@@ -43,7 +43,7 @@ def test_quick_run_writes_every_contestant_and_ratio(quick_run):
     for c in rm["contestants"].values():
         assert "error" not in c and c["pairs_per_s"] > 0 and len(c["seconds_per_step"]) >= 1
     bf16 = json.loads((out / "reward_bf16.json").read_text())["contestants"]["fp32_vs_bf16"]
-    assert "error" not in bf16 and bf16["pairs"] == 12 and bf16["texts"] >= 12
+    assert "error" not in bf16 and bf16["pairs"] == 12 and 2 <= bf16["texts"] <= 24  # pairs of a prompt share answers
     assert bf16["seconds_fp32"] > 0 and bf16["seconds_bf16"] > 0 and -1 <= bf16["spearman"] <= 1
     assert 0 <= bf16["pairs_flipped"] <= 1 and bf16["max_abs_diff_sd"] >= bf16["mean_abs_diff_sd"] >= 0
 
