@@ -5,9 +5,10 @@ Same base model (SmolLM2-135M-Instruct; bf16 only where the hardware runs it nat
 temperature. Every optimisation step after a warm-up one is timed; we report the median seconds per step,
 episodes/s and generated tokens/s.
 
-GRPO does one update pass per batch (`num_iterations=1`); our PPO is timed with 1 epoch (matched work) and with
-the profile's epochs (what chapter 4 runs), each with the profile's rollout sampler (`ppo.sampler`), and once more
-at the profile's epochs with transformers' `generate` as the sampler (what the sampler changes in a whole step). Run it alone with `python -m benchmarks --only ppo_vs_trl`.
+GRPO does one update pass per batch (`num_iterations=1`); our PPO is timed with 1 epoch (matched work, the profile's
+rollout sampler `ppo.sampler`) and with the profile's epochs (what chapter 4 runs) twice: with `decode.Sampler` and
+with transformers' `generate` as the sampler, the A/B of what the sampler changes in a whole step. Run it alone with
+`python -m benchmarks --only ppo_vs_trl`.
 """
 
 from __future__ import annotations
@@ -83,8 +84,9 @@ def ours_1_epoch(opts: dict) -> dict:
     return _ours(opts, 1)
 
 
-def ours_profile_epochs(opts: dict) -> dict:
-    return {**_ours(opts, opts["epochs"]), "epochs": opts["epochs"]}
+def ours_profile_epochs_decode(opts: dict) -> dict:
+    """Chapter 4's epochs with `decode.Sampler` (LoRA merged into a bf16 copy) as the rollout sampler."""
+    return {**_ours({**opts, "sampler": "decode"}, opts["epochs"]), "epochs": opts["epochs"], "sampler": "decode"}
 
 
 def trl_grpo(opts: dict) -> dict:
@@ -123,12 +125,13 @@ def trl_grpo(opts: dict) -> dict:
 
 
 def ours_profile_epochs_generate(opts: dict) -> dict:
-    """The same run with transformers' `generate` as the rollout sampler: what the profile's sampler buys."""
+    """The same run with transformers' `generate` as the rollout sampler: the A/B of the two samplers in a step."""
     return {**_ours({**opts, "sampler": "generate"}, opts["epochs"]), "epochs": opts["epochs"], "sampler": "generate"}
 
 
-CONTESTANTS = {"ours_ppo_1_epoch": ours_1_epoch, "ours_ppo_profile_epochs": ours_profile_epochs,
+CONTESTANTS = {"ours_ppo_1_epoch": ours_1_epoch, "ours_ppo_profile_epochs_decode": ours_profile_epochs_decode,
                "ours_ppo_profile_epochs_generate": ours_profile_epochs_generate, "trl_grpo": trl_grpo}
 RATIOS = [("ours_ppo_1_epoch", "trl_grpo", "episodes_per_s"), ("ours_ppo_1_epoch", "trl_grpo", "tokens_per_s"),
-          ("ours_ppo_profile_epochs", "trl_grpo", "episodes_per_s"),
-          ("ours_ppo_profile_epochs", "ours_ppo_profile_epochs_generate", "episodes_per_s")]
+          ("ours_ppo_profile_epochs_decode", "trl_grpo", "episodes_per_s"),
+          ("ours_ppo_profile_epochs_generate", "trl_grpo", "episodes_per_s"),
+          ("ours_ppo_profile_epochs_decode", "ours_ppo_profile_epochs_generate", "episodes_per_s")]

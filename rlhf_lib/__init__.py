@@ -19,6 +19,7 @@ PPO           ppo          PPO with a KL penalty, read top to bottom: the equati
               launch       what the headless entry points share: profile + overrides, process set-up
 Beyond        compare      chapter 6: PPO, best-of-n, DPO and RLOO on one problem
               apps/        chapter 5: language (chat, summaries), voice, speech, seqrl (sprites, melody)
+              iterate      chapter 5.5's second round for the language model, headless (read from its results file)
 Course        exercises/   the checks of chapters 0-4's exercises, one file per chapter
               plots, report, course   shared plots, recorded figures, the headless runner
               voice        `python -m rlhf_lib.voice`: re-sample chapter 5.4's voice answers (entry point)

@@ -101,8 +101,10 @@ def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, sour
     """Chapter 2's recipe at the sizes of `cfg` (`config.load`): a reward model (`arch` topk, lora or ffn), Bradley-Terry,
     AdamW, early-stopped on val accuracy; measured on val and test; saved to `path`.
 
-    `source`: None for chapter 1's dataset (trained on every panel label), or data of your own (`read_data`; bad rows
-    skipped and counted with `on_error="skip"`, `fractions` of the prompts carved out for a missing val / test).
+    `source`: None for chapter 1's dataset, or data of your own (`read_data`; bad rows skipped and counted with
+    `on_error="skip"`, `fractions` of the prompts carved out for a missing val / test). Trained on every panel label
+    where the data has chapter 1's label log (`data.load_panel_votes`: its annotations.jsonl beside the preference
+    folder, as chapter 1 and `rlhf_lib.iterate` write), else on its one label a pair.
     Engine "trl" (topk only) also writes to `cfg.output_dir`, as `launch.load_run` sets it. `state`: accelerate's
     process state under a launcher (None: one process). `chapter`: train on the pairs a chapter's notebook keeps
     (`pairs.split_caps`: the cpu profile sub-samples train), as the chapters that need chapter 2's model do.
@@ -119,7 +121,7 @@ def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, sour
     model, tokenizer = reward.load_transformer_rm(cfg.model.name, "lora" if arch == "lora" else "topk", r.top_k,
                                                   lora_r=r.lora_r, seed=cfg.seed)
     table = pairs.build_pairs(prefs, tokenizer, r.max_length, pairs.split_caps(r, chapter), seed=cfg.seed)
-    votes = data.load_panel_votes() if source is None else None  # every panel label: chapter 1's dataset only
+    votes = data.load_panel_votes(source)  # every panel label, where the data has chapter 1's label log beside it
     if votes and engine == "ours":  # soft targets; TRL takes one label per pair
         pairs.add_vote_splits(table, prefs, votes)
     tr, va = ("train_votes", "val_votes") if "train_votes" in table.splits else ("train", "val")

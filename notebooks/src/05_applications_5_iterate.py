@@ -9,6 +9,7 @@
 # * how to collect feedback on the tuned policy's own samples and refresh the reward model with it;
 # * how to separate the effect of the refresh from that of more training, with a stale-reward-model control;
 # * how to read the KL travelled and the intervals before calling a difference a finding.
+# * what the same second round does for the language model of chapter 4 (a headless run, read from its results file).
 #
 # **What you need**
 #
@@ -331,6 +332,60 @@ print(f"notebook ran in {total:.0f} s (round 1 {round1_s:.0f}, feedback and refr
 # The last cell prints the time of each part (round 1, feedback and refresh, both round-2 runs).
 
 # %% [markdown]
+# ## 7. The same loop for the language model (a recorded run)
+#
+# Everything above ran on melodies, where a PPO run takes seconds. For the language model of chapter 4 the same
+# second round costs two more PPO runs of chapter 4's size, new answers from the tuned policy and a reward-model
+# refresh: more than this notebook's time budget on a CPU. It runs headless instead, and this section reads what it
+# recorded:
+#
+#     python -m rlhf_lib.iterate --config cpu
+#
+# `rlhf_lib.iterate` reads top to bottom like sections 2 to 6: **round 1** is chapter 4's run against chapter 2's
+# reward model RM₁ (resumed from the checkpoint of `python -m rlhf_lib.train_ppo` when it exists); the round-1
+# policy answers a stratified set of train prompts several times and **chapter 1's panel** (same annotators, same
+# gold) labels every pair; **RM₂** is chapter 2's recipe on RM₁'s own training pairs plus the new ones; **round 2**
+# continues from the round-1 policy with RM₂ and, as the control, with the stale RM₁, for the same steps, seed and
+# KL target. The KL reference stays the base model, so round 2's KL is the distance of both rounds. Every policy
+# answers the same stratified test prompts with the same seeds; win rates are gold win rates with 95% bootstrap CIs
+# by prompt.
+#
+# The cell prints the committed reference run (`benchmarks/results/iterate_lm.json`) and, once you have run the
+# command above, your run beside it.
+
+# %%
+from rlhf_lib import iterate
+
+print(iterate.compare_with_reference())
+
+# %%
+lm = iterate.load() or iterate.load(iterate.REFERENCE)  # your run when it exists, else the reference run
+shown = [m for m in lm["versus"] if m.endswith("vs reference")] + ["round 2, refreshed RM2 vs round 2, stale RM1"]
+cis = [lm["versus"][m]["win"] for m in shown]
+fig, ax = plt.subplots(figsize=(8, 3))
+ax.barh(np.arange(len(shown)), [c["value"] for c in cis], xerr=error_bars(cis), capsize=4,
+        color=["k", "tab:blue", "tab:red", "tab:purple"])
+ax.axvline(0.5, color="gray", ls=":")
+ax.set(yticks=np.arange(len(shown)), yticklabels=shown, xlim=(0, 1), xlabel="gold win rate (95% CI by prompt)",
+       title=f"The language model's second round ({'your run' if iterate.load() else 'reference run'})")
+ax.invert_yaxis()
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **What to look for.** The same three readings as for the melodies, on a harder domain:
+#
+# - **RM₁ where the policy lives**: its accuracy against the gold on pairs of the round-1 policy's answers (val
+#   prompts) beside its accuracy on chapter 1's test pairs, and whether RM₂ does better on those answers. Chapter 2
+#   found that this reward model cannot check facts the base model does not know; new labels on the policy's own
+#   answers cannot teach it those facts either, so expect the refresh to help least there.
+# - **Refreshed against stale**: the head-to-head line. A CI that includes one half means this run does not tell the
+#   two round-2 policies apart, whatever their mean gold.
+# - **Round 2 against round 1, and the KL**: round 2 travels further from the base model (a higher KL target). A
+#   win over round 1 that comes with a higher KL is bought partly with distance; the both-finished win rates show
+#   how much of a win comes from answers that end inside the budget rather than from better ones.
+
+# %% [markdown]
 # ## Summary
 #
 # * The first reward model only saw the pre-trained generator's samples; after PPO, the policy lives where that reward
@@ -339,6 +394,8 @@ print(f"notebook ran in {total:.0f} s (round 1 {round1_s:.0f}, feedback and refr
 #   control separates the refresh from more training.
 # * Compare runs by their KL as well as their win rates, and read every difference against its interval: one seed of
 #   the whole notebook is an illustration.
+# * The language model's round runs headless (`python -m rlhf_lib.iterate`), with the same control and the same
+#   held-out prompts for every policy; its reference run is committed, so your run prints beside it.
 #
 # ## What to try next
 #
@@ -346,6 +403,8 @@ print(f"notebook ran in {total:.0f} s (round 1 {round1_s:.0f}, feedback and refr
 #   accuracy on tuned samples rises.
 # * Run a third round: feedback on the round-2 policy's samples, a refresh, and PPO again.
 # * Rerun the notebook with another seed and see which of the differences above hold.
+# * Run the language model's second round yourself (`python -m rlhf_lib.iterate --config cpu`; it prints the time
+#   of each part) and compare your run with the reference run in section 7.
 
 # %% [markdown]
 # ## Exercises
