@@ -146,6 +146,18 @@ def _reward_levers(r: dict) -> list[str]:
     return lines + [""]
 
 
+def _iterate_lm(r: dict) -> list[str]:
+    """The language model's second round (`python -m rlhf_lib.iterate --record`), as notebook 5.5 prints it."""
+    from rlhf_lib import iterate
+
+    m = r["machine"]
+    return ["## iterate_lm: a second round of feedback for the language model", "",
+            f"`results/iterate_lm.json`, written by `python -m rlhf_lib.iterate --config {r['profile']} --record` on "
+            f"{r['date']} ({m['cpu']}, {m['cores']} cores, torch {m['torch']}, transformers {m['transformers']}; "
+            f"{r.get('conditions', 'conditions not recorded')}). Gold win rates with 95% CIs by prompt.", "", "```",
+            iterate.describe(r), "```", ""]
+
+
 def write_results(results_dir: Path, report: Path) -> Path:
     runs = {}
     for path in sorted(results_dir.glob("*.json")):
@@ -172,6 +184,8 @@ def write_results(results_dir: Path, report: Path) -> Path:
                 runs[name])
     if "reward_levers" in runs:
         lines += _reward_levers(runs["reward_levers"])
+    if (results_dir / "iterate_lm.json").is_file():  # python -m rlhf_lib.iterate --record (not a contest)
+        lines += _iterate_lm(json.loads((results_dir / "iterate_lm.json").read_text()))
     if "notebooks" in runs:
         lines += _notebooks(runs["notebooks"])
     if NOTES.is_file():

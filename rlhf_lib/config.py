@@ -166,9 +166,14 @@ TABLE: dict[str, tuple] = {
     "apps.iter_pairs":            (80,      1000,    4000),   # round-2 pairs, on the round-1 policy's samples
     "apps.iter_val_pairs":        (40,      300,     1000),   # held-out pairs on tuned samples (RM accuracy)
     # the language model's second round (python -m rlhf_lib.iterate; 5.5 shows the recorded run): PPO sizes are ppo.*
-    "apps.iter_lm_prompts":       (8,       120,     None),   # train prompts the round-1 policy answers for new feedback
+    "apps.iter_lm_prompts":       (8,       48,      None),   # train prompts the round-1 policy answers for new feedback
+    "apps.iter_lm_val_prompts":   (8,       24,      None),   # val prompts whose answer pairs measure RM1 / RM2 there
     "apps.iter_lm_samples":       (2,       4,       4),      # answers per prompt (K(K-1)/2 pairs each)
+    "apps.iter_lm_temperature":   (1.0,     1.0,     1.0),    # of those answers: at PPO's 0.7 the round-1 policy often
+                                                              # gives one answer 4 times, and a duplicate is no pair
+    "apps.iter_lm_steps":         (2,       12,      120),    # PPO steps of each round-2 run (round 1: ppo.steps)
     "apps.iter_lm_target_kl":     (12.0,    12.0,    12.0),   # round 2's KL target: the reference stays the base model
+    "apps.iter_lm_eval_samples":  (1,       2,       8),      # answers per test prompt and policy (ppo.eval_prompts)
     # chapter 6: beyond PPO (best-of-n, DPO, RLOO vs PPO; LoRA, temperature and token budget are chapter 4's ppo.*)
     "beyond.eval_prompts":        (7,       32,      100),    # stratified held-out prompts every method is judged on
     "beyond.eval_samples":        (1,       2,       4),      # answers per prompt and method (same seeds for all)

@@ -8,15 +8,18 @@ Read top to bottom, `main` is the course text's step 3, "continue iterating with
 1. **round 1**: chapter 4's PPO run (`train_ppo.prepare`, `ppo.train`) against chapter 2's reward model RM1, resumed
    from `<artifacts>/ppo_ckpt` (what `python -m rlhf_lib.train_ppo` writes) when it is there;
 2. **round-2 feedback**: the round-1 policy answers `apps.iter_lm_prompts` train prompts `apps.iter_lm_samples`
-   times; chapter 1's panel (same annotators, same gold) labels every pair of answers to a prompt;
+   times (at `apps.iter_lm_temperature`: a tuned policy often repeats one answer, and a duplicate is no pair);
+   chapter 1's panel (same annotators, same gold) labels every pair of distinct answers to a prompt;
 3. **refresh**: RM2, chapter 2's recipe (`train_reward.train_and_save`, every panel label) on RM1's own train pairs
    plus the new ones, validated and tested on chapter 1's val and test splits;
 4. **round 2**: PPO continues from the round-1 policy with RM2, and, as the control, with the stale RM1: the same
-   steps, seed, prompts and KL target (`apps.iter_lm_target_kl`: the KL reference stays the base model, so round 2's
-   KL is the distance of both rounds); each reward model normalised on the round-1 policy's answers;
-5. **judge**: the reference, round 1 and both round-2 policies answer the same stratified test prompts with the same
-   seeds; gold win rates with 95% CIs by prompt, the KL each spent, the both-finished control; RM1's and RM2's
-   accuracy vs the gold on pairs of round-1 answers to the val prompts (where the policy now lives).
+   steps (`apps.iter_lm_steps`), seed, prompts and KL target (`apps.iter_lm_target_kl`: the KL reference stays the
+   base model, so round 2's KL is the distance of both rounds); each reward model normalised on the round-1
+   policy's answers;
+5. **judge**: the reference, round 1 and both round-2 policies answer the same stratified test prompts
+   (`ppo.eval_prompts`, `apps.iter_lm_eval_samples` answers each) with the same seeds; gold win rates with 95% CIs
+   by prompt, the KL each spent, the both-finished control; RM1's and RM2's accuracy vs the gold on pairs of
+   round-1 answers to `apps.iter_lm_val_prompts` val prompts (where the policy now lives).
 
 Writes `<artifacts>/iterate_lm/` (round-2 data, RM2, the round-2 checkpoints) and its `results.json`.
 """
@@ -24,12 +27,14 @@ Writes `<artifacts>/iterate_lm/` (round-2 data, RM2, the round-2 checkpoints) an
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from . import (
     annotate,
@@ -54,9 +59,12 @@ MATCHES = (("round 1", "reference"), ("round 2, refreshed RM2", "reference"), ("
            ("round 2, refreshed RM2", "round 2, stale RM1"))
 
 
-def policy_answers(ac, records: list[dict], run: ppo.PPOConfig, tokenizer, k: int, seed: int, tag: str):
-    """`k` answers of the policy to each record, in chapter 1's response format {prompt_id: [{response_id, text,
-    finished}]} (ids `<prompt>/<tag>-<j>`, apart from the shipped ones)."""
+def policy_answers(ac, records: list[dict], run: ppo.PPOConfig, tokenizer, k: int, seed: int, tag: str,
+                   temperature: float | None = None):
+    """`k` answers of the policy to each record (at `temperature`, default the run's), in chapter 1's response
+    format {prompt_id: [{response_id, text, finished}]} (ids `<prompt>/<tag>-<j>`, apart from the shipped ones)."""
+    if temperature is not None:
+        run = dataclasses.replace(run, temperature=temperature)
     judged = judge.sample(ac, records, run, tokenizer, n_samples=k, seed=seed)
     responses: dict[str, list[dict]] = {}
     for rec, text, done in zip(judged["records"], judged["texts"], judged["finished"], strict=True):
@@ -142,12 +150,14 @@ def run(cfg, out: Path) -> dict:
     # 2. round-2 feedback: the panel compares pairs of the round-1 policy's own answers
     t = time.perf_counter()
     feedback_prompts = judge.stratified(s.prompts, A.iter_lm_prompts, seed=2)
-    answers = policy_answers(round1, feedback_prompts, s.run, s.tokenizer, A.iter_lm_samples, seed=2, tag="round2")
+    answers = policy_answers(round1, feedback_prompts, s.run, s.tokenizer, A.iter_lm_samples, seed=2, tag="round2",
+                             temperature=A.iter_lm_temperature)
     panel = annotate.make_panel(cfg.data.n_annotators, seed=cfg.seed)  # chapter 1's annotators
     new_pairs = data.annotate_pairs(feedback_prompts, answers, panel, seed=cfg.seed + 1)
     new_rows = data.to_preference_rows(feedback_prompts, answers, new_pairs)
-    val_prompts = data.load_prompts("val")
-    val_answers = policy_answers(round1, val_prompts, s.run, s.tokenizer, A.iter_lm_samples, seed=3, tag="round2val")
+    val_prompts = judge.stratified(data.load_prompts("val"), A.iter_lm_val_prompts, seed=3)
+    val_answers = policy_answers(round1, val_prompts, s.run, s.tokenizer, A.iter_lm_samples, seed=3, tag="round2val",
+                                 temperature=A.iter_lm_temperature)
     val_pairs = data.annotate_pairs(val_prompts, val_answers, panel, seed=cfg.seed + 2)
     seconds["feedback"] = time.perf_counter() - t
 
@@ -170,7 +180,7 @@ def run(cfg, out: Path) -> dict:
         t = time.perf_counter()
         reward_fn, scorers[rm] = normalised_reward(path, s, norm_answers, norm_prompts, cfg.reward.max_length)
         run2 = train_ppo.profile_ppo_config(cfg, autocast=s.run.autocast, reward_id=reward.fingerprint(path),
-                                            seed=cfg.seed + 1, target_kl=A.iter_lm_target_kl)
+                                            seed=cfg.seed + 1, target_kl=A.iter_lm_target_kl, steps=A.iter_lm_steps)
         ac = copy.deepcopy(round1)
         tag = "refreshed" if rm == "RM2" else "stale"
         histories[name] = ppo.train(ac, s.ids, s.prompts, reward_fn, run2, s.eos, s.pad,
@@ -181,9 +191,10 @@ def run(cfg, out: Path) -> dict:
     # 5. judge every policy on the same stratified test prompts and seeds (chapter 4's held-out set)
     t = time.perf_counter()
     eval_recs = judge.stratified(data.load_prompts("test"), P.eval_prompts, seed=0)
-    judged = {"reference": judge.sample(round1, eval_recs, s.run, s.tokenizer, P.eval_samples, reference=True)}
-    for name, ac in policies.items():
-        judged[name] = judge.sample(ac, eval_recs, s.run, s.tokenizer, P.eval_samples)
+    n_eval = A.iter_lm_eval_samples
+    judged = {"reference": judge.sample(round1, eval_recs, s.run, s.tokenizer, n_eval, reference=True)}
+    for name, ac in tqdm(policies.items(), desc="judging"):
+        judged[name] = judge.sample(ac, eval_recs, s.run, s.tokenizer, n_eval)
     for j in judged.values():  # the mean score under each reward model: proxy against gold
         prompts = [r["prompt"] for r in j["records"]]
         j["rm_scores"] = {rm: float(np.mean(fn(prompts, j["texts"]))) for rm, fn in scorers.items()}
@@ -199,10 +210,11 @@ def run(cfg, out: Path) -> dict:
 
     return {
         "profile": cfg.profile, "machine": report.machine(), "date": time.strftime("%Y-%m-%d"),
-        "sizes": {"ppo_steps_per_round": P.steps, "batch_size": P.batch_size, "max_new_tokens": P.max_new_tokens,
-                  "round2_target_kl": A.iter_lm_target_kl, "feedback_prompts": len(feedback_prompts),
-                  "answers_per_prompt": A.iter_lm_samples, "eval_prompts": len(eval_recs),
-                  "eval_samples": P.eval_samples},
+        "sizes": {"round1_steps": len(hist1), "round2_steps": A.iter_lm_steps, "batch_size": P.batch_size,
+                  "max_new_tokens": P.max_new_tokens, "round2_target_kl": A.iter_lm_target_kl,
+                  "feedback_prompts": len(feedback_prompts), "val_prompts": len(val_prompts),
+                  "answers_per_prompt": A.iter_lm_samples, "feedback_temperature": A.iter_lm_temperature,
+                  "eval_prompts": len(eval_recs), "eval_samples": n_eval, "bf16": bool(s.run.autocast)},
         "held_out": judge.category_mix(eval_recs), "feedback_mix": judge.category_mix(feedback_prompts),
         "feedback": {"pairs": len(new_pairs), "train_rows": len(new_rows),
                      **{k: round(v, 4) for k, v in data.agreement_stats(new_pairs).items()}},
@@ -231,11 +243,12 @@ def load(path: str | Path | None = None) -> dict | None:
 def describe(res: dict) -> str:
     """The results as a learner reads them: sizes, the new feedback, both reward models, every match with its CI."""
     s = res["sizes"]
-    lines = [f"profile {res['profile']}, {s['ppo_steps_per_round']} PPO steps a round, round 2's KL target "
-             f"{s['round2_target_kl']} nats; judged on {s['eval_prompts']} test prompts x {s['eval_samples']} answers "
-             f"({res['held_out']})",
+    lines = [f"profile {res['profile']}, PPO steps: round 1 {s['round1_steps']}, round 2 {s['round2_steps']} "
+             f"(KL target {s['round2_target_kl']} nats); judged on {s['eval_prompts']} test prompts x "
+             f"{s['eval_samples']} answers ({res['held_out']})",
              f"round-2 feedback: {s['feedback_prompts']} train prompts x {s['answers_per_prompt']} answers of the "
-             f"round-1 policy, {res['feedback']['pairs']} pairs labelled (panel agreement "
+             f"round-1 policy at temperature {s['feedback_temperature']}, {res['feedback']['pairs']} pairs labelled "
+             f"(duplicates dropped; panel agreement "
              f"{res['feedback']['pairwise_agreement']:.1%}, ties {res['feedback']['tie_rate']:.1%})", ""]
     for name, rm in res["reward_models"].items():
         test = rm["chapter1_test"]
@@ -278,11 +291,14 @@ def compare_with_reference(mine: str | Path | None = None, reference: str | Path
 def main(argv: list[str] | None = None) -> int:
     p = launch.parser(__doc__)
     p.add_argument("--record", action="store_true", help=f"also write the reference results file {REFERENCE}")
+    p.add_argument("--note", default=None, help="the conditions of the run, recorded with it (e.g. '2 free cores')")
     args = p.parse_args(argv)
     cfg = launch.load_run(args.config, args.set, args.output_dir)
     out = cfg.output_dir / "iterate_lm"
     out.mkdir(parents=True, exist_ok=True)
     res = run(cfg, out)
+    if args.note:
+        res["conditions"] = args.note
     (out / RESULTS).write_text(json.dumps(res, indent=1))
     if args.record:
         REFERENCE.write_text(json.dumps(res, indent=1))

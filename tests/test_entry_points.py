@@ -1,5 +1,6 @@
 """The headless entry points, run as a learner runs them, in the `ci` profile: `python -m rlhf_lib.train_reward`,
-then `python -m rlhf_lib.train_ppo` on the reward model it saved, and the course runner `python -m rlhf_lib.course`.
+then `python -m rlhf_lib.train_ppo` and `python -m rlhf_lib.iterate` on the reward model it saved, and the course runner
+`python -m rlhf_lib.course`.
 
 The base model is a tiny random Llama saved as a folder (`--set model.name=<folder>`: a local folder loads
 through the same code as SmolLM2); the sizes are the ci row of the table, a few cut further, so each run takes
@@ -15,7 +16,7 @@ import sys
 import nbformat
 import pytest
 
-from rlhf_lib import config, course, models
+from rlhf_lib import config, course, iterate, models
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,22 @@ def test_train_ppo_trains_on_that_reward_model_and_saves_the_policy(run):
     info = json.loads((out_dir / "ppo_policy" / "ppo_info.json").read_text())
     assert info["profile"] == "ci" and info["final"]["step"] == len(history)
     assert "no reward model" not in out.stdout and f"{len(history)} PPO steps" in out.stdout
+
+
+def test_iterate_runs_both_rounds_and_judges_every_policy_on_the_same_prompts(run):
+    if not (run.artifacts / "reward_model" / "model.safetensors").is_file():
+        pytest.skip("needs the reward model of test_train_reward_saves_a_reward_model")
+    out_dir = run.artifacts / "iterate_run"
+    out = run("iterate", "--output-dir", str(out_dir), "--set", "ppo.max_new_tokens=8", "--set", "reward.max_length=64",
+              "--set", "reward.max_train_pairs=16", "--set", "reward.max_eval_pairs=8", "--set", "apps.iter_lm_prompts=4")
+    res = json.loads((out_dir / "iterate_lm" / "results.json").read_text())
+    assert list(res["policies"]) == list(iterate.POLICIES)
+    assert {tuple(m.split(" vs ")) for m in res["versus"]} == set(iterate.MATCHES)
+    assert {v["prompts"] for v in res["versus"].values()} == {config.load("ci").ppo.eval_prompts}  # the same prompts
+    assert res["feedback"]["pairs"] >= 1 and (out_dir / "iterate_lm" / "reward_model_round2" / "model.safetensors").is_file()
+    for tag in ("refreshed", "stale"):  # both round-2 runs checkpointed, so a rerun resumes them
+        assert (out_dir / "iterate_lm" / f"round2-{tag}_ckpt").is_dir()
+    assert "refreshed RM2 vs round 2, stale RM1" in out.stdout and "results written to" in out.stdout
 
 
 def _notebook(path, source: str) -> None:

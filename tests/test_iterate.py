@@ -50,8 +50,8 @@ def _results():
     policy = {"gold": 0.1, "kl": 3.0, "finished": 0.9, "words": 20.0, "rm_scores": {"reward_model": 0.2}}
     match = {"win": ci, "both_finished": {**ci, "n": 40}, "n": 50, "prompts": 25}
     return {"profile": "cpu", "date": "2026-12-04", "machine": {"cpu": "test"},
-            "sizes": {"ppo_steps_per_round": 24, "round2_target_kl": 12.0, "eval_prompts": 25, "eval_samples": 2,
-                      "feedback_prompts": 10, "answers_per_prompt": 4},
+            "sizes": {"round1_steps": 24, "round2_steps": 12, "round2_target_kl": 12.0, "eval_prompts": 25,
+                      "eval_samples": 2, "feedback_prompts": 10, "answers_per_prompt": 4, "feedback_temperature": 1.0},
             "held_out": "capital 3, sum 2", "feedback": {"pairs": 60, "pairwise_agreement": 0.7, "tie_rate": 0.1},
             "reward_models": {"reward_model": rm, "reward_model_round2": rm},
             "policies": {p: policy for p in iterate.POLICIES},

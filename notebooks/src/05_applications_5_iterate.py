@@ -343,8 +343,9 @@ print(f"notebook ran in {total:.0f} s (round 1 {round1_s:.0f}, feedback and refr
 #
 # `rlhf_lib.iterate` reads top to bottom like sections 2 to 6: **round 1** is chapter 4's run against chapter 2's
 # reward model RM₁ (resumed from the checkpoint of `python -m rlhf_lib.train_ppo` when it exists); the round-1
-# policy answers a stratified set of train prompts several times and **chapter 1's panel** (same annotators, same
-# gold) labels every pair; **RM₂** is chapter 2's recipe on RM₁'s own training pairs plus the new ones; **round 2**
+# policy answers a stratified set of train prompts several times (at a higher temperature than in training: a tuned
+# policy often gives one answer again and again, and two identical answers make no pair) and **chapter 1's panel**
+# (same annotators, same gold) labels every pair; **RM₂** is chapter 2's recipe on RM₁'s own training pairs plus the new ones; **round 2**
 # continues from the round-1 policy with RM₂ and, as the control, with the stale RM₁, for the same steps, seed and
 # KL target. The KL reference stays the base model, so round 2's KL is the distance of both rounds. Every policy
 # answers the same stratified test prompts with the same seeds; win rates are gold win rates with 95% bootstrap CIs
