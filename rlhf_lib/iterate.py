@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import json
 import sys
 import time
@@ -145,7 +146,7 @@ def run(cfg, out: Path) -> dict:
     hist1 = ppo.train(s.ac, s.ids, s.prompts, s.reward_fn, s.run, s.eos, s.pad, ckpt_dir=cfg.output_dir / "ppo_ckpt",
                       restart_if_changed=True)  # as chapter 4: a checkpoint against another reward model is redone
     seconds["round 1"] = sum(h["seconds"] for h in hist1)
-    round1 = copy.deepcopy(s.ac)
+    round1 = s.ac  # kept as it is: each round-2 run trains a copy
 
     # 2. round-2 feedback: the panel compares pairs of the round-1 policy's own answers
     t = time.perf_counter()
@@ -166,9 +167,11 @@ def run(cfg, out: Path) -> dict:
     source = data.default_source()
     prefs2 = write_round2_data(out / "data", source, pairs.split_caps(cfg.reward, chapter=True)["train"], cfg.seed,
                                new_rows, new_pairs, answers)
-    rm2_path = out / "reward_model_round2"
-    if not (rm2_path / "model.safetensors").is_file():
+    rm2_path, digest = out / "reward_model_round2", hashlib.sha256((prefs2 / "train.jsonl").read_bytes()).hexdigest()
+    stamp = rm2_path / "round2_train.sha256"  # a rerun reuses RM2 only if its training pairs are the same
+    if not (stamp.is_file() and stamp.read_text() == digest):
         train_reward.train_and_save(cfg, rm2_path, source=prefs2)
+        stamp.write_text(digest)
     seconds["refresh"] = time.perf_counter() - t
 
     # 4. round 2 from the round-1 policy: the refreshed RM2, and the stale RM1 as the control

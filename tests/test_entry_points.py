@@ -75,7 +75,9 @@ def test_iterate_runs_both_rounds_and_judges_every_policy_on_the_same_prompts(ru
     assert list(res["policies"]) == list(iterate.POLICIES)
     assert {tuple(m.split(" vs ")) for m in res["versus"]} == set(iterate.MATCHES)
     assert {v["prompts"] for v in res["versus"].values()} == {config.load("ci").ppo.eval_prompts}  # the same prompts
-    assert res["feedback"]["pairs"] >= 1 and (out_dir / "iterate_lm" / "reward_model_round2" / "model.safetensors").is_file()
+    rm2 = out_dir / "iterate_lm" / "reward_model_round2"
+    assert res["feedback"]["pairs"] >= 1 and (rm2 / "model.safetensors").is_file()
+    assert (rm2 / "round2_train.sha256").is_file()  # what a rerun checks before it reuses RM2
     for tag in ("refreshed", "stale"):  # both round-2 runs checkpointed, so a rerun resumes them
         assert (out_dir / "iterate_lm" / f"round2-{tag}_ckpt").is_dir()
     assert "refreshed RM2 vs round 2, stale RM1" in out.stdout and "results written to" in out.stdout
