@@ -83,27 +83,21 @@ def write_round2_data(folder: Path, source: Path, train_cap: int | None, seed: i
     prefs = data.load_preferences(source)
     columns = prefs["train"].column_names
     out = folder / "preferences"
-    out.mkdir(parents=True, exist_ok=True)
     for split in prefs:
         rows = [dict(r) for r in prefs[split]]
         if split == "train":
             rows = [rows[i] for i in pairs.capped_rows(prefs["train"]["prompt"], train_cap, seed)]
             rows += [{c: r[c] for c in columns} for r in new_rows if r["split"] == "train"]
-        _write_jsonl(out / f"{split}.jsonl", rows)
+        data._write_jsonl(out / f"{split}.jsonl", rows)
     old_log = source.parent / "annotations.jsonl"
-    old = [json.loads(line) for line in old_log.read_text(encoding="utf-8").splitlines() if line.strip()] \
-        if old_log.is_file() else []
-    _write_jsonl(folder / "annotations.jsonl", old + new_pairs)
+    old = [rec for _, rec in data._iter_jsonl(old_log)] if old_log.is_file() else []
+    data._write_jsonl(folder / "annotations.jsonl", old + new_pairs)
     # the shipped data/responses.jsonl is always read beside these; a local chapter-1 build's answers are copied
     local = source.parent / "responses.jsonl"
-    old_answers = [json.loads(line) for line in local.read_text(encoding="utf-8").splitlines() if line.strip()] \
+    old_answers = [rec for _, rec in data._iter_jsonl(local)] \
         if local.is_file() and local.resolve() != (data.DATA_DIR / "responses.jsonl").resolve() else []
-    _write_jsonl(folder / "responses.jsonl", old_answers + [r for rs in new_responses.values() for r in rs])
+    data._write_jsonl(folder / "responses.jsonl", old_answers + [r for rs in new_responses.values() for r in rs])
     return out
-
-
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
 def rm_accuracy_on(score, prompts_by_id: dict[str, dict], responses: dict[str, list[dict]], pairs_: list[dict],

@@ -360,7 +360,8 @@ from rlhf_lib import iterate
 print(iterate.compare_with_reference())
 
 # %%
-lm = iterate.load() or iterate.load(iterate.REFERENCE)  # your run when it exists, else the reference run
+yours = iterate.load()
+lm = yours or iterate.load(iterate.REFERENCE)  # your run when it exists, else the reference run
 shown = [m for m in lm["versus"] if m.endswith("vs reference")] + ["round 2, refreshed RM2 vs round 2, stale RM1"]
 cis = [lm["versus"][m]["win"] for m in shown]
 fig, ax = plt.subplots(figsize=(8, 3))
@@ -368,7 +369,7 @@ ax.barh(np.arange(len(shown)), [c["value"] for c in cis], xerr=error_bars(cis), 
         color=["k", "tab:blue", "tab:red", "tab:purple"])
 ax.axvline(0.5, color="gray", ls=":")
 ax.set(yticks=np.arange(len(shown)), yticklabels=shown, xlim=(0, 1), xlabel="gold win rate (95% CI by prompt)",
-       title=f"The language model's second round ({'your run' if iterate.load() else 'reference run'})")
+       title=f"The language model's second round ({'your run' if yours else 'reference run'})")
 ax.invert_yaxis()
 fig.tight_layout()
 plt.show()
