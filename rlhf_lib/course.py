@@ -107,9 +107,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.freeze_reference:
         if profile != "cpu":
             parser.error("--freeze-reference: reference runs are cpu-profile runs")
-        for name, (seconds, status) in timings.items():
-            if status == "ok":
-                print(f"reference run: {freeze_reference(number(name), note=args.note, seconds=round(seconds))}")
+        chapters: dict[str, dict[str, tuple[float, str]]] = {}  # chapter 5 is five notebooks, one figures file
+        for name, run in timings.items():
+            chapters.setdefault(number(name), {})[name] = run
+        for chapter, runs in chapters.items():
+            if len(runs) < sum(number(p) == chapter for p in list_notebooks()):
+                print(f"reference run: chapter {chapter} not frozen: only {len(runs)} of its notebooks ran")
+            elif all(status == "ok" for _, status in runs.values()):
+                seconds = {name: round(s) for name, (s, _) in runs.items()}
+                path = freeze_reference(chapter, note=args.note, seconds=sum(seconds.values()),
+                                        notebooks=seconds if len(seconds) > 1 else None)
+                print(f"reference run: {path}")
     print(f"report: {report}")
     return 0 if all(s == "ok" for _, s in timings.values()) else 1
 

@@ -158,8 +158,12 @@ def machine() -> dict:
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
-def freeze_reference(chapter: str, note: str = "", seconds: float | None = None, out_dir: Path | None = None) -> Path:
-    """Write this run's figures of `chapter` as its reference run (only a complete `cpu`-profile run qualifies)."""
+def freeze_reference(chapter: str, note: str = "", seconds: float | None = None, out_dir: Path | None = None,
+                     notebooks: dict[str, float] | None = None) -> Path:
+    """Write this run's figures of `chapter` as its reference run (only a complete `cpu`-profile run qualifies).
+
+    `seconds` is the whole chapter's run time; `notebooks` the time of each of its notebooks by name (chapter 5 is
+    five notebooks that record into one figures file), which `run_times` prints for each notebook."""
     path = figures_dir() / f"{chapter}.json"
     if not path.is_file():
         raise FileNotFoundError(f"freeze_reference: {path} does not exist; run chapter {chapter} first")
@@ -170,7 +174,8 @@ def freeze_reference(chapter: str, note: str = "", seconds: float | None = None,
     out = (out_dir or REFERENCE_DIR) / f"{chapter}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"chapter": chapter, "profile": "cpu", "machine": machine(), "note": note,
-                               "notebook_seconds": seconds, "figures": figures}, indent=2, default=str) + "\n")
+                               "notebook_seconds": seconds, **({"notebooks": notebooks} if notebooks else {}),
+                               "figures": figures}, indent=2, default=str) + "\n")
     return out
 
 
@@ -221,8 +226,13 @@ def run_times(chapter: str, ref_dir: Path | None = None, bench_file: Path | None
             found[profile] = (f"{_duration(result['seconds'])}  ({bench_file.name}: "
                               f"{_where(bench_machine)})")
     ref = load_reference(chapter, ref_dir)
-    if "cpu" not in found and ref and ref.get("notebook_seconds") is not None:
-        found["cpu"] = f"{_duration(ref['notebook_seconds'])}  (reference run: {_where(ref.get('machine', {}))})"
+    seconds = ref.get("notebook_seconds") if ref else None
+    if ref is None:  # a notebook of chapter 5: its time is one entry of the chapter's reference run
+        ref = load_reference(chapter.split("_")[0], ref_dir) or {}
+        seconds = next((t for name, t in ref.get("notebooks", {}).items()
+                        if name.removesuffix(".ipynb").startswith(chapter)), None)
+    if "cpu" not in found and seconds is not None:
+        found["cpu"] = f"{_duration(seconds)}  (reference run: {_where(ref.get('machine', {}))})"
     lines = [f"Recorded run time of notebook {chapter}, by profile (your machine will differ):"]
     lines += [f"  {profile:5s} {found.get(profile, 'not recorded yet')}" for profile in COLUMNS]
     return "\n".join(lines)

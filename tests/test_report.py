@@ -31,6 +31,13 @@ def test_run_times_reads_the_benchmark_and_the_reference_run(tmp_path):
     assert "not recorded yet" in lines["gpu"]
     music = report.run_times("05_applications_3", ref_dir=tmp_path, bench_file=bench)
     assert "9 s" in music and "48 s" not in music
+    # chapter 5's reference run holds each notebook's cpu time
+    (tmp_path / "05.json").write_text(json.dumps({"notebook_seconds": 700, "machine": {"cpu": "Ref CPU"},
+                                                  "notebooks": {"05_applications_2_images.ipynb": 300,
+                                                                "05_applications_3_music.ipynb": 400}}))
+    music = {line.split()[0]: line for line in
+             report.run_times("05_applications_3", ref_dir=tmp_path, bench_file=bench).splitlines()[1:]}
+    assert "400 s" not in music["cpu"] and "7 min" in music["cpu"] and "reference run" in music["cpu"]
 
 
 def test_run_times_says_not_recorded_yet_when_nothing_is_committed(tmp_path):
