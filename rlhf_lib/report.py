@@ -231,6 +231,10 @@ def run_times(chapter: str, ref_dir: Path | None = None, bench_file: Path | None
         ref = load_reference(chapter.split("_")[0], ref_dir) or {}
         seconds = next((t for name, t in ref.get("notebooks", {}).items()
                         if name.removesuffix(".ipynb").startswith(chapter)), None)
+        if seconds is None and ref.get("notebook_seconds") is not None:  # a run frozen before notebooks were kept
+            whole = chapter.split("_")[0]
+            found.setdefault("cpu", f"not recorded for this notebook; all of chapter {whole}: "
+                             f"{_duration(ref['notebook_seconds'])}  (reference run: {_where(ref.get('machine', {}))})")
     if "cpu" not in found and seconds is not None:
         found["cpu"] = f"{_duration(seconds)}  (reference run: {_where(ref.get('machine', {}))})"
     lines = [f"Recorded run time of notebook {chapter}, by profile (your machine will differ):"]

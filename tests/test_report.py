@@ -38,6 +38,11 @@ def test_run_times_reads_the_benchmark_and_the_reference_run(tmp_path):
     music = {line.split()[0]: line for line in
              report.run_times("05_applications_3", ref_dir=tmp_path, bench_file=bench).splitlines()[1:]}
     assert "400 s" not in music["cpu"] and "7 min" in music["cpu"] and "reference run" in music["cpu"]
+    # a reference run with only the chapter's total says so, rather than "not recorded yet"
+    (tmp_path / "05.json").write_text(json.dumps({"notebook_seconds": 1500, "machine": {"cpu": "Ref CPU"}}))
+    music = {line.split()[0]: line for line in
+             report.run_times("05_applications_3", ref_dir=tmp_path, bench_file=bench).splitlines()[1:]}
+    assert "all of chapter 05: 25 min" in music["cpu"] and "not recorded yet" not in music["cpu"]
 
 
 def test_run_times_says_not_recorded_yet_when_nothing_is_committed(tmp_path):
