@@ -50,7 +50,7 @@ def run_seed(profile: str, seed: int, chapter_seed: int) -> dict:
                          score=s.score, batch_size=max(P.batch_size, 32))
     vs, after = ctl["versus"], ctl["samples"]["PPO policy"]
     refusal = judge.refusals(after)
-    return {"seed": seed, "held_out": judge.category_mix(recs), "eval_samples": P.eval_samples,
+    return {"seed": seed, "held_out": judge.category_mix(recs), "steps": s.run.steps, "eval_samples": P.eval_samples,
             "win_vs_reference": vs["reference"]["win"],
             "win_vs_reference_ample_budget": vs["reference, ample budget"]["win"],
             "win_vs_brevity_baseline": vs["brevity baseline"]["win"],
@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             p.error(f"--chapter-figures {args.chapter_figures}: no {', '.join(missing)} (an older chapter 4?)")
         runs.append({"seed": chapter_seed, "source": f"chapter 4's run ({args.chapter_figures}, {fig['_updated']})",
+                     "steps": fig.get("ppo_steps"),
                      **{k: fig[k] for k in (*SPREAD, "held_out", "eval_samples", "ample_budget_tokens")}})
         args.seeds = [s for s in args.seeds if s != chapter_seed]
     out = Path(args.out)

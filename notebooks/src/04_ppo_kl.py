@@ -659,6 +659,10 @@ if seeds_path.is_file():
     m = seeds_run["machine"]
     print(f"benchmarks/results/seeds.json: {seeds_run['profile']} profile, seeds {seeds_run['seeds']}, "
           f"{m['date']}, {m['cpu']} ({m.get('note') or 'no note'})")
+    sizes = {"steps": ppo_cfg.steps, "eval_samples": P.eval_samples}
+    recorded = {k: seeds_run["runs"][0].get(k) for k in sizes}
+    if recorded != sizes:  # other sizes (or an older reward model): the spread is a scale, not a test
+        print(f"  recorded with {recorded}, your run {sizes}: read the spread as a scale only")
     for key, v in seeds_run["spread"].items():
         yours = chapter_figures.get(key)
         yours = yours["value"] if isinstance(yours, dict) else yours
@@ -799,7 +803,7 @@ policy_dir = train_ppo.save_policy(ac, tokenizer, config.artifacts_dir() / "ppo_
                              info={"win_rate": win, "kl": kl_test, "steps": ppo_cfg.steps, "profile": cfg.profile})
 total = time.perf_counter() - T0
 figures = report.record(
-    "04", **chapter_figures, held_out=judge.category_mix(eval_recs), eval_samples=P.eval_samples,
+    "04", **chapter_figures, held_out=judge.category_mix(eval_recs), eval_samples=P.eval_samples, ppo_steps=ppo_cfg.steps,
     gold_policy=round(main_point["gold"], 3), gold_reference=round(ref_point["gold"], 3),
     rm_policy=round(main_point["rm"], 3), rm_reference=round(ref_point["rm"], 3),
     ppo_episodes_per_s=round(episodes_per_s, 3), trl_grpo_episodes_per_s=round(trl_eps, 3),
