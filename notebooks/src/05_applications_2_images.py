@@ -334,6 +334,7 @@ figures = report.record(
     images_rm_acc_panel=round(rm_acc["acc_panel"], 3), images_seconds=round(total),
 )
 print(f"notebook ran in {total:.0f} s (pre-training {pretrain_s:.0f}, reward model {rm_s:.0f}, PPO {ppo_s:.0f})")
+print(report.vs_reference("05", figures, keys=[k for k in figures if k.startswith("images_")]))
 {k: v for k, v in figures.items() if k.startswith("images")}
 
 # %% [markdown]

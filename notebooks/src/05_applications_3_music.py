@@ -12,7 +12,7 @@
 # * how to read which components of the taste moved, and which one fell;
 # * how a policy drifts to where the reward model is uninformed (the set-up of notebook 5.5);
 # * personalised RLHF: two listeners with different tastes, a reward model and a tuned policy for each, and the
-#   2×2 table that shows each policy pleases its own listener.
+#   2×2 table and a head-to-head that test whether each policy pleases its own listener.
 #
 # **What you need**
 #
@@ -53,7 +53,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Audio, display
 
-from rlhf_lib import annotate, config, judge, plots, report
+from rlhf_lib import annotate, config, judge, metrics, plots, report
 from rlhf_lib.apps import melody, seqrl
 
 T0 = time.perf_counter()
@@ -326,6 +326,21 @@ ax.set(xticks=range(len(golds)), xticklabels=[f"judged by {g}" for g in golds], 
 report.save_plot(fig, "05_music_personal")
 plt.show()
 
+# %% [markdown]
+# The table compares each policy with the pre-trained generator. The sharper question for personalisation is head to
+# head: given one melody from each tuned policy, does each listener pick the one tuned for them? The samples are
+# those of the table (seed 100), each pair judged by that listener's gold; a win rate of one half would mean that
+# tuning for them bought nothing over tuning for the other.
+
+# %%
+head_to_head = {}
+for g in golds:
+    other = next(p for p in policies if p != g)
+    head_to_head[g] = metrics.bootstrap_ci(judge.win_rate, cells[g, g]["gold_t"], cells[other, g]["gold_t"],
+                                           seed=cfg.seed)  # i-th melody of each policy: independent pairs
+    print(f"the {g} listener, melody tuned for them vs one tuned for the {other} listener: "
+          f"win rate {judge.ci_text(head_to_head[g])}")
+
 # %%
 fig, axes = plt.subplots(2, 4, figsize=(14, 4.4), sharey=True)
 for row, p in enumerate(policies):
@@ -355,10 +370,11 @@ figures = report.record(
     music_panel_agreement=round(stats["agreement"], 3), music_rm_acc_gold=round(rm_acc["acc_gold"], 3),
     music_rm_acc_panel=round(rm_acc["acc_panel"], 3), music_seconds=round(total),
     **{f"music_personal_{p}_judged_by_{g}": cells[p, g]["win"] for p in policies for g in golds},
+    **{f"music_personal_head_to_head_{g}": head_to_head[g] for g in golds},
 )
 print(f"notebook ran in {total:.0f} s (pre-training {pretrain_s:.0f}, reward model {rm_s:.0f}, PPO {ppo_s:.0f}, "
       f"second listener {personal_s:.0f})")
-{k: v for k, v in figures.items() if k.startswith("music")}
+print(report.vs_reference("05", figures, keys=[k for k in figures if k.startswith("music")]))
 
 # %% [markdown]
 # **What to look for.**
@@ -390,7 +406,7 @@ print(f"notebook ran in {total:.0f} s (pre-training {pretrain_s:.0f}, reward mod
 # * Where the pre-trained generator rarely went, the reward model has little data: the policy can drift there.
 #   Notebook 5.5 asks the listeners about those melodies.
 # * Tastes differ: a reward model and a policy per listener serve each one; the 2×2 table shows whether each policy
-#   pleases its own listener more than the other.
+#   pleases its own listener more than the other, and the head-to-head whether each listener picks their own.
 #
 # ## What to try next
 #
