@@ -185,17 +185,20 @@ def load_reference(chapter: str, ref_dir: Path | None = None) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def vs_reference(chapter: str, figures: dict, keys: list[str] | None = None, ref_dir: Path | None = None) -> str:
-    """Lines "name: your run X [CI] - reference run Y [CI]" for the figures this run and the reference share."""
+def vs_reference(chapter: str, figures: dict, keys: list[str] | None = None, ref_dir: Path | None = None,
+                 prefix: str = "") -> str:
+    """Lines "name: your run X [CI] - reference run Y [CI]" for this run's figures (`keys`, else those whose name
+    starts with `prefix`: one notebook's share of a chapter's figures); a figure the reference lacks says so."""
     ref = load_reference(chapter, ref_dir)
     if ref is None:
         return f"(no reference run of chapter {chapter} committed yet: reference_runs/{chapter}.json)"
     m = ref["machine"]
     head = (f"reference run: cpu profile, {m.get('date')}, {m.get('cpu')}, {m.get('cores')} cores"
             + (f" ({ref['note']})" if ref.get("note") else ""))
-    keys = keys or [k for k in figures if not k.startswith("_")]
-    lines = [head] + [f"  {k}: your run {_fmt(figures[k])} — reference run {_fmt(ref['figures'][k])}"
-                      for k in keys if k in figures and k in ref["figures"]]
+    keys = keys or [k for k in figures if k.startswith(prefix) and not k.startswith("_")]
+    lines = [head] + [f"  {k}: your run {_fmt(figures[k])} — "
+                      + (f"reference run {_fmt(ref['figures'][k])}" if k in ref["figures"] else "not in the reference run")
+                      for k in keys if k in figures]
     return "\n".join(lines)
 
 

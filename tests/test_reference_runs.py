@@ -17,7 +17,10 @@ def test_freeze_and_compare_with_a_reference_run(artifacts, tmp_path, monkeypatc
                                ref_dir=tmp_path / "ref")
     assert "2 free cores" in text.splitlines()[0]
     assert "win: your run 0.58 [0.5, 0.66] — reference run 0.62 [0.55, 0.7]" in text
-    assert "kl: your run 6 — reference run 7.5" in text and "new" not in text  # only the figures both have
+    assert "kl: your run 6 — reference run 7.5" in text
+    assert "new: your run 1 — not in the reference run" in text
+    only_k = report.vs_reference("04", {"kl": 6.0, "win": 0.5}, ref_dir=tmp_path / "ref", prefix="k")
+    assert "kl: your run 6" in only_k and "win" not in only_k  # one notebook's share of a chapter's figures
 
 
 def test_only_a_cpu_run_becomes_a_reference_and_a_missing_one_says_so(artifacts, tmp_path, monkeypatch):

@@ -381,8 +381,7 @@ figures = report.record(  # win rates as {value, lo, hi}: the 95% CI by prompt t
 )
 print(f"policy saved to {policy_dir}")
 print({k: round(v) for k, v in timings.items()}, f"total {total:.0f} s")
-print(report.vs_reference("05", figures, keys=[k for k in figures if k.startswith("voice_")]))
-{k: v for k, v in figures.items() if k.startswith("voice")}
+print(report.vs_reference("05", figures, prefix="voice_"))
 
 # %% [markdown]
 # ## Summary
