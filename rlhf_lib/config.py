@@ -140,11 +140,14 @@ TABLE: dict[str, tuple] = {
     "apps.img_hidden":            (32,      64,      128),    # tiny Llama generator: width ...
     "apps.img_layers":            (2,       2,       4),      # ... and decoder layers
     "apps.img_pretrain_epochs":   (1,       3,       4),
-    "apps.img_pool":              (96,      1024,    4096),   # generator samples shown to the rater panel
-    "apps.img_pairs":             (120,     2000,    8000),   # pairs the panel compares (85% train, 15% val)
+    "apps.img_pool":              (96,      1024,    4096),   # generator samples shown to the rater panel ...
+    "apps.img_pool_temperature":  (1.5,     1.5,     1.5),    # ... half of them drawn hotter, so raters see failures
+    "apps.img_pairs":             (120,     5000,    16000),  # pairs the panel compares (85% train, 15% val)
     "apps.img_rm_dim":            (32,      48,      64),     # width of the bidirectional transformer RM
-    "apps.img_rm_epochs":         (2,       6,       10),
+    "apps.img_rm_epochs":         (2,       10,      10),
     "apps.img_ppo_steps":         (2,       40,      200),
+    "apps.img_ppo_lr":            (3e-4,    3e-4,    3e-4),   # images' own PPO lr (seq_ppo_lr's 1e-3 fails even on the gold)
+    "apps.img_missing_eos_penalty": (-2.0,  -2.0,    -2.0),   # a sprite that never ends is truncated: fixed low score
     "apps.img_beta":              (0.05,    0.05,    0.05),   # fixed KL coefficient (nats are cheap: 64 tokens)
     "apps.mus_melodies":          (600,     4000,    20000),  # procedural 16-note melodies
     "apps.mus_hidden":            (32,      64,      128),

@@ -223,6 +223,18 @@ def test_ppo_config_reads_the_rows_and_the_domain_length():
         assert cfg.max_new_tokens == module.MAX_NEW_TOKENS  # the whole sequence and its EOS fit
         assert cfg.steps == getattr(apps, prefix + "ppo_steps") and cfg.batch_size == apps.seq_ppo_batch_size
         assert cfg.temperature == 1.0 and cfg.target_kl is None
+    images, music = (seqrl.ppo_config(apps, p, 10) for p in ("img_", "mus_"))
+    assert images.lr == apps.img_ppo_lr and images.missing_eos_penalty == apps.img_missing_eos_penalty
+    assert music.lr == apps.seq_ppo_lr and music.missing_eos_penalty is None  # no rows of its own: the shared ones
+
+
+def test_generate_samples_at_the_temperature_it_is_given():
+    """Near T = 0 sampling is greedy: two seeds draw the same sequences; at T = 1 they differ."""
+    ac = seqrl.actor_critic(seqrl.tiny_llama(sprites.VOCAB_SIZE, hidden=16, layers=1, max_len=80, seed=0))
+    prompts = [sprites.prompt_tokens(*sprites.PROMPTS[0])] * 4
+    cold = [seqrl.generate(ac, 4, 12, seed=s, prompts=prompts, temperature=1e-3)[0] for s in (0, 1)]
+    warm = [seqrl.generate(ac, 4, 12, seed=s, prompts=prompts)[0] for s in (0, 1)]
+    assert cold[0] == cold[1] and warm[0] != warm[1]
 
 
 def test_short_ppo_run_raises_the_gold_score_of_a_tiny_model():

@@ -140,19 +140,30 @@ if losses:
 # frozen copy: `ppo.ActorCritic(policy, ref_policy=copy)`. Every episode's prompt is `BOS colour shape`; a
 # sample is kept with its prompt in front (`seqrl.generate(prompts=...)`), which is what the gold, the raters and
 # the reward model judge.
+#
+# The raters are shown a **pool** of the generator's sprites. Half are drawn at the generator's own temperature
+# ($T = 1$) and half hotter (`apps.img_pool_temperature`): a hotter sample stops early, runs on or scatters pixels
+# more often. PPO will push the policy somewhere the pre-trained generator rarely goes, and a reward model that has
+# never seen a sprite run on past 64 pixels cannot know it is bad. Showing the raters a wider spread of the
+# generator's failures is the cheap version of collecting comparisons from several policies, as InstructGPT did.
 
 # %%
 ac = seqrl.actor_critic(base_model)
-pool, _ = seqrl.generate(ac, A.img_pool, sprites.MAX_NEW_TOKENS, seed=1, reference=True, prompts=prompt_of[:A.img_pool])
-pool_gold = np.array([sprites.gold_utility(s) for s in pool])
-pool_comp = [sprites.gold_components(s) for s in pool]
-print(f"pre-trained generator: mean gold {pool_gold.mean():+.2f} (training data {data_gold.mean():+.2f}); "
-      f"{np.mean([len(sprites.split_prompt(s)[1]) == sprites.N_PIXELS for s in pool]):.0%} of samples have "
-      f"exactly 64 pixels; mean hue {np.mean([c['hue'] for c in pool_comp]):+.2f}, "
-      f"shape {np.mean([c['shape'] for c in pool_comp]):+.2f}")
-fig = sprites.grid_figure(pool[:20], ncols=10, title="Samples of the pre-trained generator (caption: prompt, gold)",
-                          scores=pool_gold[:20],
-                          captions=[sprites.prompt_text(sprites.split_prompt(s)[0]).removeprefix("a ") for s in pool[:20]])
+half = A.img_pool // 2
+pool_cool, _ = seqrl.generate(ac, half, sprites.MAX_NEW_TOKENS, seed=1, reference=True, prompts=prompt_of[:half])
+pool_hot, _ = seqrl.generate(ac, A.img_pool - half, sprites.MAX_NEW_TOKENS, seed=2, reference=True,
+                             prompts=prompt_of[:A.img_pool - half], temperature=A.img_pool_temperature)
+pool = pool_cool + pool_hot
+for name, part in (("T = 1", pool_cool), (f"T = {A.img_pool_temperature}", pool_hot)):
+    print(f"pool at {name}: {len(part)} sprites, {np.mean([len(sprites.split_prompt(s)[1]) == sprites.N_PIXELS for s in part]):.0%} "
+          f"with exactly 64 pixels, mean gold {np.mean([sprites.gold_utility(s) for s in part]):+.2f}")
+pool_gold = np.array([sprites.gold_utility(s) for s in pool_cool])
+pool_comp = [sprites.gold_components(s) for s in pool_cool]
+print(f"pre-trained generator at T = 1: mean gold {pool_gold.mean():+.2f} (training data {data_gold.mean():+.2f}); "
+      f"mean hue {np.mean([c['hue'] for c in pool_comp]):+.2f}, shape {np.mean([c['shape'] for c in pool_comp]):+.2f}")
+fig = sprites.grid_figure(pool_cool[:20], ncols=10, scores=pool_gold[:20],
+                          title="Samples of the pre-trained generator at T = 1 (caption: prompt, gold)",
+                          captions=[sprites.prompt_text(sprites.split_prompt(s)[0]).removeprefix("a ") for s in pool_cool[:20]])
 plt.show()
 
 # %% [markdown]
@@ -211,10 +222,16 @@ print(f"reward model trained in {rm_s:.0f} s; held-out accuracy: panel {rm_acc['
 # reward model's score normalised on the pre-trained generator's samples and a fixed β. Each episode draws one of
 # the ten prompts; the reward model scores the sprite with its prompt. A callback records the mean gold of every
 # rollout batch: the proxy and the truth, side by side.
+#
+# Two settings are the images' own (`seqrl.ppo_config` reads them from the `apps.img_*` rows). A sprite that has not
+# ended after 64 pixels and one more token is truncated, and gets a fixed low score instead of the reward model's
+# (`missing_eos_penalty`, chapter 4's rule for answers that never finish). The learning rate is lower than the
+# melodies': section 6's control shows why.
 
 # %%
-reward_fn, rm_mean, rm_std = seqrl.reward_fn(rm, pool)
+reward_fn, rm_mean, rm_std = seqrl.reward_fn(rm, pool_cool)
 ppo_cfg = seqrl.ppo_config(A, "img_", sprites.MAX_NEW_TOKENS, seed=cfg.seed)
+print(f"PPO: lr {ppo_cfg.lr}, beta {ppo_cfg.beta}, missing-EOS score {ppo_cfg.missing_eos_penalty}")
 t = time.perf_counter()
 history, gold_log = seqrl.train_ppo(ac, reward_fn, ppo_cfg, sprites.gold_utility,
                                     prompts=[sprites.prompt_tokens(*p) for p in sprites.PROMPTS])
@@ -249,6 +266,42 @@ fig = plots.component_bars(sprites.gold_components, list(sprites.GOLD_WEIGHTS),
                            {"pre-trained": ev["base"], "tuned (PPO)": ev["tuned"]})
 report.save_plot(fig, "05_images_components")
 plt.show()
+
+# %% [markdown]
+# ### A control: PPO on the gold itself
+#
+# Is a shortfall the reward model's or PPO's? Run the same PPO, from the same pre-trained generator, with the
+# **gold utility as the reward** (normalised on the same samples): a perfect reward model, which no real project
+# has, and so the ceiling this loop can reach in this many steps. The gap between it and the run above is what the
+# reward model costs. A second gold run at the melodies' learning rate (`apps.seq_ppo_lr`) shows why the images
+# use a lower one: with too large a step PPO fails even on the true reward. All three are judged on the same prompts
+# with the same seeds.
+
+# %%
+import copy
+
+gold_ref = np.array([sprites.gold_utility(s) for s in pool_cool])
+
+
+def gold_reward(meta, responses):  # the oracle: the hidden gold, z-scored like the reward model's score
+    return [(sprites.gold_utility(list(m) + seqrl.strip_eos(r)) - gold_ref.mean()) / gold_ref.std()
+            for m, r in zip(meta, responses, strict=True)]
+
+
+runs = {f"reward model, lr {ppo_cfg.lr:g}": ev}
+for lr in (ppo_cfg.lr, A.seq_ppo_lr):
+    fresh = copy.deepcopy(ac.ref_policy).requires_grad_(True)  # the pre-trained generator (the frozen copy, thawed)
+    ac_gold = seqrl.actor_critic(fresh)
+    seqrl.train_ppo(ac_gold, gold_reward, seqrl.ppo_config(A, "img_", sprites.MAX_NEW_TOKENS, seed=cfg.seed, lr=lr),
+                    sprites.gold_utility, prompts=[sprites.prompt_tokens(*p) for p in sprites.PROMPTS], progress=False)
+    runs[f"gold as reward, lr {lr:g}"] = seqrl.compare(ac_gold, sprites.gold_utility, A.seq_eval_samples,
+                                                       sprites.MAX_NEW_TOKENS, seed=100, prompts=eval_prompts,
+                                                       n_boot=cfg.metrics.n_boot)
+control = pd.DataFrame({name: {"win rate": judge.ci_text(r["win"]), "KL (nats)": round(r["kl"], 2),
+                               "mean gold": round(r["gold_tuned"], 2),
+                               "hue": round(float(np.mean([sprites.gold_components(x)["hue"] for x in r["tuned"]])), 2)}
+                        for name, r in runs.items()}).T
+display(control)  # noqa: F821 -- IPython's display
 
 # %% [markdown]
 # ### Per prompt word
@@ -331,11 +384,13 @@ figures = report.record(
                               for w, r in by_word.iterrows()},
     images_gold_base=round(ev["gold_base"], 3), images_gold_tuned=round(ev["gold_tuned"], 3),
     images_panel_agreement=round(stats["agreement"], 3), images_rm_acc_gold=round(rm_acc["acc_gold"], 3),
-    images_rm_acc_panel=round(rm_acc["acc_panel"], 3), images_seconds=round(total),
+    images_rm_acc_panel=round(rm_acc["acc_panel"], 3),
+    images_gold_reward_win_rate=runs[f"gold as reward, lr {ppo_cfg.lr:g}"]["win"],
+    images_gold_reward_high_lr_win_rate=runs[f"gold as reward, lr {A.seq_ppo_lr:g}"]["win"],
+    images_seconds=round(total),
 )
 print(f"notebook ran in {total:.0f} s (pre-training {pretrain_s:.0f}, reward model {rm_s:.0f}, PPO {ppo_s:.0f})")
-print(report.vs_reference("05", figures, keys=[k for k in figures if k.startswith("images_")]))
-{k: v for k, v in figures.items() if k.startswith("images")}
+print(report.vs_reference("05", figures, prefix="images_"))
 
 # %% [markdown]
 # **What to look for.**
@@ -347,6 +402,10 @@ print(report.vs_reference("05", figures, keys=[k for k in figures if k.startswit
 # * **The win rate with its CI and its KL**: first whether the CI lies above one half, then the price. A win rate far
 #   above one half bought with many nats per sprite is a long move away from the pre-trained generator. Check the
 #   KL before calling it a success.
+# * **The gold-reward control**: how close the reward-model run comes to PPO on the gold itself. A win rate near the
+#   control's says the reward model passed on what the raters want; a large gap, or a hue that rises under the gold
+#   but not under the reward model, says what the reward model missed. The run at the higher learning rate is the
+#   reminder that a failed run is not always the reward model's fault.
 # * **Relevance per word**: hue and shape before and after for each prompt word. The pre-trained generator follows
 #   its prompts about as often as its data did; a rise in *hue* for every colour word says the policy learned to
 #   read the prompt, not one favourite colour. A shape word whose *shape* does not move tells you the raters' votes
@@ -375,6 +434,8 @@ print(report.vs_reference("05", figures, keys=[k for k in figures if k.startswit
 #   prompt, and the reward model reads the prompt with the pixels.
 # * The hidden gold judges the result on the same prompts for both generators: the win rate with its interval by
 #   prompt, relevance per prompt word, and the KL spent to get it.
+# * A control with the gold as the reward separates the reward model's share of a shortfall from PPO's; the raters
+#   should see the generator's failures (a hotter half of the pool) so that the reward model can score them.
 # * A reward model that scores each image alone has no reason to value a varied set; the component bars, the samples
 #   and the entropy curve show what PPO did to the variety.
 #
@@ -385,5 +446,7 @@ print(report.vs_reference("05", figures, keys=[k for k in figures if k.startswit
 # * Change a weight of the gold appeal in `rlhf_lib/apps/sprites.py` and see which component the tuned generator
 #   chases.
 # * Give the panel more pairs (`apps__img_pairs`) and check whether the reward model's agreement with the gold rises.
+# * Show the raters only the generator's own samples (`apps__img_pool_temperature=1.0`) and look at the lengths of
+#   the tuned sprites: what does PPO find that the raters were never shown?
 # * Train PPO on the cross prompts only and measure relevance on the figure prompts: does following a prompt
 #   transfer to prompts the policy was never tuned on?

@@ -96,12 +96,15 @@ def pretrain(model, sequences: Sequence[Sequence[int]], epochs: int = 3, batch_s
 
 def ppo_config(section, prefix: str, max_new_tokens: int, seed: int = 0, **changes) -> ppo.PPOConfig:
     """A `ppo.PPOConfig` from chapter 5's `apps.*` rows: `{prefix}ppo_steps` and `{prefix}beta` for the domain,
-    `seq_ppo_*` shared; `max_new_tokens` is the domain's sequence length plus EOS. Fixed β, fp32, sampling at T = 1 (the generator's own distribution), no EOS penalty: a
-    malformed sequence is the gold utility's business, and the reward model learns it from the raters."""
+    `seq_ppo_*` shared unless the domain has its own `{prefix}ppo_lr`; `max_new_tokens` is the domain's sequence
+    length plus EOS. Fixed β, fp32, sampling at T = 1 (the generator's own distribution). No EOS penalty unless the
+    domain has a `{prefix}missing_eos_penalty` row: otherwise a malformed sequence is the gold utility's business,
+    and the reward model learns it from the raters."""
     values = dict(steps=getattr(section, f"{prefix}ppo_steps"), beta=getattr(section, f"{prefix}beta"),
                   batch_size=section.seq_ppo_batch_size, minibatch_size=section.seq_ppo_minibatch,
-                  epochs=section.seq_ppo_epochs, lr=section.seq_ppo_lr, target_kl=None, temperature=1.0,
-                  max_new_tokens=max_new_tokens, autocast=False, missing_eos_penalty=None, seed=seed,
+                  epochs=section.seq_ppo_epochs, lr=getattr(section, f"{prefix}ppo_lr", section.seq_ppo_lr),
+                  target_kl=None, temperature=1.0, max_new_tokens=max_new_tokens, autocast=False,
+                  missing_eos_penalty=getattr(section, f"{prefix}missing_eos_penalty", None), seed=seed,
                   save_every=10_000)
     values.update(changes)
     return ppo.PPOConfig(**values)
@@ -146,15 +149,17 @@ def actor_critic(policy) -> ppo.ActorCritic:
 
 
 def generate(ac_or_model, n: int, max_new_tokens: int, seed: int = 0, reference: bool = False,
-             batch_size: int = 128, prompts: Sequence[Sequence[int]] | None = None) -> tuple[list[list[int]], list[float]]:
-    """`n` samples at T = 1 -> (prompt + response token lists without EOS, KL per sample).
+             batch_size: int = 128, prompts: Sequence[Sequence[int]] | None = None,
+             temperature: float = 1.0) -> tuple[list[list[int]], list[float]]:
+    """`n` samples at temperature T (1: the model's own distribution) -> (prompt + response token lists without
+    EOS, KL per sample, both log-probabilities taken at T).
 
     Each episode starts from [BOS], or from [BOS, *prompts[i]] (`prompts`: n domain prompts, which each sample keeps
     in front). Give an `ActorCritic` to sample the policy (or its reference) and measure Σ_t log π − log π_ref; a
     bare model is wrapped on the fly (KL 0).
     """
     ac = ac_or_model if isinstance(ac_or_model, ppo.ActorCritic) else actor_critic(ac_or_model)
-    cfg = ppo.PPOConfig(max_new_tokens=max_new_tokens, temperature=1.0, autocast=False)
+    cfg = ppo.PPOConfig(max_new_tokens=max_new_tokens, temperature=temperature, autocast=False)
     prefixes = [list(p) for p in prompts] if prompts is not None else [[]] * n
     if len(prefixes) != n:
         raise ValueError(f"generate: {n} samples need {n} prompts (got {len(prefixes)})")
