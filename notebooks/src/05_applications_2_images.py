@@ -47,6 +47,7 @@ print(report.run_times("05_applications_2"))
 # | validation | the hidden gold judges tuned vs pre-trained sprites on the same prompts: win rate with its 95% bootstrap CI by prompt, relevance per prompt word, KL spent | `seqrl.compare`, `metrics.bootstrap_ci` |
 
 # %%
+import copy
 import time
 
 import matplotlib.pyplot as plt
@@ -278,13 +279,8 @@ plt.show()
 # with the same seeds.
 
 # %%
-import copy
-
-gold_ref = np.array([sprites.gold_utility(s) for s in pool_cool])
-
-
-def gold_reward(meta, responses):  # the oracle: the hidden gold, z-scored like the reward model's score
-    return [(sprites.gold_utility(list(m) + seqrl.strip_eos(r)) - gold_ref.mean()) / gold_ref.std()
+def gold_reward(meta, responses):  # the oracle: the hidden gold, z-scored on the same samples as the reward model
+    return [(sprites.gold_utility(list(m) + seqrl.strip_eos(r)) - pool_gold.mean()) / pool_gold.std()
             for m, r in zip(meta, responses, strict=True)]
 
 
