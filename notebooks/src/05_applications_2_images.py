@@ -155,10 +155,11 @@ pool_cool, _ = seqrl.generate(ac, half, sprites.MAX_NEW_TOKENS, seed=1, referenc
 pool_hot, _ = seqrl.generate(ac, A.img_pool - half, sprites.MAX_NEW_TOKENS, seed=2, reference=True,
                              prompts=prompt_of[:A.img_pool - half], temperature=A.img_pool_temperature)
 pool = pool_cool + pool_hot
-for name, part in (("T = 1", pool_cool), (f"T = {A.img_pool_temperature}", pool_hot)):
+pool_gold = np.array([sprites.gold_utility(s) for s in pool_cool])  # the generator's own samples: also the normaliser
+for name, part, golds in (("T = 1", pool_cool, pool_gold),
+                          (f"T = {A.img_pool_temperature}", pool_hot, [sprites.gold_utility(s) for s in pool_hot])):
     print(f"pool at {name}: {len(part)} sprites, {np.mean([len(sprites.split_prompt(s)[1]) == sprites.N_PIXELS for s in part]):.0%} "
-          f"with exactly 64 pixels, mean gold {np.mean([sprites.gold_utility(s) for s in part]):+.2f}")
-pool_gold = np.array([sprites.gold_utility(s) for s in pool_cool])
+          f"with exactly 64 pixels, mean gold {np.mean(golds):+.2f}")
 pool_comp = [sprites.gold_components(s) for s in pool_cool]
 print(f"pre-trained generator at T = 1: mean gold {pool_gold.mean():+.2f} (training data {data_gold.mean():+.2f}); "
       f"mean hue {np.mean([c['hue'] for c in pool_comp]):+.2f}, shape {np.mean([c['shape'] for c in pool_comp]):+.2f}")
@@ -234,8 +235,8 @@ reward_fn, rm_mean, rm_std = seqrl.reward_fn(rm, pool_cool)
 ppo_cfg = seqrl.ppo_config(A, "img_", sprites.MAX_NEW_TOKENS, seed=cfg.seed)
 print(f"PPO: lr {ppo_cfg.lr}, beta {ppo_cfg.beta}, missing-EOS score {ppo_cfg.missing_eos_penalty}")
 t = time.perf_counter()
-history, gold_log = seqrl.train_ppo(ac, reward_fn, ppo_cfg, sprites.gold_utility,
-                                    prompts=[sprites.prompt_tokens(*p) for p in sprites.PROMPTS])
+train_prompts = [sprites.prompt_tokens(*p) for p in sprites.PROMPTS]  # every episode draws one of the ten
+history, gold_log = seqrl.train_ppo(ac, reward_fn, ppo_cfg, sprites.gold_utility, prompts=train_prompts)
 ppo_s = time.perf_counter() - t
 print(f"{ppo_cfg.steps} PPO steps x {ppo_cfg.batch_size} sprites in {ppo_s:.0f} s")
 
@@ -289,7 +290,7 @@ for lr in (ppo_cfg.lr, A.seq_ppo_lr):
     fresh = copy.deepcopy(ac.ref_policy).requires_grad_(True)  # the pre-trained generator (the frozen copy, thawed)
     ac_gold = seqrl.actor_critic(fresh)
     seqrl.train_ppo(ac_gold, gold_reward, seqrl.ppo_config(A, "img_", sprites.MAX_NEW_TOKENS, seed=cfg.seed, lr=lr),
-                    sprites.gold_utility, prompts=[sprites.prompt_tokens(*p) for p in sprites.PROMPTS], progress=False)
+                    sprites.gold_utility, prompts=train_prompts, progress=False)
     runs[f"gold as reward, lr {lr:g}"] = seqrl.compare(ac_gold, sprites.gold_utility, A.seq_eval_samples,
                                                        sprites.MAX_NEW_TOKENS, seed=100, prompts=eval_prompts,
                                                        n_boot=cfg.metrics.n_boot)
