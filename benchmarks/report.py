@@ -130,19 +130,34 @@ def _reward_levers(r: dict) -> list[str]:
              f"{r['pairs']['test']} pairs ({r['test_category_mix']}); Bayes ceiling of the test labels "
              f"{r['bayes_ceiling_test']:.3f}. 95% CIs by prompt; \"− probe\" is the paired difference in test accuracy "
              "to the K=8 probe on the same pairs. Conditions: " + r["machine"].get("note", ""), "",
-             "| lever | what it changes | val acc | test acc | gold agreement | − probe | s |",
-             "|---|---|---|---|---|---|---:|"]
+             "| lever | what it changes | val acc | test acc | gold agreement | − probe (same run) | s | run |",
+             "|---|---|---|---|---|---|---:|---|"]
     for name, v in r["levers"].items():
         diff = v.get("test_accuracy_minus_probe")
         lines.append(f"| {name} | {v['what']} | {_pct(v['val_accuracy'], False)} | {_pct(v['test_accuracy'], False)} | "
-                     f"{_pct(v['gold_agreement'], True)} | {_pct(diff, False) if diff else ''} | {v['seconds']:.0f} |")
-    for name, j in r.get("judges", {}).items():
-        if isinstance(j, dict) and "gold_agreement" in j:
-            lines.append(f"| judge: {name.replace('_', ' ')} | | | {_pct(j['test_accuracy'], False)} | "
-                         f"{_pct(j['gold_agreement'], True)} | | |")
+                     f"{_pct(v['gold_agreement'], True)} | {_pct(diff, False) if diff else ''} | {v['seconds']:.0f} | "
+                     f"{v.get('run', 'earlier (see conditions)')} |")
+    judges = {k: j for k, j in r.get("judges", {}).items() if isinstance(j, dict) and "gold_agreement" in j}
+    for name, j in judges.items():
+        lines.append(f"| judge: {name.replace('_', ' ')} | | | {_pct(j['test_accuracy'], False)} | "
+                     f"{_pct(j['gold_agreement'], True)} | | | |")
     right = r.get("judges", {}).get("base_model_right")
     if right:
         lines += ["", "The base model answers right: " + ", ".join(f"{c} {n}" for c, n in right.items()) + "."]
+    rows = {**{k: v["gold_agreement_by_category"] for k, v in r["levers"].items() if "gold_agreement_by_category" in v},
+            **{f"judge: {k.replace('_', ' ')}": j["gold_agreement_by_category"] for k, j in judges.items()
+               if "gold_agreement_by_category" in j}}
+    if rows:
+        cats = list(next(iter(rows.values())))
+        lines += ["", "Gold agreement by prompt category of the test split (a handful of prompts each: no CIs, read "
+                  "only large gaps):", "", "| | " + " | ".join(cats) + " |", "|---|" + "---:|" * len(cats)]
+        lines += [f"| {k} | " + " | ".join(f"{100 * v[c]:.0f}%" for c in cats) + " |" for k, v in rows.items()]
+    curve = r.get("probe_prompt_curve")
+    if curve:
+        lines += ["", f"The probe (layer {curve['layer']}, C {curve['C']:g}) on a share of the train prompts "
+                  f"({curve['run']}; the mean of seeded draws of whole prompts): "
+                  + "; ".join(f"{p['prompts']} prompts: test accuracy {p['test_accuracy']:.3f}, gold agreement "
+                              f"{100 * p['gold_agreement']:.1f}%" for p in curve["points"]) + "."]
     return lines + [""]
 
 

@@ -3,6 +3,7 @@
     python -m benchmarks.reward_levers                         # every lever at cpu sizes (about an hour, 2 cores)
     python -m benchmarks.reward_levers --only probe_k4 probe   # some of them
     python -m benchmarks.reward_levers --keep                  # only the levers results/reward_levers.json lacks
+    python -m benchmarks.reward_levers --only probe --curve    # the probe and its learning curve in train prompts
 
 Issue 18 asks to close the gap between chapter 2's reward model and what a judge built on this base model could
 know. Every lever trains on the shipped data's train split (every panel label, as soft targets), chooses what it
@@ -49,7 +50,12 @@ LEVERS = {  # name: what it changes, against the row it should be read against
     "lora_plus_probe": "ensemble: z-scored mean of the best LoRA and the probe",
     "logprob": "control: a probe on the base model's own log-probs of the response alone (mean, min, sum, end)",
     "probe_logprob": "the probe plus those log-prob features (what the base model believes), weight chosen on val",
+    "probe_prompt": "a prompt-conditioned probe: the probe's features times the top m principal components of the "
+                    "prompt's mean state (a bilinear reward), m and C chosen on val",
+    "probe_by_category": "diagnostic: one probe per prompt category (told the category, which no reward model is)",
 }
+PROMPT_PCS = (2, 4, 8)
+CURVE_SHARES = (0.25, 0.5, 0.75, 1.0)  # shares of the train prompts in the probe's learning curve
 
 
 class Bench:
@@ -71,6 +77,7 @@ class Bench:
                                       models.resolve(cfg.model.name), self.R.feature_batch_size)
         self.features_s = time.perf_counter() - t
         self.test, self.val = self.table.splits["test"], self.table.splits["val_votes"]
+        self.test_categories = np.array(self.prefs["test"]["category"])[self.test.rows.numpy()]
 
     def split(self, k: int) -> pairs.PairSplit:
         return self.table.splits["train_votes" if k == 8 else "train_votes_k4"]
@@ -83,7 +90,15 @@ class Bench:
         val = reward.measure(fn, self.val, n_boot, seed, autocast, self.device)
         test = reward.measure(fn, self.test, n_boot, seed, autocast, self.device)
         return {"val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"],
-                "gold_agreement": test["gold_agreement"], "test_margins": test["margins"]}
+                "gold_agreement": test["gold_agreement"], "gold_agreement_by_category": self.by_category(test["margins"]),
+                "test_margins": test["margins"]}
+
+    def by_category(self, margins: np.ndarray) -> dict[str, float]:
+        """Gold agreement of test margins in each prompt category (gold ties left out, a margin of 0 counts half)."""
+        gold = (self.test.gold_chosen - self.test.gold_rejected).numpy()
+        keep = gold != 0
+        sides = np.where(margins == 0, 0.5, np.sign(margins) == np.sign(gold))
+        return {c: float(sides[keep & (self.test_categories == c)].mean()) for c in sorted(set(self.test_categories))}
 
     def all_rewards(self, reward_fn, batch: int = 32) -> torch.Tensor:
         """The reward of every sequence of the table (for ensembles)."""
@@ -219,6 +234,66 @@ def lever_probe_logprob(b: Bench) -> dict:
     return {**b.score(r), "chosen": {"layer": layer, "repeats": chosen["layer"], "C": chosen["C"]}}
 
 
+def prompt_states(b: Bench) -> torch.Tensor:
+    """(S, H) the mean over the prompt's tokens of the cached states entering the top k layers: what the model has
+    read of the prompt before the response starts (the same for every response to one prompt)."""
+    starts = features.response_starts(b.tokenizer, b.table)
+    return torch.stack([b.cache.states[int(b.cache.offsets[i]):int(b.cache.offsets[i]) + max(1, s)].float().mean(0)
+                        for i, s in enumerate(starts)])
+
+
+def lever_probe_prompt(b: Bench) -> dict:
+    """r = w·z + Σ_j p_j (v_j·z): the weight on the response features z depends on the prompt through its top principal
+    components p_j, so "more positive" can count for a story and against a sum (one linear probe has one sign for both)."""
+    x = b.cache.features(b.probe_chosen["layer"], "both")  # (S, D)
+    seen = b.split(8).seqs()
+    prompt = prompt_states(b)
+    prompt = (prompt - prompt[seen].mean(0)) / (prompt[seen].std(0) + 1e-5)
+    _, _, vt = torch.linalg.svd(prompt[seen], full_matrices=False)  # principal directions of the train prompts
+    feats = {}
+    for m in PROMPT_PCS:
+        pcs = prompt @ vt[:m].T  # (S, m)
+        feats[m] = torch.cat([x, (x[:, :, None] * (pcs / pcs[seen].std(0))[:, None, :]).flatten(1)], 1)  # (S, D(m+1))
+    r, chosen = best_probe(b, feats, b.split(8))
+    return {**b.score(r), "chosen": {"layer": b.probe_chosen["layer"], "prompt_pcs": chosen["layer"], "C": chosen["C"]}}
+
+
+def lever_probe_by_category(b: Bench) -> dict:
+    """The probe's features times a one-hot of the prompt's category: a probe per category, sharing nothing."""
+    category = {p["prompt"]: p["category"] for p in data.load_prompts()}
+    names = sorted(set(category.values()))
+    onehot = torch.tensor([[category[models.chat_messages(p)[-1]["content"]] == c for c in names]
+                           for p in b.table.prompts], dtype=torch.float)  # (S, categories)
+    x = b.cache.features(b.probe_chosen["layer"], "both")
+    r, chosen = best_probe(b, {"per category": (x[:, :, None] * onehot[:, None, :]).flatten(1)}, b.split(8))
+    return {**b.score(r), "chosen": {"layer": b.probe_chosen["layer"], "C": chosen["C"]}}
+
+
+def probe_curve(b: Bench, draws: int = 3) -> list[dict]:
+    """The probe (its layer and C) trained on a share of the train prompts (seeded draws of whole prompts): how test
+    accuracy and gold agreement grow with prompts. Flat at the right end: more prompts of the same kind won't help."""
+    split, x = b.split(8), b.cache.features(b.probe_chosen["layer"], "both")
+    groups = split.group.numpy()
+    prompts = np.unique(groups)
+    out = []
+    for share in CURVE_SHARES:
+        rows = []
+        for d in range(draws if share < 1 else 1):
+            kept = np.random.default_rng([b.cfg.seed, d]).permutation(prompts)[:max(1, round(share * len(prompts)))]
+            sel = torch.as_tensor(np.isin(groups, kept))
+            sub = pairs.PairSplit(split.chosen[sel], split.rejected[sel], None, None, None, None, split.group[sel],
+                                  split.target[sel], split.weight[sel])
+            r = features.linear_probe(x, sub, b.probe_chosen["C"])
+            test = reward.measure(lambda idx, r=r: r[idx], b.test, n_boot=1)
+            rows.append((test["accuracy"]["value"], test["gold_agreement"]["value"]))
+        acc, gold = np.mean(rows, 0)
+        out.append({"share": share, "prompts": int(max(1, round(share * len(prompts)))), "draws": len(rows),
+                    "test_accuracy": float(acc), "gold_agreement": float(gold)})
+        print(f"probe on {share:.0%} of the train prompts: test accuracy {acc:.3f}, gold agreement {gold:.3f}",
+              flush=True)
+    return out
+
+
 def lever_lora_plus_probe(b: Bench) -> dict:
     lora = load_file(LORA_REWARDS)["rewards"]
     if len(lora) != len(b.table):
@@ -237,6 +312,7 @@ def run(name: str, b: Bench, lora_steps: int) -> dict:
         "lora": lambda: lever_lora(b, False, lora_steps), "lora_reg": lambda: lever_lora(b, True, lora_steps),
         "lora_plus_probe": lambda: lever_lora_plus_probe(b),
         "logprob": lambda: lever_logprob(b), "probe_logprob": lambda: lever_probe_logprob(b),
+        "probe_prompt": lambda: lever_probe_prompt(b), "probe_by_category": lambda: lever_probe_by_category(b),
     }[name]()
 
 
@@ -254,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="*", choices=list(LEVERS), default=None)
     p.add_argument("--keep", action="store_true", help="keep the levers already in the results file")
     p.add_argument("--lora-steps", type=int, default=240, help="training steps of each LoRA lever")
+    p.add_argument("--curve", action="store_true", help="also the probe's learning curve in train prompts")
     p.add_argument("--note", default="")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
@@ -272,15 +349,18 @@ def main(argv: list[str] | None = None) -> int:
         "test_category_mix": judge.category_mix(data.load_prompts("test")),
         "bayes_ceiling_test": metrics.bayes_ceiling(b.test.p_chosen),
     }
+    if args.keep and "probe_prompt_curve" in old:
+        header["probe_prompt_curve"] = old["probe_prompt_curve"]
     t = time.perf_counter()
     header["judges"] = judge.knowable_ceiling(b.prefs["test"], b.test, b.device, b.cfg.metrics.n_boot, b.cfg.seed)
     header["judges_s"] = round(time.perf_counter() - t, 1)
+    run_label = f"{header_date()}, {'bf16' if models.bf16_is_fast(b.device) else 'fp32'} features"
     for name in todo:
         print(f"\n=== {name}: {LEVERS[name]}", flush=True)
         t = time.perf_counter()
         row = run(name, b, args.lora_steps)
         row["seconds"] = round(time.perf_counter() - t, 1)
-        row["what"] = LEVERS[name]
+        row["what"], row["run"] = LEVERS[name], run_label
         margins = row.pop("test_margins")
         if name == "probe":
             b.probe_margins = margins
@@ -291,7 +371,17 @@ def main(argv: list[str] | None = None) -> int:
               f"gold agreement {judge.ci_text(row['gold_agreement'])}, {row['seconds']:.0f} s", flush=True)
         out = {**header, "levers": results, "machine": {**report.machine(), "note": args.note}}
         args.out.write_text(json.dumps(out, indent=1, default=float))
+    if args.curve:
+        print("\n=== the probe's learning curve in train prompts", flush=True)
+        header["probe_prompt_curve"] = {"run": run_label, "layer": b.probe_chosen["layer"], "C": b.probe_chosen["C"],
+                                        "points": probe_curve(b)}
+        out = {**header, "levers": results, "machine": {**report.machine(), "note": args.note}}
+        args.out.write_text(json.dumps(out, indent=1, default=float))
     return 0
+
+
+def header_date() -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime())
 
 
 if __name__ == "__main__":

@@ -382,7 +382,8 @@ def knowable_ceiling(rows, split, device: torch.device | str = "cpu", n_boot: in
     the full gold; a gold blind to correctness (perfect on everything else); and one that knows correctness exactly
     where the base model answers right (`base_model_knows`), blind elsewhere: the knowable ceiling of a reward model
     on this base model. Each: gold agreement (pairs with a gold tie left out, a judge's own tie counts half) and
-    accuracy on the annotators' labels, with 95% CIs by prompt; plus how many checkable prompts the base model knows.
+    accuracy on the annotators' labels, with 95% CIs by prompt, and gold agreement by prompt category; plus how many
+    checkable prompts the base model knows.
     """
     from . import data, reward
 
@@ -404,10 +405,13 @@ def knowable_ceiling(rows, split, device: torch.device | str = "cpu", n_boot: in
     known = np.array([knows.get(row["prompt_id"], True) for row in rows])  # no right answer to know: True
     keep, groups = full != 0, split.group.numpy()
 
+    categories = np.array([records[row["prompt_id"]]["category"] for row in rows])[keep]
+
     def judged(m):
         sides = np.where(m[keep] == 0, 0.5, np.sign(m[keep]) == np.sign(full[keep]))
         return {"gold_agreement": metrics.bootstrap_ci(np.mean, sides, n_boot=n_boot, seed=seed, groups=groups[keep]),
-                "test_accuracy": reward.figures_with_ci(split, m, n_boot, seed)["accuracy"]}
+                "test_accuracy": reward.figures_with_ci(split, m, n_boot, seed)["accuracy"],
+                "gold_agreement_by_category": {c: float(sides[categories == c].mean()) for c in sorted(set(categories))}}
 
     out = {"blind_to_correctness": judged(blind), "knows_what_base_knows": judged(np.where(known, full, blind)),
            "full_gold": judged(full)}
