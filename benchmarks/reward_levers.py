@@ -117,16 +117,8 @@ def first_k_votes(votes: list[dict], k: int) -> list[dict]:
 
 # ------------------------------------------------------------------------------------------------ levers
 def best_probe(b: Bench, feats_of, split) -> tuple[torch.Tensor, dict]:
-    """The linear probe with the best validation accuracy over layers and C."""
-    best = (-1.0, None, None)
-    for layer in feats_of:
-        x = feats_of[layer]
-        for c in PROBE_C:
-            r = features.linear_probe(x, split, c)
-            acc = reward.measure(lambda idx, r=r: r[idx], b.val, n_boot=1)["accuracy"]["value"]
-            if acc > best[0]:
-                best = (acc, r, {"layer": layer, "C": c})
-    return best[1], best[2]
+    """The linear probe with the best validation accuracy over the feature matrices `feats_of` and `PROBE_C`."""
+    return features.best_linear_probe(feats_of, split, b.val, PROBE_C)
 
 
 def lever_probe(b: Bench, k: int = 8) -> dict:

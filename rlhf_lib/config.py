@@ -72,6 +72,7 @@ TABLE: dict[str, tuple] = {
     "reward.chapter_lora":        (True,    False,   False),  # chapter 2 trains that LoRA RM (cpu: over its budget, so
                                                               # it shows the recorded run; train_reward --arch lora trains)
     "reward.ffn_layer":           (24,      24,      24),     # which layer's pooled hidden states feed the FFN
+    "reward.probe_layers":        ((24,),   (16, 24), (8, 16, 24, 30)),  # the linear-probe baseline's layers (val picks)
     "reward.ffn_hidden":          (128,     256,     256),
     "reward.ffn_lr":              (1e-3,    1e-3,    1e-3),   # AdamW, FFN
     "reward.ffn_sgd_lr":          (0.05,    0.05,    0.05),   # SGD with momentum 0.9, FFN

@@ -164,6 +164,33 @@ def linear_probe(feats: torch.Tensor, split: PairSplit, C: float = 3e-4, target=
     return torch.as_tensor(z.numpy() @ clf.coef_[0], dtype=torch.float)
 
 
+PROBE_C = (1e-4, 3e-4, 1e-3)  # the L2 strengths a probe chooses among (smaller C: stronger)
+
+
+def layer_features(cache: FeatureCache, layers: Sequence[int]) -> dict[int, torch.Tensor]:
+    """{layer: last + mean pooled features (S, 2H)} of each of `layers`; a layer past the model's last is read as the
+    last (a small model has fewer layers than a profile names)."""
+    n_layers = cache.pooled.shape[1] - 1
+    return {layer: cache.features(layer, "both") for layer in sorted({min(int(layer), n_layers) for layer in layers})}
+
+
+def best_linear_probe(feats_of: dict, train_split: PairSplit, val_split: PairSplit,
+                      Cs: Sequence[float] = PROBE_C) -> tuple[torch.Tensor, dict]:
+    """The baseline: `linear_probe` on each feature matrix of `feats_of` (a layer's, from `layer_features`, or any
+    (S, D)) and each C; the one with the best validation accuracy (over every label of `val_split`).
+    Returns (reward of every sequence (S,), {"layer": its key in feats_of, "C": C})."""
+    from .reward import pairwise_accuracy  # the probe's margins are scored like any reward model's
+
+    best = (-1.0, None, None)
+    for key, x in feats_of.items():
+        for c in Cs:
+            r = linear_probe(x, train_split, c)
+            acc = pairwise_accuracy(r[val_split.chosen], r[val_split.rejected], val_split.target, val_split.weight)
+            if acc > best[0]:
+                best = (acc, r, {"layer": key, "C": float(c)})
+    return best[1], best[2]
+
+
 def train_ffn(feats: torch.Tensor, train_split: PairSplit, val_split: PairSplit, hidden: int = 256, lr: float = 1e-3,
               epochs: float = 20, batch_size: int = 16, patience: int = 20, seed: int = 0, loss: str = "bt",
               optimizer: str = "adamw", blocks: int = 1, desc: str = "FFN", progress: bool = True):

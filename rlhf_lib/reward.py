@@ -436,6 +436,33 @@ def measure(reward_fn: RewardFn, split: PairSplit, n_boot: int = 1000, seed: int
     return {**figures_with_ci(split, margins, n_boot, seed), "margins": margins}
 
 
+def accuracy_difference(split: PairSplit, margins_a, margins_b, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Accuracy of margins a minus that of margins b on the same pairs of `split`, {value, lo, hi} with its 95% CI by
+    prompt. Paired: each resample draws the same prompts for both models, so the interval is far tighter than two
+    separate ones, and it answers the question asked: does model a beat model b on this data?"""
+    n = len(split)
+    target = np.ones(n) if split.target is None else split.target.numpy()
+    weight = np.ones(n) if split.weight is None else split.weight.numpy()
+
+    def stat(a, b, t, w):
+        zero = np.zeros(len(a))
+        return pairwise_accuracy(a, zero, t, w) - pairwise_accuracy(b, zero, t, w)
+
+    return bootstrap_ci(stat, np.asarray(margins_a), np.asarray(margins_b), target, weight, n_boot=n_boot, seed=seed,
+                        groups=split.group.numpy())
+
+
+def difference_verdict(diff: dict, prompts: int) -> str:
+    """What an `accuracy_difference` says, in words: which side of 0 its interval lies on (one prompt: nothing)."""
+    if prompts < 2:
+        return "cannot tell on one prompt (no interval)"
+    if diff["lo"] > 0:
+        return "beats it"
+    if diff["hi"] < 0:
+        return "does worse"
+    return "does not beat it (the interval holds 0: this data cannot tell them apart)"
+
+
 # A checkpoint of this loop (`checkpoint.save`): the file names below, the loop state and torch's RNG state (dropout
 # draws from it), and the TrainConfig. Resuming refuses a checkpoint made with another TrainConfig, except for
 # `epochs`: a run may be extended (its pair orders depend on (seed, epoch) only), every other field changes the run.

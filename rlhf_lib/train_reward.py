@@ -125,13 +125,16 @@ def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, sour
     if votes and engine == "ours":  # soft targets; TRL takes one label per pair
         pairs.add_vote_splits(table, prefs, votes)
     tr, va = ("train_votes", "val_votes") if "train_votes" in table.splits else ("train", "val")
-    if arch == "lora":  # reads token ids: no cache
+    # the frozen features: the ffn's and top-k's inputs, and the linear-probe baseline's (LoRA's B = 0: still frozen)
+    with state.main_process_first() if state is not None else contextlib.nullcontext():  # main extracts, others read
+        cache = features.extract(model, tokenizer, table, r.top_k, models.resolve(cfg.model.name),
+                                 r.feature_batch_size, progress=main_process)
+    probe, probe_chosen = features.best_linear_probe(features.layer_features(cache, r.probe_layers), table.splits[tr],
+                                                     table.splits[va])
+    if arch == "lora":  # reads token ids
         trained, fn = model, reward.token_reward_fn(model, table, tokenizer.pad_token_id)
         tcfg = _train_config(r, cfg.seed, lr=r.lora_lr, epochs=r.lora_epochs or r.epochs, center_coef=0.01)
     else:
-        with state.main_process_first() if state is not None else contextlib.nullcontext():  # main extracts, others read
-            cache = features.extract(model, tokenizer, table, r.top_k, models.resolve(cfg.model.name),
-                                     r.feature_batch_size, progress=main_process)
         if arch == "topk":
             trained = reward.top_layers_model(model, r.top_k)
             fn = features.topk_reward_fn(trained, cache)
@@ -157,9 +160,12 @@ def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, sour
     if main_process:
         figures = {s: measure(fn, table.splits[s], cfg.metrics.n_boot, cfg.seed) for s in ("val", "test")
                    if s in table.splits}
+        baseline = probe_baseline(probe, probe_chosen, figures, table, cfg.metrics.n_boot, cfg.seed)
+        for f in figures.values():
+            f.pop("margins")
         info = {"arch": arch, "top_k": r.top_k, "max_length": r.max_length, "profile": cfg.profile,
                 "engine": engine, "processes": processes, "seconds": seconds, "val_accuracy": val_accuracy,
-                "data": read, "figures": figures, "trained_by": "rlhf_lib.train_reward"}
+                "data": read, "figures": figures, "probe_baseline": baseline, "trained_by": "rlhf_lib.train_reward"}
         if arch == "ffn":
             save_ffn(trained, path, {**info, "base_model": cfg.model.name, "ffn_layer": r.ffn_layer,
                                      "ffn_hidden": r.ffn_hidden})
@@ -170,6 +176,7 @@ def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, sour
               f"{val_accuracy:.3f}) saved to {path}")
         for split, f in figures.items():
             print("  " + describe(split, f))
+        print("  " + describe_baseline(baseline))
         if arch == "ffn":
             print("  (--arch ffn: rlhf_lib's own format, ffn.safetensors; a folder transformers loads needs "
                   "--arch topk or lora)")
@@ -200,12 +207,38 @@ def _ffn(cache: features.FeatureCache, r, n_train: int, seed: int):
 def measure(fn: reward.RewardFn, split: pairs.PairSplit, n_boot: int, seed: int) -> dict:
     """One split's figures: accuracy and gold agreement {value, lo, hi} with 95% CIs by prompt (`reward.measure`),
     chapter 3's AUC-ROC and ECE (points: `metrics.metric_table` gives their CIs, at the price of a scikit-learn call
-    per resample) and the Bayes ceiling; gold agreement and the ceiling are None where the data lacks what they need."""
+    per resample), the Bayes ceiling and the margins r_c - r_r; gold agreement and the ceiling are None where the data
+    lacks what they need."""
     m = reward.measure(fn, split, n_boot, seed, autocast=True)
     return {"pairs": len(split), "accuracy": m["accuracy"], "gold_agreement": m["gold_agreement"],
             "auc": metrics.classification_metrics(m["margins"])["auc"],
             "ece": metrics.expected_calibration_error(m["margins"]),
-            "bayes_ceiling": metrics.bayes_ceiling(split.p_chosen)}
+            "bayes_ceiling": metrics.bayes_ceiling(split.p_chosen), "margins": m["margins"]}
+
+
+def probe_baseline(probe: torch.Tensor, chosen: dict, figures: dict, table: pairs.PairTable, n_boot: int,
+                   seed: int) -> dict:
+    """The simplest reward model against the trained one, on each split `figures` has: the linear probe's accuracy and
+    the trained model's accuracy minus the probe's on the same pairs (`reward.accuracy_difference`), CIs by prompt."""
+    out = {"probe": chosen}
+    for name, f in figures.items():
+        split = table.splits[name]
+        m = (probe[split.chosen] - probe[split.rejected]).numpy()
+        out[name] = {"probe_accuracy": reward.figures_with_ci(split, m, n_boot, seed)["accuracy"],
+                     "model_minus_probe": reward.accuracy_difference(split, f["margins"], m, n_boot, seed),
+                     "prompts": len(torch.unique(split.group))}
+    return out
+
+
+def describe_baseline(baseline: dict) -> str:
+    """One line: does the trained model beat the linear probe on the test split (else on val)?"""
+    name = "test" if "test" in baseline else "val"
+    b, d = baseline[name], baseline[name]["model_minus_probe"]
+    verdict = reward.difference_verdict(d, b["prompts"])
+    p = b["probe_accuracy"]
+    return (f"baseline, a linear probe on frozen features (layer {baseline['probe']['layer']}, C "
+            f"{baseline['probe']['C']:g}): {name} accuracy {p['value']:.3f} [{p['lo']:.3f}, {p['hi']:.3f}]; "
+            f"this model minus the probe {d['value']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}]: it {verdict}")
 
 
 def describe(split: str, f: dict) -> str:

@@ -158,7 +158,12 @@ def test_train_reward_on_a_public_file_reports_rows_and_accuracy_with_cis(own):
     for split in ("val", "test"):
         assert f"  {split}: " in own["stdout"] and "(95% CI by prompt)" in own["stdout"]
     assert "gold agreement not available" in own["stdout"] and f"saved to {own['rm']}" in own["stdout"]
+    assert "baseline, a linear probe on frozen features" in own["stdout"] and "this model minus the probe" in own["stdout"]
     info = json.loads((own["rm"] / "reward_info.json").read_text())
+    for split in ("val", "test"):  # the model against the simplest baseline, on the same pairs
+        diff = info["probe_baseline"][split]["model_minus_probe"]
+        assert -1 <= diff["lo"] <= diff["value"] <= diff["hi"] <= 1
+        assert "margins" not in info["figures"][split]
     assert info["data"]["bad_rows_skipped"] == 6 and info["data"]["carved_from_train"] == ["val", "test"]
     for split in ("val", "test"):
         acc = info["figures"][split]["accuracy"]

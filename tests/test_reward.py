@@ -456,6 +456,39 @@ def test_learning_rate_schedule_warms_up_then_decays_to_zero():
         reward.TrainConfig(schedule="linear")
 
 
+def test_best_linear_probe_picks_the_layer_that_knows_and_reads_past_the_last_as_the_last():
+    g = torch.Generator().manual_seed(0)
+    s, n_layers, h = 60, 3, 5
+    pooled = torch.randn(s, n_layers + 1, 2, h, generator=g)
+    pooled[:30, 2, :, 0] += 2.0  # only layer 2 tells the chosen (0-29) from the rejected (30-59)
+    cache = features.FeatureCache(pooled, torch.zeros(1, h), torch.zeros(s + 1, dtype=torch.long), top_k=1)
+    train = pairs.PairSplit(torch.arange(20), torch.arange(30, 50), None, None, None)
+    val = pairs.PairSplit(torch.arange(20, 30), torch.arange(50, 60), None, None, None)
+    assert list(features.layer_features(cache, (2, 1, 99, 3))) == [1, 2, n_layers]  # 99: the last layer, once
+    r, chosen = features.best_linear_probe(features.layer_features(cache, (1, 2, 99)), train, val, Cs=(1.0,))
+    assert chosen == {"layer": 2, "C": 1.0} and r.shape == (s,)
+    assert (r[val.chosen] > r[val.rejected]).float().mean() > 0.9
+
+
+def test_accuracy_difference_is_paired_and_signed():
+    group = torch.arange(40) // 4  # 10 prompts of 4 pairs
+    split = pairs.PairSplit(torch.arange(40), torch.arange(40, 80), None, None, None, group=group)
+    right = np.ones(40)
+    half = np.where(np.arange(40) % 2 == 0, 1.0, -1.0)
+    same = reward.accuracy_difference(split, half, half, n_boot=200)
+    assert same == {"value": 0.0, "lo": 0.0, "hi": 0.0}  # the same model: no difference in any resample
+    better = reward.accuracy_difference(split, right, half, n_boot=200)
+    assert better["value"] == pytest.approx(0.5) and better["lo"] > 0
+    worse = reward.accuracy_difference(split, half, right, n_boot=200)
+    assert worse["value"] == pytest.approx(-0.5) and worse["hi"] < 0
+    assert reward.difference_verdict(better, 10) == "beats it" and reward.difference_verdict(worse, 10) == "does worse"
+    assert reward.difference_verdict(same, 10).startswith("does not beat it")
+    assert reward.difference_verdict(better, 1).startswith("cannot tell on one prompt")
+    # several labels a pair: the share for chosen counts, as in pairwise_accuracy
+    split.target, split.weight = torch.full((40,), 0.25), torch.full((40,), 4.0)
+    assert reward.accuracy_difference(split, right, -right, n_boot=50)["value"] == pytest.approx(-0.5)
+
+
 def test_linear_probe_finds_the_feature_people_prefer():
     g = torch.Generator().manual_seed(0)
     feats = torch.randn(40, 6, generator=g)

@@ -496,6 +496,30 @@ fig = plots.reward_margins({"FFN (BT, AdamW)": ffn_test["margins"], best_name: b
 plt.show()
 
 # %% [markdown]
+# ### Does it beat the simplest reward model?
+#
+# Before trusting a trained model, compare it with the cheapest one that could do its job: a **linear probe**,
+# $r = w^\top z$ on the frozen, standardised features $z$ of §3, fitted by logistic regression on every training label
+# (`features.linear_probe`; its layer and L2 strength are chosen on validation, like everything else here). The
+# question is about *this* data, so we ask it on the same test pairs: the chosen model's accuracy minus the probe's,
+# with a **paired** bootstrap interval (each resample draws the same prompts for both, `reward.accuracy_difference`).
+# An interval above 0: the extra machinery pays. An interval holding 0: on this data the probe does as well, and
+# the trained model's extra cost buys nothing you can measure. `python -m rlhf_lib.train_reward` prints the same check
+# on any preference data, yours included.
+
+# %%
+t = time.perf_counter()
+probe, probe_chosen = features.best_linear_probe(features.layer_features(cache, R.probe_layers), train_votes, val_votes)
+probe_margins = (probe[test_split.chosen] - probe[test_split.rejected]).numpy()
+probe_test = scored(test_split, probe_margins)
+vs_probe = reward.accuracy_difference(test_split, best["margins"], probe_margins, cfg.metrics.n_boot, cfg.seed)
+timings["probe_s"] = time.perf_counter() - t
+print(f"linear probe (layer {probe_chosen['layer']}, C {probe_chosen['C']:g}, chosen on val): test accuracy "
+      f"{show(probe_test['accuracy'])}, gold agreement {show(probe_test['gold_agreement'])}")
+print(f"{best_name} minus the probe, same test pairs: {show(vs_probe)} -> it "
+      f"{reward.difference_verdict(vs_probe, len(set(test_split.group.tolist())))}")
+
+# %% [markdown]
 # ## 9. Save the reward model, load it back, score new responses
 #
 # Chapter 4 needs a transformer it can call on fresh text, so we save **the model §8 chose** (`best_name`: top-$k$
@@ -533,6 +557,8 @@ figures = {
     "bayes_ceiling_test": ceiling["test"], "bayes_ceiling_val": ceiling["val"],
     "best_model": best_name, "test_accuracy": best["accuracy"], "gold_agreement": best["gold_agreement"],
     "gap_to_ceiling_points": gap,
+    "probe_test_accuracy": probe_test["accuracy"], "probe_gold_agreement": probe_test["gold_agreement"],
+    "best_minus_probe_test_accuracy": vs_probe,
     "ffn_bt_test_accuracy": ffn_test["accuracy"], "ffn_bt_gold_agreement": ffn_test["gold_agreement"],
     "ffn_mse_test_accuracy": mse_test["accuracy"], "ffn_mse_gold_agreement": mse_test["gold_agreement"],
     "ffn_sgd_test_accuracy": sgd_test["accuracy"], "ffn_sgd_gold_agreement": sgd_test["gold_agreement"],
@@ -569,6 +595,8 @@ for k, v in figures.items():  # an accuracy or agreement is {value, lo, hi}: its
 #   apart by this data. The model is chosen on validation among the transformers, and that model is the one saved.
 # * The Bayes ceiling bounds every model trained on the annotators' labels; read the chosen model's gap to it in §8.
 #   Chapter 3 measures the saved model more carefully, and chapter 4 optimises a policy against it.
+# * A trained model earns its cost only if it beats the simplest one: §8 sets it against a linear probe on the frozen
+#   features, on the same test pairs, with a paired interval. Appendix 02b asks why neither gets closer to the ceiling.
 #
 # ## What to try next
 #
