@@ -91,6 +91,21 @@ def _reward_bf16(r: dict) -> list[str]:
             f"{v['pairs_flipped']:.2%} of {v['pairs']} | {v['accuracy_fp32']:.3f} / {v['accuracy_bf16']:.3f} |", ""]
 
 
+def _static_decode(r: dict) -> list[str]:
+    """`python -m benchmarks.static_decode`: a static KV cache, eager and compiled, against the sampler and generate."""
+    m, c = r["machine"], r["contestants"]
+    lines = ["## static_decode: a static KV cache and torch.compile for the decode loop", "",
+             f"`results/static_decode.json`, one process ({m.get('cpu')}, {m.get('cores')} cores, torch "
+             f"{m.get('torch')}, {m.get('date')}; {m.get('note') or 'conditions not recorded'}). Options: "
+             f"`{json.dumps(r['options'])}`. The static decoder draws the sampler's tokens from the same seed: "
+             f"{r['check']['same_tokens_as_sampler']} (largest log-prob difference {_fmt(r['check']['max_logp_difference'])}).",
+             "", "| contestant | tokens/s | median s | widths |", "|---|---:|---:|---|"]
+    lines += [f"| {name} | {_fmt(v['tokens_per_s'])} | {_fmt(v['median_s'])} | {v['widths']} |" for name, v in c.items()]
+    if "compile_s" in r:
+        lines += ["", f"Compile and first call: {r['compile_s']:.0f} s."]
+    return lines + [""] + [f"- **{k}**: **{_fmt(v)}**" for k, v in r["ratios"].items()] + [""]
+
+
 def _matmul(r: dict) -> list[str]:
     v = r["contestants"].get("fp32_matmul", {})
     if "gflops" not in v:
@@ -197,6 +212,8 @@ def write_results(results_dir: Path, report: Path) -> Path:
         if name in runs:
             lines += {"matmul": _matmul, "reward_bf16": _reward_bf16}.get(name, lambda r: _benchmark(r, ceilings))(
                 runs[name])
+    if "static_decode" in runs:
+        lines += _static_decode(runs["static_decode"])
     if "reward_levers" in runs:
         lines += _reward_levers(runs["reward_levers"])
     if (results_dir / "iterate_lm.json").is_file():  # python -m rlhf_lib.iterate --record (not a contest)

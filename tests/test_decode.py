@@ -153,3 +153,41 @@ def test_the_reference_sampler_holds_the_base_weights_and_the_policy_gets_its_me
     assert torch.equal(ours, plain)
     with pytest.raises(ValueError, match="sampler"):
         ppo.sample_responses(ac, ids, mask, ppo.PPOConfig(sampler="vllm"), tok.eos_token_id, tok.pad_token_id, 0)
+
+
+def test_static_decoder_of_the_compile_benchmark_draws_the_samplers_tokens():
+    """benchmarks.static_decode writes the Llama forward out over a preallocated cache: from the same seed it must
+    draw the very tokens decode.Sampler draws (left-padded prompts of different lengths, no rows dropped)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root holds `benchmarks/`
+    from benchmarks.static_decode import StaticDecoder
+
+    model, tok = _policy(lora=False)
+    ids, mask = _prompts(tok)
+    ref, ref_lp = decode.Sampler(model, dtype=torch.float32).sample(ids, mask, 12, 0.7, tok.eos_token_id,
+                                                                    tok.pad_token_id, seed=3, drop_finished=False)
+    static = StaticDecoder(model, ids.shape[0], ids.shape[1] + 12)
+    ours, ours_lp = static.sample(static.forward, ids, mask, 12, 0.7, tok.eos_token_id, tok.pad_token_id, seed=3)
+    assert torch.equal(ours, ref)
+    assert torch.allclose(ours_lp, ref_lp, atol=1e-4)
+
+
+def test_static_decode_benchmark_quick_run_and_its_report():
+    """The benchmark's --quick path end to end on a tiny model (no compile): every contestant timed, the check passed,
+    ratios against generate, and the report's section."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import report, static_decode
+
+    opts = static_decode.options(quick=True, profile="ci")
+    out = static_decode.run(opts)
+    assert out["check"]["same_tokens_as_sampler"] and out["check"]["max_logp_difference"] < 1e-4
+    assert set(out["contestants"]) == {"sampler", "generate", "static"} and "compile_s" not in out
+    assert all(c["tokens_per_s"] > 0 and len(c["seconds"]) == opts["repeats"] for c in out["contestants"].values())
+    assert set(out["ratios"]) == {"sampler / generate", "static / generate"}
+    text = "\n".join(report._static_decode({**out, "options": opts, "machine": {"cpu": "x", "note": "test"}}))
+    assert "| static |" in text and "**static / generate**" in text
