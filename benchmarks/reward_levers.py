@@ -90,15 +90,9 @@ class Bench:
         val = reward.measure(fn, self.val, n_boot, seed, autocast, self.device)
         test = reward.measure(fn, self.test, n_boot, seed, autocast, self.device)
         return {"val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"],
-                "gold_agreement": test["gold_agreement"], "gold_agreement_by_category": self.by_category(test["margins"]),
-                "test_margins": test["margins"]}
-
-    def by_category(self, margins: np.ndarray) -> dict[str, float]:
-        """Gold agreement of test margins in each prompt category (gold ties left out, a margin of 0 counts half)."""
-        gold = (self.test.gold_chosen - self.test.gold_rejected).numpy()
-        keep = gold != 0
-        sides = np.where(margins == 0, 0.5, np.sign(margins) == np.sign(gold))
-        return {c: float(sides[keep & (self.test_categories == c)].mean()) for c in sorted(set(self.test_categories))}
+                "gold_agreement": test["gold_agreement"], "test_margins": test["margins"],
+                "gold_agreement_by_category": reward.gold_agreement_by(
+                    test["margins"], self.test.gold_chosen - self.test.gold_rejected, self.test_categories)}
 
     def all_rewards(self, reward_fn, batch: int = 32) -> torch.Tensor:
         """The reward of every sequence of the table (for ensembles)."""
@@ -269,9 +263,9 @@ def probe_curve(b: Bench, draws: int = 3) -> list[dict]:
     prompts = np.unique(groups)
     out = []
     for share in CURVE_SHARES:
-        rows = []
+        rows, n_kept = [], max(1, round(share * len(prompts)))
         for d in range(draws if share < 1 else 1):
-            kept = np.random.default_rng([b.cfg.seed, d]).permutation(prompts)[:max(1, round(share * len(prompts)))]
+            kept = np.random.default_rng([b.cfg.seed, d]).permutation(prompts)[:n_kept]
             sel = torch.as_tensor(np.isin(groups, kept))
             sub = pairs.PairSplit(split.chosen[sel], split.rejected[sel], None, None, None, None, split.group[sel],
                                   split.target[sel], split.weight[sel])
@@ -279,7 +273,7 @@ def probe_curve(b: Bench, draws: int = 3) -> list[dict]:
             test = reward.measure(lambda idx, r=r: r[idx], b.test, n_boot=1)
             rows.append((test["accuracy"]["value"], test["gold_agreement"]["value"]))
         acc, gold = np.mean(rows, 0)
-        out.append({"share": share, "prompts": int(max(1, round(share * len(prompts)))), "draws": len(rows),
+        out.append({"share": share, "prompts": int(n_kept), "draws": len(rows),
                     "test_accuracy": float(acc), "gold_agreement": float(gold)})
         print(f"probe on {share:.0%} of the train prompts: test accuracy {acc:.3f}, gold agreement {gold:.3f}",
               flush=True)
@@ -346,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     header["judges"] = judge.knowable_ceiling(b.prefs["test"], b.test, b.device, b.cfg.metrics.n_boot, b.cfg.seed)
     header["judges_s"] = round(time.perf_counter() - t, 1)
-    run_label = f"{header_date()}, {'bf16' if models.bf16_is_fast(b.device) else 'fp32'} features"
+    run_label = f"{time.strftime('%Y-%m-%d', time.gmtime())}, {'bf16' if models.bf16_is_fast(b.device) else 'fp32'} features"
     for name in todo:
         print(f"\n=== {name}: {LEVERS[name]}", flush=True)
         t = time.perf_counter()
@@ -371,9 +365,6 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(out, indent=1, default=float))
     return 0
 
-
-def header_date() -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime())
 
 
 if __name__ == "__main__":

@@ -405,13 +405,13 @@ def knowable_ceiling(rows, split, device: torch.device | str = "cpu", n_boot: in
     known = np.array([knows.get(row["prompt_id"], True) for row in rows])  # no right answer to know: True
     keep, groups = full != 0, split.group.numpy()
 
-    categories = np.array([records[row["prompt_id"]]["category"] for row in rows])[keep]
+    categories = [records[row["prompt_id"]]["category"] for row in rows]
 
     def judged(m):
         sides = np.where(m[keep] == 0, 0.5, np.sign(m[keep]) == np.sign(full[keep]))
         return {"gold_agreement": metrics.bootstrap_ci(np.mean, sides, n_boot=n_boot, seed=seed, groups=groups[keep]),
                 "test_accuracy": reward.figures_with_ci(split, m, n_boot, seed)["accuracy"],
-                "gold_agreement_by_category": {c: float(sides[categories == c].mean()) for c in sorted(set(categories))}}
+                "gold_agreement_by_category": reward.gold_agreement_by(m, full, categories)}
 
     out = {"blind_to_correctness": judged(blind), "knows_what_base_knows": judged(np.where(known, full, blind)),
            "full_gold": judged(full)}

@@ -168,6 +168,16 @@ def gold_agreement(r_chosen, r_rejected, gold_chosen, gold_rejected) -> float | 
     return float(np.mean(np.sign(delta[keep]) == np.sign(gold[keep])))
 
 
+def gold_agreement_by(margins, gold_margins, labels) -> dict[str, float]:
+    """Gold agreement of margins r_c - r_r within each label of `labels` (a prompt category, say): pairs with a gold tie
+    left out, a margin of exactly 0 counting half (a judge that cannot tell is right half the time). No CIs: read a
+    small group's figure only for large gaps."""
+    margins, gold, labels = np.asarray(margins), np.asarray(gold_margins), np.asarray(labels)
+    keep = gold != 0
+    sides = np.where(margins[keep] == 0, 0.5, np.sign(margins[keep]) == np.sign(gold[keep]))
+    return {str(c): float(sides[labels[keep] == c].mean()) for c in sorted(set(labels[keep]))}
+
+
 # ===================================================================================== architectures
 class BlockNorm(nn.Module):
     """LayerNorm applied to each of `blocks` equal slices of the input: (B, blocks * d) -> same shape.

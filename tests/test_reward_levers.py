@@ -11,7 +11,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root holds `benchmarks/`
 from benchmarks import report, reward_levers  # noqa: E402
-from rlhf_lib import pairs  # noqa: E402
+from rlhf_lib import pairs, reward  # noqa: E402
 
 
 def synthetic_split(rng, prompts: int, k: int, quality: torch.Tensor, offset: int, noise: float):
@@ -51,15 +51,14 @@ def bench():
     return b
 
 
-def test_by_category_counts_each_category_and_half_for_a_zero_margin(bench):
+def test_gold_agreement_by_category_counts_each_category_and_half_for_a_zero_margin(bench):
     gold = (bench.test.gold_chosen - bench.test.gold_rejected).numpy()
-    right = np.sign(gold)
-    out = reward_levers.Bench.by_category(bench, right)
-    assert out == {"a": 1.0, "b": 1.0}
-    out = reward_levers.Bench.by_category(bench, -right)
-    assert out == {"a": 0.0, "b": 0.0}
-    out = reward_levers.Bench.by_category(bench, np.zeros_like(gold))
-    assert out == {"a": 0.5, "b": 0.5}
+    right, cats = np.sign(gold), bench.test_categories
+    assert reward.gold_agreement_by(right, gold, cats) == {"a": 1.0, "b": 1.0}
+    assert reward.gold_agreement_by(-right, gold, cats) == {"a": 0.0, "b": 0.0}
+    assert reward.gold_agreement_by(np.zeros_like(gold), gold, cats) == {"a": 0.5, "b": 0.5}
+    gold[cats == "b"] = 0  # a gold tie is left out: category b has no pair left to judge
+    assert reward.gold_agreement_by(right, gold, cats) == {"a": 1.0}
 
 
 def test_probe_curve_keeps_whole_prompts_and_learns(bench):
