@@ -33,7 +33,7 @@ def options(quick: bool, profile: str) -> dict:
             "lora_layers": cfg.ppo.lora_layers}
 
 
-def _time(generate, opts: dict) -> dict:
+def timed_calls(generate, opts: dict) -> dict:
     """Warm-up once, then `repeats` timed calls; tokens = batch x generated width (the work done)."""
     generate(seed=0)
     seconds, widths = [], []
@@ -64,7 +64,7 @@ def ours(opts: dict) -> dict:
         return ppo.sample(policy, ids, mask, opts["max_new_tokens"], opts["temperature"], tok.eos_token_id,
                           tok.pad_token_id, seed, autocast=False)
 
-    return {**_time(generate, opts), "params": params, "bytes_per_step": nbytes}
+    return {**timed_calls(generate, opts), "params": params, "bytes_per_step": nbytes}
 
 
 def _decode(opts: dict, dtype: torch.dtype | None) -> dict:
@@ -81,7 +81,7 @@ def _decode(opts: dict, dtype: torch.dtype | None) -> dict:
         return sampler.sample(ids, mask, opts["max_new_tokens"], opts["temperature"], tok.eos_token_id,
                               tok.pad_token_id, seed)[0]
 
-    return {**_time(generate, opts), "params": params, "bytes_per_step": _bytes(sampler.model)}
+    return {**timed_calls(generate, opts), "params": params, "bytes_per_step": _bytes(sampler.model)}
 
 
 def ours_decode(opts: dict) -> dict:
@@ -106,7 +106,7 @@ def plain_generate(opts: dict, dtype: torch.dtype | None = None) -> dict:
                             eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
         return out[:, ids.shape[1]:]
 
-    return {**_time(generate, opts), "params": n_params(base), "bytes_per_step": _bytes(base)}
+    return {**timed_calls(generate, opts), "params": n_params(base), "bytes_per_step": _bytes(base)}
 
 
 def plain_generate_fp32(opts: dict) -> dict:

@@ -30,7 +30,8 @@ import time
 import torch
 from torch.nn import functional as F
 
-from .common import RESULTS, machine, median
+from .common import RESULTS, machine
+from .generation import timed_calls
 
 
 class StaticDecoder:
@@ -125,18 +126,6 @@ def options(quick: bool, profile: str) -> dict:
             "repeats": 3, "temperature": cfg.ppo.temperature, "compile": True}
 
 
-def _timed(generate, opts: dict) -> dict:
-    """A warm-up call, then `repeats` timed calls: median seconds and tokens/s (batch x generated width)."""
-    generate(0)
-    seconds, widths = [], []
-    for r in range(opts["repeats"]):
-        start = time.perf_counter()
-        widths.append(generate(r + 1).shape[1])
-        seconds.append(time.perf_counter() - start)
-    return {"seconds": seconds, "widths": widths, "median_s": median(seconds),
-            "tokens_per_s": opts["batch"] * median(widths) / median(seconds)}
-
-
 def run(opts: dict) -> dict:
     from rlhf_lib import decode, models
 
@@ -162,16 +151,16 @@ def run(opts: dict) -> dict:
                               pad_token_id=tok.pad_token_id)[:, ids.shape[1]:]
 
     out = {"check": check, "contestants": {
-        "sampler": _timed(lambda s: sampler.sample(ids, mask, *args, seed=s)[0], opts),
-        "generate": _timed(generate, opts),
-        "static": _timed(lambda s: static.sample(static.forward, ids, mask, *args, seed=s)[0], opts)}}
+        "sampler": timed_calls(lambda seed: sampler.sample(ids, mask, *args, seed=seed)[0], opts),
+        "generate": timed_calls(generate, opts),
+        "static": timed_calls(lambda seed: static.sample(static.forward, ids, mask, *args, seed=seed)[0], opts)}}
     if opts["compile"]:
         start = time.perf_counter()
         compiled = torch.compile(static.forward, dynamic=False)
         static.sample(compiled, ids, mask, *args, seed=0)  # compiles on the first step
         out["compile_s"] = time.perf_counter() - start
-        out["contestants"]["static_compiled"] = _timed(lambda s: static.sample(compiled, ids, mask, *args, seed=s)[0],
-                                                       opts)
+        out["contestants"]["static_compiled"] = timed_calls(
+            lambda seed: static.sample(compiled, ids, mask, *args, seed=seed)[0], opts)
     plain = out["contestants"]["generate"]["tokens_per_s"]
     out["ratios"] = {f"{name} / generate": c["tokens_per_s"] / plain for name, c in out["contestants"].items()
                      if name != "generate"}

@@ -160,9 +160,8 @@ def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, sour
     if main_process:
         figures = {s: measure(fn, table.splits[s], cfg.metrics.n_boot, cfg.seed) for s in ("val", "test")
                    if s in table.splits}
-        baseline = probe_baseline(probe, probe_chosen, figures, table, cfg.metrics.n_boot, cfg.seed)
-        for f in figures.values():
-            f.pop("margins")
+        margins = {s: f.pop("margins") for s, f in figures.items()}  # for the baseline, not for reward_info.json
+        baseline = probe_baseline(probe, probe_chosen, margins, table, cfg.metrics.n_boot, cfg.seed)
         info = {"arch": arch, "top_k": r.top_k, "max_length": r.max_length, "profile": cfg.profile,
                 "engine": engine, "processes": processes, "seconds": seconds, "val_accuracy": val_accuracy,
                 "data": read, "figures": figures, "probe_baseline": baseline, "trained_by": "rlhf_lib.train_reward"}
@@ -216,16 +215,17 @@ def measure(fn: reward.RewardFn, split: pairs.PairSplit, n_boot: int, seed: int)
             "bayes_ceiling": metrics.bayes_ceiling(split.p_chosen), "margins": m["margins"]}
 
 
-def probe_baseline(probe: torch.Tensor, chosen: dict, figures: dict, table: pairs.PairTable, n_boot: int,
+def probe_baseline(probe: torch.Tensor, chosen: dict, margins: dict, table: pairs.PairTable, n_boot: int,
                    seed: int) -> dict:
-    """The simplest reward model against the trained one, on each split `figures` has: the linear probe's accuracy and
-    the trained model's accuracy minus the probe's on the same pairs (`reward.accuracy_difference`), CIs by prompt."""
+    """The simplest reward model against the trained one (its `margins` r_c - r_r by split): on each split, the linear
+    probe's accuracy and the trained model's minus the probe's on the same pairs (`reward.accuracy_difference`), CIs
+    by prompt."""
     out = {"probe": chosen}
-    for name, f in figures.items():
+    for name, model_margins in margins.items():
         split = table.splits[name]
         m = (probe[split.chosen] - probe[split.rejected]).numpy()
         out[name] = {"probe_accuracy": reward.figures_with_ci(split, m, n_boot, seed)["accuracy"],
-                     "model_minus_probe": reward.accuracy_difference(split, f["margins"], m, n_boot, seed),
+                     "model_minus_probe": reward.accuracy_difference(split, model_margins, m, n_boot, seed),
                      "prompts": len(torch.unique(split.group))}
     return out
 
