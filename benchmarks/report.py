@@ -106,6 +106,21 @@ def _static_decode(r: dict) -> list[str]:
     return lines + [""] + [f"- **{k}**: **{_fmt(v)}**" for k, v in r["ratios"].items()] + [""]
 
 
+def _decode_floor(r: dict) -> list[str]:
+    """`python -m benchmarks.decode_floor`: the products alone, the most an exact sampler can gain over generate."""
+    m, c = r["machine"], r["contestants"]
+    lines = ["## decode_floor: how much faster than generate can an exact sampler be?", "",
+             f"`results/decode_floor.json`, one process ({m.get('cpu')}, {m.get('cores')} cores, torch "
+             f"{m.get('torch')}, {m.get('date')}; {m.get('note') or 'conditions not recorded'}). Options: "
+             f"`{json.dumps(r['options'])}`. The floors replay only the linear layers' products of the same batch "
+             f"({r['products']['layers']} layers and the head; {r['products']['prompt_rows']} prompt rows, width "
+             f"{r['products']['width']}; {r['products']['gflop']:.0f} GFLOP).", "",
+             "| contestant | tokens/s | median s | prompt round s | widths |", "|---|---:|---:|---:|---|"]
+    lines += [f"| {name} | {_fmt(v['tokens_per_s'])} | {_fmt(v['median_s'])} | {_fmt(v.get('prompt_s', ''))} | "
+              f"{v['widths']} |" for name, v in c.items()]
+    return lines + [""] + [f"- **{k}**: **{_fmt(v)}**" for k, v in r["ratios"].items()] + [""]
+
+
 def _matmul(r: dict) -> list[str]:
     v = r["contestants"].get("fp32_matmul", {})
     if "gflops" not in v:
@@ -214,6 +229,8 @@ def write_results(results_dir: Path, report: Path) -> Path:
                 runs[name])
     if "static_decode" in runs:
         lines += _static_decode(runs["static_decode"])
+    if "decode_floor" in runs:
+        lines += _decode_floor(runs["decode_floor"])
     if "reward_levers" in runs:
         lines += _reward_levers(runs["reward_levers"])
     if (results_dir / "iterate_lm.json").is_file():  # python -m rlhf_lib.iterate --record (not a contest)

@@ -191,3 +191,36 @@ def test_static_decode_benchmark_quick_run_and_its_report():
     assert set(out["ratios"]) == {"sampler / generate", "static / generate"}
     text = "\n".join(report._static_decode({**out, "options": opts, "machine": {"cpu": "x", "note": "test"}}))
     assert "| static |" in text and "**static / generate**" in text
+
+
+def test_decode_floor_replays_the_models_products_and_reports_the_ceiling():
+    """benchmarks.decode_floor: the replay runs every linear layer of the decoder in forward order (the tiny Llama:
+    q, k, v, o, gate, up, down a layer) and the head; the --quick run times all contestants and the report shows
+    floor / generate, the most an exact sampler can gain."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import decode_floor, report
+
+    model, _ = _policy(lora=False)
+    layers, head = decode_floor.linear_weights(model)
+    first = model.get_decoder().layers[0]
+    assert len(layers) == 7 * len(model.get_decoder().layers) and head is model.get_output_embeddings().weight
+    assert layers[0] is first.self_attn.q_proj.weight and layers[6] is first.mlp.down_proj.weight
+    calls = []
+    run = decode_floor.replay(layers, head, [tuple(w.shape) for w in layers], batch=3, prompt_rows=10, steps=2,
+                              linear=lambda x, w: calls.append((x.shape[0], w.shape)) or x @ w.T)
+    assert run(0).shape == (3, 3)  # counted as batch x (steps + 1) tokens
+    rows = [r for r, _ in calls]
+    assert len(calls) == 3 * (len(layers) + 1) and rows[:len(layers)] == [10] * len(layers)
+    assert rows[len(layers)] == 3 and set(rows[len(layers):]) == {3}  # the head on the last states only
+
+    opts = decode_floor.options(quick=True, profile="ci")
+    out = decode_floor.run(opts)
+    assert {"generate", "sampler", "floor_fp32"} <= set(out["contestants"])
+    assert out["contestants"]["floor_fp32"]["widths"][0] == out["products"]["width"]
+    assert 0 < out["contestants"]["floor_fp32"]["prompt_s"] < out["contestants"]["floor_fp32"]["median_s"]
+    assert "floor_fp32 / generate" in out["ratios"] and "sampler / floor_fp32" in out["ratios"]
+    text = "\n".join(report._decode_floor({**out, "options": opts, "machine": {"cpu": "x", "note": "test"}}))
+    assert "| floor_fp32 |" in text and "**floor_fp32 / generate**" in text
