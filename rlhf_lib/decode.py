@@ -11,7 +11,9 @@ and per-step bookkeeping for features PPO never uses. So, in reading order:
   3. `draw`            y ~ p exactly, by inverse-CDF sampling (one uniform per row, not one variate per token)
   4. `Sampler.sample`  prompt once, then one token a step with a KV cache; y_t ~ softmax(z_t / T) with no
                        top-k/top-p (PPO needs the exact distribution), log π(y_t) recorded; finished sequences
-                       leave the batch, so the last long answer does not drag 15 finished ones along.
+                       leave the batch, so the last long answer does not drag 15 finished ones along. Asked
+                       (`keep_layer=k`), it also keeps the k lowest layers' output at every position: PPO's
+                       frozen trunk, which it then need not compute again (`ppo.sample_and_trunk`).
 
 The tokens come from π as the sampler computes it. In bf16 that differs from the fp32 policy by rounding (the
 test bounds the log-prob gap); PPO recomputes log π_old with the policy itself (`ppo.rollout`), so its ratios
@@ -93,6 +95,7 @@ class Sampler:
         self.model.to(device).eval().requires_grad_(False)
         self.decoder, self.head = self.model.get_decoder(), self.model.get_output_embeddings()
         self.params = dict(self.model.named_parameters())
+        self.states = None  # (B, P+R, H) after sample(keep_layer=k)
         self.refresh()
 
     @torch.no_grad()
@@ -105,25 +108,32 @@ class Sampler:
         for name, w in merged.items():
             self.params[name].copy_(w)
 
-    def next_logits(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache) -> torch.Tensor:
-        """Logits of the token after the last position, (B, V); the cache grows by ids' width.
+    def next_logits(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache,
+                    keep_layer: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits of the token after the last position (B, V), and the output of the `keep_layer` lowest layers at
+        ids' positions (B, L, H) if asked (else None); the cache grows by ids' width.
 
         The head runs on a contiguous (B, H) copy of the last states: on a strided (B, 1, H) slice torch would run it
         as a batched matmul that copies the (V, H) head once per row (most of a prompt pass, measured).
         """
-        hidden = self.decoder(input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=cache,
-                              use_cache=True).last_hidden_state  # (B, L, H)
-        return self.head(hidden[:, -1].contiguous())
+        out = self.decoder(input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=cache,
+                           use_cache=True, output_hidden_states=keep_layer is not None)
+        kept = None if keep_layer is None else out.hidden_states[keep_layer]  # [0] is the embeddings
+        return self.head(out.last_hidden_state[:, -1].contiguous()), kept
 
     @torch.no_grad()
     def sample(self, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, max_new_tokens: int, temperature: float,
                eos_id: int, pad_id: int, seed: int, drop_finished: bool = True,
-               sampling: str = "cdf") -> tuple[torch.Tensor, torch.Tensor]:
+               sampling: str = "cdf", keep_layer: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Left-padded prompts (B, P) -> (response ids (B, R), log π(y_t) (B, R)); R <= max_new_tokens.
 
         After EOS a row holds `pad_id` (log-prob 0). With drop_finished=False, sampling="multinomial" and fp32
         weights, the same seed draws the same tokens as `model.generate(do_sample=True, top_k=0, top_p=1)` (same
         ops, same order); the default draws from the same distribution faster (`draw`).
+
+        With keep_layer=k, `self.states` then holds the k lowest layers' output at every position of
+        [prompt, response] (B, P+R, H), as one forward over the whole sequence computes it (up to rounding). A token
+        never fed back (a row's last one, or anything after its EOS) has zeros: no later position attends to it.
         """
         from transformers import DynamicCache
 
@@ -135,7 +145,11 @@ class Sampler:
         mask = prompt_mask
         pos = models.position_ids(mask)  # (B, P)
         cache = DynamicCache()
-        logits = self.next_logits(prompt_ids, mask, pos, cache)  # (B, V)
+        logits, kept = self.next_logits(prompt_ids, mask, pos, cache, keep_layer)  # (B, V), (B, P, H)
+        P, self.states = prompt_ids.shape[1], None
+        if keep_layer is not None:
+            states = kept.new_zeros(B, P + max_new_tokens, kept.shape[-1])  # (B, P+R_max, H)
+            states[:, :P] = kept
         pos = pos[:, -1:] + 1  # (B, 1)
         unfinished = torch.ones(B, dtype=torch.bool, device=device)
         for t in range(max_new_tokens):
@@ -152,6 +166,10 @@ class Sampler:
                 alive, y, mask, pos, unfinished = alive[keep], y[keep], mask[keep], pos[keep], unfinished[keep]
                 cache.batch_select_indices(keep)
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
-            logits = self.next_logits(y[:, None], mask, pos, cache)
+            logits, kept = self.next_logits(y[:, None], mask, pos, cache, keep_layer)
+            if keep_layer is not None:
+                states[alive, P + t] = kept[:, 0]  # the state of token t, just fed
             pos = pos + 1
+        if keep_layer is not None:
+            self.states = states[:, :P + t + 1]
         return tokens[:, :t + 1], logps[:, :t + 1]

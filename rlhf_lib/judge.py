@@ -314,12 +314,12 @@ def sample_with_kl(ac: ppo.ActorCritic, prompts: list[Sequence[int]], cfg: ppo.P
     out_ids, out_done, out_kl = [], [], []
     for b, start in enumerate(tqdm(range(0, len(prompts), batch_size), desc="sampling", disable=not progress)):
         p_ids, p_mask = (t.to(device) for t in models.pad_batch(prompts[start:start + batch_size], pad_id, side="left"))
-        responses = ppo.sample_responses(ac, p_ids, p_mask, cfg, eos_id, pad_id, seed + b, reference)
+        responses, trunk = ppo.sample_and_trunk(ac, p_ids, p_mask, cfg, eos_id, pad_id, seed + b, reference)
         r_mask, finished = ppo.response_mask(responses.cpu(), eos_id)
         ids, mask = torch.cat([p_ids, responses], 1), torch.cat([p_mask, r_mask.to(device)], 1)
         n = p_ids.shape[1]
         with models.autocast(device, cfg.autocast):
-            trunk = ppo.trunk_states(ac, ids, mask)
+            trunk = trunk if trunk is not None else ppo.trunk_states(ac, ids, mask)
             logprobs = ppo.evaluate_actions(ac, ids, mask, n, cfg.temperature, trunk=trunk)[0]
             ref = ppo.reference_logprobs(ac, ids, mask, n, cfg.temperature, trunk=trunk)
         out_kl += ((logprobs - ref) * r_mask.to(device)).sum(1).tolist()

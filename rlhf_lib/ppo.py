@@ -22,7 +22,9 @@ chapter 5 both qualify, so nothing below special-cases either.
 The engineering lives in siblings, called in one line each: `distributed` (data parallelism: under `torchrun` or
 `accelerate launch` each process rolls out its share of the global batch, and N processes take the same steps as
 one, docs/scaling.md), `checkpoint` (resumable runs), `models` (LoRA set-up, prompt ids, the shared frozen
-layers), `decode` (a faster rollout sampler: LoRA merged into a bf16 copy, `PPOConfig(sampler="decode")`). Judging a tuned policy is `judge`'s; the reward model as PPO's score is `reward.text_reward_fn`.
+layers), `decode` (a faster rollout sampler: LoRA merged into a plain copy, bf16 where native, which in fp32 also
+hands the rollout the frozen trunk; `PPOConfig(sampler="decode")`). Judging a tuned policy is `judge`'s; the reward
+model as PPO's score is `reward.text_reward_fn`.
 """
 
 from __future__ import annotations
@@ -190,6 +192,7 @@ class ActorCritic(nn.Module):
         nn.init.zeros_(self.value_head.weight)
         nn.init.zeros_(self.value_head.bias)
         self.bottom = self.top = None
+        self.frozen_bottom = frozen_bottom
         if frozen_bottom:
             if ref_policy is not None or value_model is not None:
                 raise ValueError("frozen_bottom needs the shared-backbone set-up (LoRA policy, no separate models)")
@@ -313,7 +316,7 @@ class PPOConfig:
     max_grad_norm: float = 1.0
     seed: int = 0
     autocast: bool = True             # bf16 autocast: ~2x faster on a modern CPU, the norm on GPUs
-    sampler: str = "generate"         # "generate" (transformers) or "decode" (`decode.Sampler`: LoRA merged, bf16)
+    sampler: str = "generate"         # "generate" (transformers) or "decode" (`decode.Sampler`: LoRA merged)
     save_every: int = 5               # steps between checkpoints (and always at the end)
     reward_id: str = ""               # which reward model (`reward.fingerprint`): no resuming a run made with another
 
@@ -394,6 +397,25 @@ def sample_responses(ac: ActorCritic, prompt_ids, prompt_mask, cfg: PPOConfig, e
                       cfg.autocast)
 
 
+@torch.no_grad()
+def sample_and_trunk(ac: ActorCritic, prompt_ids, prompt_mask, cfg: PPOConfig, eos_id: int, pad_id: int, seed: int,
+                     reference: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Responses (B, R) as `sample_responses` draws them, and the frozen trunk over [prompt, response] (B, P+R, H).
+
+    The decode sampler runs the bottom layers over every position anyway, so when it does so in the policy's own
+    arithmetic (same dtype, no autocast) its states are the trunk and `trunk_states` need not run again. Otherwise
+    the trunk is None and the caller runs `trunk_states`. The bottom layers carry no adapters, so π and π_ref share it.
+    """
+    shared = cfg.sampler == "decode" and ac.bottom is not None and not cfg.autocast
+    if not shared:
+        return sample_responses(ac, prompt_ids, prompt_mask, cfg, eos_id, pad_id, seed, reference), None
+    sampler = ac.sampler(reference)
+    keep = ac.frozen_bottom if sampler.dtype == next(ac.bottom.parameters()).dtype else None
+    responses, _ = sampler.sample(prompt_ids, prompt_mask, cfg.max_new_tokens, cfg.temperature, eos_id, pad_id, seed,
+                                  keep_layer=keep)
+    return responses, sampler.states if keep is not None else None
+
+
 # What PPO maximises: (prompt records, response token ids) -> one score per response (e.g. `reward.text_reward_fn`)
 ResponseScoreFn = Callable[[list, list[list[int]]], Sequence[float]]
 
@@ -404,7 +426,7 @@ def rollout(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn
     """Sample a response to each prompt, score it, and record log π_old, log π_ref and V_old (no gradients)."""
     device = next(ac.parameters()).device
     p_ids, p_mask = (t.to(device) for t in models.pad_batch(prompts, pad_id, side="left"))
-    responses = sample_responses(ac, p_ids, p_mask, cfg, eos_id, pad_id, seed)
+    responses, sampled_trunk = sample_and_trunk(ac, p_ids, p_mask, cfg, eos_id, pad_id, seed)
     r_mask, finished = response_mask(responses.cpu(), eos_id)
     r_mask, finished = r_mask.to(device), finished.to(device)
     ids, mask = torch.cat([p_ids, responses], 1), torch.cat([p_mask, r_mask], 1)
@@ -412,7 +434,7 @@ def rollout(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn
     logprobs, values, ref, trunks = [], [], [], []
     with models.autocast(device, cfg.autocast):
         for chunk in torch.arange(len(prompts)).split(cfg.minibatch_size):
-            trunk = trunk_states(ac, ids[chunk], mask[chunk])
+            trunk = sampled_trunk[chunk] if sampled_trunk is not None else trunk_states(ac, ids[chunk], mask[chunk])
             lp, v, _ = evaluate_actions(ac, ids[chunk], mask[chunk], n, cfg.temperature, trunk=trunk)
             logprobs.append(lp)
             values.append(v)

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rlhf_lib import checkpoint, judge, models, ppo, train_ppo
+from rlhf_lib import checkpoint, decode, judge, models, ppo, train_ppo
 
 
 # ------------------------------------------------------------------------------------- the formulas
@@ -370,3 +370,49 @@ def test_lora_config_puts_adapters_on_the_top_layers_only():
     assert models.lora_config(30, r=8, top_layers=8).layers_to_transform == list(range(22, 30))
     assert models.lora_config(30, r=8).layers_to_transform is None
     assert models.lora_config(30, r=8).lora_alpha == 16
+
+
+def test_the_samplers_trunk_gives_the_rollout_the_numbers_of_a_separate_trunk_pass(tokenizer):
+    """ppo.sample_and_trunk: the decode sampler keeps the bottom layers' output as it samples. Where a token was fed
+    back it matches trunk_states over the whole sequence, and log π, V and log π_ref computed from it match those
+    computed from a separate trunk pass (so the rollout may skip that pass). Rows end at different lengths (EOS
+    drops them from the batch), and the reference's draws share the trunk too. A bf16 sampler or autocast gives None."""
+    model, _ = models.load_tiny_model(seed=0, tokenizer=tokenizer, layers=3)
+    ac = ppo.ActorCritic(models.with_lora(model, r=4, top_layers=1), frozen_bottom=2)
+    with torch.no_grad():
+        for name, p in ac.policy.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)
+        ac.value_head.weight.normal_()
+    prompts = [tokenizer(models.chat_prompt(tokenizer, q), add_special_tokens=False)["input_ids"]
+               for q in ("Hi", "What is 2+2?", "Tell me a long story about a cat")]
+    p_ids, p_mask = models.pad_batch(prompts, tokenizer.pad_token_id, side="left")
+    cfg = ppo.PPOConfig(max_new_tokens=10, temperature=1.5, sampler="decode", autocast=False)
+    free, _ = ppo.sample_and_trunk(ac, p_ids, p_mask, cfg, -1, tokenizer.pad_token_id, 0)  # no EOS: full rows
+    eos = int(free[:, :6].flatten().mode().values)  # the commonest token as EOS, so rows end at different steps
+    lengths = set()
+    for reference, seed in ((False, 0), (True, 1), (False, 7)):
+        responses, trunk = ppo.sample_and_trunk(ac, p_ids, p_mask, cfg, eos, tokenizer.pad_token_id, seed, reference)
+        r_mask, _ = ppo.response_mask(responses, eos)
+        lengths |= set(r_mask.sum(1).tolist())
+        ids, mask = torch.cat([p_ids, responses], 1), torch.cat([p_mask, r_mask], 1)
+        n = p_ids.shape[1]
+        separate = ppo.trunk_states(ac, ids, mask)
+        assert trunk.shape == separate.shape
+        fed = mask.bool().clone()
+        fed[:, -1] = False  # the last column is never fed back
+        fed[:, n:] &= torch.cat([torch.ones_like(r_mask[:, :1]), r_mask[:, :-1]], 1).bool() & r_mask.bool()
+        fed[:, n:] &= ~(responses == eos)  # a row's EOS is not fed back either
+        assert torch.allclose(trunk[fed], separate[fed], atol=1e-5)
+        assert (trunk[:, -1] == 0).all()
+        m = r_mask.float()
+        for a, b in zip(ppo.evaluate_actions(ac, ids, mask, n, 0.7, trunk=trunk)[:2],
+                        ppo.evaluate_actions(ac, ids, mask, n, 0.7, trunk=separate)[:2], strict=True):
+            assert torch.allclose(a * m, b * m, atol=1e-5)
+        assert torch.allclose(ppo.reference_logprobs(ac, ids, mask, n, 0.7, trunk=trunk) * m,
+                              ppo.reference_logprobs(ac, ids, mask, n, 0.7, trunk=separate) * m, atol=1e-5)
+    assert len(lengths) > 1  # the rows did end at different lengths
+    autocast = ppo.PPOConfig(max_new_tokens=4, sampler="decode", autocast=True)
+    assert ppo.sample_and_trunk(ac, p_ids, p_mask, autocast, eos, tokenizer.pad_token_id, 0)[1] is None
+    ac._sampler = decode.Sampler(ac.policy, dtype=torch.bfloat16)  # a bf16 copy: other arithmetic than the trunk's
+    assert ppo.sample_and_trunk(ac, p_ids, p_mask, cfg, eos, tokenizer.pad_token_id, 0)[1] is None
