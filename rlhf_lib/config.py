@@ -105,9 +105,9 @@ TABLE: dict[str, tuple] = {
     "ppo.epochs":                 (1,       4,       4),      # PPO epochs over each rollout (cheap: trunk cached)
     "ppo.max_new_tokens":         (24,      48,      96),     # response budget (an unfinished response is penalised)
     "ppo.temperature":            (0.7,     0.7,     0.7),    # sampling = log-prob temperature
-    "ppo.sampler":                ("decode", "generate", "generate"),  # rollouts and the judge: decode.Sampler
-                                   # (LoRA merged, bf16) | model.generate; cpu keeps generate until a chapter-4 run on
-                                   # free cores shows the whole step faster (benchmarks/NOTES.md)
+    "ppo.sampler":                ("decode", "decode", "generate"),  # rollouts and the judge: decode.Sampler
+                                   # (LoRA merged; it also hands PPO the frozen trunk) | model.generate; on 2 free
+                                   # fp32 cores a cpu-size step was faster with decode (benchmarks/NOTES.md)
     "ppo.lr":                     (5e-4,    5e-4,    3e-4),   # AdamW on the LoRA adapters and value head
     "ppo.beta":                   (0.1,     0.1,     0.1),    # initial KL coefficient
     "ppo.target_kl":              (6.0,     6.0,     6.0),    # adaptive controller target, nats per response

@@ -346,10 +346,12 @@ print(f"{len(train_ids)} training prompts:", judge.category_mix(prompts_train))
 #
 # Sampling is where RLHF spends its time (OpenRLHF and verl hand it to vLLM). The profile's sampler (`ppo.sampler`)
 # is transformers' `generate` or the course's `decode.Sampler`: before each rollout the LoRA adapters are merged into
-# a plain bf16 copy of the policy, which then decodes token by token with a KV cache and drops finished answers. It draws
-# from $\mathrm{softmax}(z/T)$ of that copy, which differs from the policy's own arithmetic only by rounding; PPO
-# recomputes $\log\pi_{\text{old}}$ with the policy itself, so every ratio starts at exactly 1 (`benchmarks/`
-# measures the speed-up; `PPOConfig(sampler="generate")` is transformers' `generate`).
+# a plain copy of the policy (bf16 where the CPU runs it natively), which then decodes token by token with a KV cache
+# and drops finished answers. It draws from $\mathrm{softmax}(z/T)$ of that copy, which differs from the policy's own
+# arithmetic only by rounding; PPO recomputes $\log\pi_{\text{old}}$ with the policy itself, so every ratio starts at
+# exactly 1. On its way the copy also runs the frozen bottom layers over every token, so in fp32 it hands the rollout
+# their output (`ppo.sample_and_trunk`) and the separate trunk pass is skipped (`benchmarks/` measures both;
+# `PPOConfig(sampler="generate")` is transformers' `generate`).
 #
 # Reward scales differ between reward models, so we **normalise**: we score samples of the reference policy
 # and train on $(r - \mu_{\mathrm{ref}})/\sigma_{\mathrm{ref}}$, so that a typical starting answer scores 0 and one
