@@ -44,13 +44,13 @@ def _bf16() -> bool:
 
 def _reward_fns(opts: dict, tokenizer):
     """(our `ppo.ResponseScoreFn`, TRL's reward function): the chapter-2 reward model, or the response length (--quick)."""
-    from rlhf_lib import reward, train_reward
+    from rlhf_lib import models, reward, train_reward
 
     if opts["reward"] == "length":
         return (lambda meta, responses: [len(r) / 8 for r in responses],
                 lambda prompts, completions, **kw: [len(tokenizer(c[-1]["content"] if isinstance(c, list) else c)
                                                         ["input_ids"]) / 8 for c in completions])
-    rm, rm_tok = train_reward.load_or_train()
+    rm, rm_tok = train_reward.load_or_train(dtype=models.fast_dtype())  # as chapter 4 scores: bf16 only where native
     return (reward.text_reward_fn(rm, rm_tok, tokenizer, max_length=opts["reward_max_length"]),
             reward.trl_reward_fn(rm, rm_tok, max_length=opts["reward_max_length"]))
 

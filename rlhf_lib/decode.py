@@ -79,7 +79,7 @@ class Sampler:
     def __init__(self, policy, dtype: torch.dtype | None = None):
         base = base_model(policy)
         device = next(base.parameters()).device
-        self.dtype = dtype or (torch.bfloat16 if models.bf16_is_fast(device) else torch.float32)
+        self.dtype = dtype or models.fast_dtype(device)
         self.policy = policy
         with torch.device("meta"):
             self.model = type(base)(base.config)

@@ -51,6 +51,12 @@ def pick_dtype(device: torch.device) -> torch.dtype:
     return torch.float32
 
 
+def fast_dtype(device: torch.device | str = "cpu") -> torch.dtype:
+    """bf16 where the device runs it natively (`bf16_is_fast`), else fp32: the dtype for weights that only sample
+    or score (the frozen base, the sampler's copy, the reward model in PPO)."""
+    return torch.bfloat16 if bf16_is_fast(device) else torch.float32
+
+
 def autocast(device: torch.device | str, enabled: bool = True):
     """bf16 autocast: about 2x faster training and sampling on a modern CPU, the norm on GPUs."""
     device = torch.device(device)

@@ -45,8 +45,7 @@ def load_actor_critic(cfg, device: torch.device | None = None):
     profile's `ppo.lora_r` / `ppo.lora_layers`, on `device`. Returns (actor-critic, tokenizer, bf16 flag)."""
     device = device or models.pick_device()
     fast_bf16 = models.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (faster there)
-    base, tokenizer = models.load_model(cfg.model.name, device=device,
-                                        dtype=torch.bfloat16 if fast_bf16 else torch.float32)
+    base, tokenizer = models.load_model(cfg.model.name, device=device, dtype=models.fast_dtype(device))
     ac = lora_actor_critic(base, cfg.ppo.lora_r, cfg.ppo.lora_layers)
     return ac.to(device), tokenizer, fast_bf16
 
@@ -73,9 +72,9 @@ def prepare(cfg, device, state=None, reward_model: str | Path | None = None,
     ac, tokenizer, fast_bf16 = load_actor_critic(cfg, device)
     if reward_model is None:
         with state.main_process_first() if state else contextlib.nullcontext():  # trains a reward model once if missing
-            rm, rm_tokenizer = train_reward.load_or_train(device=str(device))
+            rm, rm_tokenizer = train_reward.load_or_train(device=str(device), dtype=models.fast_dtype(device))
     else:
-        rm, rm_tokenizer = reward.load_reward_model(reward_model, str(device))
+        rm, rm_tokenizer = reward.load_reward_model(reward_model, str(device), models.fast_dtype(device))
     info = Path(reward_model or config.artifacts_dir() / reward.REWARD_DIR) / "reward_info.json"
     max_length = (json.loads(info.read_text()) if info.is_file() else {}).get("max_length") or cfg.reward.max_length
     records = data.load_prompts("train") if prompts is None else data.read_prompt_file(prompts)

@@ -279,17 +279,19 @@ def save_ffn(net: reward.FeedForwardRM, path: str | Path, info: dict) -> Path:
     return path
 
 
-def load_or_train(path: str | Path | None = None, device: str | None = None):
-    """(model, tokenizer) of chapter 2's reward model (`reward.load_reward_model`), trained first when it is missing.
+def load_or_train(path: str | Path | None = None, device: str | None = None, dtype: torch.dtype = torch.float32):
+    """(model, tokenizer) of chapter 2's reward model (`reward.load_reward_model`) in `dtype`, trained first when it
+    is missing.
 
     What later chapters call, so each runs without chapter 2 having run: the missing model is trained by
-    `train_and_save` at this profile's sizes (a few minutes on a CPU).
+    `train_and_save` at this profile's sizes (a few minutes on a CPU). PPO scores in `models.fast_dtype` (bf16 where
+    native: `benchmarks.reward_bf16` measures what that changes in the rewards); validation stays in fp32.
     """
     path = Path(path or config.artifacts_dir() / reward.REWARD_DIR)
     if not (path / "model.safetensors").is_file():
         print(f"no reward model at {path}: training a small one (this profile's sizes) ...")
         train_and_save(config.load(), path, chapter=True)
-    return reward.load_reward_model(path, device)
+    return reward.load_reward_model(path, device, dtype)
 
 
 if __name__ == "__main__":

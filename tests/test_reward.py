@@ -498,3 +498,20 @@ def test_linear_probe_finds_the_feature_people_prefer():
     r = features.linear_probe(feats, split, C=1.0)
     assert r.shape == (40,)
     assert (r[chosen] > r[rejected]).float().mean() > 0.9
+
+
+def test_ppo_scores_with_the_reward_model_in_the_fast_dtype(tokenizer, tmp_path, monkeypatch):
+    """models.fast_dtype is bf16 exactly where bf16 is native; load_or_train loads the saved reward model in the dtype
+    asked (PPO's chapters and train_ppo ask for fast_dtype, validation keeps fp32), and bf16 scores stay close."""
+    model = tiny_rm(tokenizer)
+    path = reward.save_reward_model(model, tokenizer, tmp_path / "rm", info={"arch": "tiny"})
+    for native, dtype in ((True, torch.bfloat16), (False, torch.float32)):
+        monkeypatch.setattr(models, "bf16_is_fast", lambda device="cpu", native=native: native)
+        assert models.fast_dtype("cpu") == dtype
+    prompts, responses = ["Hi", "What is 2+2?", "Tell me a joke."], ["Hello!", "4", "No."]
+    fp32, tok = train_reward.load_or_train(path, device="cpu")
+    bf16, _ = train_reward.load_or_train(path, device="cpu", dtype=torch.bfloat16)
+    assert next(fp32.parameters()).dtype == torch.float32 and next(bf16.parameters()).dtype == torch.bfloat16
+    a, b = (reward.score(m, tok, prompts, responses, max_length=48) for m in (fp32, bf16))
+    assert all(isinstance(s, float) for s in b)
+    assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < 0.05 * max(1.0, max(abs(x) for x in a))

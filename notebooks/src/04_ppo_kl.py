@@ -303,7 +303,9 @@ for advantage in (1.0, -1.0):
 #   reference or a separate critic instead, for models without adapters (chapter 5 uses that).
 #
 # The reward model is chapter 2's (the transformer with the best validation accuracy there; the cell prints which);
-# when chapter 2 has not run, `train_reward.load_or_train()` trains a small one (chapter 2's recipe).
+# when chapter 2 has not run, `train_reward.load_or_train()` trains a small one (chapter 2's recipe). Where the
+# hardware runs bf16 natively it scores in bf16, which halves the bytes each score reads; `benchmarks.reward_bf16`
+# measures what that changes (the rank correlation with fp32 scores on the test split, and the pairs that flip).
 
 # %%
 device = models.pick_device()
@@ -319,7 +321,7 @@ policy = ac.policy
 policy.print_trainable_parameters()
 
 t = time.perf_counter()
-rm, rm_tokenizer = train_reward.load_or_train()
+rm, rm_tokenizer = train_reward.load_or_train(dtype=models.fast_dtype(device))  # bf16 only where native
 rm_max_length = cfg.reward.max_length
 timings["load reward model"] = time.perf_counter() - t
 print(f"reward model loaded in {timings['load reward model']:.1f} s")

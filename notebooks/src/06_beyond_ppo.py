@@ -90,7 +90,7 @@ print(f"profile {cfg.profile}:", vars(B))
 # %%
 device = models.pick_device()
 fast_bf16 = models.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (emulated bf16 is slower there)
-dtype = torch.bfloat16 if fast_bf16 else torch.float32
+dtype = models.fast_dtype(device)
 ref_base, tokenizer = models.load_model(cfg.model.name, device=device, dtype=dtype)
 eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
 n_layers = ref_base.config.num_hidden_layers
@@ -103,7 +103,7 @@ def fresh_lora_policy(base=None):
     return train_ppo.lora_actor_critic(base, P.lora_r, P.lora_layers)
 
 
-rm, rm_tokenizer = train_reward.load_or_train()
+rm, rm_tokenizer = train_reward.load_or_train(dtype=models.fast_dtype(device))  # bf16 only where native
 rm_max_length = cfg.reward.max_length
 prompts_train = data.load_prompts("train")
 eval_recs = judge.stratified(data.load_prompts("test"), B.eval_prompts, seed=0)
