@@ -6,6 +6,7 @@ so its peak RSS is its own and neither inherits the other's caches or allocator 
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import statistics
@@ -47,3 +48,29 @@ def run_contestant(bench: str, name: str, opts: dict, in_process: bool = False, 
         if proc.returncode or not out.is_file():
             return {"error": f"exit status {proc.returncode}"}
         return json.loads(out.read_text())
+
+
+def decode_cli(name: str, doc: str, options, run, argv: list[str] | None, summary) -> int:
+    """The command line of a one-process decode benchmark (`python -m benchmarks.<name>`): sizes from a profile or
+    --quick, torch threads, a note on the conditions; prints each contestant's tokens/s and `summary(result)`, and
+    writes `results/<name>.json`."""
+    import torch
+
+    p = argparse.ArgumentParser(prog=f"python -m benchmarks.{name}", description=doc.split("\n")[0])
+    p.add_argument("--profile", default="cpu")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--note", default="")
+    p.add_argument("--out", default=str(RESULTS / f"{name}.json"))
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    opts = options(args.quick, args.profile)
+    result = {"benchmark": name, "options": opts, **run(opts),
+              "machine": {**machine(), "threads": args.threads, "note": args.note}}
+    for contestant, c in result["contestants"].items():
+        prompt = f", prompt round {c['prompt_s']:.2f} s" if "prompt_s" in c else ""
+        print(f"{contestant:16s} {c['tokens_per_s']:8.1f} tokens/s (median {c['median_s']:.2f} s{prompt}, "
+              f"widths {c['widths']})")
+    print(summary(result) + "; ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in result["ratios"].items()))
+    Path(args.out).write_text(json.dumps(result, indent=1))
+    return 0

@@ -30,8 +30,6 @@ Results: `results/decode_floor.json` (not part of `python -m benchmarks`: it com
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import warnings
 
@@ -39,7 +37,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import RESULTS, machine
+from .common import decode_cli
 from .generation import timed_calls
 
 
@@ -145,24 +143,7 @@ def run(opts: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.decode_floor", description=__doc__.split("\n")[0])
-    p.add_argument("--profile", default="cpu")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--note", default="")
-    p.add_argument("--out", default=str(RESULTS / "decode_floor.json"))
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    opts = options(args.quick, args.profile)
-    result = {"benchmark": "decode_floor", "options": opts, **run(opts),
-              "machine": {**machine(), "threads": args.threads, "note": args.note}}
-    for name, c in result["contestants"].items():
-        prompt = f", prompt round {c['prompt_s']:.2f} s" if "prompt_s" in c else ""
-        print(f"{name:12s} {c['tokens_per_s']:8.1f} tokens/s (median {c['median_s']:.2f} s{prompt}, widths {c['widths']})")
-    print(f"products: {result['products']}; ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in result["ratios"].items()))
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
-    return 0
+    return decode_cli("decode_floor", __doc__, options, run, argv, lambda r: f"products: {r['products']}")
 
 
 if __name__ == "__main__":

@@ -91,13 +91,19 @@ def _reward_bf16(r: dict) -> list[str]:
             f"{v['pairs_flipped']:.2%} of {v['pairs']} | {v['accuracy_fp32']:.3f} / {v['accuracy_bf16']:.3f} |", ""]
 
 
+def _one_process(r: dict, name: str) -> str:
+    """Where a one-process benchmark (`benchmarks.common.decode_cli`) ran, and with which options."""
+    m = r["machine"]
+    return (f"`results/{name}.json`, one process ({m.get('cpu')}, {m.get('cores')} cores, torch "
+            f"{m.get('torch')}, {m.get('date')}; {m.get('note') or 'conditions not recorded'}). Options: "
+            f"`{json.dumps(r['options'])}`.")
+
+
 def _static_decode(r: dict) -> list[str]:
     """`python -m benchmarks.static_decode`: a static KV cache, eager and compiled, against the sampler and generate."""
-    m, c = r["machine"], r["contestants"]
+    c = r["contestants"]
     lines = ["## static_decode: a static KV cache and torch.compile for the decode loop", "",
-             f"`results/static_decode.json`, one process ({m.get('cpu')}, {m.get('cores')} cores, torch "
-             f"{m.get('torch')}, {m.get('date')}; {m.get('note') or 'conditions not recorded'}). Options: "
-             f"`{json.dumps(r['options'])}`. The static decoder draws the sampler's tokens from the same seed: "
+             f"{_one_process(r, 'static_decode')} The static decoder draws the sampler's tokens from the same seed: "
              f"{r['check']['same_tokens_as_sampler']} (largest log-prob difference {_fmt(r['check']['max_logp_difference'])}).",
              "", "| contestant | tokens/s | median s | widths |", "|---|---:|---:|---|"]
     lines += [f"| {name} | {_fmt(v['tokens_per_s'])} | {_fmt(v['median_s'])} | {v['widths']} |" for name, v in c.items()]
@@ -108,11 +114,9 @@ def _static_decode(r: dict) -> list[str]:
 
 def _decode_floor(r: dict) -> list[str]:
     """`python -m benchmarks.decode_floor`: the products alone, the most an exact sampler can gain over generate."""
-    m, c = r["machine"], r["contestants"]
+    c = r["contestants"]
     lines = ["## decode_floor: how much faster than generate can an exact sampler be?", "",
-             f"`results/decode_floor.json`, one process ({m.get('cpu')}, {m.get('cores')} cores, torch "
-             f"{m.get('torch')}, {m.get('date')}; {m.get('note') or 'conditions not recorded'}). Options: "
-             f"`{json.dumps(r['options'])}`. The floors replay only the linear layers' products of the same batch "
+             f"{_one_process(r, 'decode_floor')} The floors replay only the linear layers' products of the same batch "
              f"({r['products']['layers']} layers and the head; {r['products']['prompt_rows']} prompt rows, width "
              f"{r['products']['width']}; {r['products']['gflop']:.0f} GFLOP).", "",
              "| contestant | tokens/s | median s | prompt round s | widths |", "|---|---:|---:|---:|---|"]

@@ -21,8 +21,6 @@ dropping rows); the largest log-prob difference is recorded. Results: `results/s
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import sys
 import time
@@ -30,7 +28,7 @@ import time
 import torch
 from torch.nn import functional as F
 
-from .common import RESULTS, machine
+from .common import decode_cli
 from .generation import timed_calls
 
 
@@ -168,24 +166,8 @@ def run(opts: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.static_decode", description=__doc__.split("\n")[0])
-    p.add_argument("--profile", default="cpu")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--note", default="")
-    p.add_argument("--out", default=str(RESULTS / "static_decode.json"))
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    opts = options(args.quick, args.profile)
-    result = {"benchmark": "static_decode", "options": opts, **run(opts),
-              "machine": {**machine(), "threads": args.threads, "note": args.note}}
-    for name, c in result["contestants"].items():
-        print(f"{name:16s} {c['tokens_per_s']:8.1f} tokens/s (median {c['median_s']:.2f} s, widths {c['widths']})")
-    print(f"compile + first call: {result.get('compile_s', 0):.1f} s; check: {result['check']}; ratios: "
-          + ", ".join(f"{k} {v:.2f}x" for k, v in result["ratios"].items()))
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
-    return 0
+    return decode_cli("static_decode", __doc__, options, run, argv,
+                      lambda r: f"compile + first call: {r.get('compile_s', 0):.1f} s; check: {r['check']}")
 
 
 if __name__ == "__main__":

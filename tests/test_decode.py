@@ -224,3 +224,23 @@ def test_decode_floor_replays_the_models_products_and_reports_the_ceiling():
     assert "floor_fp32 / generate" in out["ratios"] and "sampler / floor_fp32" in out["ratios"]
     text = "\n".join(report._decode_floor({**out, "options": opts, "machine": {"cpu": "x", "note": "test"}}))
     assert "| floor_fp32 |" in text and "**floor_fp32 / generate**" in text
+
+
+def test_the_one_process_decode_benchmarks_command_line_writes_its_results(tmp_path, capsys):
+    """benchmarks.common.decode_cli (decode_floor's and static_decode's `main`): --quick sizes, the result file with
+    its options, machine and note, and one printed line per contestant."""
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import decode_floor
+
+    out = tmp_path / "floor.json"
+    threads = torch.get_num_threads()  # the command sets torch's threads: give this process's back as they were
+    assert decode_floor.main(["--quick", "--threads", str(threads), "--note", "a test", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["benchmark"] == "decode_floor" and result["options"]["model"] == "tiny"
+    assert result["machine"]["note"] == "a test" and result["machine"]["threads"] == threads
+    printed = capsys.readouterr().out
+    assert all(name in printed for name in result["contestants"]) and "floor_fp32 / generate" in printed
