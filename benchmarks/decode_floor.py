@@ -97,23 +97,9 @@ def options(quick: bool, profile: str) -> dict:
 
 
 def run(opts: dict) -> dict:
-    from rlhf_lib import decode, models
+    from .models_for_bench import fp32_decode_batch
 
-    from .models_for_bench import load_base, prompt_ids
-
-    model, tok = load_base(opts, torch.float32)
-    model.eval().requires_grad_(False)
-    ids, mask = models.pad_batch(prompt_ids(tok, opts["batch"])[0], tok.pad_token_id, side="left")
-    args = (opts["max_new_tokens"], opts["temperature"], tok.eos_token_id, tok.pad_token_id)
-    sampler = decode.Sampler(model, dtype=torch.float32)
-
-    @torch.no_grad()
-    def generate(seed):
-        torch.manual_seed(seed)
-        return model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=opts["temperature"],
-                              top_k=0, top_p=1.0, max_new_tokens=opts["max_new_tokens"], eos_token_id=tok.eos_token_id,
-                              pad_token_id=tok.pad_token_id)[:, ids.shape[1]:]
-
+    model, ids, mask, args, sampler, generate = fp32_decode_batch(opts)
     c = {"generate": timed_calls(generate, opts),
          "sampler": timed_calls(lambda seed: sampler.sample(ids, mask, *args, seed=seed)[0], opts)}
     width = sorted(c["generate"]["widths"])[len(c["generate"]["widths"]) // 2]  # the work generate did

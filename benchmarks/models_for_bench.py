@@ -40,3 +40,24 @@ def prompt_ids(tokenizer, n: int) -> tuple[list[list[int]], list[dict]]:
 
 def n_params(model, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def fp32_decode_batch(opts: dict):
+    """What the one-process decode benchmarks share: the fp32 model (frozen), the left-padded prompts (ids, mask),
+    `decode.Sampler.sample`'s arguments after them, the sampler, and plain `generate` as a callable(seed) -> response
+    ids (B, R) with the same sampling (temperature T, no top-k/top-p)."""
+    from rlhf_lib import decode, models
+
+    model, tok = load_base(opts, torch.float32)
+    model.eval().requires_grad_(False)
+    ids, mask = models.pad_batch(prompt_ids(tok, opts["batch"])[0], tok.pad_token_id, side="left")
+    args = (opts["max_new_tokens"], opts["temperature"], tok.eos_token_id, tok.pad_token_id)
+
+    @torch.no_grad()
+    def generate(seed):
+        torch.manual_seed(seed)
+        return model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=opts["temperature"],
+                              top_k=0, top_p=1.0, max_new_tokens=opts["max_new_tokens"], eos_token_id=tok.eos_token_id,
+                              pad_token_id=tok.pad_token_id)[:, ids.shape[1]:]
+
+    return model, ids, mask, args, decode.Sampler(model, dtype=torch.float32), generate

@@ -125,28 +125,15 @@ def options(quick: bool, profile: str) -> dict:
 
 
 def run(opts: dict) -> dict:
-    from rlhf_lib import decode, models
+    from .models_for_bench import fp32_decode_batch
 
-    from .models_for_bench import load_base, prompt_ids
-
-    model, tok = load_base(opts, torch.float32)
-    model.eval().requires_grad_(False)
-    ids, mask = models.pad_batch(prompt_ids(tok, opts["batch"])[0], tok.pad_token_id, side="left")
-    args = (opts["max_new_tokens"], opts["temperature"], tok.eos_token_id, tok.pad_token_id)
-    sampler = decode.Sampler(model, dtype=torch.float32)
+    model, ids, mask, args, sampler, generate = fp32_decode_batch(opts)
     static = StaticDecoder(model, opts["batch"], ids.shape[1] + opts["max_new_tokens"])
 
     ref, ref_lp = sampler.sample(ids, mask, *args, seed=5, drop_finished=False)
     ours, ours_lp = static.sample(static.forward, ids, mask, *args, seed=5)
     check = {"same_tokens_as_sampler": bool(torch.equal(ref, ours)),
              "max_logp_difference": float((ref_lp - ours_lp).abs().max()) if ref.shape == ours.shape else None}
-
-    @torch.no_grad()
-    def generate(seed):
-        torch.manual_seed(seed)
-        return model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=opts["temperature"],
-                              top_k=0, top_p=1.0, max_new_tokens=opts["max_new_tokens"], eos_token_id=tok.eos_token_id,
-                              pad_token_id=tok.pad_token_id)[:, ids.shape[1]:]
 
     out = {"check": check, "contestants": {
         "sampler": timed_calls(lambda seed: sampler.sample(ids, mask, *args, seed=seed)[0], opts),
