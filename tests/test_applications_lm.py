@@ -47,7 +47,22 @@ def test_markdown_urls_emoji_and_code_are_penalised():
     assert "a URL" in voice.unspeakable("Go to www.example.com now.")
 
 
-def test_length_suited_to_speech():
+@pytest.fixture(params=["espeak-ng", "estimate"])
+def listening_clock(request, monkeypatch):
+    """The length rule's clock: espeak-ng's audio (where installed), and the estimate a machine without it uses."""
+    from rlhf_lib.apps import speech
+
+    if request.param == "espeak-ng" and not speech.available():
+        pytest.skip("espeak-ng is not installed: `apt-get install espeak-ng` (Debian/Ubuntu) or `brew install espeak-ng`")
+    if request.param == "estimate":
+        monkeypatch.setattr(speech, "ENGINE", "espeak-ng-not-installed")
+    speech.seconds.cache_clear()
+    yield request.param
+    speech.seconds.cache_clear()
+
+
+def test_length_suited_to_speech(listening_clock):
+    """The same rules hold on either clock: a curt "Ok." to a timer is too short, a one-breath how-to is right."""
     short = "Boil water, lower the egg in, and cook it for nine minutes."
     long = " ".join([short] * 8)
     assert voice.gold_components(HOWTO, short, True)["length"] == 0

@@ -4,8 +4,10 @@ import pytest
 
 from rlhf_lib.apps import speech
 
+NO_ESPEAK = "espeak-ng is not installed: `apt-get install espeak-ng` (Debian/Ubuntu) or `brew install espeak-ng` (macOS)"
 
-@pytest.mark.skipif(not speech.available(), reason="espeak-ng is not installed (.ci/run installs it)")
+
+@pytest.mark.skipif(not speech.available(), reason=NO_ESPEAK)
 def test_speech_is_a_wav_whose_duration_grows_with_what_is_said():
     wav, short = speech.speak("Okay.")
     assert wav[:4] == b"RIFF" and 0.2 < short < 3
@@ -47,7 +49,7 @@ def test_fit_estimate_recovers_known_coefficients():
     assert error < 1e-3 and all(abs(coef[k] - v) < 1e-3 for k, v in true.items())
 
 
-@pytest.mark.skipif(not speech.available(), reason="espeak-ng is not installed (.ci/run installs it)")
+@pytest.mark.skipif(not speech.available(), reason=NO_ESPEAK)
 def test_the_shipped_estimate_is_what_a_fit_on_espeak_gives():
     """`speech.ESTIMATE` (the fallback without espeak-ng) refitted on a sample of the shipped voice answers."""
     import json

@@ -7,7 +7,8 @@ A voice answer costs the listener time, not words: a number with decimals is one
   2. `seconds`   how long an answer takes to hear, as the voice gold utility reads it: measured from espeak-ng's
                  audio where it is installed (cached per text), else `estimate_seconds`
   3. `estimate_seconds`  a + b·syllables + c·digits + d·pauses, fitted on the shipped voice answers as espeak-ng
-                 speaks them (`fit_estimate`; tests/test_speech.py refits it), for machines without espeak-ng
+                 speaks them (`fit_estimate`, to a small *relative* error, so a curt "Ok." is timed as well as a
+                 long answer; tests/test_speech.py refits it), for machines without espeak-ng
 
 Without espeak-ng (Debian/Ubuntu: `apt-get install espeak-ng`; macOS: `brew install espeak-ng`) `available()` is
 False: the notebook says so instead of playing anything, and `seconds` falls back to the estimate.
@@ -71,9 +72,11 @@ def source() -> str:
 # ------------------------------------------------------------------------- the estimate without espeak-ng
 _WORD, _VOWELS, _DIGIT, _PAUSE = re.compile(r"[A-Za-z']+"), re.compile(r"[aeiouy]+"), re.compile(r"\d"), \
     re.compile(r"[.,;:!?]+(?=\s|$)")
-# Fitted by `fit_estimate` on the 340 shipped voice answers (data/voice_responses.jsonl) as Debian's espeak-ng
+# Fitted by `fit_estimate` on the shipped voice answers (data/voice_responses.jsonl) as Debian's espeak-ng (1.51)
 # speaks them at 160 words/min; tests/test_speech.py checks the estimate against espeak-ng on a sample of them.
-ESTIMATE = {"intercept": 1.3247, "syllable": 0.1816, "digit": 0.3444, "pause": 0.4262}
+# (An ordinary least-squares fit, which the long answers dominate, gave an intercept of 1.3 s: "Ok." then took
+# 1.9 s to hear instead of espeak-ng's 0.8 s, and a curt answer to a timer no longer counted as curt.)
+ESTIMATE = {"intercept": -0.017, "syllable": 0.196, "digit": 0.3766, "pause": 0.4624}
 
 
 def speech_features(text: str) -> np.ndarray:
@@ -93,11 +96,15 @@ def estimate_seconds(text: str, coef: dict[str, float] | None = None) -> float:
 
 
 def fit_estimate(texts: list[str], measured: list[float] | None = None) -> tuple[dict[str, float], float]:
-    """Least-squares coefficients of `estimate_seconds` on `texts` (measured by espeak-ng unless given), and the mean
-    absolute error in seconds of the fit."""
-    texts = [t for t in texts if t.strip()]
-    y = np.array(measured if measured is not None else [speak(t)[1] for t in texts])
+    """Coefficients of `estimate_seconds` on `texts` (measured by espeak-ng unless given) that minimise the squared
+    *relative* error (each row weighted by 1/seconds: the length rule's bounds are a second or two for a timer and
+    over ten for a how-to, so a second off matters more on a short answer), and the mean absolute error in seconds
+    of the fit."""
+    keep = [i for i, t in enumerate(texts) if t.strip()]
+    texts = [texts[i] for i in keep]
+    y = np.array([measured[i] for i in keep] if measured is not None else [speak(t)[1] for t in texts])
     X = np.stack([speech_features(t) for t in texts])
-    w = np.linalg.lstsq(X, y, rcond=None)[0]
+    weight = 1.0 / np.maximum(y, 0.3)[:, None]  # 0.3 s: no row weighs more than a very short word
+    w = np.linalg.lstsq(X * weight, y * weight[:, 0], rcond=None)[0]
     coef = dict(zip(("intercept", "syllable", "digit", "pause"), (round(float(v), 4) for v in w), strict=True))
     return coef, float(np.mean(np.abs(X @ w - y)))
