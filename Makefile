@@ -1,8 +1,9 @@
 # The course's entry points. On a fresh machine `make course` or `make test` does all the set-up first.
 #   make course    run every notebook headless -> build/notebooks/*.ipynb and build/REPORT.md
-#   make test      ruff + unit tests + every notebook under nbval in the `ci` profile + book-test (what CI runs)
-#   make book      the executed notebooks of `make course` as a static HTML book -> build/book/html/index.html
-#   make book-test the whole course in the `ci` profile into build/ci/, its book, read in headless Chromium
+#   make test      ruff + unit tests + every notebook once under nbval in the `ci` profile + book-test (what CI runs)
+#   make book      the committed reference runs as a static HTML book -> build/book/html/index.html
+#                  (`make book FROM=build`: the book of your own `make course` instead)
+#   make book-test the book of the reference runs, read in headless Chromium (no chapter is executed)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,6 +15,8 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+# `$(call timed,NAME,COMMAND)`: run COMMAND and print how long it took, so `make test` shows its own breakdown
+timed = @t=$$(date +%s); $(2); rc=$$?; echo "[time] $(1): $$(( $$(date +%s) - t )) s"; exit $$rc
 
 .PHONY: setup course test unit notebooks-test lint notebooks clean book book-test
 
@@ -33,26 +36,29 @@ course: setup
 	$(BIN)/python -m rlhf_lib.course
 
 lint: setup
-	$(BIN)/ruff check .
+	$(call timed,lint,$(BIN)/ruff check .)
 
+# the book's browser test runs once, in book-test
 unit: setup
-	$(BIN)/pytest -q tests
+	$(call timed,unit tests,$(BIN)/pytest -q tests --ignore=tests/e2e/test_book_browser.py)
 
+# every notebook executes once, here: the chapters and the exercises' worked solutions, in the `ci` profile
 notebooks-test: setup
-	RLHF_PROFILE=ci $(BIN)/pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 notebooks/
+	$(call timed,nbval,RLHF_PROFILE=ci $(BIN)/pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 notebooks/)
 
-# The book of build/notebooks (any profile: whatever `make course` ran last). Sphinx + MyST-NB, config in book/;
-# the first build fetches MathJax and the widget manager from the npm registry into book/_vendor/.
+# The book of the committed reference runs (reference_runs/*.ipynb, cpu profile), or with FROM=build of what
+# `make course` wrote there. Sphinx + MyST-NB, config in book/; the first build fetches MathJax and the widget
+# manager from the npm registry into book/_vendor/.
 book: setup
-	$(BIN)/python tools/book.py
+	$(BIN)/python tools/book.py $(if $(FROM),--build $(FROM))
 
-# The browser test of the book on every chapter: the course in the `ci` profile (into build/ci/, so a learner's
-# build/ stays as it is), then the book of it, opened in headless Chromium (tests/e2e/test_book_browser.py).
+# The browser test of the book built from the committed reference runs, opened in headless Chromium
+# (tests/e2e/test_book_browser.py); it skips, naming the install command, without Chromium or npm.
 book-test: setup
-	$(BIN)/python -m rlhf_lib.course --profile ci --build build/ci
-	RLHF_BOOK_BUILD=build/ci RLHF_BOOK_REQUIRE_ALL=1 $(BIN)/pytest -q -s tests/e2e/test_book_browser.py
+	$(call timed,book test,$(BIN)/pytest -q -s -ra tests/e2e/test_book_browser.py)
 
 test: lint unit notebooks-test book-test
+	@$(BIN)/python -m rlhf_lib.course --stale
 
 # Rebuild the .ipynb files from their sources in notebooks/src/ (outputs are never committed); the worked
 # solutions of the exercises go to notebooks/solutions/, where notebooks-test runs them too.

@@ -15,7 +15,7 @@ BUDGET_S = {"ci": 240, "cpu": 1800, "gpu": 1800}
 
 
 def list_notebooks(only: list[str] | None) -> list[Path]:
-    from rlhf_lib.course import list_notebooks
+    from rlhf_lib.report import list_notebooks
 
     paths = list_notebooks()
     return [p for p in paths if not only or any(p.name.startswith(o) for o in only)]

@@ -5,8 +5,10 @@
     python -m rlhf_lib.course --profile ci --only 05_applications_3     # one notebook of chapter 5 (05: all five)
     python -m rlhf_lib.course --profile ci --only 02b                   # chapter 2's appendix alone (02: both)
     python -m rlhf_lib.course --profile cpu --only 04 --freeze-reference --note "2 free cores"
-                                              # a complete cpu run becomes the committed reference run
-    python -m rlhf_lib.course --profile ci --build build/ci     # elsewhere: `make book-test` keeps build/ as it is
+                                              # a complete cpu run becomes the committed reference run: its
+                                              # figures and executed notebooks in reference_runs/
+    python -m rlhf_lib.course --profile ci --build build/ci     # elsewhere, so build/ stays as it is
+    python -m rlhf_lib.course --stale         # the notebooks whose source changed since their reference run
 """
 
 from __future__ import annotations
@@ -19,23 +21,9 @@ import time
 from pathlib import Path
 
 from .config import PROFILES, REPO_ROOT, detect_profile
-from .report import freeze_reference, write_report
+from .report import freeze_reference, list_notebooks, number, stale, write_report
 
-NOTEBOOKS = REPO_ROOT / "notebooks"
 BUILD = REPO_ROOT / "build"
-# a chapter's notebooks: "02_reward_model", and its appendix "02b_what_limits_the_reward_model" (a letter after the
-# number), which sorts right after it because "_" < "b"
-NOTEBOOK_GLOB = "[0-9][0-9]*_*.ipynb"
-
-
-def list_notebooks() -> list[Path]:
-    """Every chapter notebook in course order: 00, 01, 02, 02b, 03, 03b, 04, 05_applications_1, ..."""
-    return sorted(p for p in NOTEBOOKS.glob(NOTEBOOK_GLOB) if re.fullmatch(r"\d\d[a-z]?", p.stem.split("_")[0]))
-
-
-def number(path: Path | str) -> str:
-    """A notebook's number, the key its figures are recorded under: "02", "02b", "05"."""
-    return Path(path).stem.split("_")[0]
 
 
 def select(notebooks: list[Path], only: list[str] | None) -> list[Path]:
@@ -89,12 +77,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", default="", help="what else ran on the machine, for the reference run")
     parser.add_argument("--build", type=Path, default=None,
                         help="where the executed notebooks and REPORT.md go (default: build/)")
+    parser.add_argument("--stale", action="store_true",
+                        help="list the notebooks whose reference run is missing or older than their source, run none")
     args = parser.parse_args(argv)
+    if args.stale:
+        print(stale_report())
+        return 0
     try:
         notebooks = select(list_notebooks(), args.only)
     except ValueError as err:
         parser.error(str(err))
     profile = args.profile or detect_profile()
+    if args.freeze_reference and profile != "cpu":  # refused before hours of running, not after
+        parser.error(f"--freeze-reference: reference runs are cpu-profile runs, not {profile!r} (--profile cpu)")
     os.environ["RLHF_PROFILE"] = profile  # the kernels inherit it
     build = args.build or BUILD
     timings = {}
@@ -105,8 +100,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {seconds:7.1f} s  {status}", flush=True)
     report = write_report(build / "REPORT.md", timings, profile)
     if args.freeze_reference:
-        if profile != "cpu":
-            parser.error("--freeze-reference: reference runs are cpu-profile runs")
         chapters: dict[str, dict[str, tuple[float, str]]] = {}  # chapter 5 is five notebooks, one figures file
         for name, run in timings.items():
             chapters.setdefault(number(name), {})[name] = run
@@ -116,10 +109,20 @@ def main(argv: list[str] | None = None) -> int:
             elif all(status == "ok" for _, status in runs.values()):
                 seconds = {name: round(s) for name, (s, _) in runs.items()}
                 path = freeze_reference(chapter, note=args.note, seconds=sum(seconds.values()),
-                                        notebooks=seconds if len(seconds) > 1 else None)
-                print(f"reference run: {path}")
+                                        notebooks=seconds, executed=build / "notebooks")
+                print(f"reference run: {path} and {', '.join(seconds)} beside it")
     print(f"report: {report}")
     return 0 if all(s == "ok" for _, s in timings.values()) else 1
+
+
+def stale_report() -> str:
+    """Printable lines: each notebook whose committed reference run is missing or stale, and why."""
+    found = stale()
+    if not found:
+        return "reference runs: every notebook's reference run matches its source"
+    lines = [f"reference runs: {len(found)} of {len(list_notebooks())} notebooks have none that matches their source "
+             "(`python -m rlhf_lib.course --profile cpu --only NN --freeze-reference` takes one):"]
+    return "\n".join(lines + [f"  {name}: {why}" for name, why in found.items()])
 
 
 if __name__ == "__main__":

@@ -5,25 +5,48 @@ runner (`python -m rlhf_lib.course`) gathers them into `build/REPORT.md`: the ke
 one table with their 95% CIs (KEY_FIGURES), then each chapter's figures and plots. The plots are copied next to
 the report (`build/figures/`), so the report is a self-contained page, the one `make book` puts in the book.
 
-A REFERENCE RUN is a chapter's figures from one complete run in the `cpu` profile, committed in
-`reference_runs/<chapter>.json` with the machine and date (`python -m rlhf_lib.course --profile cpu
---freeze-reference` writes it). A chapter prints "your run: X [CI] - reference run: Y [CI]" with `vs_reference`,
-so a learner sees whether a different number is within the spread or a sign that something broke.
+A REFERENCE RUN is one complete run of a chapter in the `cpu` profile, committed: its figures in
+`reference_runs/<chapter>.json` with the machine and date, and each of its notebooks executed, outputs kept, in
+`reference_runs/<notebook>.ipynb` (any git host renders it; `make book` builds the book from them). `python -m
+rlhf_lib.course --profile cpu --freeze-reference` writes both. A chapter prints "your run: X [CI] - reference run:
+Y [CI]" with `vs_reference`, so a learner sees whether a different number is within the spread or a sign that
+something broke. Each reference run keeps the hash of the notebook source it executed: `stale` lists the notebooks
+whose source has changed since (`python -m rlhf_lib.course --stale`), and `vs_reference` says so.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import json
 import math
 import os
 import platform
+import re
 import shutil
 import time
+import wave
 from pathlib import Path
 
 from .config import REPO_ROOT, artifacts_dir
 
 REFERENCE_DIR = REPO_ROOT / "reference_runs"
+NOTEBOOKS = REPO_ROOT / "notebooks"
+# a chapter's notebooks: "02_reward_model", and its appendix "02b_what_limits_the_reward_model" (a letter after the
+# number), which sorts right after it because "_" < "b"
+NOTEBOOK_GLOB = "[0-9][0-9]*_*.ipynb"
+
+
+def list_notebooks(folder: Path | None = None) -> list[Path]:
+    """Every chapter notebook in course order: 00, 01, 02, 02b, 03, 03b, 04, 05_applications_1, ..."""
+    return sorted(p for p in (folder or NOTEBOOKS).glob(NOTEBOOK_GLOB)
+                  if re.fullmatch(r"\d\d[a-z]?", p.stem.split("_")[0]))
+
+
+def number(path: Path | str) -> str:
+    """A notebook's number, the key its figures are recorded under: "02", "02b", "05"."""
+    return Path(path).stem.split("_")[0]
 
 
 def figures_dir() -> Path:
@@ -96,11 +119,14 @@ def key_figures(chapter: str, figures: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
-def write_report(out: Path, timings: dict[str, float] | None = None, profile: str = "") -> Path:
+def write_report(out: Path, timings: dict[str, float] | None = None, profile: str = "",
+                 recorded: dict[str, dict] | None = None, intro: list[str] | None = None) -> Path:
     """A short Markdown report: the key figures of every chapter with their CIs, notebook run times, each chapter's
-    figures, and its plots (copied to `figures/` beside the report)."""
-    recorded = load_figures()
-    lines = ["# RLHF course: run report", "", f"Profile: `{profile}`, written {time.strftime('%Y-%m-%d %H:%M')}.", ""]
+    figures, and its plots (copied to `figures/` beside the report). `recorded` (chapter -> figures) replaces this
+    run's figures, and then no plot is copied; `intro` lines go under the title."""
+    from_run = recorded is None
+    recorded = load_figures() if from_run else recorded
+    lines = ["# RLHF course: run report", "", *(intro or [f"Profile: `{profile}`, written {time.strftime('%Y-%m-%d %H:%M')}."]), ""]
     lines += ["## Key figures", "", "| chapter | figure | value | 95% CI |", "|---|---|---:|---|"]
     for chapter in KEY_FIGURES:
         for name, value, ci in key_figures(chapter, recorded.get(chapter, {})):
@@ -112,17 +138,36 @@ def write_report(out: Path, timings: dict[str, float] | None = None, profile: st
             lines.append(f"| {name} | {seconds:.0f} | {status} |")
         lines.append("")
     plots = out.parent / "figures"
-    plots.mkdir(parents=True, exist_ok=True)
+    if from_run:
+        plots.mkdir(parents=True, exist_ok=True)
     for chapter, figures in recorded.items():
         lines += [f"## Chapter {chapter}", "", "| figure | value |", "|---|---|"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in figures.items() if not k.startswith("_")]
         lines.append("")
-        for png in sorted(figures_dir().glob(f"{chapter}_*.png")):
+        for png in sorted(figures_dir().glob(f"{chapter}_*.png")) if from_run else ():
             shutil.copy(png, plots / png.name)
             lines.append(f"![{png.stem}](figures/{png.name})")
         lines.append("")
     out.write_text("\n".join(lines))
     return out
+
+
+def reference_report(out: Path, ref_dir: Path | None = None) -> Path:
+    """The course report of the committed reference runs (the book's report page): which run each chapter's
+    figures come from, whether it is stale, then `write_report`'s tables of their figures (the plots are in the
+    executed notebooks)."""
+    ref_dir = ref_dir or REFERENCE_DIR
+    runs = {p.stem: json.loads(p.read_text()) for p in sorted(ref_dir.glob("*.json"))}
+    stale_now = stale(ref_dir)
+    intro = ["The figures of the committed **reference runs**: each chapter run once in the `cpu` profile, on the "
+             "machine named below; read the executed notebooks for the plots and samples.", "",
+             "| chapter | taken | machine | seconds | notebooks stale or without an executed copy |", "|---|---|---|---:|---|"]
+    for chapter, run in runs.items():
+        m = run.get("machine", {})
+        behind = [n for n in stale_now if number(n) == chapter]
+        intro.append(f"| {chapter} | {m.get('date', 'undated')} | {_fmt(m.get('cpu', '?'))}, {m.get('cores', '?')} cores "
+                     f"| {run.get('notebook_seconds', '—')} | {', '.join(behind) or 'none'} |")
+    return write_report(out, recorded={c: r["figures"] for c, r in runs.items()}, intro=intro)
 
 
 def _fmt(value) -> str:
@@ -158,12 +203,31 @@ def machine() -> dict:
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
+def notebook_path(notebook: str, folder: Path | None = None) -> Path | None:
+    """The notebook `notebook` names ("04", "05_applications_3", "03_validation_metrics") in `folder`, or None:
+    the one whose stem is it or starts with it and "_" (the name `python -m rlhf_lib.course --only` takes)."""
+    hits = [p for p in list_notebooks(folder) if p.stem == notebook or p.stem.startswith(notebook + "_")]
+    return hits[0] if len(hits) == 1 else None
+
+
+def source_hash(path: Path) -> str:
+    """sha256 of a notebook's source as committed: each cell's type and text, never its outputs or metadata, so
+    an executed copy and the committed notebook it ran from hash alike."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    text = json.dumps([[c.cell_type, c.source] for c in nb.cells], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def freeze_reference(chapter: str, note: str = "", seconds: float | None = None, out_dir: Path | None = None,
-                     notebooks: dict[str, float] | None = None) -> Path:
+                     notebooks: dict[str, float] | None = None, executed: Path | None = None) -> Path:
     """Write this run's figures of `chapter` as its reference run (only a complete `cpu`-profile run qualifies).
 
-    `seconds` is the whole chapter's run time; `notebooks` the time of each of its notebooks by name (chapter 5 is
-    five notebooks that record into one figures file), which `run_times` prints for each notebook."""
+    `seconds` is the whole chapter's run time; `notebooks` the time of each of its notebooks by file name (chapter 5
+    is five notebooks that record into one figures file), which `run_times` prints for each notebook. With
+    `executed` (the folder of the executed notebooks), each of them is written beside the figures as well
+    (`freeze_notebook`), and the figures keep the hash of each notebook's source (`sources`)."""
     path = figures_dir() / f"{chapter}.json"
     if not path.is_file():
         raise FileNotFoundError(f"freeze_reference: {path} does not exist; run chapter {chapter} first")
@@ -171,12 +235,99 @@ def freeze_reference(chapter: str, note: str = "", seconds: float | None = None,
     if figures.get("_profile") != "cpu":
         raise ValueError(f"freeze_reference: {path} was written in profile {figures.get('_profile')!r}; "
                          "reference runs are cpu-profile runs")
-    out = (out_dir or REFERENCE_DIR) / f"{chapter}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"chapter": chapter, "profile": "cpu", "machine": machine(), "note": note,
+    out_dir = out_dir or REFERENCE_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    here = machine()
+    sources = {}
+    for name, time_s in (notebooks or {}).items() if executed else ():
+        meta = {"chapter": chapter, "profile": "cpu", "machine": here, "note": note, "seconds": time_s}
+        sources[name] = freeze_notebook(executed / name, out_dir / name, meta)
+    out = out_dir / f"{chapter}.json"
+    out.write_text(json.dumps({"chapter": chapter, "profile": "cpu", "machine": here, "note": note,
                                "notebook_seconds": seconds, **({"notebooks": notebooks} if notebooks else {}),
+                               **({"sources": sources} if sources else {}),
                                "figures": figures}, indent=2, default=str) + "\n")
     return out
+
+
+# The size an executed reference notebook is kept under, so the folder stays light to clone and render online.
+NOTEBOOK_BUDGET_BYTES = 2 * 2**20
+PNG_KEEP_BYTES = 24_000  # a plot below this is left as it is
+AUDIO_RATE = 16_000  # Hz: speech and the course's melodies lose nothing a listener needs at this rate
+_AUDIO = re.compile(r"data:audio/(?:x-)?wav;base64,([A-Za-z0-9+/=\s]+)(\"\s*type=\"audio/(?:x-)?wav)?")
+
+
+def freeze_notebook(executed: Path, out: Path, meta: dict) -> str:
+    """Copy an executed notebook to `out` with its outputs made light (`shrink_outputs`) and `meta` plus the hash
+    of its source in the notebook's metadata (`rlhf_reference_run`); return that hash."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    committed = NOTEBOOKS / executed.name
+    digest = source_hash(committed if committed.is_file() else executed)
+    shrink_outputs(nb)
+    nb.metadata["rlhf_reference_run"] = {**meta, "source_sha256": digest}
+    nbformat.write(nb, out)
+    return digest
+
+
+def shrink_outputs(nb) -> None:
+    """Make a notebook's outputs light in place: each plot re-encoded as a palette PNG where that is smaller (a
+    matplotlib figure has few colours), each embedded WAV player re-encoded as MP3 at `AUDIO_RATE` mono (every
+    browser plays it; a tenth of the bytes), or as a 16-bit WAV at that rate where no MP3 encoder is installed."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "image/png" in data:
+                data["image/png"] = _lighter_png(data["image/png"])
+            if isinstance(data.get("text/html"), str) and "data:audio" in data["text/html"]:
+                data["text/html"] = _AUDIO.sub(_lighter_audio, data["text/html"])
+
+
+def _lighter_png(b64: str) -> str:
+    raw = base64.b64decode(b64)
+    if len(raw) < PNG_KEEP_BYTES:
+        return b64
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(raw))
+    palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    palette.save(out, format="PNG", optimize=True)
+    return base64.b64encode(out.getvalue()).decode() if out.tell() < len(raw) else b64
+
+
+def _lighter_audio(match: re.Match) -> str:
+    """One `data:audio/wav` URI (and the `type` attribute after it, if any) of an audio player, re-encoded."""
+    import numpy as np
+
+    raw = base64.b64decode("".join(match.group(1).split()))
+    with wave.open(io.BytesIO(raw)) as w:
+        rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
+        frames = w.readframes(w.getnframes())
+    if width != 2:  # not 16-bit PCM: left as it is
+        return match.group(0)
+    x = np.frombuffer(frames, dtype="<i2").reshape(-1, channels).mean(axis=1) / 32768.0
+    if rate > AUDIO_RATE:
+        from scipy.signal import resample_poly
+
+        g = math.gcd(AUDIO_RATE, rate)
+        x, rate = resample_poly(x, AUDIO_RATE // g, rate // g), AUDIO_RATE
+    x = np.clip(x, -1.0, 1.0)
+    out, mime = io.BytesIO(), "audio/mpeg"
+    try:
+        import soundfile
+
+        soundfile.write(out, x, rate, format="MP3")
+    except (ImportError, TypeError, RuntimeError):  # no soundfile, or a libsndfile without MP3: a plain WAV
+        out, mime = io.BytesIO(), "audio/wav"
+        with wave.open(out, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes(np.round(x * 32767).astype("<i2").tobytes())
+    uri = f"data:{mime};base64," + base64.b64encode(out.getvalue()).decode()
+    return uri + (f'" type="{mime}' if match.group(2) else "")
 
 
 def load_reference(chapter: str, ref_dir: Path | None = None) -> dict | None:
@@ -185,16 +336,59 @@ def load_reference(chapter: str, ref_dir: Path | None = None) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def staleness(notebook: str, ref_dir: Path | None = None, notebooks_dir: Path | None = None) -> str | None:
+    """Why the reference run of `notebook` ("04", "05_applications_3") no longer stands for its source, or None
+    when it does: no reference run, one taken before sources were hashed, no executed notebook, or a source that
+    has changed since."""
+    ref_dir = ref_dir or REFERENCE_DIR
+    path = notebook_path(notebook, notebooks_dir)
+    if path is None:
+        return f"no notebook {notebook!r} in {notebooks_dir or NOTEBOOKS}"
+    chapter = number(path)
+    ref = load_reference(chapter, ref_dir)
+    if ref is None:
+        return f"no reference run (reference_runs/{chapter}.json)"
+    recorded = ref.get("sources", {}).get(path.name)
+    if recorded is None:
+        return f"taken {ref['machine'].get('date', 'undated')}, before reference runs kept their notebook's source hash"
+    if not (ref_dir / path.name).is_file():
+        return f"no executed notebook (reference_runs/{path.name})"
+    if recorded != source_hash(path):
+        return f"its source has changed since the reference run of {ref['machine'].get('date', 'undated')}"
+    return None
+
+
+def stale(ref_dir: Path | None = None, notebooks_dir: Path | None = None) -> dict[str, str]:
+    """{notebook stem: why} for every notebook whose reference run is missing or stale (`staleness`)."""
+    found = {}
+    for path in list_notebooks(notebooks_dir):
+        why = staleness(path.stem, ref_dir, notebooks_dir)
+        if why:
+            found[path.stem] = why
+    return found
+
+
 def vs_reference(chapter: str, figures: dict, keys: list[str] | None = None, ref_dir: Path | None = None,
                  prefix: str = "") -> str:
     """Lines "name: your run X [CI] - reference run Y [CI]" for this run's figures (`keys`, else those whose name
-    starts with `prefix`: one notebook's share of a chapter's figures); a figure the reference lacks says so."""
-    ref = load_reference(chapter, ref_dir)
+    starts with `prefix`: one notebook's share of a chapter's figures); a figure the reference lacks says so.
+
+    `chapter` is a notebook's number or name prefix ("04", "05_applications_3"); the figures are its chapter's
+    ("05"). The head line names the reference notebook to read, and says when that run is stale."""
+    figures_of = number(chapter)
+    ref = load_reference(figures_of, ref_dir)
     if ref is None:
-        return f"(no reference run of chapter {chapter} committed yet: reference_runs/{chapter}.json)"
+        return f"(no reference run of chapter {figures_of} committed yet: reference_runs/{figures_of}.json)"
     m = ref["machine"]
+    path = notebook_path(chapter)
     head = (f"reference run: cpu profile, {m.get('date')}, {m.get('cpu')}, {m.get('cores')} cores"
             + (f" ({ref['note']})" if ref.get("note") else ""))
+    if path is not None and ((ref_dir or REFERENCE_DIR) / path.name).is_file():
+        head += f"\n  read it executed: reference_runs/{path.name}"
+    why = staleness(chapter, ref_dir) if path is not None else None
+    if why:
+        head += (f"\n  STALE: {why}; its figures may not match this notebook's "
+                 f"(`python -m rlhf_lib.course --profile cpu --only {chapter} --freeze-reference` takes it again)")
     keys = keys or [k for k in figures if k.startswith(prefix) and not k.startswith("_")]
     lines = [head] + [f"  {k}: your run {_fmt(figures[k])} — "
                       + (f"reference run {_fmt(ref['figures'][k])}" if k in ref["figures"] else "not in the reference run")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rlhf_lib import course
+from rlhf_lib import course, report
 
 NOTEBOOKS = [Path("notebooks") / f"{name}.ipynb" for name in (
     "00_setup_and_base_model", "01_preference_data", "05_applications_1_chatbots", "05_applications_2_images",
@@ -48,7 +48,7 @@ def test_the_runner_refuses_before_running_anything(capsys):
 
 
 def test_every_real_notebook_is_selectable_by_name_and_by_number():
-    real = course.list_notebooks()
+    real = report.list_notebooks()
     assert real, "no notebooks found"
     for path in real:
         assert course.select(real, [path.stem]) == [path]
@@ -56,10 +56,10 @@ def test_every_real_notebook_is_selectable_by_name_and_by_number():
 
 
 def test_an_appendix_runs_right_after_its_chapter_and_is_selectable_alone():
-    real = names(course.list_notebooks())
+    real = names(report.list_notebooks())
     for chapter, appendix in (("02_reward_model", "02b_what_limits_the_reward_model"),
                               ("03_validation_metrics", "03b_stress_testing_the_reward_model")):
         assert real.index(appendix) == real.index(chapter) + 1
-    assert names(course.select(course.list_notebooks(), ["02b"])) == ["02b_what_limits_the_reward_model"]
-    assert names(course.select(course.list_notebooks(), ["02"])) == ["02_reward_model", "02b_what_limits_the_reward_model"]
-    assert course.number("notebooks/03b_stress_testing_the_reward_model.ipynb") == "03b"
+    assert names(course.select(report.list_notebooks(), ["02b"])) == ["02b_what_limits_the_reward_model"]
+    assert names(course.select(report.list_notebooks(), ["02"])) == ["02_reward_model", "02b_what_limits_the_reward_model"]
+    assert report.number("notebooks/03b_stress_testing_the_reward_model.ipynb") == "03b"

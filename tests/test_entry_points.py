@@ -16,7 +16,7 @@ import sys
 import nbformat
 import pytest
 
-from rlhf_lib import config, course, iterate, models
+from rlhf_lib import config, course, iterate, models, report
 
 
 @pytest.fixture(scope="module")
@@ -98,27 +98,46 @@ def test_course_runner_runs_the_chosen_notebooks_reports_each_and_fails_on_a_fai
     _notebook(notebooks / "00_ok.ipynb", "import os\nprint(6 * 7, os.environ['RLHF_PROFILE'])")
     _notebook(notebooks / "01_fails.ipynb", "raise RuntimeError('planted failure')")
     _notebook(notebooks / "02_not_chosen.ipynb", "print('never run')")
-    monkeypatch.setattr(course, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(report, "NOTEBOOKS", notebooks)
     monkeypatch.setattr(course, "BUILD", build)
     assert course.main(["--profile", "ci", "--only", "00", "01", "--timeout", "60"]) == 1  # one notebook failed
     ran = nbformat.read(build / "notebooks" / "00_ok.ipynb", as_version=4)
     assert ran.cells[0].outputs[0]["text"].strip() == "42 ci"  # executed, in the profile the runner was given
     assert (build / "notebooks" / "01_fails.ipynb").is_file()  # the failed one is saved too, with its traceback
     assert not (build / "notebooks" / "02_not_chosen.ipynb").exists()
-    report = (build / "REPORT.md").read_text()
-    assert "| 00_ok.ipynb |" in report and "| ok |" in report
-    assert "01_fails.ipynb" in report and "FAILED" in report and "planted failure" in report
+    written = (build / "REPORT.md").read_text()
+    assert "| 00_ok.ipynb |" in written and "| ok |" in written
+    assert "01_fails.ipynb" in written and "FAILED" in written and "planted failure" in written
 
 
 def test_course_runner_builds_where_it_is_told(tmp_path, monkeypatch):
-    """`--build DIR` (what `make book-test` uses): executed notebooks and report there, build/ left alone."""
+    """`--build DIR`: executed notebooks and report there, build/ left alone."""
     monkeypatch.setenv("RLHF_PROFILE", "ci")
     monkeypatch.setenv("RLHF_ARTIFACTS", str(tmp_path / "artifacts"))
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     _notebook(notebooks / "00_ok.ipynb", "print(1)")
-    monkeypatch.setattr(course, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(report, "NOTEBOOKS", notebooks)
     monkeypatch.setattr(course, "BUILD", tmp_path / "build")
     assert course.main(["--profile", "ci", "--build", str(tmp_path / "elsewhere"), "--timeout", "60"]) == 0
     assert (tmp_path / "elsewhere" / "notebooks" / "00_ok.ipynb").is_file()
     assert (tmp_path / "elsewhere" / "REPORT.md").is_file() and not (tmp_path / "build").exists()
+
+
+def test_freeze_reference_outside_the_cpu_profile_is_refused_before_any_notebook_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(course, "run_notebook", lambda *a, **k: pytest.fail("a notebook ran before the refusal"))
+    with pytest.raises(SystemExit) as err:
+        course.main(["--profile", "ci", "--only", "00", "--freeze-reference"])
+    assert err.value.code == 2 and "cpu-profile runs, not 'ci'" in capsys.readouterr().err
+
+
+def test_stale_lists_the_notebooks_without_a_current_reference_run(tmp_path, monkeypatch, capsys):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _notebook(notebooks / "00_ok.ipynb", "print(1)")
+    monkeypatch.setattr(report, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(report, "REFERENCE_DIR", tmp_path / "none")
+    monkeypatch.setattr(course, "run_notebook", lambda *a, **k: pytest.fail("--stale runs no notebook"))
+    assert course.main(["--stale"]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 1 notebooks" in out and "00_ok: no reference run" in out

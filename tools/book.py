@@ -1,20 +1,22 @@
-"""`make book`: the course as a static HTML book, built by Sphinx with MyST-NB from the executed notebooks.
+"""`make book`: the course as a static HTML book, built by Sphinx with MyST-NB from executed notebooks.
 
-    python tools/book.py                      # build/notebooks/ + build/REPORT.md -> build/book/html/
+    python tools/book.py                      # the committed reference runs (reference_runs/*.ipynb, cpu profile)
+                                              #   -> build/book/html/: no chapter runs, a minute or two
+    python tools/book.py --build build        # your own run: what `make course` wrote to build/notebooks/ and
+                                              #   build/REPORT.md (`make book FROM=build`)
     python tools/book.py --out /tmp/book      # the browser test builds elsewhere
-    python tools/book.py --notebooks build/ci/notebooks --report build/ci/REPORT.md --require-all
-                                              # `make book-test`: fail unless every chapter was executed
 
 This file only lays the sources out and runs sphinx-build with book/conf.py; Sphinx, MyST-NB and the book theme
 make the site. The layout mirrors the repository, so the README's and the chapters' relative links work as they
 are: `index.md` is README.md with the table of contents appended, `notebooks/` holds the executed chapters
-(a chapter that `make course` has not executed yet goes in without outputs, with a note that says so), REPORT.md
-is the course runner's report with its plots, and every repository file that these pages link to is copied
-beside them (Markdown and notebooks become pages, anything else a download).
+(a chapter with no executed copy goes in without outputs, with a note that says so), REPORT.md is the course
+report (of the reference runs' figures, or the course runner's with its plots), and every repository file that
+these pages link to is copied beside them (Markdown and notebooks become pages, anything else a download).
 
 The site is viewable offline: MathJax and the ipywidgets embed manager come from pinned npm packages, fetched
 once from the npm registry into the git-ignored book/_vendor/ (like pip, a set-up step; the build itself uses
-no network) and served from the site's `_static/`.
+no network) and served from the site's `_static/`. Without npm (`apt-get install npm`) and nothing fetched yet,
+the build stops with that advice.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from rlhf_lib.course import list_notebooks  # noqa: E402  (the course order, one definition)
+from rlhf_lib.report import REFERENCE_DIR, list_notebooks, reference_report, staleness  # noqa: E402
 
 CONF = ROOT / "book"
 STATIC = CONF / "_vendor" / "static"  # git-ignored
@@ -63,6 +65,9 @@ def fetch_js() -> None:
     stamp, wanted = STATIC / ".js.json", json.dumps(JS)
     if stamp.is_file() and stamp.read_text() == wanted:
         return
+    if shutil.which("npm") is None:
+        raise SystemExit("book: MathJax and the widget manager come from the npm registry, and there is no npm: "
+                         "`apt-get install npm` (Debian/Ubuntu) or `brew install node` (macOS), then `make book`")
     shutil.rmtree(STATIC, ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
         specs = [f"{name}@{version}" for name, (version, _, _) in JS.items()]
@@ -110,24 +115,41 @@ def copy_linked(text: str, where: Path, src: Path, pages: list[str]) -> None:
             pages.append(rel.with_suffix("").as_posix())
 
 
-def not_executed(committed: Path) -> nbformat.NotebookNode:
+def not_executed(committed: Path, reference: bool) -> nbformat.NotebookNode:
     """The committed notebook (no outputs) with a note on top: this build has no executed copy of it."""
     nb = nbformat.read(committed, as_version=4)
+    name = committed.stem
+    how = (f"its executed reference run is not committed yet (`python -m rlhf_lib.course --profile cpu --only {name} "
+           "--freeze-reference` takes it)" if reference else
+           f"`python -m rlhf_lib.course --only {name}` executes it, then `make book FROM=build`")
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(
-        "```{note}\nThis chapter was not executed for this build of the book, so it shows no outputs: "
-        f"`python -m rlhf_lib.course --only {committed.stem.split('_')[0]}` executes it, then `make book`.\n```"))
+        f"```{{note}}\nThis chapter was not executed for this build of the book, so it shows no outputs: {how}.\n```"))
     return nb
 
 
-def assemble(src: Path, executed: Path, report: Path) -> list[str]:
-    """Lay out the book's sources in `src`; return the chapters that have no executed copy in `executed`."""
+def reference_note(run: dict, name: str) -> nbformat.NotebookNode:
+    """A note under a chapter's title: which reference run the page shows, and whether its source has changed."""
+    m, why = run.get("machine", {}), staleness(name)
+    text = (f"This page is the chapter's **reference run**: the `cpu` profile on {m.get('cpu', 'an unnamed CPU')} "
+            f"({m.get('cores', '?')} cores), {m.get('date', 'undated')}, in {run.get('seconds', '?')} s"
+            + (f"; {run['note']}" if run.get("note") else "") + ".")
+    if why:
+        text += f" **Stale**: {why}, so some outputs may differ from what the notebook prints now."
+    return nbformat.v4.new_markdown_cell(f"```{{note}}\n{text}\n```")
+
+
+def assemble(src: Path, executed: Path, report: Path | None) -> list[str]:
+    """Lay out the book's sources in `src`; return the chapters that have no executed copy in `executed`. With no
+    `report`, the report page is the reference runs' figures (`executed` is reference_runs/)."""
     shutil.rmtree(src, ignore_errors=True)
     (src / "notebooks").mkdir(parents=True)
     pages: list[str] = []
     missing, chapters = [], []
     for committed in list_notebooks():
         copy = executed / committed.name
-        nb = nbformat.read(copy, as_version=4) if copy.is_file() else not_executed(committed)
+        nb = nbformat.read(copy, as_version=4) if copy.is_file() else not_executed(committed, report is None)
+        if "rlhf_reference_run" in nb.metadata:
+            nb.cells.insert(1, reference_note(nb.metadata["rlhf_reference_run"], committed.stem))
         if not copy.is_file():
             missing.append(committed.stem)
         nbformat.write(nb, src / "notebooks" / committed.name)
@@ -135,13 +157,17 @@ def assemble(src: Path, executed: Path, report: Path) -> list[str]:
         for cell in nb.cells:
             if cell.cell_type == "markdown":
                 copy_linked(cell.source, Path("notebooks") / committed.name, src, pages)
-    if report.is_file():
+    if report is None:
+        reference_report(src / "REPORT.md", executed)
+    elif report.is_file():
         shutil.copy(report, src / "REPORT.md")
         if (report.parent / "figures").is_dir():
             shutil.copytree(report.parent / "figures", src / "figures")
     else:
         (src / "REPORT.md").write_text("# RLHF course: run report\n\nNo report yet: `make course` writes it.\n")
     readme = (ROOT / "README.md").read_text()
+    if report is None:  # the book of the reference runs: a chapter's page is its reference run, so link there
+        readme = re.sub(r"\]\(reference_runs/([^)/]+\.ipynb)\)", r"](notebooks/\1)", readme)
     copy_linked(readme, Path("README.md"), src, pages)
     toc = [("Chapters", chapters), ("The course run", ["REPORT"]), ("Solutions and reference", pages)]
     (src / "index.md").write_text(readme + "".join(
@@ -150,15 +176,17 @@ def assemble(src: Path, executed: Path, report: Path) -> list[str]:
     return missing
 
 
-def build(out: Path, executed: Path, report: Path, require_all: bool = False) -> list[str]:
-    """Build the HTML book in `out/html` (sources in `out/src`, Sphinx's cache in `out/doctrees`); return the
-    chapters without an executed copy."""
+def build(out: Path, executed: Path, report: Path | None, require_all: bool = False) -> list[str]:
+    """Build the HTML book in `out/html` (sources in `out/src`, Sphinx's cache in `out/doctrees`) from the executed
+    notebooks in `executed` and the report `report` (None: the reference runs' figures); return the chapters
+    without an executed copy."""
     if importlib.util.find_spec("myst_nb") is None:
         raise SystemExit("book: needs Sphinx, MyST-NB and sphinx-book-theme (requirements.txt; Python 3.11+)")
     fetch_js()
     missing = assemble(out / "src", executed, report)
     if len(missing) == len(list_notebooks()) or (missing and require_all):
-        raise SystemExit(f"book: no executed copy of {', '.join(missing)} in {executed}: run `make course` first")
+        raise SystemExit(f"book: no executed copy of {', '.join(missing)} in {executed}: "
+                         + ("take their reference runs first" if report is None else "run `make course` first"))
     shutil.rmtree(out / "html", ignore_errors=True)  # a fresh site: no page left over from an earlier build
     subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-c", str(CONF), "-d", str(out / "doctrees"),
                     str(out / "src"), str(out / "html")], check=True)
@@ -167,16 +195,18 @@ def build(out: Path, executed: Path, report: Path, require_all: bool = False) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--notebooks", type=Path, default=ROOT / "build" / "notebooks",
-                        help="the executed notebooks (what `make course` writes)")
-    parser.add_argument("--report", type=Path, default=ROOT / "build" / "REPORT.md")
+    parser.add_argument("--build", type=Path, default=None,
+                        help="the book of your own run: the folder `make course` wrote (build), with notebooks/ and "
+                             "REPORT.md; default: the committed reference runs")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "book")
     parser.add_argument("--require-all", action="store_true", help="fail unless every chapter was executed")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    missing = build(args.out, args.notebooks, args.report, args.require_all)
-    print(f"book: {args.out / 'html' / 'index.html'} in {time.perf_counter() - start:.0f} s"
-          + (f"; not executed yet, shown without outputs: {', '.join(missing)}" if missing else ""))
+    executed, report = (args.build / "notebooks", args.build / "REPORT.md") if args.build else (REFERENCE_DIR, None)
+    missing = build(args.out, executed, report, args.require_all)
+    print(f"book of {'your run in ' + str(args.build) if args.build else 'the reference runs'}: "
+          f"{args.out / 'html' / 'index.html'} in {time.perf_counter() - start:.0f} s"
+          + (f"; not executed, shown without outputs: {', '.join(missing)}" if missing else ""))
     return 0
 
 

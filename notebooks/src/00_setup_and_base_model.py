@@ -374,7 +374,9 @@ report.save_plot(fig, "00_minute")
 plt.show()
 minute_seconds = time.perf_counter() - minute_t0
 print(f"the whole loop ran in {minute_seconds:.0f} s")
-report.record("00", minute_win_rate=ev["win"], minute_kl=round(ev["kl"], 2), minute_seconds=round(minute_seconds, 1))
+figures = report.record("00", minute_win_rate=ev["win"], minute_kl=round(ev["kl"], 2),
+                        minute_seconds=round(minute_seconds, 1))
+print(report.vs_reference("00", figures, keys=report.KEY_FIGURES["00"] + ["harmful_declined"]))
 
 # %% [markdown]
 # **What to look for.** Whether the interval of the win rate lies above one half (the tuned generator is preferred

@@ -503,6 +503,7 @@ figures = report.record(
     live_tokens_per_second=round(n_tokens / live_seconds, 1),
     pairwise_vs_scalar_gain=round(gap, 4),
 )
+print(report.vs_reference("01", figures, keys=report.KEY_FIGURES["01"] + ["tie_rate", "cohen_kappa_mean"]))
 figures
 
 # %% [markdown]

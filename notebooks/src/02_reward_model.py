@@ -581,6 +581,8 @@ report.record("02", **figures)
 for k, v in figures.items():  # an accuracy or agreement is {value, lo, hi}: its 95% bootstrap CI by prompt
     print(f"{k:28s} {show(v)}" if isinstance(v, dict) else f"{k:28s} {v:.4f}" if isinstance(v, float)
           else f"{k:28s} {v}")
+print()
+print(report.vs_reference("02", figures, keys=report.KEY_FIGURES["02"]))
 
 # %% [markdown]
 # ## Summary

@@ -522,6 +522,8 @@ figures.update({
 report.record("03", **figures)
 for k, v in figures.items():
     print(f"{k:36s} {v}")
+print()
+print(report.vs_reference("03", figures, keys=report.KEY_FIGURES["03"]))
 
 # %% [markdown]
 # ## Summary

@@ -477,6 +477,8 @@ figures = {
 report.record("03b", **figures)
 for k, v in figures.items():
     print(f"{k:36s} {v}")
+print()
+print(report.vs_reference("03b", figures, keys=report.KEY_FIGURES["03b"]))
 
 # %% [markdown]
 # ## Summary

@@ -387,7 +387,7 @@ figures = report.record(
     images_seconds=round(total),
 )
 print(f"notebook ran in {total:.0f} s (pre-training {pretrain_s:.0f}, reward model {rm_s:.0f}, PPO {ppo_s:.0f})")
-print(report.vs_reference("05", figures, prefix="images_"))
+print(report.vs_reference("05_applications_2", figures, prefix="images_"))
 
 # %% [markdown]
 # **What to look for.**

@@ -374,7 +374,7 @@ figures = report.record(
 )
 print(f"notebook ran in {total:.0f} s (pre-training {pretrain_s:.0f}, reward model {rm_s:.0f}, PPO {ppo_s:.0f}, "
       f"second listener {personal_s:.0f})")
-print(report.vs_reference("05", figures, prefix="music"))
+print(report.vs_reference("05_applications_3", figures, prefix="music"))
 
 # %% [markdown]
 # **What to look for.**

@@ -381,7 +381,7 @@ figures = report.record(  # win rates as {value, lo, hi}: the 95% CI by prompt t
 )
 print(f"policy saved to {policy_dir}")
 print({k: round(v) for k, v in timings.items()}, f"total {total:.0f} s")
-print(report.vs_reference("05", figures, prefix="voice_"))
+print(report.vs_reference("05_applications_4", figures, prefix="voice_"))
 
 # %% [markdown]
 # ## Summary

@@ -309,7 +309,7 @@ figures = report.record(
     iter_panel_agreement_tuned=rounded(agreement2), iter_seconds=round(total),
 )
 print(f"notebook ran in {total:.0f} s (round 1 {round1_s:.0f}, feedback and refresh {refresh_s:.0f}, round 2 {round2_s:.0f})")
-print(report.vs_reference("05", figures, prefix="iter_"))
+print(report.vs_reference("05_applications_5", figures, prefix="iter_"))
 
 # %% [markdown]
 # **What to look for** in the printouts and figures above — one seed, so read every difference against its noise:
