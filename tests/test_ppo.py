@@ -388,6 +388,8 @@ def test_the_samplers_trunk_gives_the_rollout_the_numbers_of_a_separate_trunk_pa
                for q in ("Hi", "What is 2+2?", "Tell me a long story about a cat")]
     p_ids, p_mask = models.pad_batch(prompts, tokenizer.pad_token_id, side="left")
     cfg = ppo.PPOConfig(max_new_tokens=10, temperature=1.5, sampler="decode", autocast=False)
+    # the policy's own arithmetic (fp32): on a CPU with native bf16 the sampler would pick bf16 and share nothing
+    ac._sampler = decode.Sampler(ac.policy, dtype=torch.float32)
     free, _ = ppo.sample_and_trunk(ac, p_ids, p_mask, cfg, -1, tokenizer.pad_token_id, 0)  # no EOS: full rows
     eos = int(free[:, :6].flatten().mode().values)  # the commonest token as EOS, so rows end at different steps
     lengths = set()
