@@ -88,7 +88,7 @@ def site(tmp_path_factory):
 def server(site):
     """The base URL of a static file server on loopback for the built site."""
     handler = functools.partial(Quiet, directory=str(site[0]))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -99,6 +99,14 @@ def server(site):
 class Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    """A browser that drops a connection it no longer needs (a media or font request cut short) is no error."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 def notebook_has(name: str, pattern: str, cell_type: str) -> bool:
