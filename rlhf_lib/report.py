@@ -274,7 +274,8 @@ def freeze_notebook(executed: Path, out: Path, meta: dict) -> str:
 def shrink_outputs(nb) -> None:
     """Make a notebook's outputs light in place: each plot re-encoded as a palette PNG where that is smaller (a
     matplotlib figure has few colours), each embedded WAV player re-encoded as MP3 at `AUDIO_RATE` mono (every
-    browser plays it; a tenth of the bytes), or as a 16-bit WAV at that rate where no MP3 encoder is installed."""
+    browser plays it; about an eighth of the WAV's bytes in chapter 5's players), or as a 16-bit WAV at that rate
+    where no MP3 encoder is installed."""
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})

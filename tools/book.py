@@ -1,7 +1,7 @@
 """`make book`: the course as a static HTML book, built by Sphinx with MyST-NB from executed notebooks.
 
     python tools/book.py                      # the committed reference runs (reference_runs/*.ipynb, cpu profile)
-                                              #   -> build/book/html/: no chapter runs, a minute or two
+                                              #   -> build/book/html/: no chapter runs, under a minute
     python tools/book.py --build build        # your own run: what `make course` wrote to build/notebooks/ and
                                               #   build/REPORT.md (`make book FROM=build`)
     python tools/book.py --out /tmp/book      # the browser test builds elsewhere
