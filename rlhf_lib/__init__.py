@@ -2,6 +2,7 @@
 
 Set-up        config       profiles, paths, seeds: every size of every chapter in one table
               models       the base LM offline: device, dtype, tokenizing and padding, chat, sampling, LoRA
+SFT           sft          InstructGPT's step 1: a light LoRA fine-tune on demonstrations, and its gate (refusals)
 Preferences   data         prompts, sampled responses, labelled pairs, loaders for shared formats, panel votes
               annotate     the hidden gold utility, simulated annotators, agreement, a durable label log
               widgets      ipywidgets annotators for people (pairwise with ties, rankings)
