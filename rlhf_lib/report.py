@@ -87,12 +87,15 @@ def load_figures() -> dict[str, dict]:
 # recorded as, or the "<name>_ci" figure beside it (chapter 3's style); a figure recorded without one shows "—".
 KEY_FIGURES = {
     "00": ["minute_win_rate", "minute_kl", "probe_accuracy"],
-    "01": ["annotator_agreement", "fleiss_kappa", "bayes_ceiling", "label_gold_agreement"],
-    "02": ["test_accuracy", "gold_agreement", "gap_to_ceiling_points"],
+    "01": ["refusal_harmful_sft", "refusal_lookalike_sft", "annotator_agreement", "fleiss_kappa", "bayes_ceiling",
+           "label_gold_agreement"],
+    "02": ["test_accuracy", "gold_agreement", "gap_to_ceiling_points", "gate_harmful_refusal_preferred",
+           "gate_lookalike_answer_preferred"],
     "02b": ["ensemble_test_accuracy", "gold_as_rm_test_accuracy", "saved_model_test_accuracy"],
     "03": ["test_accuracy", "test_auc", "test_ece"],
     "03b": ["shift_heldout_category_accuracy", "paraphrase_flip_rate", "refine_active_minus_random_accuracy"],
-    "04": ["win_vs_reference", "win_vs_brevity_baseline", "kl_to_reference_nats"],
+    "04": ["win_vs_reference", "win_vs_reference_ample_budget", "win_vs_brevity_baseline",
+           "length_controlled_vs_reference", "refusal_recall_after", "kl_to_reference_nats"],
     "05": ["chat_win_rate", "images_win_rate", "music_win_rate", "voice_win_rate", "iter_round2_vs_round1"],
     "06": ["methods.*.win_rate", "dpo_implicit_accuracy"],
 }

@@ -3,7 +3,7 @@
 The chapter drives its annotator widgets from code to show how they work: three clicks and an undo, and one
 simulated ranking. Those clicks must go to a demo log of their own; `human-me.jsonl` and
 `human-me-rankings.jsonl` hold only what the learner clicked. This test runs the chapter's own cells of
-section 6, from the annotator cell to the end of the ranking demo, with the artifacts folder on a temporary
+section 7, from the annotator cell to the end of the ranking demo, with the artifacts folder on a temporary
 path and a few stand-in responses (the model is not needed), and checks that the learner's logs stay empty.
 """
 
@@ -21,11 +21,11 @@ py2nb = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(py2nb)
 
 
-def section_6_code() -> list[str]:
-    """The code cells from the one tagged "annotator" up to the markdown of section 7."""
+def section_7_code() -> list[str]:
+    """The code cells from the one tagged "annotator" up to the markdown of section 8."""
     cells = py2nb.convert(SOURCE.read_text()).cells
     start = next(i for i, c in enumerate(cells) if "annotator" in c.metadata.get("tags", []))
-    end = next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and "## 7." in c.source)
+    end = next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and "## 8." in c.source)
     code = [c.source for c in cells[start:end] if c.cell_type == "code"]
     assert any(".choose(" in c for c in code) and any(".submit(" in c for c in code), "the demo cells moved"
     return code
@@ -43,7 +43,7 @@ def test_simulated_clicks_stay_out_of_the_learners_log(tmp_path, monkeypatch):
         "by_id": {p["id"]: p for p in prompts},
         "responses": {p["id"]: [{"text": f"Answer {k} to {p['id']}."} for k in range(3)] for p in prompts},
     }
-    for code in section_6_code():
+    for code in section_7_code():
         exec(compile(code, str(SOURCE), "exec"), namespace)  # noqa: S102 - the chapter's own cells
 
     mine = tmp_path / "artifacts" / "annotations"

@@ -122,8 +122,8 @@ def test_pairs_use_the_assigned_annotator_and_drop_ties_and_duplicates():
 
 
 def test_stratified_subset_spans_categories():
-    picked = data.stratified_subset(data.load_prompts(), 21, seed=0)
-    assert len(picked) == 21 and {p["category"] for p in picked} == set(data.CATEGORIES)
+    picked = data.stratified_subset(data.load_prompts(), 24, seed=0)
+    assert len(picked) == 24 and {p["category"] for p in picked} == set(data.CATEGORIES)
 
 
 def test_stats_and_calibration_sweep_on_a_tiny_set():

@@ -56,19 +56,19 @@ print(report.run_times("00"))
 # then **PPO** against that reward with a KL penalty. SmolLM2-135M-Instruct has been through an alignment pipeline
 # already: its model card says it was made from the pretrained SmolLM2-135M by SFT on public and curated
 # instruction data, then by DPO (a preference method that needs no reward model; chapter 6) on the UltraFeedback
-# comparisons. The course starts after SFT, on purpose: RLHF needs a **policy** — reinforcement learning's word
-# for whatever chooses the actions, here the language model choosing each next token, written $\pi_\theta(y|x)$
-# for the probability of answer $y$ to prompt $x$ — whose answers are worth comparing, and
-# SFT is ordinary supervised learning, where RLHF's new ideas are the reward model and the RL step. What the
-# course adds is one more, **task-specific** round — its own prompts, its own preferences, its own reward model and
-# PPO — on top of the general-purpose alignment the model arrived with.
+# comparisons. RLHF needs a **policy** — reinforcement learning's word for whatever chooses the actions, here the
+# language model choosing each next token, written $\pi_\theta(y|x)$ for the probability of answer $y$ to prompt $x$ —
+# whose answers are worth comparing. What the course adds is one more, **task-specific** round of all three steps:
+# a *light* SFT on a few hundred demonstrations of its own (chapter 1: SFT is ordinary supervised learning, so it
+# gets one section, and its job is to make the behaviours we want appear in the model's samples at all), then its
+# own preferences, its own reward model and PPO, where RLHF's new ideas are.
 #
 # ## The map of the course
 #
 # | chapter | notebook | RLHF step (course text) | what you build |
 # |---|---|---|---|
 # | 0 | `00_setup_and_base_model` | — | the base model and its problems; RLHF in one minute on melodies |
-# | 1 | `01_preference_data` | step 1: the preference dataset | prompts, sampled responses, annotation (pairwise, ranked, ties), a TRL dataset |
+# | 1 | `01_preference_data` | step 1: the preference dataset | a light SFT first (and its gate), prompts, sampled responses, annotation (pairwise, ranked, ties), a TRL dataset |
 # | 2 | `02_reward_model` | step 2: training the reward model | feedforward vs transformer reward models, Bradley–Terry vs MSE, SGD vs Adam, the training loop, TRL's `RewardTrainer` |
 # | 2b | `02b_what_limits_the_reward_model` | appendix of chapter 2 | probes, one label vs all, an ensemble, resuming a run, what the base model knows |
 # | 3 | `03_validation_metrics` | step 2.3: validation and testing | accuracy, precision/recall/F1, AUC, calibration, per category, tuning, regularisation, why not BLEU/ROUGE |
@@ -231,7 +231,9 @@ print(brief_samples[0].text[:400])
 # The problems above — wrong facts, rambling, help with harm — are hard to fix with more supervised data
 # alone, because each one is a *judgement*. The next chapters follow the three steps of the course text:
 #
-# 1. **Preference data** (chapter 1): sample several answers per prompt and let annotators say which is better.
+# 1. **Preference data** (chapter 1): a light supervised fine-tune first, so that the model at least sometimes
+#    declines a harmful request (the base model above almost never does, and RL can only reinforce what the model
+#    samples); then sample several answers per prompt and let annotators say which is better.
 # 2. **Reward model** (chapters 2–3): learn a function $r_\phi(x, y)$ that scores answers the way the annotators
 #    would, and check it properly.
 # 3. **RL fine-tuning** (chapter 4): maximise $\mathbb{E}[r_\phi(x, y)] - \beta\,\mathrm{KL}(\pi_\theta \,\|\, \pi_\text{ref})$
