@@ -3,8 +3,9 @@
 TRL 1.x no longer ships a PPO trainer; this module is the course's own, following the recipe of Ziegler et al.
 (2019), Stiennon et al. (2020) and Ouyang et al. (2022). Each line of the recipe is one named function, in order:
 
+    s_i   = RM(x, y_i) − 1/(k−1) Σ_{j≠i} RM(x, y_j)                leave_one_out  (k samples per prompt; optional)
     r_t   = -β · (log π_θ(y_t|x,y_<t) − log π_ref(y_t|x,y_<t))      kl_penalty_rewards  (the k1 estimator)
-    r_T  += RM(x, y)                                                 ... added at the last response token
+    r_T  += s                                                        ... added at the last response token
     A_t   = Σ_l (γλ)^l δ_{t+l},  δ_t = r_t + γ V(s_{t+1}) − V(s_t)   gae
     Â_t   = (A_t − mean) / std                                       whiten
     L_π   = −E[min(ρ_t Â_t, clip(ρ_t, 1−ε, 1+ε) Â_t)],  ρ_t = π_θ/π_old      policy_loss
@@ -63,6 +64,23 @@ def kl_estimators(logprobs: torch.Tensor, ref_logprobs: torch.Tensor) -> dict[st
     """
     log_ratio = logprobs - ref_logprobs  # ℓ
     return {"k1": log_ratio, "k2": 0.5 * log_ratio ** 2, "k3": torch.expm1(-log_ratio) + log_ratio}
+
+
+def leave_one_out(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Each score minus the mean score of the other k−1 answers to the same prompt (RLOO's baseline).
+
+    scores (B,), the k answers of each prompt consecutive (B = prompts · k) -> centred scores (B,). The baseline
+    uses no answer's own score, so subtracting it leaves the policy gradient unbiased, and it removes what the
+    prompt alone explains (an easy prompt scores high whatever the answer): the advantage says which answer to
+    *this* prompt was better. The value head still learns what is left, token by token.
+    """
+    if k < 2:
+        raise ValueError(f"a leave-one-out baseline needs at least 2 samples per prompt, got {k}")
+    if len(scores) % k:
+        raise ValueError(f"{len(scores)} scores are not whole groups of {k} samples per prompt")
+    groups = scores.view(-1, k)  # (prompts, k)
+    others = (groups.sum(1, keepdim=True) - groups) / (k - 1)  # mean of the other k−1
+    return (groups - others).view(-1)
 
 
 def kl_penalty_rewards(scores: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
@@ -313,6 +331,8 @@ class PPOConfig:
     target_kl: float | None = None    # nats per response; None keeps β fixed
     kl_horizon: int = 10_000          # episodes over which the adaptive controller responds
     missing_eos_penalty: float | None = -2.0  # score of a response that never ends; None: no penalty
+    samples_per_prompt: int = 1       # k answers to each prompt in a rollout (batch_size / k prompts per step)
+    baseline: str = "value"           # "value": GAE's value head only | "loo": also the leave-one-out mean score
     max_grad_norm: float = 1.0
     seed: int = 0
     autocast: bool = True             # bf16 autocast: ~2x faster on a modern CPU, the norm on GPUs
@@ -465,8 +485,10 @@ def ppo_update(ac: ActorCritic, optimizer: torch.optim.Optimizer, batch: Rollout
     batch (each process trains on its part of each), so N processes take the same steps as one process would.
     """
     m = batch.response_mask
+    # 0. (optional) the per-prompt baseline: each score against the other answers to its prompt
+    scores = leave_one_out(batch.scores, cfg.samples_per_prompt) if cfg.baseline == "loo" else batch.scores
     # 1. rewards: the score at the last token, a KL penalty at every token
-    rewards, kl = kl_penalty_rewards(batch.scores, batch.logprobs, batch.ref_logprobs, m, beta)
+    rewards, kl = kl_penalty_rewards(scores, batch.logprobs, batch.ref_logprobs, m, beta)
     # 2. advantages and returns by GAE, advantages whitened over the batch
     advantages, returns = gae(rewards, batch.values, m, cfg.gamma, cfg.lam)
     advantages = whiten(advantages, m)
@@ -555,8 +577,14 @@ def train(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: 
     if cfg.minibatch_size > cfg.batch_size or cfg.batch_size % cfg.minibatch_size:
         raise ValueError(f"minibatch_size {cfg.minibatch_size} must divide batch_size {cfg.batch_size}")
     rank, n_proc = distributed.world()
-    if cfg.batch_size % n_proc:
-        raise ValueError(f"batch_size {cfg.batch_size} must be a multiple of the number of processes ({n_proc})")
+    k = cfg.samples_per_prompt
+    if cfg.batch_size % n_proc or (cfg.batch_size // n_proc) % k:
+        raise ValueError(f"batch_size {cfg.batch_size} must be a multiple of the number of processes ({n_proc}) "
+                         f"times samples_per_prompt ({k}): a prompt's answers stay in one process")
+    if cfg.baseline not in ("value", "loo"):
+        raise ValueError(f"PPOConfig.baseline is {cfg.baseline!r}: use 'value' or 'loo'")
+    if cfg.baseline == "loo" and k < 2:
+        raise ValueError("baseline='loo' needs samples_per_prompt >= 2 (the other answers to the same prompt)")
     params = ac.trainable_parameters()
     if not params:
         raise ValueError("the actor-critic has no trainable parameters (add LoRA adapters or unfreeze the policy)")
@@ -568,7 +596,8 @@ def train(ac: ActorCritic, prompts: list[Sequence[int]], meta: list, reward_fn: 
                total=cfg.steps)
     for step in bar:
         t_step = time.perf_counter()
-        idx = distributed.local_share(batch_indices(len(prompts), cfg.batch_size, step, cfg.seed))  # my episodes
+        chosen = batch_indices(len(prompts), cfg.batch_size // k, step, cfg.seed)  # the step's prompts ...
+        idx = distributed.local_share([i for i in chosen for _ in range(k)])  # ... k times each: my episodes
         batch = rollout(ac, [prompts[i] for i in idx], [meta[i] for i in idx], reward_fn, cfg, eos_id, pad_id,
                         seed=cfg.seed * 1_000_003 + step + 7_919 * rank)
         stats = ppo_update(ac, optimizer, batch, cfg, kl_ctl.beta, seed=cfg.seed * 1_000_003 + step)

@@ -1,4 +1,4 @@
-"""Chapter 4's PPO run, headless: policy = SmolLM2 + LoRA, chapter 2's reward model (or yours), the profile's sizes.
+"""Chapter 4's PPO run, headless: policy = the SFT model + LoRA, chapter 2's reward model (or yours), the profile's sizes.
 
     python -m rlhf_lib.train_ppo --config cpu --set ppo.steps=40
     python -m rlhf_lib.train_ppo --reward-model artifacts/cpu/reward_model-mine --prompts my_prompts.txt
@@ -30,7 +30,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from . import config, data, judge, launch, models, ppo, reward, train_reward
+from . import config, data, judge, launch, models, ppo, reward, sft, train_reward
 
 
 def lora_actor_critic(base, lora_r: int, lora_layers: int | None) -> ppo.ActorCritic:
@@ -40,12 +40,16 @@ def lora_actor_critic(base, lora_r: int, lora_layers: int | None) -> ppo.ActorCr
     return ppo.ActorCritic(models.with_lora(base, r=lora_r, top_layers=lora_layers), frozen_bottom=n_frozen)
 
 
-def load_actor_critic(cfg, device: torch.device | None = None):
-    """The profile's base model (bf16 weights where bf16 is fast, else fp32) as `lora_actor_critic` with the
-    profile's `ppo.lora_r` / `ppo.lora_layers`, on `device`. Returns (actor-critic, tokenizer, bf16 flag)."""
+def load_actor_critic(cfg, device: torch.device | None = None, name: str | None = None):
+    """The profile's SFT model (`model.policy`, or the model `name`; bf16 weights where bf16 is fast, else fp32) as
+    `lora_actor_critic` with the profile's `ppo.lora_r` / `ppo.lora_layers`, on `device`. Returns (actor-critic,
+    tokenizer, bf16 flag)."""
     device = device or models.pick_device()
     fast_bf16 = models.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (faster there)
-    base, tokenizer = models.load_model(cfg.model.name, device=device, dtype=models.fast_dtype(device))
+    name = name or cfg.model.policy
+    if name == models.SMOLLM2_SFT:
+        sft.ensure(sft.from_config(cfg))  # trained once, when chapter 1 has not run yet
+    base, tokenizer = models.load_model(name, device=device, dtype=models.fast_dtype(device))
     ac = lora_actor_critic(base, cfg.ppo.lora_r, cfg.ppo.lora_layers)
     return ac.to(device), tokenizer, fast_bf16
 
@@ -56,7 +60,8 @@ def profile_ppo_config(cfg, **changes) -> ppo.PPOConfig:
     P = cfg.ppo
     settings = dict(steps=P.steps, batch_size=P.batch_size, minibatch_size=P.minibatch_size, epochs=P.epochs,
                     max_new_tokens=P.max_new_tokens, temperature=P.temperature, lr=P.lr, beta=P.beta,
-                    target_kl=P.target_kl, kl_horizon=P.kl_horizon, sampler=P.sampler, seed=cfg.seed)
+                    target_kl=P.target_kl, kl_horizon=P.kl_horizon, sampler=P.sampler,
+                    samples_per_prompt=P.samples_per_prompt, baseline=P.baseline, seed=cfg.seed)
     return ppo.PPOConfig(**{**settings, **changes})
 
 
@@ -77,7 +82,7 @@ def prepare(cfg, device, state=None, reward_model: str | Path | None = None,
         rm, rm_tokenizer = reward.load_reward_model(reward_model, str(device), models.fast_dtype(device))
     info = Path(reward_model or config.artifacts_dir() / reward.REWARD_DIR) / "reward_info.json"
     max_length = (json.loads(info.read_text()) if info.is_file() else {}).get("max_length") or cfg.reward.max_length
-    records = data.load_prompts("train") if prompts is None else data.read_prompt_file(prompts)
+    records = data.preference_prompts("train") if prompts is None else data.read_prompt_file(prompts)
     ids = models.chat_prompt_ids(tokenizer, records)
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
     run = profile_ppo_config(cfg, autocast=fast_bf16, reward_id=reward.fingerprint(reward_model))

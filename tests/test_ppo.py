@@ -50,6 +50,19 @@ def test_kl_penalty_rewards_by_hand():
     assert rewards[0].tolist() == pytest.approx([-0.05, 2.0, 0.0])  # the score lands on the last response token
 
 
+def test_leave_one_out_by_hand():
+    scores = torch.tensor([1.0, 2.0, 3.0, 10.0, 10.0, 13.0])  # two prompts, three answers each
+    # 1 − (2+3)/2, 2 − (1+3)/2, 3 − (1+2)/2 ; 10 − 23/2, 10 − 23/2, 13 − 10
+    torch.testing.assert_close(ppo.leave_one_out(scores, 3), torch.tensor([-1.5, 0.0, 1.5, -1.5, -1.5, 3.0]))
+    # a prompt's own level is gone: shifting one prompt's scores changes nothing
+    torch.testing.assert_close(ppo.leave_one_out(scores + torch.tensor([0, 0, 0, 5.0, 5.0, 5.0]), 3),
+                               ppo.leave_one_out(scores, 3))
+    with pytest.raises(ValueError, match="at least 2"):
+        ppo.leave_one_out(scores, 1)
+    with pytest.raises(ValueError, match="whole groups of 4"):
+        ppo.leave_one_out(scores, 4)
+
+
 def test_gae_by_hand():
     rewards = torch.tensor([[0.0, 0.0, 1.0]])
     values = torch.tensor([[0.5, 0.5, 0.5]])
@@ -226,6 +239,28 @@ def test_training_raises_the_reward_of_a_custom_token_policy():
     assert history[-1]["objective/kl"] > 0.05  # it paid for the reward by moving away from π_ref
     for key in ("objective/entropy", "policy/approxkl", "policy/clipfrac", "loss/value", "beta"):
         assert key in history[-1]
+
+
+def test_several_samples_per_prompt_and_the_leave_one_out_baseline(tokenizer):
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    ac, prompts = _setup(tokenizer)
+    seen = []
+
+    def reward(meta, responses):
+        seen.append(list(meta))
+        return _length_reward(meta, responses)
+
+    cfg = ppo.PPOConfig(steps=2, samples_per_prompt=2, baseline="loo", **CFG)
+    history = ppo.train(ac, prompts, list(range(4)), reward, cfg, eos, pad, progress=False)
+    assert len(history) == 2
+    for batch in seen:  # 4 episodes = 2 prompts x 2 answers, each prompt's answers side by side
+        assert len(batch) == 4 and batch[0] == batch[1] and batch[2] == batch[3] and batch[0] != batch[2]
+    with pytest.raises(ValueError, match="samples_per_prompt >= 2"):
+        ppo.train(ac, prompts, list(range(4)), reward, ppo.PPOConfig(steps=1, baseline="loo", **CFG), eos, pad,
+                  progress=False)
+    with pytest.raises(ValueError, match="times samples_per_prompt"):
+        ppo.train(ac, prompts, list(range(4)), reward, ppo.PPOConfig(steps=1, samples_per_prompt=3, **CFG), eos, pad,
+                  progress=False)
 
 
 def test_resume_from_checkpoint_equals_an_uninterrupted_run(tokenizer, tmp_path):
