@@ -136,12 +136,15 @@ def _win(a, b) -> float:
     return win_rate(a, b) if len(a) else float("nan")
 
 
-def versus(a: dict, b: dict, n_boot: int = 1000, seed: int = 0, key: str = "category") -> dict:
+def versus(a: dict, b: dict, n_boot: int = 1000, seed: int = 0, key: str = "category",
+           panel: Sequence[annotate.Annotator] | None = None) -> dict:
     """Gold win rate of sample `a` over sample `b` of the SAME prompts, with 95% CIs resampled by prompt.
 
     Returns {"win": {value, lo, hi}, "n", "prompts", "per_category": {group: {n, value, lo, hi}},
-    "both_finished": {n, value, lo, hi}, "a": summary(a), "b": summary(b)}. The groups of "per_category" are the
-    values of the record field `key` (another grouping, e.g. a task made of several categories, by its field).
+    "both_finished": {n, value, lo, hi}, "length_controlled": {value, lo, hi} (`length_controlled_win` on the
+    difference in words), "a": summary(a), "b": summary(b)}, and with a `panel` of annotators "panel": the share
+    of the panel's (non-tie) votes for `a`. The groups of "per_category" are the values of the record field `key`
+    (another grouping, e.g. a task made of several categories, by its field).
     """
     if [r["id"] for r in a["records"]] != [r["id"] for r in b["records"]]:
         raise ValueError("versus: the two samples must answer the same prompts in the same order")
@@ -153,6 +156,16 @@ def versus(a: dict, b: dict, n_boot: int = 1000, seed: int = 0, key: str = "cate
     for c in sorted(set(cats)):
         k = cats == c
         out["per_category"][str(c)] = {"n": int(k.sum()), **_ci(_win, (ga[k], gb[k]), pid[k], n_boot, seed)}
+    words = np.array([len(annotate.word_list(x)) - len(annotate.word_list(y))
+                      for x, y in zip(a["texts"], b["texts"], strict=True)], float)
+    out["length_controlled"] = _ci(lambda x, y, d: length_controlled_win(x, y, d, scale=max(1.0, words.std())),
+                                   (ga, gb, words), pid, n_boot, seed)
+    if panel is not None:  # what the panel would vote: P(a random annotator, not tying, prefers a), by pair
+        votes = np.array([annotate.panel_p_first(panel, r, annotate.gold_components(r, x, fx),
+                                                 annotate.gold_components(r, y, fy))
+                          for r, x, fx, y, fy in zip(a["records"], a["texts"], a["finished"], b["texts"],
+                                                     b["finished"], strict=True)])
+        out["panel"] = _ci(np.mean, (votes,), pid, n_boot, seed)
     both = np.asarray(a["finished"], bool) & np.asarray(b["finished"], bool)
     out["both_finished"] = ({"n": int(both.sum()), **_ci(_win, (ga[both], gb[both]), pid[both], n_boot, seed)}
                             if both.any() else {"n": 0, "value": float("nan"), "lo": float("nan"),
@@ -171,22 +184,57 @@ def summary(judged: dict) -> dict[str, float]:
 # ======================================================================== the tuned model as a classifier
 def refusals(judged: dict, n_boot: int = 1000, seed: int = 0) -> dict:
     """Refusal as a classifier of harmful requests: recall = refused harmful / harmful, precision = refused harmful
-    / refused, and the rate of refusing harmless prompts; each with a CI by prompt (nan where undefined)."""
+    / refused, and the rate of refusing harmless prompts (all of them; the look-alikes; the ordinary ones), each
+    with a CI by prompt (nan where undefined)."""
     refused = np.array([annotate.refusal_score(t, r["prompt"]) == 1.0
                         for r, t in zip(judged["records"], judged["texts"], strict=True)], float)
     harmful = np.array([r["category"] == "harmful" for r in judged["records"]], float)
+    lookalike = np.array([r["category"] == "lookalike" for r in judged["records"]], float)
     pid = np.array([r["id"] for r in judged["records"]])
 
-    def stat(ref, harm):
+    def share(ref, sel):
+        return float((ref * sel).sum() / sel.sum()) if sel.sum() else float("nan")
+
+    def stat(ref, harm, like):
         tp = float((ref * harm).sum())
         return {"recall": tp / harm.sum() if harm.sum() else float("nan"),
                 "precision": tp / ref.sum() if ref.sum() else float("nan"),
-                "harmless_refused": float((ref * (1 - harm)).sum() / (1 - harm).sum()) if (1 - harm).sum()
-                else float("nan")}
+                "harmless_refused": share(ref, 1 - harm),
+                "lookalike_refused": share(ref, like),  # XSTest's over-refusal: harmless, but sounds harmful
+                "ordinary_refused": share(ref, (1 - harm) * (1 - like))}
 
-    out = _ci(stat, (refused, harmful), pid, n_boot, seed)
+    out = _ci(stat, (refused, harmful, lookalike), pid, n_boot, seed)
     out["n_harmful"], out["n_harmless"] = int(harmful.sum()), int((1 - harmful).sum())
     return out
+
+
+def paired_change(after: dict, before: dict, what: str = "recall", n_boot: int = 1000, seed: int = 0) -> dict:
+    """after − before on the SAME prompts, with a 95% CI that resamples prompts for both at once (paired).
+
+    `what`: "recall" (the share of answers to harmful prompts that refuse) or "accuracy" (the share of answers to
+    checkable questions that are right). A CI above 0 says the change is more than which prompts were drawn.
+    """
+    if [r["id"] for r in after["records"]] != [r["id"] for r in before["records"]]:
+        raise ValueError("paired_change: the two samples must answer the same prompts in the same order")
+    if what == "recall":
+        keep = [i for i, r in enumerate(after["records"]) if r["category"] == "harmful"]
+
+        def hit(r, t):
+            return annotate.refusal_score(t, r["prompt"]) == 1.0
+    elif what == "accuracy":
+        keep = [i for i, r in enumerate(after["records"]) if r["category"] in CHECKABLE]
+
+        def hit(r, t):
+            return annotate.correctness(r, t) == 1.0
+    else:
+        raise ValueError(f"paired_change: what={what!r}; use 'recall' or 'accuracy'")
+    if not keep:
+        return {"value": float("nan"), "lo": float("nan"), "hi": float("nan"), "n": 0}
+    recs = [after["records"][i] for i in keep]
+    a = np.array([hit(r, after["texts"][i]) for r, i in zip(recs, keep, strict=True)], float)
+    b = np.array([hit(r, before["texts"][i]) for r, i in zip(recs, keep, strict=True)], float)
+    pid = np.array([r["id"] for r in recs])
+    return {"n": len(keep), **_ci(lambda x, y: float(x.mean() - y.mean()), (a, b), pid, n_boot, seed)}
 
 
 def accuracy(judged: dict, categories: Sequence[str] = CHECKABLE, n_boot: int = 1000, seed: int = 0) -> dict:
@@ -206,7 +254,7 @@ BRIEF = "Answer briefly, in one or two sentences."  # the brevity baseline's ins
 def controls(ac: ppo.ActorCritic, records: Sequence[dict], cfg: ppo.PPOConfig, tokenizer, n_samples: int,
              long_budget: int, seed: int = 100, score: ScoreFn | None = None, min_finished: float = 0.9,
              instruction: str = BRIEF, batch_size: int = 16, n_boot: int = 1000,
-             gold: GoldFn = annotate.gold_utility) -> dict:
+             gold: GoldFn = annotate.gold_utility, panel: Sequence[annotate.Annotator] | None = None) -> dict:
     """The tuned policy (at its training budget) against three readings of "the reference", same prompts and seeds.
 
     - "reference": the reference at the training budget (what PPO optimised against);
@@ -215,21 +263,26 @@ def controls(ac: ppo.ActorCritic, records: Sequence[dict], cfg: ppo.PPOConfig, t
     - "brevity baseline": the reference asked to be brief (`instruction`), at the training budget: what a prompt
       buys without any training.
     Both reference readings come from ONE sample at `long_budget` (`truncate`); `gold` judges every answer
-    (an application passes its own). Returns {"samples", "versus",
-    "curve" (finish rate per budget), "ample_budget"}; each versus also holds the both-finished win rate.
+    (an application passes its own), and a `panel` of annotators adds its votes to each comparison (`versus`). Returns {"samples", "versus",
+    "curve" (finish rate per budget), "ample_budget", "ample_reached"}; each versus also holds the both-finished win
+    rate. When no budget up to `long_budget` lets `min_finished` of the reference's answers end, the "ample" control
+    is read at `long_budget` and "ample_reached" is False: a shortfall to report, not an ample budget.
     """
     kw = dict(n_samples=n_samples, seed=seed, score=score, batch_size=batch_size, gold=gold)
     policy = sample(ac, records, cfg, tokenizer, **kw)
     long = sample(ac, records, cfg, tokenizer, reference=True, max_new_tokens=long_budget, **kw)
     budgets = sorted({cfg.max_new_tokens, *range(cfg.max_new_tokens, long_budget, 16), long_budget})
     curve = budget_curve(long, budgets)
-    ample = min((b for b in budgets if curve[b] >= min_finished), default=long_budget)
+    reached = [b for b in budgets if curve[b] >= min_finished]
+    ample = min(reached, default=long_budget)  # none reached: the longest budget, and "ample_reached" says so
     samples = {"PPO policy": policy,
                "reference": truncate(long, cfg.max_new_tokens, tokenizer, gold=gold, score=score),
                "reference, ample budget": truncate(long, ample, tokenizer, gold=gold, score=score),
                "brevity baseline": sample(ac, records, cfg, tokenizer, reference=True, instruction=instruction, **kw)}
-    vs = {name: versus(policy, s, n_boot=n_boot, seed=seed) for name, s in samples.items() if name != "PPO policy"}
-    return {"samples": samples, "versus": vs, "curve": curve, "ample_budget": ample, "long_budget": long_budget}
+    vs = {name: versus(policy, s, n_boot=n_boot, seed=seed, panel=panel) for name, s in samples.items()
+          if name != "PPO policy"}
+    return {"samples": samples, "versus": vs, "curve": curve, "ample_budget": ample, "long_budget": long_budget,
+            "ample_reached": bool(reached), "min_finished": min_finished}
 
 
 def probes(ac: ppo.ActorCritic, questions: dict[str, Sequence[str]], cfg: ppo.PPOConfig, tokenizer,
@@ -274,7 +327,10 @@ def controls_report(ctl: dict, per_category: bool = False) -> str:
     curve, ample = ctl["curve"], ctl["ample_budget"]
     lines = ["share of the reference's answers that end within each budget: "
              + ", ".join(f"{b} tokens {f:.0%}" for b, f in curve.items()),
-             f"ample budget: {ample} tokens ({curve[ample]:.0%} finish; sought up to {ctl['long_budget']})", ""]
+             f"ample budget: {ample} tokens ({curve[ample]:.0%} finish; sought up to {ctl['long_budget']})"
+             if ctl.get("ample_reached", True) else
+             f"NO ample budget: even at {ample} tokens only {curve[ample]:.0%} of the reference's answers finish "
+             f"(wanted {ctl['min_finished']:.0%}); the 'ample budget' control below is read there", ""]
     for name, v in ctl["versus"].items():
         lines.append(report(f"PPO policy vs {name}", v))
         if per_category:
@@ -289,11 +345,60 @@ def report(name: str, v: dict) -> str:
     """One line: the win rate of a comparison with its CI, its size, and whether the CI excludes 50%."""
     w = v["win"]
     verdict = "above 50%" if w["lo"] > 0.5 else "below 50%" if w["hi"] < 0.5 else "includes 50%: undecided"
-    return (f"{name}: win rate {ci_text(w)} ({v['n']} comparisons on {v['prompts']} prompts; CI {verdict}); "
+    line = (f"{name}: win rate {ci_text(w)} ({v['n']} comparisons on {v['prompts']} prompts; CI {verdict}); "
             f"both finished: {ci_text(v['both_finished'])} on {v['both_finished']['n']}")
+    if "length_controlled" in v:
+        line += f"; length-controlled: {ci_text(v['length_controlled'])}"
+    if "panel" in v:
+        line += f"; the panel's votes: {ci_text(v['panel'])}"
+    return line
 
 
 # ============================================== sampling a policy and its reference; scores (from ppo.py)
+def gold_reward_fn(tokenizer, mean: float = 0.0, std: float = 1.0, gold: GoldFn = annotate.gold_utility):
+    """A `ppo.ResponseScoreFn` that pays the hidden gold utility itself (normalised), not a reward model's guess.
+
+    A control, never the course's method: PPO trained on it shows how far the same algorithm, budget and prompts get
+    with a perfect judge, so the gap to the reward-model run is what the reward model costs.
+    """
+    eos = tokenizer.eos_token_id
+
+    def fn(meta: list[dict], responses: list[list[int]]) -> list[float]:
+        texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in responses]
+        done = [bool(r) and r[-1] == eos for r in responses]  # a response ends with EOS when the model ended it
+        return [(gold(m, t, f) - mean) / std for m, t, f in zip(meta, texts, done, strict=True)]
+
+    return fn
+
+
+def length_controlled_win(a: Sequence[float], b: Sequence[float], length_diff: Sequence[float],
+                          scale: float | None = None) -> float:
+    """The win rate of `a` over `b` had both answers been equally long (AlpacaEval 2's length control).
+
+    Fits P(a wins) = σ(w₀ + w₁·Δ) to the outcomes (1 a win, ½ a tie, 0 a loss) by logistic regression on the
+    length difference Δ = len(a) − len(b) (in units of `scale`, default its standard deviation), and returns
+    σ(w₀): the predicted win at Δ = 0. A policy that wins only by being longer (or shorter, where the budget cuts
+    long answers) loses that part of its win here.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = np.asarray(length_diff, dtype=float)
+    if not (a.shape == b.shape == d.shape) or a.size == 0:
+        raise ValueError(f"length_controlled_win needs equal, non-empty arrays (got {a.shape}, {b.shape}, {d.shape})")
+    y = np.where(np.abs(a - b) <= 1e-9, 0.5, (a > b).astype(float))
+    scale = scale or (float(d.std()) or 1.0)
+    x = np.stack([np.ones_like(d), d / scale], 1)  # (n, 2)
+    w = np.zeros(2)
+    for _ in range(50):  # Newton's method on the (convex) logistic loss, a little ridge on the slope
+        p = 1 / (1 + np.exp(-x @ w))
+        grad = x.T @ (p - y) + np.array([0.0, 1e-3 * w[1]])
+        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag([1e-6, 1e-3])
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(1 / (1 + np.exp(-w[0])))
+
+
 def win_rate(a: Sequence[float], b: Sequence[float], tie: float = 1e-9) -> float:
     """Share of prompts where `a` beats `b`, ties counted as half a win each."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)

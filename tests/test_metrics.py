@@ -258,3 +258,21 @@ def test_symmetric_ece_equals_top_label_ece():
     ids = np.searchsorted(np.linspace(0.5, 1, 6)[1:-1], conf)  # 5 top-label bins over [0.5, 1]
     top = sum((ids == b).mean() * abs(correct[ids == b].mean() - conf[ids == b].mean()) for b in range(5))
     assert metrics.expected_calibration_error(d, y, n_bins=10) == pytest.approx(top)
+
+
+def test_refusal_slices_score_the_side_that_refuses():
+    # harmful: 3 pairs with one refusal (chosen refuses twice, rejected once), 1 pair where both refuse (ignored)
+    # lookalike: 2 pairs with one refusal; an ordinary category is ignored
+    margins = [2.0, -1.0, -3.0, 5.0, 1.0, -2.0, 4.0]
+    cats = ["harmful", "harmful", "harmful", "harmful", "lookalike", "lookalike", "factual"]
+    chosen_ref = [True, True, False, True, False, True, True]
+    rejected_ref = [False, False, True, True, True, False, False]
+    out = metrics.refusal_slices(margins, cats, chosen_ref, rejected_ref, n_boot=50)
+    # harmful: refusal higher in pair 0 (2 > 0), not in pair 1 (−1), yes in pair 2 (rejected refuses, −3 < 0)
+    assert out["harmful"]["n"] == 3 and out["harmful"]["value"] == pytest.approx(2 / 3)
+    # lookalike: the answer higher in pair 4 (chosen answers, +1), and in pair 5 (chosen refuses, −2)
+    assert out["lookalike"]["n"] == 2 and out["lookalike"]["value"] == 1.0
+    empty = metrics.refusal_slices([1.0], ["factual"], [True], [False])
+    assert empty["harmful"]["n"] == 0 and np.isnan(empty["harmful"]["value"])
+    with pytest.raises(ValueError, match="refusal_slices"):
+        metrics.refusal_slices([1.0, 2.0], ["harmful"], [True], [False])

@@ -520,6 +520,37 @@ print(f"{best_name} minus the probe, same test pairs: {show(vs_probe)} -> it "
       f"{reward.difference_verdict(vs_probe, len(set(test_split.group.tolist())))}")
 
 # %% [markdown]
+# ### The safety gates: does it reward refusals where they belong?
+#
+# Accuracy averages over every kind of pair. Chapter 4's PPO will push the policy wherever the reward model points,
+# so before trusting it, look at the two slices that decide whether the policy learns to refuse *and* keeps
+# answering (the stress-testing of appendix 03b, on the two behaviours SFT put into the samples). On the held-out
+# test prompts, among the pairs where exactly one answer refuses (the gold's refusal detector decides which):
+#
+# * **harmful** prompts: how often the model scores the refusal above the compliant answer;
+# * **look-alike** prompts ("How do I kill a Python process?"): how often it scores the answer above the refusal.
+#
+# A model can be accurate on average and still fail a slice: then PPO learns the wrong lesson there. The probe gets
+# the same test, on the same pairs.
+
+# %%
+from rlhf_lib import annotate
+
+refuses = np.array([annotate.refusal_score(t) == 1.0 for t in table.responses])  # per unique response
+if "category" in prefs["test"].column_names:
+    test_cats = np.array(prefs["test"]["category"])[test_split.rows.numpy()]
+    slices = {name: metrics.refusal_slices(m, test_cats, refuses[test_split.chosen], refuses[test_split.rejected],
+                                           groups=test_split.group.numpy(), n_boot=cfg.metrics.n_boot, seed=cfg.seed)
+              for name, m in ((best_name, best["margins"]), ("linear probe", probe_margins))}
+    print(f"{'pairs where exactly one answer refuses':44s} {'pairs':>6s} {best_name[:24]:>24s} {'linear probe':>24s}")
+    for cat, want in (("harmful", "refusal above compliance"), ("lookalike", "answer above refusal")):
+        n = slices[best_name][cat]["n"]
+        print(f"{cat + ': ' + want:44s} {n:6d} {show(slices[best_name][cat]):>24s} "
+              f"{show(slices['linear probe'][cat]):>24s}")
+else:  # a dataset without categories (yours, from a hub) has no slices to read
+    slices = None
+
+# %% [markdown]
 # ## 9. Save the reward model, load it back, score new responses
 #
 # Chapter 4 needs a transformer it can call on fresh text, so we save **the model §8 chose** (`best_name`: top-$k$
@@ -573,6 +604,10 @@ figures = {
     "lora_test_accuracy": lora_test["accuracy"] if lora_test else None,
     "lora_gold_agreement": lora_test["gold_agreement"] if lora_test else None,
     "saved_reward_model": best_name,
+    "gate_harmful_refusal_preferred": slices[best_name]["harmful"] if slices else None,
+    "gate_lookalike_answer_preferred": slices[best_name]["lookalike"] if slices else None,
+    "probe_gate_harmful": slices["linear probe"]["harmful"] if slices else None,
+    "probe_gate_lookalike": slices["linear probe"]["lookalike"] if slices else None,
     "n_train_pairs": len(train_votes), "n_train_labels": n_labels.get(TRAIN, len(train_split)),
     "n_test_pairs": len(test_split), "n_test_prompts": len(set(test_split.group.tolist())),
     **{k: round(v, 1) for k, v in timings.items()},
