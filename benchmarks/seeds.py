@@ -24,41 +24,68 @@ from pathlib import Path
 
 import numpy as np
 
-from rlhf_lib import config, data, judge, models, ppo, report, train_ppo
+from rlhf_lib import annotate, config, data, judge, models, ppo, report, train_ppo
 
 from .common import RESULTS
 
 SPREAD = ("win_vs_reference", "win_vs_reference_ample_budget", "win_vs_brevity_baseline", "win_both_finished",
-          "refusal_recall_after", "harmless_refused_after", "accuracy_after", "kl_to_reference_nats")
+          "length_controlled_vs_reference", "refusal_recall_after", "lookalike_refused_after",
+          "ordinary_refused_after", "accuracy_after", "kl_to_reference_nats")
 
 
-def run_seed(profile: str, seed: int, chapter_seed: int) -> dict:
-    """Train (or resume) seed `seed` and judge it; the figures chapter 4 prints, with their CIs."""
+def run_seed(profile: str, seed: int, chapter_seed: int, gold_control: bool = False) -> dict:
+    """Train (or resume) seed `seed` and judge it; the figures chapter 4 prints, with their CIs. With `gold_control`
+    the same run is also trained on the hidden gold itself, and `reward_model_share_of_gold_gain` says how much of
+    the gold-paid run's gain over the reference the reward-model run reached."""
     cfg = config.load(profile)
     cfg.seed = seed
     config.seed_everything(seed)
     s = train_ppo.prepare(cfg, models.pick_device())
     ckpt = (config.artifacts_dir(profile) / "ppo_checkpoint" if seed == chapter_seed
             else config.artifacts_dir(profile) / "seeds" / f"seed_{seed}" / "ppo_ckpt")
+    out = _train_and_judge(cfg, s, s.reward_fn, ckpt)
+    if gold_control:
+        config.seed_everything(seed)
+        g = train_ppo.prepare(cfg, models.pick_device())  # a fresh policy from the same start
+        norm = judge.stratified(g.prompts, 2 * cfg.ppo.batch_size, seed=1)
+        ref = judge.sample(g.ac, norm, g.run, g.tokenizer, seed=1, reference=True, batch_size=cfg.ppo.batch_size)
+        gold_fn = judge.gold_reward_fn(g.tokenizer, *judge.reward_normaliser(ref["gold"]))
+        gold = _train_and_judge(cfg, g, gold_fn, config.artifacts_dir(profile) / "seeds" / f"gold_{seed}" / "ppo_ckpt")
+        out["gold_control"] = {k: gold[k] for k in ("win_vs_reference", "win_vs_reference_ample_budget",
+                                                      "refusal_recall_after", "gold_gain", "train_seconds_this_session")}
+        out["reward_model_share_of_gold_gain"] = (out["gold_gain"] / gold["gold_gain"] if gold["gold_gain"] > 0
+                                                  else float("nan"))
+    return out
+
+
+def _train_and_judge(cfg, s, reward_fn, ckpt) -> dict:
     start = time.perf_counter()
-    history = ppo.train(s.ac, s.ids, s.prompts, s.reward_fn, s.run, s.eos, s.pad, ckpt_dir=ckpt,
+    history = ppo.train(s.ac, s.ids, s.prompts, reward_fn, s.run, s.eos, s.pad, ckpt_dir=ckpt,
                         restart_if_changed=True)
     train_s = time.perf_counter() - start
     P = cfg.ppo
-    recs = judge.stratified(data.load_prompts("test"), P.eval_prompts, seed=0)
+    recs = judge.stratified(data.preference_prompts("test"), P.eval_prompts, seed=0)
+    panel = annotate.make_panel(cfg.data.n_annotators, seed=cfg.seed)
     ctl = judge.controls(s.ac, recs, s.run, s.tokenizer, P.eval_samples, long_budget=P.eval_long_tokens,
-                         score=s.score, batch_size=max(P.batch_size, 32))
+                         score=s.score, batch_size=max(P.batch_size, 32), panel=panel)
     vs, after = ctl["versus"], ctl["samples"]["PPO policy"]
     refusal = judge.refusals(after)
-    return {"seed": seed, "held_out": judge.category_mix(recs), "steps": s.run.steps, "eval_samples": P.eval_samples,
+    return {"seed": cfg.seed, "held_out": judge.category_mix(recs), "steps": s.run.steps,
+            "eval_samples": P.eval_samples,
             "win_vs_reference": vs["reference"]["win"],
             "win_vs_reference_ample_budget": vs["reference, ample budget"]["win"],
             "win_vs_brevity_baseline": vs["brevity baseline"]["win"],
             "win_both_finished": vs["reference"]["both_finished"],
+            "length_controlled_vs_reference": vs["reference"]["length_controlled"],
+            "panel_votes_vs_reference": vs["reference"]["panel"],
             "refusal_recall_after": refusal["recall"], "harmless_refused_after": refusal["harmless_refused"],
+            "lookalike_refused_after": refusal["lookalike_refused"], "ordinary_refused_after": refusal["ordinary_refused"],
+            "refusal_recall_gain": judge.paired_change(after, ctl["samples"]["reference"], "recall"),
+            "accuracy_change": judge.paired_change(after, ctl["samples"]["reference"], "accuracy"),
             "accuracy_after": judge.accuracy(after), "kl_to_reference_nats": judge.summary(after)["kl"],
-            "ample_budget_tokens": ctl["ample_budget"], "episodes_per_s": judge.episodes_per_second(history),
-            "train_seconds_this_session": train_s}
+            "gold_gain": judge.summary(after)["gold"] - judge.summary(ctl["samples"]["reference"])["gold"],
+            "ample_budget_tokens": ctl["ample_budget"], "ample_reached": ctl["ample_reached"],
+            "episodes_per_s": judge.episodes_per_second(history), "train_seconds_this_session": train_s}
 
 
 def spread(runs: list[dict]) -> dict:
@@ -77,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", default="cpu", choices=config.PROFILES)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--note", default="", help="what else ran on the machine")
+    p.add_argument("--gold-control", action="store_true",
+                   help="also train each seed on the gold utility itself (how much is the reward model's?)")
     p.add_argument("--out", default=str(RESULTS / "seeds.json"))
     p.add_argument("--chapter-figures", default=None,
                    help="chapter 4's recorded figures (artifacts/<profile>/figures/04.json) as the run of its seed")
@@ -115,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for seed in args.seeds:
         print(f"[seeds] {args.profile} profile, seed {seed} ...", flush=True)
-        runs.append(run_seed(args.profile, seed, chapter_seed))
+        runs.append(run_seed(args.profile, seed, chapter_seed, args.gold_control))
         print(f"[seeds] seed {seed}: win vs reference {judge.ci_text(runs[-1]['win_vs_reference'])}, "
               f"vs ample budget {judge.ci_text(runs[-1]['win_vs_reference_ample_budget'])}, "
               f"vs brevity {judge.ci_text(runs[-1]['win_vs_brevity_baseline'])}", flush=True)

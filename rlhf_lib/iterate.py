@@ -150,7 +150,7 @@ def run(cfg, out: Path) -> dict:
     panel = annotate.make_panel(cfg.data.n_annotators, seed=cfg.seed)  # chapter 1's annotators
     new_pairs = data.annotate_pairs(feedback_prompts, answers, panel, seed=cfg.seed + 1)
     new_rows = data.to_preference_rows(feedback_prompts, answers, new_pairs)
-    val_prompts = judge.stratified(data.load_prompts("val"), A.iter_lm_val_prompts, seed=3)
+    val_prompts = judge.stratified(data.preference_prompts("val"), A.iter_lm_val_prompts, seed=3)
     val_answers = policy_answers(round1, val_prompts, s.run, s.tokenizer, A.iter_lm_samples, seed=3, tag="round2val",
                                  temperature=A.iter_lm_temperature)
     val_pairs = data.annotate_pairs(val_prompts, val_answers, panel, seed=cfg.seed + 2)
@@ -187,7 +187,7 @@ def run(cfg, out: Path) -> dict:
 
     # 5. judge every policy on the same stratified test prompts and seeds (chapter 4's held-out set)
     t = time.perf_counter()
-    eval_recs = judge.stratified(data.load_prompts("test"), P.eval_prompts, seed=0)
+    eval_recs = judge.stratified(data.preference_prompts("test"), P.eval_prompts, seed=0)
     n_eval = A.iter_lm_eval_samples
     judged = {"reference": judge.sample(round1, eval_recs, s.run, s.tokenizer, n_eval, reference=True)}
     for name, ac in tqdm(policies.items(), desc="judging"):

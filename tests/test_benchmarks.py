@@ -75,7 +75,7 @@ def test_seeds_takes_the_chapters_run_and_writes_after_every_seed(tmp_path, monk
     (tmp_path / "04.json").write_text(json.dumps(chapter))
     calls = []
 
-    def fake_run(profile, seed, chapter_seed):
+    def fake_run(profile, seed, chapter_seed, gold_control=False):
         calls.append(seed)
         return {"seed": seed, **{k: {"value": 0.6, "lo": 0.5, "hi": 0.7} for k in seeds.SPREAD},
                 "kl_to_reference_nats": 9.0}

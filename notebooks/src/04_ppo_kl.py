@@ -16,8 +16,8 @@
 #
 # **What you need**
 #
-# * **Earlier chapters:** chapter 0's base model and chapter 2's reward model (when it is missing, this notebook
-#   trains a small one); chapter 3 tells you how far to trust it.
+# * **Earlier chapters:** chapter 1's SFT model (the policy starts from it and it is the reference) and chapter 2's
+#   reward model (when either is missing, this notebook trains it first); chapter 3 tells you how far to trust it.
 # * **Background:** log-probabilities of a language model's tokens, and gradient descent. The RL this chapter uses is
 #   introduced in it.
 #
@@ -30,7 +30,8 @@ from rlhf_lib import report
 print(report.run_times("04"))
 
 # %% [markdown]
-# We have a policy (SmolLM2, chapter 0) and a reward model that scores its answers (chapters 2–3). Now the
+# We have a policy (SmolLM2 after chapter 1's supervised fine-tune) and a reward model that scores its answers
+# (chapters 2–3). Now the
 # policy learns from the reward model. The course text (步骤3, *fine-tuning with reinforcement learning*) names
 # the parts; this notebook builds each one and maps it to one function of `rlhf_lib/ppo.py`:
 #
@@ -59,7 +60,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from rlhf_lib import config, data, judge, models, ppo, report, reward, train_ppo, train_reward
+from rlhf_lib import annotate, config, data, judge, models, ppo, report, reward, train_ppo, train_reward
 
 T0 = time.perf_counter()
 cfg = config.load()
@@ -127,6 +128,33 @@ for name, b in (("no baseline, b = 0", 0.0), ("baseline b = V = E_π[r]", float(
 # variances are not the same: without the baseline one sampled token gives a gradient whose noise dwarfs its mean,
 # so it takes many more episodes to average out. In PPO the baseline is the critic's $V(s_t)$, and the weight of
 # each token is an advantage estimate $\hat A_t$ (generalised advantage estimation, below, is how it is computed).
+
+# %% [markdown]
+# ### A baseline that needs no training: the other answers to the same prompt
+#
+# The critic has to *learn* $V$, and it starts knowing nothing: in the first steps of a run its baseline is about 0,
+# and an easy prompt (every answer scores well) pushes all of its answers up. A second baseline needs no training at
+# all. Sample $k$ answers to each prompt and compare each answer with the **other** $k-1$:
+# $$s_i \leftarrow s_i - \frac{1}{k-1}\sum_{j\neq i} s_j .$$
+# The baseline of answer $i$ does not use answer $i$, so it does not depend on its action and the gradient stays
+# unbiased (the argument above); and it removes whatever the prompt alone explains, so what is left says which
+# answer *to this prompt* was better. This is RLOO's baseline (REINFORCE leave-one-out; Kool et al. 2019, Ahmadian et
+# al. 2024), and GRPO's is its close cousin (the group mean and standard deviation). Our PPO keeps its value head
+# for what is left, token by token (the KL penalties), and `PPOConfig(samples_per_prompt=k, baseline="loo")`
+# switches the leave-one-out score on. By hand, for two prompts of different difficulty, against the library:
+
+# %%
+scores = torch.tensor([[9.0, 10.0, 11.0, 10.0],  # an easy prompt: every answer scores high
+                       [1.0, -1.0, 0.0, 2.0]])  # a hard one
+others = (scores.sum(1, keepdim=True) - scores) / (scores.shape[1] - 1)  # (prompts, k): mean of the other k-1
+by_hand = scores - others
+print("scores\n", scores, "\nleave-one-out\n", by_hand)
+assert torch.allclose(by_hand.flatten(), ppo.leave_one_out(scores.flatten(), k=4))
+
+# %% [markdown]
+# The easy prompt's answers no longer all go up: only the ones better than their siblings do. Which baseline serves
+# *this* problem better, at the same number of episodes, is an empirical question; `benchmarks/ppo_val.py` answers it
+# on validation prompts, and the profile's `ppo.samples_per_prompt` and `ppo.baseline` rows carry its answer.
 
 # %% [markdown]
 # ### Why PPO clips the ratio
@@ -294,10 +322,11 @@ for advantage in (1.0, -1.0):
 #
 # Three networks take part, but we keep only one copy of the language model in memory:
 #
-# - the **policy** $\pi_\theta$: SmolLM2 with LoRA adapters on its top layers (`models.with_lora`). Only the
-#   adapters train, and the backward pass stops at the lowest adapted layer, which is most of the speed-up on a CPU;
+# - the **policy** $\pi_\theta$: chapter 1's SFT model with LoRA adapters on its top layers (`models.with_lora`).
+#   Only the adapters train, and the backward pass stops at the lowest adapted layer, which is most of the speed-up
+#   on a CPU;
 # - the **reference** $\pi_{\mathrm{ref}}$: the same network with the adapters switched off (`disable_adapter()`),
-#   exactly the starting model, for free;
+#   exactly the SFT model, for free (InstructGPT's reference is its SFT model too);
 # - the **value function** $V(s_t)$: a linear head on the policy's last hidden states (`ActorCritic.value_head`),
 #   sharing the backbone. `ActorCritic(policy, ref_policy=..., value_model=...)` takes a separate frozen
 #   reference or a separate critic instead, for models without adapters (chapter 5 uses that).
@@ -326,7 +355,7 @@ rm_max_length = cfg.reward.max_length
 timings["load reward model"] = time.perf_counter() - t
 print(f"reward model loaded in {timings['load reward model']:.1f} s")
 
-prompts_train = data.load_prompts("train")
+prompts_train = data.preference_prompts("train")
 if cfg.profile == "ci":
     prompts_train = judge.stratified(prompts_train, 16, seed=0)
 train_ids = models.chat_prompt_ids(tokenizer, prompts_train)
@@ -536,16 +565,23 @@ plt.show()
 # - **Brevity.** If PPO only learned "be short", a sentence of prompt buys the same. Control (c): the
 #   **brevity baseline**, the reference asked to answer briefly (`judge.BRIEF`), at the training budget.
 # - **Finishing.** Control (d): the win rate on the pairs where **both** answers finished, inside each comparison.
+# - **Length.** A judge, human or simulated, can favour longer (or, under a budget, shorter) answers. Control (e):
+#   the **length-controlled** win rate, as AlpacaEval 2 computes it: regress the gold outcome on the difference in
+#   length and read the win at zero difference (`judge.length_controlled_win`).
 #
-# `judge.controls` runs all of them on the same prompts and seeds; (a) is the plain comparison.
+# Each comparison also reports **the panel's votes**: the share of chapter 1's simulated annotators who, not
+# calling it a tie, prefer the policy's answer. The gold is their average taste without their noise; the votes are
+# what a labelling job would have seen. `judge.controls` runs all of them on the same prompts and seeds; (a) is the
+# plain comparison.
 
 # %%
-eval_recs = judge.stratified(data.load_prompts("test"), P.eval_prompts, seed=0)
+eval_recs = judge.stratified(data.preference_prompts("test"), P.eval_prompts, seed=0)
 print(f"held-out set: {len(eval_recs)} prompts x {P.eval_samples} answers per model; categories:",
       judge.category_mix(eval_recs))
 t = time.perf_counter()
+panel = annotate.make_panel(cfg.data.n_annotators, seed=cfg.seed)  # chapter 1's simulated annotators
 ctl = judge.controls(ac, eval_recs, ppo_cfg, tokenizer, P.eval_samples, long_budget=P.eval_long_tokens,
-                     score=rm_score, batch_size=max(P.batch_size, 32))
+                     score=rm_score, batch_size=max(P.batch_size, 32), panel=panel)
 timings["evaluation"] = time.perf_counter() - t
 evals, vs = ctl["samples"], ctl["versus"]
 print(judge.controls_report(ctl))
@@ -593,8 +629,9 @@ plt.show()
 # have a right answer here. **Refusals**: treat "refuses" as a prediction of "the request is harmful";
 # *recall* is the share of harmful prompts refused, *precision* the share of refusals that were of harmful
 # prompts, and we also count the harmless prompts refused (an assistant that refuses everything has recall 1).
-# **Accuracy**: the share of answers to the checkable categories (factual, arithmetic, conversion) that give the
-# right value and no wrong one. Before (the reference, at each budget and asked to be brief) and after PPO.
+# **Accuracy**: the share of answers to factual questions that give the right value and no wrong one. Before (the
+# reference, at each budget and asked to be brief) and after PPO; the recorded "before" is the reference at the
+# training budget, the same budget as "after".
 
 # %%
 classifier = {name: (judge.refusals(e), judge.accuracy(e)) for name, e in evals.items()}
@@ -603,7 +640,8 @@ print(f"{n_h['n_harmful']} harmful and {n_h['n_harmless']} harmless answers per 
       f"{classifier['reference'][1]['n']} answers to checkable questions")
 for name, (r, acc) in classifier.items():
     print(f"{name:24s} refusal recall {judge.ci_text(r['recall'])}  precision {judge.ci_text(r['precision'])}  "
-          f"harmless refused {judge.ci_text(r['harmless_refused'])}  accuracy {judge.ci_text(acc)}")
+          f"look-alikes refused {judge.ci_text(r['lookalike_refused'])}  other harmless refused "
+          f"{judge.ci_text(r['ordinary_refused'])}  accuracy {judge.ci_text(acc)}")
 
 # %% [markdown]
 # ### Chapter 0's probes, asked again
@@ -643,10 +681,17 @@ for i in range(0, min(len(evals["PPO policy"]["records"]), 7 * P.eval_samples), 
 chapter_figures = {
     "win_vs_reference": vs["reference"]["win"], "win_vs_reference_ample_budget": vs["reference, ample budget"]["win"],
     "win_vs_brevity_baseline": vs["brevity baseline"]["win"], "win_both_finished": vs["reference"]["both_finished"],
-    "refusal_recall_before": classifier["reference, ample budget"][0]["recall"],
+    "length_controlled_vs_reference": vs["reference"]["length_controlled"],
+    "panel_votes_vs_reference": vs["reference"]["panel"],
+    # before and after at the same (training) budget
+    "refusal_recall_before": classifier["reference"][0]["recall"],
     "refusal_recall_after": classifier["PPO policy"][0]["recall"],
     "harmless_refused_after": classifier["PPO policy"][0]["harmless_refused"],
-    "accuracy_before": classifier["reference, ample budget"][1], "accuracy_after": classifier["PPO policy"][1],
+    "lookalike_refused_after": classifier["PPO policy"][0]["lookalike_refused"],
+    "ordinary_refused_after": classifier["PPO policy"][0]["ordinary_refused"],
+    "accuracy_before": classifier["reference"][1], "accuracy_after": classifier["PPO policy"][1],
+    "refusal_recall_gain": judge.paired_change(evals["PPO policy"], evals["reference"], "recall"),
+    "accuracy_change": judge.paired_change(evals["PPO policy"], evals["reference"], "accuracy"),
     "kl_to_reference_nats": round(kl_test, 2), "ample_budget_tokens": ctl["ample_budget"],
 }
 print(report.vs_reference("04", chapter_figures))
@@ -671,7 +716,7 @@ if seeds_path.is_file():
         yours = chapter_figures.get(key)
         yours = yours["value"] if isinstance(yours, dict) else yours
         print(f"  {key:30s} seeds: mean {v['mean']:.3f}, sd {v['std']:.3f}, range [{v['min']:.3f}, {v['max']:.3f}]"
-              f"   your run {yours:.3f}")
+              + (f"   your run {yours:.3f}" if yours is not None else "   (not a figure of this chapter)"))
     keys = ["win_vs_reference", "win_vs_reference_ample_budget", "win_vs_brevity_baseline"]
     fig, ax = plt.subplots(figsize=(7, 3))
     for j, run in enumerate(seeds_run["runs"]):
@@ -768,7 +813,7 @@ plt.show()
 from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
-trl_base, _ = models.load_model(cfg.model.name, dtype=torch.float32)
+trl_base, _ = models.load_model(cfg.model.policy, dtype=torch.float32)
 rm_reward = reward.trl_reward_fn(rm, rm_tokenizer, rm_mean, rm_std, max_length=rm_max_length)
 group = 4
 trl_args = GRPOConfig(

@@ -218,7 +218,8 @@ rm = language.FeatureRM(rm_lm, tokenizer, rm_head, R.ffn_layer, A.voice_rm_max_l
 # is already too long, and an answer cut by the budget is scored as unfinished.
 
 # %%
-ac, tokenizer, fast_bf16 = train_ppo.load_actor_critic(cfg)
+# the voice data was sampled from the base model (chapter 0's), so its policy and reference start there too
+ac, tokenizer, fast_bf16 = train_ppo.load_actor_critic(cfg, name=cfg.model.name)
 prompts_train = [p for p in prompts if p["split"] == "train"]
 prompts_test = [p for p in prompts if p["split"] == "test"]
 ppo_cfg = train_ppo.profile_ppo_config(cfg, steps=A.voice_ppo_steps, max_new_tokens=A.voice_max_new_tokens,

@@ -91,7 +91,7 @@ print(f"profile {cfg.profile}:", vars(B))
 device = models.pick_device()
 fast_bf16 = models.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (emulated bf16 is slower there)
 dtype = models.fast_dtype(device)
-ref_base, tokenizer = models.load_model(cfg.model.name, device=device, dtype=dtype)
+ref_base, tokenizer = models.load_model(cfg.model.policy, device=device, dtype=dtype)
 eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
 n_layers = ref_base.config.num_hidden_layers
 n_frozen = n_layers - P.lora_layers if P.lora_layers else 0  # layers without adapters (cached, chapter 4)
@@ -99,14 +99,14 @@ n_frozen = n_layers - P.lora_layers if P.lora_layers else 0  # layers without ad
 
 def fresh_lora_policy(base=None):
     """A base model with chapter 4's LoRA adapters (fresh: the identity), wrapped so that π_ref = adapters off."""
-    base = base if base is not None else models.load_model(cfg.model.name, device=device, dtype=dtype)[0]
+    base = base if base is not None else models.load_model(cfg.model.policy, device=device, dtype=dtype)[0]
     return train_ppo.lora_actor_critic(base, P.lora_r, P.lora_layers)
 
 
 rm, rm_tokenizer = train_reward.load_or_train(dtype=models.fast_dtype(device))  # bf16 only where native
 rm_max_length = cfg.reward.max_length
-prompts_train = data.load_prompts("train")
-eval_recs = judge.stratified(data.load_prompts("test"), B.eval_prompts, seed=0)
+prompts_train = data.preference_prompts("train")
+eval_recs = judge.stratified(data.preference_prompts("test"), B.eval_prompts, seed=0)
 train_ids = models.chat_prompt_ids(tokenizer, prompts_train)
 print(f"held-out set: {len(eval_recs)} prompts x {B.eval_samples} answers per method;", judge.category_mix(eval_recs))
 ppo_cfg = train_ppo.profile_ppo_config(cfg, steps=B.online_steps, save_every=10**6, autocast=fast_bf16)  # chapter 4's
@@ -254,7 +254,7 @@ dpo_args = DPOConfig(
     seed=cfg.seed, disable_tqdm=False,
 )
 with compare.measure() as dpo_cost:
-    dpo_base, _ = models.load_model(cfg.model.name, device=device, dtype=dtype)
+    dpo_base, _ = models.load_model(cfg.model.policy, device=device, dtype=dtype)
     dpo_trainer = DPOTrainer(model=dpo_base, args=dpo_args, train_dataset=dpo_train, processing_class=tokenizer,
                              peft_config=models.lora_config(n_layers, P.lora_r, P.lora_layers))
     dpo_trainer.train()
@@ -362,7 +362,7 @@ rloo_args = RLOOConfig(
 )
 rloo_data = Dataset.from_list([{"prompt": [{"role": "user", "content": r["prompt"]}]} for r in prompts_train])
 with compare.measure() as rloo_cost:
-    rloo_base, _ = models.load_model(cfg.model.name, device=device, dtype=dtype)
+    rloo_base, _ = models.load_model(cfg.model.policy, device=device, dtype=dtype)
     rloo_trainer = RLOOTrainer(model=rloo_base, reward_funcs=rloo_reward, args=rloo_args, train_dataset=rloo_data,
                                processing_class=tokenizer, peft_config=models.lora_config(n_layers, P.lora_r, P.lora_layers))
     rloo_trainer.train()
@@ -408,7 +408,7 @@ if (ch4_dir / "model.safetensors").is_file():
 
     ch4_info = json.loads((ch4_dir / "ppo_info.json").read_text())
     ch4_policy, _ = models.load_model(str(ch4_dir), device=device, dtype=dtype)
-    ch4_ref, _ = models.load_model(cfg.model.name, device=device, dtype=dtype)
+    ch4_ref, _ = models.load_model(cfg.model.policy, device=device, dtype=dtype)
     ch4_ac = ppo.ActorCritic(ch4_policy, ref_policy=ch4_ref)  # merged LoRA: the reference is a separate copy
     ch4_episodes = ch4_info.get("steps", 0) * P.batch_size
     ch4_row, ch4_eval = judge_method("PPO (chapter 4 policy)", ch4_ac, None,

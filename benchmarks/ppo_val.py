@@ -1,0 +1,104 @@
+"""Chapter 4's choices, made on VAL prompts (issue 40): samples per prompt, the baseline, epochs, steps, and the
+gold-as-reward control.
+
+    python -m benchmarks.ppo_val                                  # the default variants, cpu profile, seed 0
+    python -m benchmarks.ppo_val --variants "k1 value" "k4 loo" --set ppo.steps=24
+    python -m benchmarks.ppo_val --gold                           # also each variant trained on the gold itself
+
+Each variant trains chapter 4's run headless (`train_ppo.prepare` + `ppo.train`, the profile's `ppo.*` rows with
+the variant's changes, at EQUAL episodes: `ppo.steps` x `ppo.batch_size`) and is judged on every val prompt of the
+preference task (never the test split) against the reference at the training budget, at the ample budget, and
+the brevity baseline, with 95% CIs by prompt, plus refusal recall, over-refusal, answer accuracy and the
+length-controlled win. A variant's name is "k<samples per prompt> <baseline>" with optional "e<epochs>" (e.g.
+"k4 loo e2"). Writes results/ppo_val.json after each variant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from rlhf_lib import config, data, judge, launch, models, ppo, train_ppo
+
+from .common import RESULTS
+
+
+def parse_variant(name: str) -> dict:
+    changes = {}
+    for part in name.split():
+        if part.startswith("k"):
+            changes["samples_per_prompt"] = int(part[1:])
+        elif part in ("value", "loo"):
+            changes["baseline"] = part
+        elif part.startswith("e"):
+            changes["epochs"] = int(part[1:])
+        else:
+            raise ValueError(f"variant {name!r}: unknown part {part!r} (k<N>, value|loo, e<N>)")
+    return changes
+
+
+def run_variant(cfg, name: str, gold: bool) -> dict:
+    config.seed_everything(cfg.seed)
+    s = train_ppo.prepare(cfg, models.pick_device())
+    run = ppo.PPOConfig(**{**vars(s.run), **parse_variant(name)})
+    reward_fn = s.reward_fn
+    if gold:  # the control: the same run paid by the hidden gold itself, normalised on the reference's samples
+        norm = judge.stratified(s.prompts, 2 * cfg.ppo.batch_size, seed=1)
+        ref = judge.sample(s.ac, norm, run, s.tokenizer, seed=1, reference=True, batch_size=cfg.ppo.batch_size)
+        mean, std = judge.reward_normaliser(ref["gold"])
+        reward_fn = judge.gold_reward_fn(s.tokenizer, mean, std)
+    start = time.perf_counter()
+    history = ppo.train(s.ac, s.ids, s.prompts, reward_fn, run, s.eos, s.pad)
+    train_s = time.perf_counter() - start
+    P = cfg.ppo
+    recs = data.preference_prompts("val")
+    ctl = judge.controls(s.ac, recs, run, s.tokenizer, P.eval_samples, long_budget=P.eval_long_tokens,
+                         score=s.score, batch_size=max(P.batch_size, 32))
+    vs, after = ctl["versus"], ctl["samples"]["PPO policy"]
+    refusal = judge.refusals(after)
+    return {"variant": name + (" (gold as reward)" if gold else ""), "changes": parse_variant(name),
+            "episodes": run.steps * run.batch_size, "held_out": judge.category_mix(recs),
+            "win_vs_reference": vs["reference"]["win"],
+            "win_vs_reference_ample_budget": vs["reference, ample budget"]["win"],
+            "win_vs_brevity_baseline": vs["brevity baseline"]["win"],
+            "win_both_finished": vs["reference"]["both_finished"],
+            "length_controlled_vs_reference": vs["reference"]["length_controlled"],
+            "refusal_recall_after": refusal["recall"], "harmless_refused_after": refusal["harmless_refused"],
+            "lookalike_refused_after": refusal["lookalike_refused"], "ordinary_refused_after": refusal["ordinary_refused"],
+            "refusal_recall_gain": judge.paired_change(after, ctl["samples"]["reference"], "recall"),
+            "accuracy_change": judge.paired_change(after, ctl["samples"]["reference"], "accuracy"),
+            "accuracy_after": judge.accuracy(after), "gold_after": judge.summary(after)["gold"],
+            "kl_to_reference_nats": judge.summary(after)["kl"], "ample_budget_tokens": ctl["ample_budget"],
+            "ample_reached": ctl["ample_reached"], "train_seconds": round(train_s),
+            "final": {k: history[-1][k] for k in ("objective/scores", "objective/kl", "response/finished")}}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", default="cpu", choices=config.PROFILES)
+    p.add_argument("--variants", nargs="+", default=["k1 value", "k4 value", "k4 loo"])
+    p.add_argument("--gold", action="store_true", help="also train each variant on the gold utility (the control)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override, as train_ppo")
+    p.add_argument("--note", default="", help="what else ran on the machine")
+    args = p.parse_args(argv)
+    cfg = launch.load_run(args.profile, args.set, None)
+    out = RESULTS / "ppo_val.json"
+    runs = []
+    for name in args.variants:
+        for gold in (False, True) if args.gold else (False,):
+            print(f"[ppo_val] {name}{' (gold)' if gold else ''} ...", flush=True)
+            runs.append(run_variant(cfg, name, gold))
+            r = runs[-1]
+            print(f"[ppo_val] {r['variant']}: vs reference {judge.ci_text(r['win_vs_reference'])}, vs ample "
+                  f"{judge.ci_text(r['win_vs_reference_ample_budget'])}, vs brevity "
+                  f"{judge.ci_text(r['win_vs_brevity_baseline'])}, refusal recall "
+                  f"{judge.ci_text(r['refusal_recall_after'])}, {r['train_seconds']} s", flush=True)
+            out.write_text(json.dumps({"benchmark": "ppo_val", "profile": cfg.profile, "overrides": args.set,
+                                       "runs": runs, "note": args.note}, indent=2, default=float) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
