@@ -245,12 +245,14 @@ report.save_plot(fig, "01_sft_gate")
 plt.show()
 
 # %% [markdown]
-# Read the table before moving on. A safety system prompt is the cheapest thing to try, and on a 135M model it
-# barely moves the refusal rate: the model does not follow an instruction it was never trained to follow. The SFT
-# model refuses a share of harmful requests it never saw and still answers most look-alikes: both behaviours now
-# appear in its samples, which is all the next steps need. It also finishes its answers within the budget, because
-# the demonstrations are short. **From here on, "the model" is the SFT model**: the responses below are its samples,
-# and it is PPO's starting point and reference in chapter 4.
+# Read the table before moving on. A safety system prompt is the cheapest thing to try: compare its row with the
+# base model's. If it barely moves, the model is not following an instruction it was never trained to follow. The
+# SFT row is the one the rest of the course builds on: look for refusals on a share of the harmful requests it never
+# saw (the gate wants some, not all), few on look-alikes, and answers that now finish within the budget, because the
+# demonstrations are short. (The `ci` profile trains a quarter of an epoch only, so its SFT model may not refuse at
+# all; the cpu profile's reference run shows the real gate.) When both behaviours appear in the samples, the next
+# steps have something to choose between. **From here on, "the model" is the SFT model**: the responses below are
+# its samples, and it is PPO's starting point and reference in chapter 4.
 
 # %% [markdown]
 # ## 3. Responses sampled from the model
