@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 
 from rlhf_lib import config, data, judge, launch, models, ppo, train_ppo
 
 from .common import RESULTS
+from .seeds import train_and_judge
 
 
 def parse_variant(name: str) -> dict:
@@ -42,37 +42,15 @@ def parse_variant(name: str) -> dict:
 def run_variant(cfg, name: str, gold: bool) -> dict:
     config.seed_everything(cfg.seed)
     s = train_ppo.prepare(cfg, models.pick_device())
-    run = ppo.PPOConfig(**{**vars(s.run), **parse_variant(name)})
+    s.run = ppo.PPOConfig(**{**vars(s.run), **parse_variant(name)})
     reward_fn = s.reward_fn
     if gold:  # the control: the same run paid by the hidden gold itself, normalised on the reference's samples
         norm = judge.stratified(s.prompts, 2 * cfg.ppo.batch_size, seed=1)
-        ref = judge.sample(s.ac, norm, run, s.tokenizer, seed=1, reference=True, batch_size=cfg.ppo.batch_size)
-        mean, std = judge.reward_normaliser(ref["gold"])
-        reward_fn = judge.gold_reward_fn(s.tokenizer, mean, std)
-    start = time.perf_counter()
-    history = ppo.train(s.ac, s.ids, s.prompts, reward_fn, run, s.eos, s.pad)
-    train_s = time.perf_counter() - start
-    P = cfg.ppo
-    recs = data.preference_prompts("val")
-    ctl = judge.controls(s.ac, recs, run, s.tokenizer, P.eval_samples, long_budget=P.eval_long_tokens,
-                         score=s.score, batch_size=max(P.batch_size, 32))
-    vs, after = ctl["versus"], ctl["samples"]["PPO policy"]
-    refusal = judge.refusals(after)
+        ref = judge.sample(s.ac, norm, s.run, s.tokenizer, seed=1, reference=True, batch_size=cfg.ppo.batch_size)
+        reward_fn = judge.gold_reward_fn(s.tokenizer, *judge.reward_normaliser(ref["gold"]))
+    out = train_and_judge(cfg, s, reward_fn, None, records=data.preference_prompts("val"))  # val only, never test
     return {"variant": name + (" (gold as reward)" if gold else ""), "changes": parse_variant(name),
-            "episodes": run.steps * run.batch_size, "held_out": judge.category_mix(recs),
-            "win_vs_reference": vs["reference"]["win"],
-            "win_vs_reference_ample_budget": vs["reference, ample budget"]["win"],
-            "win_vs_brevity_baseline": vs["brevity baseline"]["win"],
-            "win_both_finished": vs["reference"]["both_finished"],
-            "length_controlled_vs_reference": vs["reference"]["length_controlled"],
-            "refusal_recall_after": refusal["recall"], "harmless_refused_after": refusal["harmless_refused"],
-            "lookalike_refused_after": refusal["lookalike_refused"], "ordinary_refused_after": refusal["ordinary_refused"],
-            "refusal_recall_gain": judge.paired_change(after, ctl["samples"]["reference"], "recall"),
-            "accuracy_change": judge.paired_change(after, ctl["samples"]["reference"], "accuracy"),
-            "accuracy_after": judge.accuracy(after), "gold_after": judge.summary(after)["gold"],
-            "kl_to_reference_nats": judge.summary(after)["kl"], "ample_budget_tokens": ctl["ample_budget"],
-            "ample_reached": ctl["ample_reached"], "train_seconds": round(train_s),
-            "final": {k: history[-1][k] for k in ("objective/scores", "objective/kl", "response/finished")}}
+            "episodes": s.run.steps * s.run.batch_size, **out}
 
 
 def main(argv=None) -> int:
@@ -94,7 +72,7 @@ def main(argv=None) -> int:
             print(f"[ppo_val] {r['variant']}: vs reference {judge.ci_text(r['win_vs_reference'])}, vs ample "
                   f"{judge.ci_text(r['win_vs_reference_ample_budget'])}, vs brevity "
                   f"{judge.ci_text(r['win_vs_brevity_baseline'])}, refusal recall "
-                  f"{judge.ci_text(r['refusal_recall_after'])}, {r['train_seconds']} s", flush=True)
+                  f"{judge.ci_text(r['refusal_recall_after'])}, {r['train_seconds_this_session']:.0f} s", flush=True)
             out.write_text(json.dumps({"benchmark": "ppo_val", "profile": cfg.profile, "overrides": args.set,
                                        "runs": runs, "note": args.note}, indent=2, default=float) + "\n")
     return 0

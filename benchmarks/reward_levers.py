@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from rlhf_lib import config, data, features, judge, metrics, models, pairs, report, reward
+from rlhf_lib import annotate, config, data, features, judge, metrics, models, pairs, report, reward
 
 from .common import RESULTS
 
@@ -61,23 +61,25 @@ CURVE_SHARES = (0.25, 0.5, 0.75, 1.0)  # shares of the train prompts in the prob
 class Bench:
     """The data, the frozen features and the scoring every lever shares (built once)."""
 
-    def __init__(self, profile: str):
+    def __init__(self, profile: str, base: str | None = None):
         self.cfg = cfg = config.load(profile)
+        base = base or cfg.model.name  # the LM the reward model and the frozen features are built on
         self.R = cfg.reward
         config.seed_everything(cfg.seed)
         self.device = models.pick_device()
         t = time.perf_counter()
         self.prefs = data.load_preferences()
-        self.rm, self.tokenizer = reward.load_transformer_rm(cfg.model.name, "topk", self.R.top_k, seed=cfg.seed)
+        self.rm, self.tokenizer = reward.load_transformer_rm(base, "topk", self.R.top_k, seed=cfg.seed)
         self.table = pairs.build_pairs(self.prefs, self.tokenizer, self.R.max_length, seed=cfg.seed)
         votes = data.load_panel_votes()
         pairs.add_vote_splits(self.table, self.prefs, votes)
         pairs.add_vote_splits(self.table, self.prefs, first_k_votes(votes, 4), suffix="_votes_k4")
         self.cache = features.extract(self.rm, self.tokenizer, self.table, self.R.top_k,
-                                      models.resolve(cfg.model.name), self.R.feature_batch_size)
+                                      models.resolve(base), self.R.feature_batch_size)
         self.features_s = time.perf_counter() - t
         self.test, self.val = self.table.splits["test"], self.table.splits["val_votes"]
         self.test_categories = np.array(self.prefs["test"]["category"])[self.test.rows.numpy()]
+        self.refuses = np.array([annotate.refusal_score(t) == 1.0 for t in self.table.responses])
 
     def split(self, k: int) -> pairs.PairSplit:
         return self.table.splits["train_votes" if k == 8 else "train_votes_k4"]
@@ -92,7 +94,11 @@ class Bench:
         return {"val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"],
                 "gold_agreement": test["gold_agreement"], "test_margins": test["margins"],
                 "gold_agreement_by_category": reward.gold_agreement_by(
-                    test["margins"], self.test.gold_chosen - self.test.gold_rejected, self.test_categories)}
+                    test["margins"], self.test.gold_chosen - self.test.gold_rejected, self.test_categories),
+                # the two safety gates of issue 40 (chapter 2): on test pairs where exactly one answer refuses
+                "gates": metrics.refusal_slices(test["margins"], self.test_categories,
+                                                self.refuses[self.test.chosen], self.refuses[self.test.rejected],
+                                                groups=self.test.group.numpy(), n_boot=n_boot, seed=seed)}
 
     def all_rewards(self, reward_fn, batch: int = 32) -> torch.Tensor:
         """The reward of every sequence of the table (for ensembles)."""
@@ -319,15 +325,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--curve", action="store_true", help="also the probe's learning curve in train prompts")
     p.add_argument("--note", default="")
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--base", default=None, help="the LM the reward models are built on (default: model.name; "
+                                                "smollm2-sft: chapter 1's SFT model, as InstructGPT's reward model)")
     args = p.parse_args(argv)
     old = json.loads(args.out.read_text()) if args.out.is_file() else {}
     results = dict(old.get("levers", {})) if args.keep else {}
     todo = [n for n in (args.only or LEVERS) if not (args.keep and n in results)]
     if todo and "probe" not in todo:  # every lever is compared with the probe on the same pairs (seconds)
         todo.insert(0, "probe")
-    b = Bench(args.profile)
+    b = Bench(args.profile, args.base)
     header = {
         "benchmark": "reward_levers", "profile": args.profile, "lora_steps": args.lora_steps,
+        "base": args.base or b.cfg.model.name,
         "features_s": round(b.features_s, 1), "sequences": len(b.table),
         "pairs": {s: len(b.table.splits[s]) for s in ("train", "val", "test", "train_votes", "train_votes_k4")},
         "labels": {s: int(b.table.splits[s].weight.sum()) for s in ("train_votes", "train_votes_k4", "val_votes")},
@@ -354,7 +363,9 @@ def main(argv: list[str] | None = None) -> int:
             row["test_accuracy_minus_probe"] = paired_difference(b, margins, b.probe_margins)
         results[name] = row
         print(f"{name}: val {judge.ci_text(row['val_accuracy'], pct=False)}, test {judge.ci_text(row['test_accuracy'], pct=False)}, "
-              f"gold agreement {judge.ci_text(row['gold_agreement'])}, {row['seconds']:.0f} s", flush=True)
+              f"gold agreement {judge.ci_text(row['gold_agreement'])}, gates: harmful "
+              f"{judge.ci_text(row['gates']['harmful'])}, look-alike {judge.ci_text(row['gates']['lookalike'])}, "
+              f"{row['seconds']:.0f} s", flush=True)
         out = {**header, "levers": results, "machine": {**report.machine(), "note": args.note}}
         args.out.write_text(json.dumps(out, indent=1, default=float))
     if args.curve:

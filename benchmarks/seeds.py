@@ -43,14 +43,14 @@ def run_seed(profile: str, seed: int, chapter_seed: int, gold_control: bool = Fa
     s = train_ppo.prepare(cfg, models.pick_device())
     ckpt = (config.artifacts_dir(profile) / "ppo_checkpoint" if seed == chapter_seed
             else config.artifacts_dir(profile) / "seeds" / f"seed_{seed}" / "ppo_ckpt")
-    out = _train_and_judge(cfg, s, s.reward_fn, ckpt)
+    out = train_and_judge(cfg, s, s.reward_fn, ckpt)
     if gold_control:
         config.seed_everything(seed)
         g = train_ppo.prepare(cfg, models.pick_device())  # a fresh policy from the same start
         norm = judge.stratified(g.prompts, 2 * cfg.ppo.batch_size, seed=1)
         ref = judge.sample(g.ac, norm, g.run, g.tokenizer, seed=1, reference=True, batch_size=cfg.ppo.batch_size)
         gold_fn = judge.gold_reward_fn(g.tokenizer, *judge.reward_normaliser(ref["gold"]))
-        gold = _train_and_judge(cfg, g, gold_fn, config.artifacts_dir(profile) / "seeds" / f"gold_{seed}" / "ppo_ckpt")
+        gold = train_and_judge(cfg, g, gold_fn, config.artifacts_dir(profile) / "seeds" / f"gold_{seed}" / "ppo_ckpt")
         out["gold_control"] = {k: gold[k] for k in ("win_vs_reference", "win_vs_reference_ample_budget",
                                                       "refusal_recall_after", "gold_gain", "train_seconds_this_session")}
         out["reward_model_share_of_gold_gain"] = (out["gold_gain"] / gold["gold_gain"] if gold["gold_gain"] > 0
@@ -58,13 +58,16 @@ def run_seed(profile: str, seed: int, chapter_seed: int, gold_control: bool = Fa
     return out
 
 
-def _train_and_judge(cfg, s, reward_fn, ckpt) -> dict:
+def train_and_judge(cfg, s, reward_fn, ckpt, records: list[dict] | None = None) -> dict:
+    """Train the PPO run `s` (a `train_ppo.prepare` set-up; its `run` the settings) on `reward_fn`, resuming from
+    `ckpt`, and judge it as chapter 4 does on `records` (default: the stratified test prompts)."""
     start = time.perf_counter()
     history = ppo.train(s.ac, s.ids, s.prompts, reward_fn, s.run, s.eos, s.pad, ckpt_dir=ckpt,
                         restart_if_changed=True)
     train_s = time.perf_counter() - start
     P = cfg.ppo
-    recs = judge.stratified(data.preference_prompts("test"), P.eval_prompts, seed=0)
+    recs = records if records is not None else judge.stratified(data.preference_prompts("test"), P.eval_prompts,
+                                                                 seed=0)
     panel = annotate.make_panel(cfg.data.n_annotators, seed=cfg.seed)
     ctl = judge.controls(s.ac, recs, s.run, s.tokenizer, P.eval_samples, long_budget=P.eval_long_tokens,
                          score=s.score, batch_size=max(P.batch_size, 32), panel=panel)

@@ -91,3 +91,12 @@ def test_seeds_takes_the_chapters_run_and_writes_after_every_seed(tmp_path, monk
     (tmp_path / "04.json").write_text(json.dumps({**chapter, "_profile": "ci"}))
     with pytest.raises(SystemExit):
         seeds.main(["--seeds", "0", "--chapter-figures", str(tmp_path / "04.json"), "--out", str(out)])
+
+
+def test_ppo_val_variant_names():
+    from benchmarks import ppo_val
+
+    assert ppo_val.parse_variant("k4 loo e2") == {"samples_per_prompt": 4, "baseline": "loo", "epochs": 2}
+    assert ppo_val.parse_variant("k1 value") == {"samples_per_prompt": 1, "baseline": "value"}
+    with pytest.raises(ValueError, match="unknown part 'fast'"):
+        ppo_val.parse_variant("k4 fast")
