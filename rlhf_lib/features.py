@@ -5,7 +5,8 @@ One forward pass of the frozen base model over every unique (prompt, response) g
   * the hidden states entering the top `k` layers, token by token, for the transformer RM: training
     only the top k layers on these cached states is EXACT (the bottom layers are frozen, so their
     output never changes) and costs k/N of a full forward/backward pass.
-The cache lives in `artifacts/reward_cache/`, keyed by a hash of the model, the texts and the sizes.
+The cache lives in `artifacts/<profile>/reward_cache/` (or the run's output folder), keyed by a hash of the model's
+weights (their bytes, not their size), the texts, their token ids and k.
 """
 
 from __future__ import annotations
@@ -57,13 +58,26 @@ class FeatureCache:
         return models.pad_batch(rows, 0.0, side="left", dtype=dtype)
 
 
-def _key(model_path: str, table: PairTable, top_k: int) -> str:
-    """A short hash of everything the cache depends on: model weights file, token ids, k."""
+def _key(model_path: str, table: PairTable, top_k: int, model=None) -> str:
+    """A short hash of everything the cache depends on, by content: the weights (`models.weights_digest` of the model
+    folder, hashed once per file change; the loaded model's own tensors when there is no local folder, a hub id),
+    the texts, their token ids and k. Weights swapped for others of the same size are another key, not a stale hit."""
     h = hashlib.sha256()
-    weights = Path(model_path) / "model.safetensors"
-    h.update(f"{model_path}|{weights.stat().st_size if weights.is_file() else ''}|{top_k}".encode())
-    h.update(json.dumps(table.input_ids).encode())
+    weights = models.weights_digest(model_path) if model_path else None
+    if weights is None and model is not None:
+        weights = _tensor_digest(model)
+    h.update(f"{weights}|{top_k}".encode())
+    h.update(json.dumps([table.prompts, table.responses, table.input_ids]).encode())
     return h.hexdigest()[:16]
+
+
+def _tensor_digest(model) -> str:
+    """sha256 of a loaded model's tensors (names and bytes), for a model that has no weights file to hash."""
+    h = hashlib.sha256()
+    for name, t in model.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 def response_starts(tokenizer, table: PairTable) -> list[int]:
@@ -78,14 +92,16 @@ def response_starts(tokenizer, table: PairTable) -> list[int]:
 
 @torch.no_grad()
 def extract(model, tokenizer, table: PairTable, top_k: int, model_path: str = "", batch_size: int = 16,
-            cache: bool = True, progress: bool = True) -> FeatureCache:
+            cache: bool = True, progress: bool = True, cache_dir: str | Path | None = None) -> FeatureCache:
     """Run the frozen decoder of `model` (a seq-cls or causal LM) once over every sequence of `table`.
 
     Batches are right-padded: with causal attention, later pads never change earlier tokens, so each
     sequence's states equal those of an unpadded pass. bf16 autocast where the hardware runs it natively
-    (`models.bf16_is_fast`); the cache itself is stored in bf16 either way.
+    (`models.bf16_is_fast`); the cache itself is stored in bf16 either way, in `cache_dir` (default
+    `artifacts/<profile>/reward_cache`; a headless run passes its own output folder), keyed by content (`_key`).
     """
-    path = artifacts_dir() / "reward_cache" / f"features-{_key(model_path, table, top_k)}.safetensors"
+    folder = Path(cache_dir) if cache_dir is not None else artifacts_dir() / "reward_cache"
+    path = folder / f"features-{_key(model_path, table, top_k, model) if cache else 'none'}.safetensors"
     if cache and path.is_file():
         t = load_file(path)
         return FeatureCache(t["pooled"], t["states"], t["offsets"], top_k)

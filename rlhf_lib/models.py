@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import importlib.metadata
 import os
 import shutil
@@ -151,6 +152,37 @@ def convert_gguf(target: Path | None = None) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ loading
+_DIGESTS: dict[tuple, str] = {}  # (path, size, mtime, ctime, inode) -> sha256: each weights file is hashed once
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes, memoised by path, size, times and inode: what identifies a model's weights (two
+    files of one size can hold different weights), at the cost of reading the file once per change (a replaced or
+    rewritten file has a new ctime, which no one can set back)."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 24):
+                h.update(chunk)
+        _DIGESTS[key] = h.hexdigest()
+    return _DIGESTS[key]
+
+
+def weights_digest(folder: str | Path) -> str | None:
+    """sha256 over every `*.safetensors` file of a model folder (sharded or not), or None when `folder` holds none
+    (a hub id, or no folder): the identity of the weights a cache or a checkpoint was made with."""
+    folder = Path(folder) if folder else None
+    files = sorted(folder.glob("*.safetensors")) if folder is not None and folder.is_dir() else []
+    if not files:
+        return None
+    if len(files) == 1:
+        return file_digest(files[0])
+    return hashlib.sha256("".join(f"{f.name}:{file_digest(f)}" for f in files).encode()).hexdigest()
+
+
 def resolve(name: str | None) -> str:
     """The folder or hub id that transformers should load for a model name from the config.
 

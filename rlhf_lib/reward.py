@@ -20,7 +20,6 @@ Two architectures, as in the course text:
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import math
 import time
@@ -690,11 +689,7 @@ def fingerprint(path: str | Path | None = None) -> str:
     weights = Path(path or artifacts_dir() / REWARD_DIR) / "model.safetensors"
     if not weights.is_file():
         raise FileNotFoundError(f"no reward model weights at {weights}")
-    h = hashlib.sha256()
-    with open(weights, "rb") as f:
-        while chunk := f.read(1 << 24):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+    return models.file_digest(weights)[:16]
 
 
 def load_reward_model(path: str | Path | None = None, device: str | None = None, dtype: torch.dtype = torch.float32):

@@ -128,7 +128,7 @@ def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, sour
     # the frozen features: the ffn's and top-k's inputs, and the linear-probe baseline's (LoRA's B = 0: still frozen)
     with state.main_process_first() if state is not None else contextlib.nullcontext():  # main extracts, others read
         cache = features.extract(model, tokenizer, table, r.top_k, models.resolve(cfg.model.name),
-                                 r.feature_batch_size, progress=main_process)
+                                 r.feature_batch_size, progress=main_process, cache_dir=_cache_dir(cfg))
     probe, probe_chosen = features.best_linear_probe(features.layer_features(cache, r.probe_layers), table.splits[tr],
                                                      table.splits[va])
     if arch == "lora":  # reads token ids
@@ -180,6 +180,13 @@ def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, sour
             print("  (--arch ffn: rlhf_lib's own format, ffn.safetensors; a folder transformers loads needs "
                   "--arch topk or lora)")
     return path
+
+
+def _cache_dir(cfg) -> Path | None:
+    """Where a headless run keeps its frozen features: with its outputs (`--output-dir`), not in the repository's
+    artifacts; None (the profile's artifacts) in-process, where `config.load` names no output folder."""
+    out = getattr(cfg, "output_dir", None)
+    return Path(out) / "reward_cache" if out is not None else None
 
 
 def _train_config(r, seed: int, **changes) -> reward.TrainConfig:

@@ -603,6 +603,30 @@ def test_own_reward_models_are_checked(tmp_path, call, error, message):
         call(tmp_path)
 
 
+# ============================================ caches keyed by content: features.extract (train_reward's frozen features)
+IDS.add("cache-weights-replaced-same-size")
+
+
+def test_a_feature_cache_is_keyed_by_the_weights_bytes_not_their_size(tmp_path, tokenizer):
+    """Weights replaced by others of the same size (and the same mtime) are another cache key: the next extract
+    computes the new model's features instead of silently reusing the old model's."""
+    import os
+
+    folder = tmp_path / "base"
+    table = pairs.build_pairs(DatasetDict({"train": Dataset.from_list([ROW])}), tokenizer, 64)
+    first = models.load_tiny_model(seed=0, tokenizer=tokenizer)[0]
+    first.save_pretrained(folder)
+    weights = folder / "model.safetensors"
+    size, mtime = weights.stat().st_size, weights.stat().st_mtime_ns
+    old = features.extract(first, tokenizer, table, 1, str(folder), cache_dir=tmp_path / "cache", progress=False)
+    second = models.load_tiny_model(seed=1, tokenizer=tokenizer)[0]
+    second.save_pretrained(folder)
+    os.utime(weights, ns=(mtime, mtime))
+    assert weights.stat().st_size == size  # the old key (path, size, k) could not tell them apart
+    new = features.extract(second, tokenizer, table, 1, str(folder), cache_dir=tmp_path / "cache", progress=False)
+    assert not torch.equal(old.pooled, new.pooled) and len(list((tmp_path / "cache").glob("features-*"))) == 2
+
+
 # ==================================================================================== the table is complete
 def test_docs_table_lists_every_case():
     """docs/bad_input.md has one row per case id of this module, and no other."""
