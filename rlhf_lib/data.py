@@ -621,13 +621,18 @@ def split_hh(chosen: str, rejected: str, where: str = "record") -> tuple[str | l
 def read_prompt_file(path: str | Path) -> list[dict]:
     """The prompts of a PPO run on your own data: records {"id", "prompt", ...} for `models.chat_prompt_ids`.
 
-    A `.jsonl` file holds one object per line with a `prompt` (the user's words, or a conversation as chat
-    messages ending with the user's turn) and anything else (kept); any other file is text, one prompt per
-    non-blank line. A record without an `id` is named by its file and line. Errors name the file, line and field.
+    The format is read from the content (`file_format`), not the file name: JSON Lines hold one object per line with
+    a `prompt` (the user's words, or a conversation as chat messages ending with the user's turn) and anything else
+    (kept); text is one prompt per non-blank line; a JSON array, gzip, CSV or Parquet file is refused by name. A
+    file named `.jsonl` is read as JSON Lines whatever its first line. A record without an `id` is named by its
+    file and line. Errors name the file, line and field.
     """
     path = Path(path)
     records = []
-    if path.suffix == ".jsonl":
+    if not path.is_file():
+        raise PreferenceDataError(f"{path}: no such file")
+    supported = "supported: JSON Lines, one {\"prompt\": ...} a line, or text, one prompt a line"
+    if _check_format(path, supported) == "jsonl" or path.suffix.lower() == ".jsonl":
         for lineno, rec in _iter_jsonl(path):
             where = f"{path}:{lineno}"
             if not isinstance(rec, dict):
@@ -637,8 +642,6 @@ def read_prompt_file(path: str | Path) -> list[dict]:
             prompt = _prompt(rec["prompt"], where)
             records.append({**rec, "id": str(rec.get("id") or f"{path.name}:{lineno}"), "prompt": prompt})
     else:
-        if not path.is_file():
-            raise PreferenceDataError(f"{path}: no such file")
         for lineno, raw in enumerate(path.read_bytes().splitlines(), 1):
             try:
                 line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").strip()
@@ -690,10 +693,78 @@ def load_panel_votes(source: str | Path | None = None) -> list[dict] | None:
 
 
 # ----------------------------------------------------------------------------------------- JSONL io
+SUPPORTED = ("supported: JSON Lines (one JSON object a line, any file name), a folder of train/val/test.jsonl, "
+             "a folder saved by datasets, or a hub id")
+UNSUPPORTED = {  # what `file_format` recognises but no reader takes: what it is, and how to convert it
+    "gzip": "a gzip-compressed file: decompress it first (`gunzip -k FILE`)",
+    "zip": "a zip archive (or an Excel workbook): unpack it, or save the sheet as JSON Lines",
+    "parquet": "a Parquet file: convert it to JSON Lines "
+               "(`datasets.Dataset.from_parquet('FILE').to_json('FILE.jsonl')`)",
+    "json": "one JSON document (an array, or an object over several lines), not JSON Lines: write one object a "
+            "line (`jq -c '.[]' FILE > FILE.jsonl`)",
+    "csv": "a CSV file: convert it to JSON Lines (`datasets.Dataset.from_csv('FILE').to_json('FILE.jsonl')`)",
+    "cr-jsonl": "JSON Lines whose lines end with a carriage return only (classic Mac): convert the line ends "
+                "(`tr '\\r' '\\n' < FILE > FILE.jsonl`)",
+}
+
+
+JSON_START = re.compile(r'(\{\s*("|\}|$)|\[\s*([\[{"\]\d-]|true|false|null|$))')  # how a JSON line can begin
+
+
+def file_format(path: Path) -> str:
+    """What a data file holds, by its content (never its name): "jsonl", "text" (lines that are not JSON), or one of
+    `UNSUPPORTED` (gzip, zip, parquet, a JSON document, CSV, JSON Lines with carriage-return-only line ends).
+
+    Read from the file's first 64 KB or its first line (the whole file only to tell a JSON document whose first line
+    is "[" or "{" from broken JSON Lines), so a reader can name the format instead of reporting "malformed JSON" on line 1."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    if head[:2] == b"\x1f\x8b":
+        return "gzip"
+    if head[:4] == b"PK\x03\x04":
+        return "zip"
+    if head[:4] == b"PAR1":
+        return "parquet"
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return "text"
+    first = lines[0]
+    if first[0] in "[{" and "\n" not in text and "\r" not in text and len(head) == 1 << 16:  # a long first line
+        with open(path, "rb") as f:
+            first = f.readline().decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+    if first[0] in "[{":
+        try:
+            value = json.loads(first)
+        except json.JSONDecodeError:
+            try:
+                json.loads(path.read_bytes().decode("utf-8-sig"))
+                return "json"
+            except (UnicodeDecodeError, json.JSONDecodeError):  # broken JSON Lines (the reader names the line),
+                return "jsonl" if JSON_START.match(first) else "text"  # or text such as "[Instruction] ..."
+        if isinstance(value, list) and value and all(isinstance(v, dict | str) for v in value):
+            return "json"  # an array of records on one line
+        return "cr-jsonl" if "\r" in text and "\n" not in text and len(lines) > 1 else "jsonl"
+    header = [h.strip().strip('"').lower() for h in first.split(",")]
+    if {"prompt", "chosen", "rejected"} & set(header) and (len(header) > 1 or header == ["prompt"]):
+        return "csv"
+    return "text"
+
+
+def _check_format(path: Path, supported: str = SUPPORTED) -> str:
+    """`file_format(path)`, refused with what the file is and how to convert it when no reader takes it."""
+    kind = file_format(path)
+    if kind in UNSUPPORTED:
+        raise PreferenceDataError(f"{path}: {UNSUPPORTED[kind]} ({supported})")
+    return kind
+
+
 def _iter_jsonl(path: Path, on_error: str = "raise"):
-    """(line number, object) for each non-blank line; errors name the file and line."""
+    """(line number, object) for each non-blank line; errors name the file and line, and a file in a format other
+    than JSON Lines (`file_format`) is refused by name."""
     if not path.is_file():
         raise PreferenceDataError(f"{path}: no such file")
+    _check_format(path)
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
             try:

@@ -6,6 +6,7 @@ wrong (file, line, field, split, row) raised before any deep library call, or a 
 Every case must finish in seconds: a watchdog fails a case that hangs.
 """
 
+import gzip
 import json
 import math
 import re
@@ -568,6 +569,41 @@ PROMPT_FILE_ERRORS = [  # (id, file name, its lines, expected message)
 def test_a_bad_prompt_file_is_named(tmp_path, name, lines, message):
     with pytest.raises(PreferenceDataError, match=message):
         data.read_prompt_file(write(tmp_path / name, lines))
+
+
+FORMAT_ERRORS = [  # (id, file name, its bytes, the reader: "prefs" or "prompts", expected message) -- by content
+    ("format-json-array", "prefs.json", b'[\n {"prompt": "q", "chosen": "a", "rejected": "b"}\n]\n', "prefs",
+     r"prefs\.json: one JSON document \(an array, or an object over several lines\), not JSON Lines"),
+    ("format-gzip", "train.jsonl.gz", gzip.compress(GOOD + b"\n"), "prefs",
+     r"train\.jsonl\.gz: a gzip-compressed file: decompress it first"),
+    ("format-csv", "prefs.csv", b"prompt,chosen,rejected\nq,a,b\n", "prefs", r"prefs\.csv: a CSV file: convert it"),
+    ("format-parquet", "prefs.parquet", b"PAR1" + bytes(64), "prefs", r"prefs\.parquet: a Parquet file: convert it"),
+    ("format-cr-line-ends", "train.jsonl", GOOD + b"\r" + GOOD.replace(b'"b"', b'"c"') + b"\r", "prefs",
+     r"train\.jsonl: JSON Lines whose lines end with a carriage return only"),
+    ("prompts-json-array", "prompts.json", b'[\n  {"prompt": "Question 0?"},\n  {"prompt": "Question 1?"}\n]\n',
+     "prompts", r"prompts\.json: one JSON document .* \(supported: JSON Lines, one \{\"prompt\": \.\.\.\} a line, or text"),
+    ("prompts-gzip", "prompts.txt.gz", gzip.compress(b"Question 0?\n"), "prompts", r"prompts\.txt\.gz: a gzip-compressed"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "reader", "message"), ids(FORMAT_ERRORS))
+def test_an_unsupported_format_is_named_by_content(tmp_path, name, content, reader, message):
+    (tmp_path / name).write_bytes(content)
+    read = data.load_preferences if reader == "prefs" else data.read_prompt_file
+    with pytest.raises(PreferenceDataError, match=message):
+        read(tmp_path / name)
+
+
+IDS.update(["prompts-jsonl-upper-case-extension", "prompts-jsonl-named-txt", "prompts-text-starting-with-bracket"])
+
+
+def test_prompt_files_are_read_by_content_not_by_extension(tmp_path):
+    jsonl = b'{"prompt": "Question 0?"}\n{"prompt": "Question 1?"}\n'
+    for name in ("prompts.JSONL", "prompts.txt"):  # upper-case extension; JSON Lines in a .txt
+        (tmp_path / name).write_bytes(jsonl)
+        assert [r["prompt"] for r in data.read_prompt_file(tmp_path / name)] == ["Question 0?", "Question 1?"]
+    (tmp_path / "own.txt").write_bytes(b"[Instruction] Say hi.\n{curly} text\n")  # text that merely starts with [
+    assert [r["prompt"] for r in data.read_prompt_file(tmp_path / "own.txt")] == ["[Instruction] Say hi.", "{curly} text"]
 
 
 def causal_folder(tmp_path):
