@@ -378,14 +378,49 @@ def fleiss_kappa(labels: np.ndarray, categories=(A, B, TIE)) -> float:
 
 # ------------------------------------------------------------------------------ durable label log
 def append_jsonl(path: str | Path, record: dict) -> None:
-    """Append one JSON line and force it to disk: a label survives a kernel killed right after the click."""
+    """Append one JSON line and force it to disk: a label survives a kernel killed right after the click.
+
+    A torn last line (a write cut by a hard kill or a full disk) is mended first (`_mend_torn_tail`), so the new
+    line starts a line of its own instead of being glued onto the fragment, which would make the whole log unreadable.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, ensure_ascii=False) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
+    line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    with open(path, "a+b") as f:
+        _mend_torn_tail(f, path)
         f.write(line)
         f.flush()
         os.fsync(f.fileno())
+
+
+def _mend_torn_tail(f, path: Path) -> None:
+    """Make a JSONL file opened "a+b" end with a newline: a last line without one is completed when it is whole JSON
+    (a file written by hand) and cut off when it is a fragment (an interrupted write, which no reader can use)."""
+    end = f.seek(0, os.SEEK_END)
+    if end == 0:
+        return
+    f.seek(end - 1)
+    if f.read(1) == b"\n":
+        return
+    start = end
+    while start > 0:  # back to the byte after the last newline, 64 KB at a time
+        step = min(start, 1 << 16)
+        f.seek(start - step)
+        chunk = f.read(step)
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            start = start - step + cut + 1
+            break
+        start -= step
+    f.seek(start)
+    tail = f.read()
+    try:
+        json.loads(tail.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        f.truncate(start)
+        print(f"{path}: dropped a torn last line ({len(tail)} bytes of an interrupted write) before appending")
+    else:
+        f.write(b"\n")
 
 
 class LabelLogError(ValueError):

@@ -100,7 +100,7 @@ def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str |
     seen: set[str] = set()
     for source in (seed_cache, cache):
         if source and Path(source).is_file():
-            for _, rec in _iter_jsonl(Path(source)):
+            for _, rec in _iter_jsonl(Path(source), torn_tail=True):  # appended as sampled: a kill may tear the end
                 same = {key: v for key, v in rec.get("settings", {}).items() if key != "k"} == settings
                 if same and rec["response_id"] not in seen:  # K is not a sampling setting: 4 of 8 are 4 of 4
                     seen.add(rec["response_id"])
@@ -320,7 +320,7 @@ def finished_flags(source: str | Path | None = None) -> dict[tuple[str, str], bo
 
 def _read_flags(path: Path) -> dict[tuple[str, str], bool]:
     flags = {}
-    for lineno, rec in _iter_jsonl(path):
+    for lineno, rec in _iter_jsonl(path, torn_tail=True):  # the build appends to it: a kill may tear its end
         for field in ("prompt_id", "text"):
             if not isinstance(rec.get(field), str):
                 raise PreferenceDataError(f"{path}:{lineno}: field {field!r} must be a string, got {rec.get(field)!r:.60}")
@@ -672,8 +672,7 @@ def load_panel_votes(source: str | Path | None = None) -> list[dict] | None:
     texts: dict[str, str] = {}
     for path in (DATA_DIR / "responses.jsonl", folder / "responses.jsonl"):  # a local build wins
         if path.is_file():
-            with open(path, encoding="utf-8") as f:
-                texts.update({r["response_id"]: r["text"] for r in map(json.loads, filter(str.strip, f))})
+            texts.update({r["response_id"]: r["text"] for _, r in _iter_jsonl(path, torn_tail=True)})
     rows = []
     with open(log, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
@@ -759,17 +758,22 @@ def _check_format(path: Path, supported: str = SUPPORTED) -> str:
     return kind
 
 
-def _iter_jsonl(path: Path, on_error: str = "raise"):
+def _iter_jsonl(path: Path, on_error: str = "raise", torn_tail: bool = False):
     """(line number, object) for each non-blank line; errors name the file and line, and a file in a format other
-    than JSON Lines (`file_format`) is refused by name."""
+    than JSON Lines (`file_format`) is refused by name. `torn_tail`: the file is an append-only log
+    (`annotate.append_jsonl`), whose last line, when it has no newline and does not parse, is an interrupted write
+    and is left out (the next append cuts it off)."""
     if not path.is_file():
         raise PreferenceDataError(f"{path}: no such file")
     _check_format(path)
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
+            torn = torn_tail and not raw.endswith(b"\n")  # only the last line can lack its newline
             try:
                 line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")  # a byte-order mark (Windows) is dropped
             except UnicodeDecodeError as err:
+                if torn:
+                    return
                 if on_error == "skip":
                     yield lineno, None
                     continue
@@ -779,6 +783,8 @@ def _iter_jsonl(path: Path, on_error: str = "raise"):
             try:
                 yield lineno, json.loads(line)
             except json.JSONDecodeError as err:
+                if torn:
+                    return
                 if on_error == "skip":
                     yield lineno, None
                     continue
@@ -786,7 +792,11 @@ def _iter_jsonl(path: Path, on_error: str = "raise"):
 
 
 def _count_lines(path: Path) -> int:
-    return sum(1 for _ in open(path, "rb")) if path.is_file() else 0
+    """Complete (newline-ended) lines of a file: a torn last line is not a record."""
+    if not path.is_file():
+        return 0
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.endswith(b"\n"))
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:

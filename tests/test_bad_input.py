@@ -213,6 +213,35 @@ def test_a_missing_label_log_means_nothing_labelled_yet(tmp_path):
     assert annotate.read_label_log(tmp_path / "none.jsonl") == []
 
 
+IDS.update(["log-torn-then-labelled", "log-last-line-without-newline-then-labelled", "responses-torn-last-line",
+            "responses-torn-then-appended"])
+
+
+def test_a_torn_last_line_is_recovered_across_later_appends(tmp_path, capsys):
+    # log-torn-then-labelled: the next click after a hard kill starts a line of its own; the fragment is cut off
+    log = tmp_path / "labels.jsonl"
+    log.write_bytes(b'{"pair_id": "p1", "label": "A"}\n{"pair_id": "p2", "lab')
+    annotate.append_jsonl(log, annotate.label_record("p3", "B", "me"))
+    assert [r["pair_id"] for r in annotate.read_label_log(log)] == ["p1", "p3"]
+    assert "labels.jsonl: dropped a torn last line (22 bytes of an interrupted write)" in capsys.readouterr().out
+    annotate.append_jsonl(log, annotate.label_record("p4", "A", "me"))  # and stays readable after more labels
+    assert [r["pair_id"] for r in annotate.read_label_log(log)] == ["p1", "p3", "p4"]
+    # log-last-line-without-newline-then-labelled: a whole record without its newline (edited by hand) is kept
+    log.write_bytes(b'{"pair_id": "p1", "label": "A"}')
+    annotate.append_jsonl(log, annotate.label_record("p2", "B", "me"))
+    assert [r["pair_id"] for r in annotate.read_label_log(log)] == ["p1", "p2"]
+    # responses-torn-last-line: the data build's responses.jsonl, cut mid-write, reads without its fragment
+    (tmp_path / "preferences").mkdir()
+    responses = tmp_path / "responses.jsonl"
+    responses.write_bytes(b'{"prompt_id": "a", "text": "x", "finished": true}\n{"prompt_id": "a", "te')
+    flags = data._read_flags(responses)
+    assert flags == {("a", "x"): True}
+    # responses-torn-then-appended: the next sampled response is appended after the fragment is cut off
+    annotate.append_jsonl(responses, {"prompt_id": "b", "text": "y", "finished": False})
+    assert data._read_flags(responses) == {("a", "x"): True, ("b", "y"): False}
+    assert data._count_lines(responses) == 2
+
+
 # ========================================================================= datasets made in code -> build_pairs
 ROW = {"prompt": "q", "chosen": "a", "rejected": "b", "p_chosen": 0.8, "gold_chosen": 1.0, "gold_rejected": 0.0}
 PAIRS_ERRORS = [  # (id, a change to the second row, expected message)
