@@ -357,9 +357,7 @@ def read_preferences(source: str | Path | None = None, on_error: str = "raise"):
         saved = datasets.load_from_disk(str(source))  # a DatasetDict, or one Dataset (its rows become "train")
         return _normalized(saved if isinstance(saved, datasets.DatasetDict) else {"train": saved}, str(source), on_error)
     if source.is_dir():
-        files = {s: source / f"{s}.jsonl" for s in SPLITS if (source / f"{s}.jsonl").is_file()}
-        if not files:
-            raise PreferenceDataError(f"{source}: no train.jsonl / val.jsonl / test.jsonl in this folder")
+        files = split_files(source)
     elif source.is_file():
         files = {"train": source}
     else:
@@ -373,6 +371,30 @@ def read_preferences(source: str | Path | None = None, on_error: str = "raise"):
             raise PreferenceDataError(f"{path}: no preference pairs (the file is empty, or every row was skipped)")
         splits[split] = _as_dataset(rows)
     return datasets.DatasetDict(splits), skipped
+
+
+SPLIT_NAMES = {"train": "train", "val": "val", "validation": "val", "valid": "val", "dev": "val", "test": "test"}
+
+
+def split_files(folder: Path) -> dict[str, Path]:
+    """{split: file} of a folder of JSONL splits: train.jsonl, test.jsonl and the validation split under any of its
+    usual names (val, validation, valid, dev: two of them is an error, not a guess); other .jsonl files are left
+    out with a note."""
+    files: dict[str, Path] = {}
+    for stem, split in SPLIT_NAMES.items():
+        path = folder / f"{stem}.jsonl"
+        if path.is_file():
+            if split in files:
+                raise PreferenceDataError(f"{folder}: both {files[split].name} and {path.name}: which is the {split} "
+                                          f"split? keep one of them in this folder")
+            files[split] = path
+    others = sorted(p.name for p in folder.glob("*.jsonl") if p.stem not in SPLIT_NAMES)
+    if not files:
+        found = f" (it holds {', '.join(others)})" if others else ""
+        raise PreferenceDataError(f"{folder}: no train.jsonl / val.jsonl / test.jsonl in this folder{found}")
+    if others:
+        print(f"{folder}: left out {', '.join(others)}: only train, val (or validation, valid, dev) and test are read")
+    return files
 
 
 def _normalized(raw, name: str, on_error: str):
@@ -453,7 +475,43 @@ def with_splits(dataset, val_fraction: float = 0.1, test_fraction: float = 0.1, 
             at += n
         for s in (*missing, "train"):
             splits[s] = train.select([i for i, k in enumerate(keys) if which.get(k, "train") == s])
-    return datasets.DatasetDict({s: splits[s] for s in SPLITS})
+    out = datasets.DatasetDict({s: splits[s] for s in SPLITS})
+    for split, hits in split_overlap(out).items():
+        if hits:
+            print(f"note: {len(hits)} of the {len(out[split])} {split} pairs are also train pairs (e.g. {split} row "
+                  f"{hits[0][0]} = train row {hits[0][1]}, rows counted from 0): their accuracy measures memory; "
+                  f"remove them from one of the splits")
+    return out
+
+
+MIN_EVAL_PAIRS, MIN_EVAL_PROMPTS = 10, 5  # the fewest for a val / test CI by prompt that says anything
+
+
+def check_eval_splits(dataset) -> None:
+    """Refuse a val or test split too small for a meaningful 95% CI (fewer than `MIN_EVAL_PAIRS` pairs or
+    `MIN_EVAL_PROMPTS` prompts: one pair gives accuracy 1.000 [1.000, 1.000]) before any model loads."""
+    for split in ("val", "test"):
+        if split in dataset:
+            n, prompts = len(dataset[split]), len({prompt_key(p) for p in dataset[split]["prompt"]})
+            if n < MIN_EVAL_PAIRS or prompts < MIN_EVAL_PROMPTS:
+                raise PreferenceDataError(
+                    f"the {split} split has {n} pair(s) from {prompts} prompt(s): too few for a meaningful 95% CI "
+                    f"(at least {MIN_EVAL_PAIRS} pairs from {MIN_EVAL_PROMPTS} prompts): give a larger {split} "
+                    f"split, or leave it out and carve it out of train (--{split}-fraction)")
+
+
+def split_overlap(dataset) -> dict[str, list[tuple[int, int]]]:
+    """{split: [(row, train row), ...]} of the val and test pairs that are also train pairs (the same prompt and the
+    same two answers, in either order): measured there, they score memory, not the reward model. Printed as a note
+    by `with_splits`."""
+    def key(row):
+        return prompt_key(row["prompt"]), *sorted((row["chosen"].strip(), row["rejected"].strip()))
+
+    seen: dict[tuple, int] = {}
+    for i, row in enumerate(dataset["train"]):
+        seen.setdefault(key(row), i)
+    return {split: [(j, seen[k]) for j, row in enumerate(dataset[split]) if (k := key(row)) in seen]
+            for split in ("val", "test") if split in dataset}
 
 
 def read_preference_jsonl(path: str | Path, on_error: str = "raise") -> tuple[list[dict], int]:
@@ -555,12 +613,18 @@ def _is_messages(value) -> bool:
 
 
 def _as_text(value, where: str, field: str) -> str:
-    """An answer as a string: the string itself, or the content of the last (non-system) message of a list."""
+    """An answer as a string: the string itself, or the content of the last (non-system) message of a list, which
+    must be the assistant's (a user turn in chosen / rejected is a dataset whose columns are off by one turn)."""
     if isinstance(value, str):
         return value
     if _is_messages(value):
         turns = [m for m in value if m.get("role") != "system"]
-        content = (turns or value)[-1]["content"]
+        last = (turns or value)[-1]
+        if last.get("role", "assistant") != "assistant":
+            raise PreferenceDataError(f"{where}: field {field!r}: the answer is the last message, and its role is "
+                                      f"{last.get('role')!r}, not 'assistant' (chosen and rejected end with the "
+                                      f"assistant's turn; the user's words belong in 'prompt')")
+        content = last["content"]
         if isinstance(content, str):
             return content
     raise PreferenceDataError(f"{where}: field {field!r} must be a string or a list of messages, "

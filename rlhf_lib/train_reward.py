@@ -84,9 +84,11 @@ def read_data(source: str | Path | None, on_error: str = "raise", fractions: tup
     dataset, skipped = data.read_preferences(source, on_error)
     have = {"val" if name == "validation" else name for name in dataset}
     full = data.with_splits(dataset, *fractions, seed=seed)
+    data.check_eval_splits(full)
     read = {"source": str(source), "rows_read": sum(map(len, dataset.values())) + sum(skipped.values()),
             "bad_rows_skipped": sum(skipped.values()), "pairs": {s: len(full[s]) for s in full},
-            "carved_from_train": [s for s in ("val", "test") if s not in have]}
+            "carved_from_train": [s for s in ("val", "test") if s not in have],
+            "also_in_train": {s: len(hits) for s, hits in data.split_overlap(full).items()}}
     carved = f"; {' and '.join(read['carved_from_train'])} carved out of train by prompt (seed {seed})" \
         if read["carved_from_train"] else ""
     print(f"data {source}: {read['rows_read']} rows read, {read['bad_rows_skipped']} bad rows skipped"

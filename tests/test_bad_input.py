@@ -93,6 +93,11 @@ JSONL_ERRORS = [  # (id, the second line of a file whose first line is good, exp
      r"bad\.jsonl:2: an HH-RLHF dialogue starts with '\\n\\nHuman:', not with 'Hi'"),
     ("jsonl-message-unknown-role", b'{"prompt": [{"role": "bot", "content": "A"}, {"role": "user", "content": "B"}], '
      b'"chosen": "a", "rejected": "b"}', r"bad\.jsonl:2: field 'prompt': message 0 has role 'bot', not one of system"),
+    ("jsonl-user-turn-as-chosen", b'{"prompt": "q", "chosen": [{"role": "user", "content": "a"}], "rejected": "b"}',
+     r"bad\.jsonl:2: field 'chosen': the answer is the last message, and its role is 'user', not 'assistant'"),
+    ("jsonl-user-turn-as-rejected-implicit-prompt", b'{"chosen": [{"role": "user", "content": "q"}, {"role": '
+     b'"assistant", "content": "a"}], "rejected": [{"role": "user", "content": "q"}, {"role": "user", "content": "b"}]}',
+     r"bad\.jsonl:2: field 'rejected': the answer is the last message, and its role is 'user'"),
     ("jsonl-prompt-ends-with-assistant", b'{"prompt": [{"role": "user", "content": "A"}, {"role": "assistant", '
      b'"content": "B"}], "chosen": "a", "rejected": "b"}',
      r"bad\.jsonl:2: field 'prompt': a conversation must end with the user's turn"),
@@ -117,6 +122,10 @@ LOADER_ERRORS = [  # (id, what to write, the source given to load_preferences, o
      r"train\.jsonl: no preference pairs \(the file is empty, or every row was skipped\)"),
     ("load-folder-without-splits", {"notes.txt": [b"hi"]}, ".", "raise", r"no train\.jsonl / val\.jsonl / test\.jsonl"),
     ("load-missing-file", {}, "nope.jsonl", "raise", r"nope\.jsonl: no such file or folder"),
+    ("load-val-and-validation", {"p/train.jsonl": [GOOD], "p/val.jsonl": [GOOD], "p/validation.jsonl": [GOOD]}, "p",
+     "raise", r"p: both val\.jsonl and validation\.jsonl: which is the val split\?"),
+    ("load-folder-of-other-names", {"p/pairs.jsonl": [GOOD]}, "p", "raise",
+     r"p: no train\.jsonl / val\.jsonl / test\.jsonl in this folder \(it holds pairs\.jsonl\)"),
     ("load-typo-in-local-folder", {"prefs/train.jsonl": [GOOD]}, "prefs/train.jsonll", "raise",
      r"prefs/train\.jsonll: no such file or folder"),
 ]
@@ -549,6 +558,39 @@ def test_a_bad_row_of_a_saved_dataset_is_named_and_can_be_skipped(tmp_path):
         data.load_preferences(tmp_path / "saved")
     dataset, skipped = data.read_preferences(tmp_path / "saved", on_error="skip")
     assert len(dataset["train"]) == 1 and sum(skipped.values()) == 1
+
+
+IDS.update(["load-validation-file", "splits-test-also-in-train", "splits-val-too-small", "splits-test-too-few-prompts"])
+
+
+def test_validation_file_overlap_and_split_sizes(tmp_path, capsys):
+    rows = [{"prompt": f"q{i}", "chosen": f"a{i}", "rejected": "b"} for i in range(30)]
+    lines = [json.dumps(r) for r in rows]
+    # load-validation-file: validation.jsonl beside train.jsonl is the val split (was ignored: val carved from train)
+    folder = tmp_path / "prefs"
+    folder.mkdir()
+    write(folder / "train.jsonl", lines[:20])
+    write(folder / "validation.jsonl", lines[20:])
+    write(folder / "notes.jsonl", ['{"x": 1}'])
+    dataset, _ = data.read_preferences(folder)
+    assert len(dataset["val"]) == 10 and "left out notes.jsonl" in capsys.readouterr().out
+    # splits-test-also-in-train: a test pair that is a train pair (answers swapped too) is flagged, by split and row
+    swapped = {**rows[3], "chosen": "b", "rejected": "a3"}
+    split = data.with_splits(DatasetDict({"train": Dataset.from_list(rows[:20]), "val": Dataset.from_list(rows[20:]),
+                                          "test": Dataset.from_list([rows[25], swapped] + rows[26:])}))
+    note = capsys.readouterr().out
+    assert "1 of the 10 val pairs are also train pairs" not in note and "2 of the 6 test pairs" not in note
+    assert "note: 1 of the 6 test pairs are also train pairs (e.g. test row 1 = train row 3" in note
+    assert data.split_overlap(split) == {"val": [], "test": [(1, 3)]}
+    # splits-val-too-small: a val split of one pair is refused before any model loads (was "95% CI [1.000, 1.000]")
+    write(folder / "validation.jsonl", lines[20:21])
+    with pytest.raises(PreferenceDataError, match=r"the val split has 1 pair\(s\) from 1 prompt\(s\): too few for a "
+                                                   r"meaningful 95% CI \(at least 10 pairs from 5 prompts\)"):
+        train_reward.read_data(folder)
+    # splits-test-too-few-prompts: many pairs but from 2 prompts
+    few = [{"prompt": f"t{i % 2}", "chosen": f"c{i}", "rejected": "d"} for i in range(12)]
+    with pytest.raises(PreferenceDataError, match=r"the test split has 12 pair\(s\) from 2 prompt\(s\): too few"):
+        data.check_eval_splits(DatasetDict({"train": Dataset.from_list(rows), "test": Dataset.from_list(few)}))
 
 
 def one_prompt(n=3):
