@@ -58,23 +58,26 @@ def main(argv=None) -> int:
     p.add_argument("--profile", default="cpu", choices=config.PROFILES)
     p.add_argument("--variants", nargs="+", default=["k1 value", "k4 value", "k4 loo"])
     p.add_argument("--gold", action="store_true", help="also train each variant on the gold utility (the control)")
+    p.add_argument("--gold-only", action="store_true", help="only the gold-as-reward control of each variant")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override, as train_ppo")
     p.add_argument("--note", default="", help="what else ran on the machine")
     args = p.parse_args(argv)
     cfg = launch.load_run(args.profile, args.set, None)
     out = RESULTS / "ppo_val.json"
-    runs = []
-    for name in args.variants:
-        for gold in (False, True) if args.gold else (False,):
-            print(f"[ppo_val] {name}{' (gold)' if gold else ''} ...", flush=True)
-            runs.append(run_variant(cfg, name, gold))
-            r = runs[-1]
-            print(f"[ppo_val] {r['variant']}: vs reference {judge.ci_text(r['win_vs_reference'])}, vs ample "
-                  f"{judge.ci_text(r['win_vs_reference_ample_budget'])}, vs brevity "
-                  f"{judge.ci_text(r['win_vs_brevity_baseline'])}, refusal recall "
-                  f"{judge.ci_text(r['refusal_recall_after'])}, {r['train_seconds_this_session']:.0f} s", flush=True)
-            out.write_text(json.dumps({"benchmark": "ppo_val", "profile": cfg.profile, "overrides": args.set,
-                                       "runs": runs, "note": args.note}, indent=2, default=float) + "\n")
+    todo = [(name, gold) for name in args.variants
+            for gold in ((True,) if args.gold_only else (False, True) if args.gold else (False,))]
+    runs = json.loads(out.read_text())["runs"] if out.is_file() else []  # earlier variants are kept, reruns replace
+    runs = [r for r in runs if r["variant"] not in {n + (" (gold as reward)" if g else "") for n, g in todo}]
+    for name, gold in todo:
+        print(f"[ppo_val] {name}{' (gold)' if gold else ''} ...", flush=True)
+        runs.append({**run_variant(cfg, name, gold), "overrides": args.set, "note": args.note})
+        r = runs[-1]
+        print(f"[ppo_val] {r['variant']}: vs reference {judge.ci_text(r['win_vs_reference'])}, vs ample "
+              f"{judge.ci_text(r['win_vs_reference_ample_budget'])}, vs brevity "
+              f"{judge.ci_text(r['win_vs_brevity_baseline'])}, refusal recall "
+              f"{judge.ci_text(r['refusal_recall_after'])}, {r['train_seconds_this_session']:.0f} s", flush=True)
+        out.write_text(json.dumps({"benchmark": "ppo_val", "profile": cfg.profile, "runs": runs},
+                                  indent=2, default=float) + "\n")
     return 0
 
 

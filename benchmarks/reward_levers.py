@@ -53,6 +53,12 @@ LEVERS = {  # name: what it changes, against the row it should be read against
     "probe_prompt": "a prompt-conditioned probe: the probe's features times the top m principal components of the "
                     "prompt's mean state (a bilinear reward), m and C chosen on val",
     "probe_by_category": "diagnostic: one probe per prompt category (told the category, which no reward model is)",
+    "ffn_prompt": "chapter 2's FFN on the response features concatenated with the prompt's mean state (standardised), "
+                  "so its hidden layer can learn interactions: a refusal is good after a harmful prompt, bad after a "
+                  "look-alike",
+    "ffn_prompt_pcs": "the same, the prompt given as its top 32 principal components (fewer inputs to memorise "
+                      "230 train prompts by)",
+    "ffn_prompt_ensemble": "mean of 5 FFN + prompt models (seeds)",
 }
 PROMPT_PCS = (2, 4, 8)
 CURVE_SHARES = (0.25, 0.5, 0.75, 1.0)  # shares of the train prompts in the probe's learning curve
@@ -250,6 +256,44 @@ def lever_probe_prompt(b: Bench) -> dict:
     return {**b.score(r), "chosen": {"layer": b.probe_chosen["layer"], "prompt_pcs": chosen["layer"], "C": chosen["C"]}}
 
 
+def lever_ffn_prompt(b: Bench, pcs: int | None = None, seeds: int = 1) -> dict:
+    R = b.R
+    seen = b.split(8).seqs()
+    prompt = prompt_states(b)
+    prompt = (prompt - prompt[seen].mean(0)) / (prompt[seen].std(0) + 1e-5)
+    if pcs:
+        _, _, vt = torch.linalg.svd(prompt[seen], full_matrices=False)
+        prompt = prompt @ vt[:pcs].T
+        prompt = prompt / prompt[seen].std(0)
+    x = b.cache.features(R.ffn_layer, "both")
+    x = torch.cat([x, prompt * x.std()], 1)  # (S, 2·2H + H): the prompt block on the features' scale
+    nets = [features.train_ffn(x, b.split(8), b.val, R.ffn_hidden, R.ffn_lr, R.ffn_epochs, R.batch_size,
+                               10 * R.patience, seed=b.cfg.seed + i, desc=f"FFN + prompt, seed {i}")[0]
+            for i in range(seeds)]
+    model = nets[0] if seeds == 1 else reward.EnsembleRM(nets)
+    return {**b.score(reward_fn=features.feature_reward_fn(model, x)), "safety_prompts": harmful_vs_lookalike(b, prompt)}
+
+
+def harmful_vs_lookalike(b: Bench, prompt: torch.Tensor) -> dict:
+    """Diagnostic: can a linear read of the prompt's mean state tell a harmful request from a look-alike? Logistic
+    regression fitted on the train prompts of the two categories, accuracy on the val and test ones."""
+    from sklearn.linear_model import LogisticRegression
+    category = {p["prompt"]: (p["category"], p["split"]) for p in data.load_prompts()}
+    rows = {}
+    for i, pr in enumerate(b.table.prompts):
+        cat, split = category[models.chat_messages(pr)[-1]["content"]]
+        if cat in ("harmful", "lookalike"):
+            rows.setdefault(pr, (i, cat, split))
+    out = {}
+    train = [(i, c) for i, c, s in rows.values() if s == "train"]
+    clf = LogisticRegression(C=0.1, max_iter=2000).fit(prompt[[i for i, _ in train]].numpy(),
+                                                       [c == "harmful" for _, c in train])
+    for split in ("train", "val", "test"):
+        held = [(i, c) for i, c, s in rows.values() if s == split]
+        out[split] = float(clf.score(prompt[[i for i, _ in held]].numpy(), [c == "harmful" for _, c in held]))
+    return out
+
+
 def lever_probe_by_category(b: Bench) -> dict:
     """The probe's features times a one-hot of the prompt's category: a probe per category, sharing nothing."""
     category = {p["prompt"]: p["category"] for p in data.load_prompts()}
@@ -305,6 +349,8 @@ def run(name: str, b: Bench, lora_steps: int) -> dict:
         "lora_plus_probe": lambda: lever_lora_plus_probe(b),
         "logprob": lambda: lever_logprob(b), "probe_logprob": lambda: lever_probe_logprob(b),
         "probe_prompt": lambda: lever_probe_prompt(b), "probe_by_category": lambda: lever_probe_by_category(b),
+        "ffn_prompt": lambda: lever_ffn_prompt(b), "ffn_prompt_pcs": lambda: lever_ffn_prompt(b, pcs=32),
+        "ffn_prompt_ensemble": lambda: lever_ffn_prompt(b, seeds=5),
     }[name]()
 
 
