@@ -12,6 +12,7 @@ A profile is chosen once per process: `RLHF_PROFILE` (ci | cpu | gpu | gpu-smoke
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from pathlib import Path
@@ -217,6 +218,41 @@ GPU_CHOICES = (
 )
 
 
+# The range of a numeric row's values, checked on every override (`--set`, a run file, `config.load(**overrides)`)
+# before anything loads: (kind, lowest, highest), kind "int" (an integer: 1.5 and 2.0 are refused) or "num" (a finite
+# number); a lowest of "0+" means above zero; None: unbounded; "layers" (highest): the model's number of decoder
+# layers (`model_layers`). A row not listed here: an integer >= 1 where the table holds integers, a number > 0 where
+# it holds other numbers. The table's own values always lie in these ranges (tests/test_config.py).
+RANGES: dict[str, tuple] = {
+    "sft.seed": ("int", 0, None),
+    "data.samples_per_prompt": ("int", 2, None),       # a pair needs two answers
+    "data.top_p": ("num", "0+", 1),
+    "reward.top_k": ("int", 1, "layers"),               # of model.name, the reward model's base
+    "reward.ffn_layer": ("int", 0, "layers"),           # 0 = the embeddings
+    "reward.epochs": ("num", "0+", None),              # a fraction is part of an epoch (reward.TrainConfig)
+    "reward.ffn_epochs": ("num", "0+", None),
+    "metrics.overfit_frac": ("num", "0+", 1),
+    "metrics.refine_seed_frac": ("num", "0+", 1),
+    "ppo.lora_layers": ("int", 0, "layers"),            # of model.policy; 0 (like None) = every layer
+    "ppo.beta": ("num", 0, None),                       # 0: no KL penalty
+    "apps.img_missing_eos_penalty": ("num", None, None),
+    "apps.img_beta": ("num", 0, None),
+    "apps.mus_beta": ("num", 0, None),
+    "beyond.rloo_group": ("int", 2, None),              # leave-one-out needs another answer
+    "apps.iter_lm_samples": ("int", 2, None),
+}
+CHOICES = {"reward.arch": ("topk", "lora"), "ppo.baseline": ("value", "loo"), "ppo.sampler": ("decode", "generate")}
+SMOLLM2_LAYERS = 30  # decoder layers of the course's model (SmolLM2-135M) and of its SFT model
+
+
+class SettingError(ValueError):
+    """A setting outside its row's kind or range; `key` names the row (the command line says where it came from)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
 def detect_profile() -> str:
     """The profile named by RLHF_PROFILE, else one guessed from the environment and hardware."""
     name = os.environ.get("RLHF_PROFILE", "").strip().lower()
@@ -247,6 +283,10 @@ def load(profile: str | None = None, **overrides) -> SimpleNamespace:
             raise KeyError(f"override {dotted!r} is not in rlhf_lib.config.TABLE")
         _check_override(dotted, value)
         values[dotted] = value
+    changed = {key.replace("__", ".") for key in overrides}
+    for dotted in changed:
+        _check_range(dotted, values[dotted], values)
+    _check_together(values, changed)
     seed = os.environ.get("RLHF_SEED", "0").strip()
     if not seed.lstrip("-").isdigit():
         raise ValueError(f"RLHF_SEED={seed!r} is not an integer")
@@ -265,11 +305,88 @@ def _check_override(dotted: str, value) -> None:
     numeric = kinds <= {int, float}
     if value is None:
         if None not in TABLE[dotted]:
-            raise ValueError(f"override {dotted}=None: this setting needs a value (the table has {TABLE[dotted]})")
+            raise SettingError(dotted, f"override {dotted}=None: this setting needs a value (the table has "
+                                       f"{TABLE[dotted]})")
     elif numeric and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise ValueError(f"override {dotted}={value!r}: expected a number like the table's {TABLE[dotted]}")
+        raise SettingError(dotted, f"override {dotted}={value!r}: expected a number like the table's {TABLE[dotted]}")
     elif kinds == {str} and not isinstance(value, str):
-        raise ValueError(f"override {dotted}={value!r}: expected a string like the table's {TABLE[dotted]}")
+        raise SettingError(dotted, f"override {dotted}={value!r}: expected a string like the table's {TABLE[dotted]}")
+    elif kinds == {tuple} and (not isinstance(value, list | tuple) or not value
+                               or any(isinstance(v, bool) or not isinstance(v, int | float) for v in value)):
+        raise SettingError(dotted, f"override {dotted}={value!r}: expected a non-empty list of numbers like the "
+                                   f"table's {TABLE[dotted]}")
+
+
+def value_range(dotted: str) -> tuple:
+    """(kind, lowest, highest) of a numeric row: its `RANGES` entry, else an integer >= 1 where the table holds
+    integers only and a number > 0 otherwise."""
+    if dotted in RANGES:
+        return RANGES[dotted]
+    ints = all(isinstance(v, int) for v in TABLE[dotted] if v is not None)
+    return ("int", 1, None) if ints else ("num", "0+", None)
+
+
+def model_layers(name) -> int | None:
+    """Decoder layers of a model named in the table (the course's model, its SFT model, or a local folder, read from
+    its config.json without loading weights); None when unknown without loading it (a hub id)."""
+    if name in ("smollm2", "smollm2-sft", None, ""):
+        return SMOLLM2_LAYERS
+    path = Path(str(name)) / "config.json"
+    if path.is_file():
+        import json
+
+        try:
+            return int(json.loads(path.read_text()).get("num_hidden_layers"))
+        except (ValueError, TypeError):
+            return None
+    return None
+
+
+def _check_range(dotted: str, value, values: dict) -> None:
+    """An override lies in its row's range (`value_range`, `CHOICES`): refused up front, naming the row, the value
+    and the range, instead of failing after a model loaded or training ran (or running 0 steps without a word)."""
+    if all(isinstance(v, bool) for v in TABLE[dotted] if v is not None):  # a switch
+        if value is not None and not isinstance(value, bool):
+            raise SettingError(dotted, f"override {dotted}={value!r}: must be true or false")
+        return
+    if value is None or isinstance(value, str):
+        if isinstance(value, str) and dotted in CHOICES and value not in CHOICES[dotted]:
+            raise SettingError(dotted, f"override {dotted}={value!r}: must be one of {', '.join(CHOICES[dotted])}")
+        return
+    if isinstance(value, list | tuple):  # a list row (sweeps, layers): each value at least 0
+        bad = [v for v in value if not math.isfinite(v) or v < 0]
+        if bad:
+            raise SettingError(dotted, f"override {dotted}={value!r}: every value must be a finite number >= 0")
+        return
+    kind, lo, hi = value_range(dotted)
+    if hi == "layers":
+        hi = model_layers(values["model.policy" if dotted.startswith("ppo.") else "model.name"])
+    allowed = ("an integer" if kind == "int" else "a finite number") + \
+        (" > 0" if lo == "0+" else f" >= {lo}" if lo is not None else "") + (f" and <= {hi}" if hi is not None else "")
+    if hi is not None and dotted in RANGES and RANGES[dotted][2] == "layers":
+        allowed += f" (the model has {hi} decoder layers)"
+    ok = math.isfinite(value) and (kind == "num" or isinstance(value, int)) and \
+        (lo is None or (value > 0 if lo == "0+" else value >= lo)) and (hi is None or value <= hi)
+    if not ok:
+        raise SettingError(dotted, f"override {dotted}={value!r}: must be {allowed} (the table has {TABLE[dotted]})")
+
+
+def _check_together(values: dict, changed: set) -> None:
+    """The rows that must agree with each other (PPO's batch shape), checked when an override touches one of them:
+    what `ppo.train` would refuse only after the model loaded and the reference was sampled."""
+    rows = ("ppo.batch_size", "ppo.minibatch_size", "ppo.samples_per_prompt", "ppo.baseline")
+    if not changed & set(rows):
+        return
+    batch, mini, k, baseline = (values[r] for r in rows)
+    if batch % mini:
+        raise SettingError("ppo.minibatch_size", f"ppo.minibatch_size={mini} must divide ppo.batch_size={batch} "
+                                                 f"(episodes per gradient step, out of each rollout's)")
+    if batch % k:
+        raise SettingError("ppo.samples_per_prompt", f"ppo.samples_per_prompt={k} must divide ppo.batch_size={batch} "
+                                                     f"(each prompt's answers are drawn together)")
+    if baseline == "loo" and k < 2:
+        raise SettingError("ppo.baseline", f"ppo.baseline='loo' needs ppo.samples_per_prompt >= 2 (got {k}): the "
+                                           f"leave-one-out baseline is the other answers to the same prompt")
 
 
 def table_rows() -> list[tuple]:

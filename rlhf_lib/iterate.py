@@ -290,7 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--record", action="store_true", help=f"also write the reference results file {REFERENCE}")
     p.add_argument("--note", default=None, help="the conditions of the run, recorded with it (e.g. '2 free cores')")
     args = p.parse_args(argv)
-    cfg = launch.load_run(args.config, args.set, args.output_dir)
+    try:  # settings and paths are refused before a model loads
+        cfg = launch.load_run(args.config, args.set, args.output_dir)
+        launch.check_writable(cfg.output_dir / "iterate_lm", "--output-dir")
+    except (ValueError, FileNotFoundError) as err:
+        p.error(str(err))
     out = cfg.output_dir / "iterate_lm"
     out.mkdir(parents=True, exist_ok=True)
     res = run(cfg, out)

@@ -15,7 +15,11 @@ it is a single process and nothing is initialised.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import json
+import os
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -77,19 +81,72 @@ def load_run(spec: str | None, sets: list[str] = (), output_dir: str | None = No
     elif spec:
         run = {"profile": spec.lower()}
     overrides = dict(run.get("overrides", {}))
+    from_set = set()
     for item in sets:
         key, eq, value = item.partition("=")
         if not eq:
             raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set ppo.steps=4")
         overrides[key.strip()] = _parse_value(value.strip())
+        from_set.add(key.strip())
     try:
         cfg = config.load(run.get("profile"), **{k.replace(".", "__"): v for k, v in overrides.items()})
     except (KeyError, ValueError) as err:
-        raise ValueError(f"{source}: {err.args[0] if err.args else err}") from err
+        where = "--set" if getattr(err, "key", None) in from_set else source
+        raise ValueError(f"{where}: {err.args[0] if err.args else err}") from err
     out = output_dir or run.get("output_dir")
-    cfg.output_dir = Path(out) if out else config.artifacts_dir(cfg.profile)
-    cfg.output_dir.mkdir(parents=True, exist_ok=True)
+    cfg.output_dir = output_folder(out, "--output-dir") if out else config.artifacts_dir(cfg.profile)
     return cfg
+
+
+def output_folder(path: str | Path, option: str) -> Path:
+    """`path` as a folder a run can write to, created now (its parents too), so that a file in the way or a folder
+    without write permission is refused before anything loads, not after training. A folder created here is removed
+    at exit when the run left it empty (it failed before writing anything)."""
+    path = Path(path)
+    check_writable(path, option)
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    if created:
+        atexit.register(_remove_if_empty, path)
+    return path
+
+
+def check_writable(path: str | Path, option: str) -> None:
+    """Refuse a path a run could not write a folder to: an existing file, a file among its parents, or a folder
+    without write permission. Raises ValueError naming the option, the path and the cause."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path}: is a file, not a folder; name a folder (it is created if missing)")
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{option} {path}: {parent} is a file, so no folder can be made under it")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: {parent} is not writable (permissions)")
+
+
+def save_or_rescue(save, path: str | Path, what: str) -> Path:
+    """`save(path)`, and when writing there still fails (a disk filled, a folder removed during training), `save` into
+    a fresh folder under the profile's artifacts (else the system's temporary folder), saying where: a trained model
+    is never lost to a save error. Returns where it went."""
+    try:
+        return save(Path(path))
+    except OSError as err:
+        try:
+            parent = config.artifacts_dir() / "rescued"
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            parent = None
+        rescue = Path(tempfile.mkdtemp(prefix=f"{Path(path).name}-", dir=parent))
+        saved = save(rescue)
+        print(f"could not write {what} to {path} ({err.strerror or err}); saved it to {saved} instead", flush=True)
+        return saved
+
+
+def _remove_if_empty(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.rmdir()  # only ever removes an empty folder
 
 
 def process_state():

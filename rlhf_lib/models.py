@@ -136,8 +136,9 @@ def convert_gguf(target: Path | None = None) -> Path:
     if (target / "model.safetensors").is_file() and (target / "tokenizer.json").is_file():
         return target
     src = gguf_path()
-    tokenizer = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
-    model = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name, trust_remote_code=False)
+    model = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name, dtype=torch.float32,
+                                                 trust_remote_code=False)
     # The weights are plain fp32 tensors now; drop the GGUF marker that forbids saving them.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
@@ -201,7 +202,7 @@ def resolve(name: str | None) -> str:
 
 def load_tokenizer(name: str | None = SMOLLM2):
     """Tokenizer with its chat template; left padding so batched sampling lines prompts up at the end."""
-    tokenizer = AutoTokenizer.from_pretrained(resolve(name))
+    tokenizer = AutoTokenizer.from_pretrained(resolve(name), trust_remote_code=False)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -217,7 +218,7 @@ def load_model(name: str | None = SMOLLM2, device: str | torch.device | None = N
     device = pick_device(device) if not isinstance(device, torch.device) else device
     dtype = dtype or pick_dtype(device)
     path = resolve(name)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=True)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=True, trust_remote_code=False)
     model.to(device).eval()
     contiguous_head(model)
     tokenizer = load_tokenizer(name)

@@ -692,14 +692,10 @@ def fingerprint(path: str | Path | None = None) -> str:
     return models.file_digest(weights)[:16]
 
 
-def load_reward_model(path: str | Path | None = None, device: str | None = None, dtype: torch.dtype = torch.float32):
-    """(model, tokenizer) of the reward model saved at `path` (default: chapter 2's artifact), in `dtype`.
-
-    Later chapters load it through `train_reward.load_or_train()`, which trains a small one first when it is missing.
-    bf16 halves the bytes each score reads; benchmarks/reward_bf16.py measures what it changes in the rewards.
-    """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
+def check_reward_folder(path: str | Path | None = None) -> Path:
+    """The folder of a reward model `load_reward_model` can load, checked from its files alone (no weights read),
+    so that a command line refuses a wrong `--reward-model` before it loads the policy: not an ffn folder, weights in
+    safetensors, a sequence-classification config with one label, and no custom code (`auto_map`: never run)."""
     path = Path(path or artifacts_dir() / REWARD_DIR)
     if (path / "ffn.safetensors").is_file():
         raise ValueError(f"{path} holds a feedforward reward model (`--arch ffn`, rlhf_lib's own format on frozen "
@@ -713,8 +709,24 @@ def load_reward_model(path: str | Path | None = None, device: str | None = None,
     if not kind[0].endswith("ForSequenceClassification") or len(cfg.get("id2label") or {0: ""}) != 1:
         raise ValueError(f"{path / 'config.json'}: architectures {kind} with {len(cfg.get('id2label') or {})} label(s) "
                          f"is not a reward model (a ...ForSequenceClassification with num_labels=1)")
-    model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True, dtype=dtype)
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    if cfg.get("auto_map"):
+        raise ValueError(f"{path / 'config.json'}: the model asks to run its own code (auto_map "
+                         f"{sorted(cfg['auto_map'])}); rlhf_lib never runs a model's code: use a standard architecture")
+    return path
+
+
+def load_reward_model(path: str | Path | None = None, device: str | None = None, dtype: torch.dtype = torch.float32):
+    """(model, tokenizer) of the reward model saved at `path` (default: chapter 2's artifact), in `dtype`.
+
+    Later chapters load it through `train_reward.load_or_train()`, which trains a small one first when it is missing.
+    bf16 halves the bytes each score reads; benchmarks/reward_bf16.py measures what it changes in the rewards.
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    path = check_reward_folder(path)
+    model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True, dtype=dtype,
+                                                               trust_remote_code=False)
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     model.config.pad_token_id = tokenizer.pad_token_id
     model.to(models.pick_device(device)).eval()
     return model, tokenizer

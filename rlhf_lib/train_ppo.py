@@ -131,10 +131,21 @@ def main(argv: list[str] | None = None) -> int:
                    help="prompts to train on: JSONL ({\"prompt\": text or chat messages}) or text, one per line "
                         "(default: the course's train prompts)")
     args = p.parse_args(argv)
-    cfg = launch.load_run(args.config, args.set, args.output_dir)
-    out = cfg.output_dir
-    if args.reward_model and not args.output_dir:  # keep chapter 4's run (and its checkpoint) apart from yours
-        out = cfg.output_dir / f"ppo-{Path(args.reward_model.rstrip('/')).name}"
+    try:  # a user's mistake is refused here, before a model loads: settings, paths, the reward model, the prompts
+        cfg = launch.load_run(args.config, args.set, args.output_dir)
+        out = cfg.output_dir
+        if args.reward_model and not args.output_dir:  # keep chapter 4's run (and its checkpoint) apart from yours
+            out = cfg.output_dir / f"ppo-{Path(args.reward_model.rstrip('/')).name}"
+        for name in ("ppo_policy", "ppo_ckpt"):
+            launch.check_writable(out / name, "--output-dir")
+        if (out / "ppo_history.json").is_dir():
+            raise ValueError(f"--output-dir: {out / 'ppo_history.json'} is a folder; the run writes a file there")
+        if args.reward_model:
+            reward.check_reward_folder(args.reward_model)
+        if args.prompts:
+            data.read_prompt_file(args.prompts)
+    except (ValueError, FileNotFoundError) as err:
+        p.error(str(err))
     state = launch.process_state()
     config.seed_everything(cfg.seed)
     s = prepare(cfg, state.device, state, reward_model=args.reward_model, prompts=args.prompts)
@@ -145,10 +156,14 @@ def main(argv: list[str] | None = None) -> int:
         info = {"profile": cfg.profile, "processes": state.num_processes, "seconds": seconds,
                 "reward_model": str(args.reward_model or "chapter 2's"), "prompts": str(args.prompts or "the course's"),
                 "reward_norm": list(s.reward_norm), "final": history[-1] if history else None}
-        save_policy(s.ac, s.tokenizer, out / "ppo_policy", info)
-        (out / "ppo_history.json").write_text(json.dumps(history, indent=1))
+        saved = launch.save_or_rescue(lambda path: save_policy(s.ac, s.tokenizer, path, info), out / "ppo_policy",
+                                      "the PPO policy")
+        try:
+            (out / "ppo_history.json").write_text(json.dumps(history, indent=1))
+        except OSError:
+            (saved / "ppo_history.json").write_text(json.dumps(history, indent=1))
         print(f"{len(history)} PPO steps on {state.num_processes} process(es) in {seconds:.0f} s; "
-              f"policy saved to {out / 'ppo_policy'}")
+              f"policy saved to {saved}")
     state.wait_for_everyone()
     return 0
 

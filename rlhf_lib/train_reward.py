@@ -62,15 +62,22 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.engine == "trl" and args.arch != "topk":
         p.error("--engine trl trains the topk arch only (TRL's RewardTrainer on the cached states)")
-    cfg = launch.load_run(args.config, args.set, args.output_dir)
+    name = reward.REWARD_DIR if args.data is None else f"{reward.REWARD_DIR}-{Path(args.data.rstrip('/')).stem}"
+    try:  # settings and paths are refused here, before anything loads (the data: first thing in train_and_save)
+        cfg = launch.load_run(args.config, args.set, args.output_dir)
+        save = Path(args.save) if args.save else cfg.output_dir / name
+        launch.check_writable(save, "--save")
+    except (ValueError, FileNotFoundError) as err:
+        p.error(str(err))
     state = launch.process_state()
     if args.engine == "ours" and state.num_processes > 1:
         raise SystemExit("--engine ours is the single-process loop of chapter 2; launch several processes with "
                          "--engine trl (TRL's RewardTrainer is data parallel under accelerate)")
-    name = reward.REWARD_DIR if args.data is None else f"{reward.REWARD_DIR}-{Path(args.data.rstrip('/')).stem}"
-    train_and_save(cfg, Path(args.save) if args.save else cfg.output_dir / name, args.engine, state,
-                   source=args.data, arch=args.arch, on_error=args.on_error,
-                   fractions=(args.val_fraction, args.test_fraction))
+    try:
+        train_and_save(cfg, save, args.engine, state, source=args.data, arch=args.arch, on_error=args.on_error,
+                       fractions=(args.val_fraction, args.test_fraction))
+    except data.PreferenceDataError as err:  # the user's data: the message names the file, line and field
+        raise SystemExit(f"error: {err}") from None
     state.wait_for_everyone()
     return 0
 
@@ -115,6 +122,7 @@ def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, sour
         raise ValueError(f"arch {arch!r} is not one of {', '.join(ARCHS)}")
     if engine == "trl" and arch != "topk":
         raise ValueError("engine 'trl' trains the topk arch only")
+    launch.check_writable(path, "the reward model's folder")  # before training, not after it
     main_process = state is None or state.is_main_process
     processes = 1 if state is None else state.num_processes
     config.seed_everything(cfg.seed)
@@ -168,11 +176,13 @@ def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, sour
                 "engine": engine, "processes": processes, "seconds": seconds, "val_accuracy": val_accuracy,
                 "data": read, "figures": figures, "probe_baseline": baseline, "trained_by": "rlhf_lib.train_reward"}
         if arch == "ffn":
-            save_ffn(trained, path, {**info, "base_model": cfg.model.name, "ffn_layer": r.ffn_layer,
-                                     "ffn_hidden": r.ffn_hidden})
+            path = launch.save_or_rescue(lambda to: save_ffn(trained, to, {
+                **info, "base_model": cfg.model.name, "ffn_layer": r.ffn_layer, "ffn_hidden": r.ffn_hidden}),
+                path, "the reward model")
         else:
-            reward.save_reward_model(model, scoring_tokenizer(tokenizer, r.max_length), path,
-                                     {**info, "score_with_transformers": SCORE_HOWTO})
+            path = launch.save_or_rescue(lambda to: reward.save_reward_model(
+                model, scoring_tokenizer(tokenizer, r.max_length), to, {**info, "score_with_transformers": SCORE_HOWTO}),
+                path, "the reward model")
         print(f"reward model ({arch}, {engine}, {processes} process(es), {seconds:.0f} s, val accuracy "
               f"{val_accuracy:.3f}) saved to {path}")
         for split, f in figures.items():

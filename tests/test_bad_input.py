@@ -473,6 +473,32 @@ CONFIG_ERRORS = [  # (id, a call, error type, expected message)
      r"override reward\.batch_size='16': expected a number"),
     ("config-override-none", lambda: config.load("ci", reward__lr=None), ValueError, r"override reward\.lr=None"),
     ("config-override-wrong-kind", lambda: config.load("ci", reward__arch=2), ValueError, "expected a string"),
+    ("config-steps-negative", lambda: config.load("ci", ppo__steps=-1), ValueError,
+     r"override ppo\.steps=-1: must be an integer >= 1 \(the table has \(2, 24, 120\)\)"),
+    ("config-steps-fraction", lambda: config.load("ci", ppo__steps=1.5), ValueError,
+     r"override ppo\.steps=1\.5: must be an integer >= 1"),
+    ("config-steps-integral-float", lambda: config.load("ci", ppo__steps=2.0), ValueError,
+     r"override ppo\.steps=2\.0: must be an integer >= 1"),
+    ("config-batch-size-zero", lambda: config.load("ci", ppo__batch_size=0), ValueError,
+     r"override ppo\.batch_size=0: must be an integer >= 1"),
+    ("config-top-k-over-layers", lambda: config.load("ci", reward__top_k=99), ValueError,
+     r"override reward\.top_k=99: must be an integer >= 1 and <= 30 \(the model has 30 decoder layers\)"),
+    ("config-temperature-zero", lambda: config.load("ci", ppo__temperature=0), ValueError,
+     r"override ppo\.temperature=0: must be a finite number > 0"),
+    ("config-top-p-over-one", lambda: config.load("ci", data__top_p=1.5), ValueError,
+     r"override data\.top_p=1\.5: must be a finite number > 0 and <= 1"),
+    ("config-minibatch-not-dividing", lambda: config.load("ci", ppo__minibatch_size=3), ValueError,
+     r"ppo\.minibatch_size=3 must divide ppo\.batch_size=4"),
+    ("config-loo-one-sample", lambda: config.load("ci", ppo__samples_per_prompt=1), ValueError,
+     r"ppo\.baseline='loo' needs ppo\.samples_per_prompt >= 2 \(got 1\)"),
+    ("config-unknown-choice", lambda: config.load("ci", ppo__sampler="fast"), ValueError,
+     r"override ppo\.sampler='fast': must be one of decode, generate"),
+    ("config-switch-not-bool", lambda: config.load("ci", reward__chapter_lora=1), ValueError,
+     r"override reward\.chapter_lora=1: must be true or false"),
+    ("config-list-negative", lambda: config.load("ci", reward__probe_layers=[8, -1]), ValueError,
+     r"override reward\.probe_layers=\[8, -1\]: every value must be a finite number >= 0"),
+    ("config-list-not-numbers", lambda: config.load("ci", metrics__sweep_lrs="0.001"), ValueError,
+     r"override metrics\.sweep_lrs='0\.001': expected a non-empty list of numbers"),
 ]
 
 
@@ -480,6 +506,110 @@ CONFIG_ERRORS = [  # (id, a call, error type, expected message)
 def test_config_names_bad_settings(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+IDS.update(["config-table-in-range", "config-fraction-of-an-epoch"])
+
+
+def test_the_table_lies_in_its_ranges_and_a_fraction_of_an_epoch_is_fine():
+    for column in config.COLUMNS:  # config-table-in-range: every profile's own values pass the checks
+        values = {key: row[config.COLUMNS.index(column)] for key, row in config.TABLE.items()}
+        for key, value in values.items():
+            config._check_range(key, value, values)
+    assert config.load("ci", reward__epochs=0.5, ppo__beta=0.0).reward.epochs == 0.5  # config-fraction-of-an-epoch
+
+
+PATH_ERRORS = [  # (id, a call taking tmp_path, expected message)
+    ("output-dir-is-a-file", lambda t: launch.load_run("ci", output_dir=str(touch(t / "out"))),
+     r"--output-dir .*out: is a file, not a folder"),
+    ("output-dir-under-a-file", lambda t: launch.load_run("ci", output_dir=str(touch(t / "f") / "out")),
+     r"--output-dir .*f/out: .*f is a file, so no folder can be made under it"),
+    ("save-is-a-file", lambda t: launch.check_writable(touch(t / "rm"), "--save"), r"--save .*rm: is a file, not a folder"),
+    ("set-value-named-as-set", lambda t: launch.load_run("ci", ["ppo.steps=-1"], output_dir=str(t)),
+     r"^--set: override ppo\.steps=-1: must be an integer >= 1"),
+    ("rm-folder-with-custom-code", lambda t: reward.check_reward_folder(custom_code_folder(t)),
+     r"config\.json: the model asks to run its own code \(auto_map \['AutoModelForSequenceClassification'\]\)"),
+]
+
+
+def touch(path: Path) -> Path:
+    path.write_text("x")
+    return path
+
+
+def custom_code_folder(tmp_path) -> Path:
+    folder = tmp_path / "rm"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"")
+    (folder / "config.json").write_text(json.dumps({"architectures": ["MyForSequenceClassification"], "id2label": {
+        "0": "LABEL_0"}, "auto_map": {"AutoModelForSequenceClassification": "modeling_my.MyForSequenceClassification"}}))
+    return folder
+
+
+@pytest.mark.parametrize(("call", "message"), ids(PATH_ERRORS))
+def test_paths_and_folders_are_checked_before_anything_loads(tmp_path, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(tmp_path)
+
+
+IDS.update(["save-fails-after-training"])
+
+
+def test_a_save_that_fails_after_training_goes_to_a_fallback_folder(artifacts, capsys):
+    tries = []
+
+    def save(path):
+        tries.append(path)
+        if len(tries) == 1:
+            raise OSError(28, "No space left on device")
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "model.safetensors").write_text("weights")
+        return path
+
+    saved = launch.save_or_rescue(save, artifacts / "reward_model", "the reward model")
+    assert saved != artifacts / "reward_model" and (saved / "model.safetensors").is_file()
+    assert saved.parent == artifacts / "rescued"
+    assert f"could not write the reward model to {artifacts / 'reward_model'} (No space left on device); saved it to " \
+           f"{saved} instead" in capsys.readouterr().out
+
+
+CLI_ERRORS = [  # (id, module, arguments (FILE: an existing file), expected line on stderr), run by main() in-process
+    ("cli-ppo-steps-negative", "train_ppo", ["--set", "ppo.steps=-1"],
+     "error: --set: override ppo.steps=-1: must be an integer >= 1"),
+    ("cli-save-is-a-file", "train_reward", ["--save", "FILE"], "is a file, not a folder"),
+]
+
+
+@pytest.mark.parametrize(("module", "args", "message"), ids(CLI_ERRORS))
+def test_the_command_line_refuses_a_bad_setting_before_a_model_loads(tmp_path, artifacts, monkeypatch, capsys, module,
+                                                                     args, message):
+    import importlib
+
+    monkeypatch.setenv("RLHF_PROFILE", "ci")
+    main = importlib.import_module(f"rlhf_lib.{module}").main
+    with pytest.raises(SystemExit) as exit_:
+        main([str(touch(tmp_path / "file")) if a == "FILE" else a for a in args])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+IDS.add("cli-ppo-prompts-json-array")
+
+
+def test_a_bad_prompt_file_is_refused_without_a_traceback_and_leaves_no_output_dir(tmp_path):
+    """`python -m rlhf_lib.train_ppo --prompts prompts.json --output-dir new`: exit status 2, the message on stderr,
+    no traceback, before the policy loads; the `new` folder the run made is removed again (a process of its own:
+    the removal happens at exit)."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "prompts.json").write_text('[\n {"prompt": "Question 0?"}\n]\n')
+    env = {**os.environ, "RLHF_ARTIFACTS": str(tmp_path / "artifacts"), "RLHF_PROFILE": "ci", "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-m", "rlhf_lib.train_ppo", "--prompts", str(tmp_path / "prompts.json"),
+                          "--output-dir", str(tmp_path / "new")], env=env, capture_output=True, text=True, timeout=120,
+                         cwd=ROOT)
+    assert out.returncode == 2 and "prompts.json: one JSON document" in out.stderr, out.stderr[-2000:]
+    assert "Traceback" not in out.stderr and not (tmp_path / "new").exists()
 
 
 ENV_ERRORS = [  # (id, environment variable, value, expected message)
