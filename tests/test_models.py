@@ -6,7 +6,7 @@ from rlhf_lib import models
 
 @pytest.mark.base_model
 def test_gguf_is_found_through_package_metadata():
-    path = models.gguf_path(install=False)
+    path = models.gguf_path()
     assert path.suffix == ".gguf" and path.stat().st_size > 50e6
 
 
