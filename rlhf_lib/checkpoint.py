@@ -5,15 +5,18 @@ half checkpoint:
     <weights file>.safetensors   the TRAINABLE weights only (LoRA adapters, top layers, heads: megabytes)
     optimizer.pt                 {"optimizer": its state_dict, "rng": torch's RNG state (where the loop asks)},
                                  tensors and plain containers only, loaded with `weights_only=True` (no pickle)
-    state.json                   {"config": the run's config dataclass, ...the loop's own state}
+    state.json                   {"config": the run's config dataclass, "frozen_weights": `frozen_digest`,
+                                  ...the loop's own state}
 Loading compares the saved config with the current one and refuses a checkpoint made with other settings,
 naming every changed field (`CheckpointMismatchError`): resuming it would splice two different runs into one.
+It refuses one made on other frozen weights too (a base model of the same shapes, swapped).
 Each loop names the fields that may change (`free`, e.g. the number of steps, so a run can be extended); a field
 newer than the checkpoint counts as its default.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Sequence
@@ -69,7 +72,8 @@ def save(folder: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     save_file(trainable_state(model), tmp / weights_file)
     extra = {"optimizer": optimizer.state_dict(), **({"rng": torch.get_rng_state()} if rng else {})}
     torch.save(extra, tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps({"config": asdict(cfg), **state}, indent=1))
+    (tmp / "state.json").write_text(json.dumps({"config": asdict(cfg), "frozen_weights": frozen_digest(model),
+                                                **state}, indent=1))
     if folder.exists():
         shutil.rmtree(old, ignore_errors=True)
         folder.rename(old)
@@ -77,6 +81,18 @@ def save(folder: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
         shutil.rmtree(old)
     else:
         tmp.rename(folder)
+
+
+def frozen_digest(model: nn.Module) -> str:
+    """A short digest of the weights that do not train (the base model under the adapters, frozen layers): each one's
+    name, shape and first values, rounded to bf16 so that the model loaded in fp32 or bf16 reads the same. A
+    checkpoint records it, so that its adapters are never resumed on another base model of the same shapes."""
+    h = hashlib.sha256()
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            h.update(f"{name}:{tuple(p.shape)}".encode())
+            h.update(p.detach().flatten()[:256].to("cpu", torch.bfloat16).view(torch.int16).numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 def exists(folder: str | Path | None) -> bool:
@@ -102,6 +118,11 @@ def load(folder: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
         what = "; ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
         raise CheckpointMismatchError(f"the checkpoint in {folder} was made with other settings ({what}); delete "
                                       f"the folder to start afresh or restore those settings to resume", changed)
+    saved, now = state.pop("frozen_weights", None), frozen_digest(model)
+    if saved is not None and saved != now:  # a checkpoint from before this check has none
+        raise CheckpointMismatchError(f"the checkpoint in {folder} was made on other frozen weights (another base model "
+                                      f"of the same shapes: {saved} -> {now}); delete the folder to start afresh or "
+                                      f"resume with the model it was made with", ["base model"])
     load_trainable_state(model, load_file(folder / weights_file))
     extra = torch.load(folder / "optimizer.pt", weights_only=True)  # safe: tensors and plain containers only
     if "optimizer" not in extra:  # a PPO checkpoint from before this module held the optimizer's state_dict alone

@@ -863,6 +863,31 @@ def test_a_missing_model_package_names_the_command_and_installs_nothing(monkeypa
         real()
 
 
+IDS.update(["resume-other-base-same-shapes", "resume-same-base-other-dtype"])
+
+
+def test_a_checkpoint_is_not_resumed_on_another_base_model_of_the_same_shapes(tmp_path):
+    from rlhf_lib import checkpoint
+
+    def model(seed, dtype=torch.float32):  # a frozen "base" and a trainable "adapter", as LoRA on a base model
+        torch.manual_seed(seed)
+        net = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Linear(8, 1)).to(dtype)
+        net[0].requires_grad_(False)
+        return net
+
+    def optimizer(net):
+        return torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=0.1)
+
+    first = model(0)
+    checkpoint.save(tmp_path / "ckpt", first, optimizer(first), TrainConfig(), {"step": 3}, "w.safetensors")
+    other = model(1)  # the same shapes, other base weights: was resumed silently
+    with pytest.raises(checkpoint.CheckpointMismatchError, match=r"made on other frozen weights \(another base model "
+                                                                 r"of the same shapes"):
+        checkpoint.load(tmp_path / "ckpt", other, optimizer(other), TrainConfig(), "w.safetensors")
+    same = model(0, torch.bfloat16).float()  # resume-same-base-other-dtype: the base loaded in bf16 is the same base
+    assert checkpoint.load(tmp_path / "ckpt", same, optimizer(same), TrainConfig(), "w.safetensors") == {"step": 3}
+
+
 # ============================================ caches keyed by content: features.extract (train_reward's frozen features)
 IDS.add("cache-weights-replaced-same-size")
 
