@@ -67,6 +67,7 @@ def save(folder: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     """Write trainable weights, optimizer (+ torch's RNG state with `rng`) and `{"config": cfg, **state}`."""
     folder = Path(folder)
     tmp, old = folder.with_name(folder.name + ".tmp"), folder.with_name(folder.name + ".old")
+    _finish_interrupted_save(folder)
     shutil.rmtree(tmp, ignore_errors=True)  # left by a crash mid-save
     tmp.mkdir(parents=True)
     save_file(trainable_state(model), tmp / weights_file)
@@ -95,9 +96,25 @@ def frozen_digest(model: nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
+def _finish_interrupted_save(folder: Path) -> None:
+    """Complete a save that a crash cut between its two renames (`folder` moved to .old, the new one still .tmp):
+    the complete .tmp (its state.json is written last) becomes the checkpoint, else the .old one comes back. Without
+    this the next save deleted the .tmp, the newest checkpoint, and the run restarted from nothing."""
+    tmp, old = folder.with_name(folder.name + ".tmp"), folder.with_name(folder.name + ".old")
+    if folder.exists():
+        return
+    if (tmp / "state.json").is_file():
+        tmp.rename(folder)
+    elif (old / "state.json").is_file():
+        old.rename(folder)
+
+
 def exists(folder: str | Path | None) -> bool:
-    """Whether `folder` holds a checkpoint to resume."""
-    return folder is not None and (Path(folder) / "state.json").is_file()
+    """Whether `folder` holds a checkpoint to resume (after finishing a save a crash interrupted)."""
+    if folder is None:
+        return False
+    _finish_interrupted_save(Path(folder))
+    return (Path(folder) / "state.json").is_file()
 
 
 def changed_settings(saved: dict, cfg, free: Sequence[str] = ()) -> dict[str, tuple]:

@@ -863,7 +863,7 @@ def test_a_missing_model_package_names_the_command_and_installs_nothing(monkeypa
         real()
 
 
-IDS.update(["resume-other-base-same-shapes", "resume-same-base-other-dtype"])
+IDS.update(["resume-other-base-same-shapes", "resume-same-base-other-dtype", "resume-crash-between-renames"])
 
 
 def test_a_checkpoint_is_not_resumed_on_another_base_model_of_the_same_shapes(tmp_path):
@@ -886,6 +886,12 @@ def test_a_checkpoint_is_not_resumed_on_another_base_model_of_the_same_shapes(tm
         checkpoint.load(tmp_path / "ckpt", other, optimizer(other), TrainConfig(), "w.safetensors")
     same = model(0, torch.bfloat16).float()  # resume-same-base-other-dtype: the base loaded in bf16 is the same base
     assert checkpoint.load(tmp_path / "ckpt", same, optimizer(same), TrainConfig(), "w.safetensors") == {"step": 3}
+    # resume-crash-between-renames: the old checkpoint moved to .old, the new one complete in .tmp, then a crash
+    checkpoint.save(tmp_path / "new", first, optimizer(first), TrainConfig(), {"step": 6}, "w.safetensors")
+    (tmp_path / "ckpt").rename(tmp_path / "ckpt.old")
+    (tmp_path / "new").rename(tmp_path / "ckpt.tmp")
+    assert checkpoint.exists(tmp_path / "ckpt")  # was False: the run restarted, and the next save deleted .tmp
+    assert checkpoint.load(tmp_path / "ckpt", first, optimizer(first), TrainConfig(), "w.safetensors") == {"step": 6}
 
 
 # ============================================ caches keyed by content: features.extract (train_reward's frozen features)
