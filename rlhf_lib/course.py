@@ -87,7 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         notebooks = select(list_notebooks(), args.only)
     except ValueError as err:
         parser.error(str(err))
-    profile = args.profile or detect_profile()
+    try:
+        profile = args.profile or detect_profile()
+    except ValueError as err:  # RLHF_PROFILE names no profile
+        parser.error(str(err))
     if args.freeze_reference and profile != "cpu":  # refused before hours of running, not after
         parser.error(f"--freeze-reference: reference runs are cpu-profile runs, not {profile!r} (--profile cpu)")
     os.environ["RLHF_PROFILE"] = profile  # the kernels inherit it

@@ -894,6 +894,24 @@ def test_a_checkpoint_is_not_resumed_on_another_base_model_of_the_same_shapes(tm
     assert checkpoint.load(tmp_path / "ckpt", first, optimizer(first), TrainConfig(), "w.safetensors") == {"step": 6}
 
 
+COURSE_ERRORS = [  # (id, RLHF_PROFILE, arguments of `python -m rlhf_lib.course`, expected message)
+    ("course-freeze-reference-ci", "ci", ["--only", "00", "--freeze-reference"],
+     "--freeze-reference: reference runs are cpu-profile runs, not 'ci'"),
+    ("course-env-profile-typo", "cpux", ["--only", "00"], "RLHF_PROFILE='cpux' is not a profile"),
+]
+
+
+@pytest.mark.parametrize(("profile", "args", "message"), ids(COURSE_ERRORS))
+def test_the_course_runner_refuses_before_any_notebook_runs(monkeypatch, capsys, profile, args, message):
+    from rlhf_lib import course
+
+    monkeypatch.setenv("RLHF_PROFILE", profile)
+    monkeypatch.setattr(course, "run_notebook", lambda *a, **k: pytest.fail("a notebook ran before the refusal"))
+    with pytest.raises(SystemExit) as exit_:
+        course.main(args)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
 # ============================================ caches keyed by content: features.extract (train_reward's frozen features)
 IDS.add("cache-weights-replaced-same-size")
 
