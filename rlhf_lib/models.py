@@ -13,6 +13,7 @@ import copy
 import hashlib
 import importlib.metadata
 import os
+import re
 import shutil
 import sys
 import time
@@ -287,10 +288,23 @@ def chat_messages(prompt: Prompt, where: str = "prompt") -> list[dict]:
     return messages
 
 
+def escape_control_tokens(tokenizer, messages: list[dict]) -> list[dict]:
+    """The messages with every control token of the tokenizer (its added tokens: "<|im_start|>", "<|im_end|>", ...)
+    inside their text broken by a zero-width space, so that it stays text: typed into a prompt or an answer, it
+    would otherwise become a real control token (end the turn, open a new one with another role)."""
+    specials = [t for t in tokenizer.get_added_vocab() if len(t) > 1]
+    if not any(t in m["content"] for m in messages for t in specials):
+        return messages
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(specials, key=len, reverse=True)))
+    return [{**m, "content": pattern.sub(lambda hit: hit[0][0] + "\u200b" + hit[0][1:], m["content"])}
+            for m in messages]
+
+
 def conversation_text(tokenizer, prompt: Prompt, response: str) -> str:
-    """Prompt and response as the chat model saw them: the chat template with the assistant turn closed."""
+    """Prompt and response as the chat model saw them: the chat template with the assistant turn closed (control
+    tokens typed in the texts stay text: `escape_control_tokens`)."""
     messages = [*chat_messages(prompt), {"role": "assistant", "content": response}]
-    return tokenizer.apply_chat_template(messages, tokenize=False)
+    return tokenizer.apply_chat_template(escape_control_tokens(tokenizer, messages), tokenize=False)
 
 
 def encode(tokenizer, prompts: Sequence[Prompt], responses: Sequence[str], max_length: int) -> list[list[int]]:
@@ -347,11 +361,13 @@ def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
 # -------------------------------------------------------------------------------- chat and sampling
 def chat_prompt(tokenizer, prompt: Prompt, system: str | None = None) -> str:
     """The chat-template text of a prompt (one user turn or a conversation), ending where the assistant starts to
-    answer; `system` adds a system message first."""
+    answer; `system` adds a system message first. Control tokens typed in the texts stay text
+    (`escape_control_tokens`)."""
     messages = chat_messages(prompt)
     if system:
         messages = [{"role": "system", "content": system}, *messages]
-    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    return tokenizer.apply_chat_template(escape_control_tokens(tokenizer, messages), add_generation_prompt=True,
+                                         tokenize=False)
 
 
 @dataclass
@@ -432,7 +448,8 @@ def with_lora(model, r: int = 16, top_layers: int | None = None, targets: Sequen
 
 def chat_prompt_ids(tokenizer, records: Sequence[dict], max_tokens: int = 256) -> list[list[int]]:
     """Token ids of each record's `prompt` (the user's words or a conversation) in the chat template, ready for
-    `ppo.train` (left-cut to `max_tokens`)."""
+    `ppo.train`, at most `max_tokens`: a longer prompt loses the start of its last user turn, not the chat header
+    (the system line and the user's role) before it."""
     out = []
     for i, rec in enumerate(records):
         where = f"prompt record {i} (id {rec.get('id')!r}): field 'prompt'"
@@ -440,7 +457,13 @@ def chat_prompt_ids(tokenizer, records: Sequence[dict], max_tokens: int = 256) -
         if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
             raise ValueError(f"{where} must be a non-empty string or a list of chat messages")
         chat_messages(prompt, where)
-        ids = tokenizer(chat_prompt(tokenizer, prompt), add_special_tokens=False)["input_ids"]
+        text = chat_prompt(tokenizer, prompt)
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) > max_tokens:  # cut the user's words from the left, never the chat header before them
+            content = escape_control_tokens(tokenizer, chat_messages(prompt))[-1]["content"]
+            head = tokenizer(text[:text.rfind(content)], add_special_tokens=False)["input_ids"]
+            if len(head) < max_tokens // 2:
+                ids = head + ids[len(ids) - (max_tokens - len(head)):]
         out.append(ids[-max_tokens:])
     return out
 
