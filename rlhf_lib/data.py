@@ -352,7 +352,8 @@ def read_preferences(source: str | Path | None = None, on_error: str = "raise"):
     if on_error not in ("raise", "skip"):
         raise ValueError("on_error must be 'raise' or 'skip'")
     source = Path(source) if source is not None else default_source()
-    looks_local = source.is_absolute() or str(source).startswith(".") or Path(source.parts[0]).exists()
+    looks_local = source.is_absolute() or str(source).startswith(".") or Path(source.parts[0]).exists() \
+        or source.suffix.lower() in (".jsonl", ".json", ".csv", ".parquet", ".gz", ".txt")  # a file, not a hub id
     if source.is_dir() and any((source / f).is_file() for f in ("dataset_dict.json", "state.json")):
         saved = datasets.load_from_disk(str(source))  # a DatasetDict, or one Dataset (its rows become "train")
         return _normalized(saved if isinstance(saved, datasets.DatasetDict) else {"train": saved}, str(source), on_error)
@@ -362,7 +363,12 @@ def read_preferences(source: str | Path | None = None, on_error: str = "raise"):
         files = {"train": source}
     else:
         if str(source).count("/") == 1 and not looks_local:  # "owner/name" and no local folder "owner"
-            return _normalized(datasets.load_dataset(str(source)), str(source), on_error)
+            try:
+                hub = datasets.load_dataset(str(source))
+            except (OSError, ValueError) as err:  # not found, offline (HF_HUB_OFFLINE), no access
+                raise PreferenceDataError(f"{source}: no such file or folder here, and no hub dataset could be read "
+                                          f"under that id ({type(err).__name__}: {str(err)[:200]})") from None
+            return _normalized(hub, str(source), on_error)
         raise PreferenceDataError(f"{source}: no such file or folder")
     splits, skipped = {}, {}
     for split, path in files.items():
@@ -442,6 +448,17 @@ def prompt_key(prompt) -> str:
     return turns[0]["content"] if len(turns) == 1 and turns[0]["role"] == "user" else json.dumps(turns)
 
 
+def check_fractions(val_fraction, test_fraction) -> None:
+    """The shares of prompts `with_splits` carves out: each between 0 and 1, and together less than 1 (some prompts
+    must stay to train on). Also called by the command line before anything loads."""
+    for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f < 1:
+            raise ValueError(f"{name} must be a number between 0 and 1 (the share of prompts), got {f!r}")
+    if val_fraction + test_fraction >= 1:
+        raise ValueError(f"val_fraction {val_fraction} + test_fraction {test_fraction} leave no prompts to train on "
+                         f"(their sum must be below 1)")
+
+
 def with_splits(dataset, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0):
     """train / val / test from a dataset that may lack some, e.g. one file (train only) or a hub dataset (train, test).
 
@@ -451,9 +468,7 @@ def with_splits(dataset, val_fraction: float = 0.1, test_fraction: float = 0.1, 
     """
     import datasets
 
-    for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f < 1:
-            raise ValueError(f"{name} must be a number between 0 and 1 (the share of prompts), got {f!r}")
+    check_fractions(val_fraction, test_fraction)
     splits = {("val" if name == "validation" else name): ds for name, ds in dataset.items()}
     if "train" not in splits:
         raise PreferenceDataError(f"the dataset has splits {', '.join(sorted(splits))} but no 'train' split")

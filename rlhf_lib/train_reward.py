@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = launch.load_run(args.config, args.set, args.output_dir)
         save = Path(args.save) if args.save else cfg.output_dir / name
         launch.check_writable(save, "--save")
+        data.check_fractions(args.val_fraction, args.test_fraction)
     except (ValueError, FileNotFoundError) as err:
         p.error(str(err))
     state = launch.process_state()

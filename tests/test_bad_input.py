@@ -126,6 +126,9 @@ LOADER_ERRORS = [  # (id, what to write, the source given to load_preferences, o
      "raise", r"p: both val\.jsonl and validation\.jsonl: which is the val split\?"),
     ("load-folder-of-other-names", {"p/pairs.jsonl": [GOOD]}, "p", "raise",
      r"p: no train\.jsonl / val\.jsonl / test\.jsonl in this folder \(it holds pairs\.jsonl\)"),
+    ("load-file-in-missing-folder", {}, "nosuch/prefs.jsonl", "raise", r"^nosuch/prefs\.jsonl: no such file or folder$"),
+    ("load-hub-id-unreachable", {}, "someone/prefs", "raise",
+     r"someone/prefs: no such file or folder here, and no hub dataset could be read under that id"),
     ("load-typo-in-local-folder", {"prefs/train.jsonl": [GOOD]}, "prefs/train.jsonll", "raise",
      r"prefs/train\.jsonll: no such file or folder"),
 ]
@@ -596,6 +599,9 @@ CLI_ERRORS = [  # (id, module, arguments (FILE: an existing file), expected line
     ("cli-ppo-steps-negative", "train_ppo", ["--set", "ppo.steps=-1"],
      "error: --set: override ppo.steps=-1: must be an integer >= 1"),
     ("cli-save-is-a-file", "train_reward", ["--save", "FILE"], "is a file, not a folder"),
+    ("cli-val-fraction-out-of-range", "train_reward", ["--val-fraction", "1.5"],
+     "error: val_fraction must be a number between 0 and 1 (the share of prompts), got 1.5"),
+    ("cli-data-missing", "train_reward", ["--data", "nosuch/prefs.jsonl"], "nosuch/prefs.jsonl: no such file or folder"),
 ]
 
 
@@ -606,9 +612,11 @@ def test_the_command_line_refuses_a_bad_setting_before_a_model_loads(tmp_path, a
 
     monkeypatch.setenv("RLHF_PROFILE", "ci")
     main = importlib.import_module(f"rlhf_lib.{module}").main
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_:
         main([str(touch(tmp_path / "file")) if a == "FILE" else a for a in args])
-    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    # usage errors exit with 2; bad data (read first thing, before a model loads) with its message
+    assert exit_.value.code == 2 and message in capsys.readouterr().err or message in str(exit_.value.code)
 
 
 IDS.add("cli-ppo-prompts-json-array")
@@ -751,6 +759,8 @@ SPLIT_ERRORS = [  # (id, a call, error type, expected message)
      "the dataset has splits test but no 'train' split"),
     ("splits-fraction-out-of-range", lambda: data.with_splits(one_prompt(), val_fraction=1.5), ValueError,
      "val_fraction must be a number between 0 and 1"),
+    ("splits-fractions-leave-no-train", lambda: data.with_splits(one_prompt(), 0.6, 0.5), ValueError,
+     r"val_fraction 0\.6 \+ test_fraction 0\.5 leave no prompts to train on"),
     ("splits-too-few-prompts", lambda: data.with_splits(one_prompt()), PreferenceDataError,
      r"train has 1 distinct prompt\(s\): too few to carve val and test out of it by prompt"),
 ]
