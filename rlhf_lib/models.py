@@ -12,6 +12,7 @@ import contextlib
 import copy
 import hashlib
 import importlib.metadata
+import json
 import os
 import re
 import shutil
@@ -129,6 +130,7 @@ def convert_gguf(target: Path | None = None) -> Path:
     """De-quantize the GGUF once and save model + tokenizer as safetensors; returns the folder."""
     target = target or converted_dir()
     if (target / "model.safetensors").is_file() and (target / "tokenizer.json").is_file():
+        check_converted(target)
         return target
     src = gguf_path()
     tokenizer = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name, trust_remote_code=False)
@@ -144,7 +146,34 @@ def convert_gguf(target: Path | None = None) -> Path:
     tokenizer.save_pretrained(tmp)
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)  # atomic: a half-written cache is never mistaken for a finished one
+    check_converted(target)  # records the digest of what was converted
     return target
+
+
+WEIGHTS_STAMP = "weights.sha256.json"  # beside a converted model.safetensors: its digest and the file's stat
+
+
+def check_converted(folder: Path) -> None:
+    """Refuse a converted model whose weights were replaced since they were converted (by others of the same size,
+    say): the first check records the sha256 of `model.safetensors` with the file's size, times and inode; later
+    checks re-hash only when those changed, and raise when the bytes did too."""
+    weights, stamp = folder / "model.safetensors", folder / WEIGHTS_STAMP
+    st = weights.stat()
+    now = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    try:
+        saved = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        saved = None
+    if saved and saved.get("stat") == now:
+        return
+    digest = file_digest(weights)
+    if saved and saved.get("sha256") != digest:
+        raise ValueError(f"{weights}: these weights are not the ones converted into this folder (sha256 "
+                         f"{saved.get('sha256', '')[:16]} then, {digest[:16]} now): delete {folder} to convert the "
+                         f"base model again")
+    tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"sha256": digest, "stat": now}))
+    tmp.replace(stamp)  # atomic: processes starting together never read half a stamp
 
 
 # ------------------------------------------------------------------------------------------ loading

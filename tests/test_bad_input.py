@@ -965,6 +965,23 @@ def test_a_feature_cache_is_keyed_by_the_weights_bytes_not_their_size(tmp_path, 
     assert not torch.equal(old.pooled, new.pooled) and len(list((tmp_path / "cache").glob("features-*"))) == 2
 
 
+IDS.add("converted-weights-replaced-same-size")
+
+
+def test_converted_base_weights_replaced_by_others_of_the_same_size_are_refused(tmp_path, tokenizer):
+    """The converted base model's folder records its digest; weights swapped for others of one size are refused."""
+    folder = tmp_path / "converted"
+    models.load_tiny_model(seed=0, tokenizer=tokenizer)[0].save_pretrained(folder)
+    models.check_converted(folder)  # the first check records the digest
+    models.check_converted(folder)  # unchanged: no error (and no hashing: the file's stat is the same)
+    size = (folder / "model.safetensors").stat().st_size
+    models.load_tiny_model(seed=1, tokenizer=tokenizer)[0].save_pretrained(folder)
+    assert (folder / "model.safetensors").stat().st_size == size
+    with pytest.raises(ValueError, match=r"model\.safetensors: these weights are not the ones converted into this "
+                                         r"folder .*: delete .* to convert the base model again"):
+        models.check_converted(folder)
+
+
 # ==================================================================================== the table is complete
 def test_docs_table_lists_every_case():
     """docs/bad_input.md has one row per case id of this module, and no other."""
