@@ -224,8 +224,24 @@ def resolve(name: str | None) -> str:
     return str(name)
 
 
+def check_no_custom_code(path: str | Path) -> None:
+    """Refuse a model folder that asks to run its own code (an `auto_map` in config.json or tokenizer_config.json):
+    rlhf_lib never runs it (`trust_remote_code=False` everywhere), and transformers would otherwise stop to ask."""
+    for name in ("config.json", "tokenizer_config.json"):
+        file = Path(path) / name
+        if file.is_file():
+            try:
+                auto_map = json.loads(file.read_text()).get("auto_map")
+            except (ValueError, AttributeError):
+                continue  # not JSON or not an object: transformers' own error names it
+            if auto_map:
+                raise ValueError(f"{file}: the model asks to run its own code (auto_map {sorted(auto_map)}); "
+                                 f"rlhf_lib never runs a model's code: use a folder of a standard architecture")
+
+
 def load_tokenizer(name: str | None = SMOLLM2):
     """Tokenizer with its chat template; left padding so batched sampling lines prompts up at the end."""
+    check_no_custom_code(resolve(name))
     tokenizer = AutoTokenizer.from_pretrained(resolve(name), trust_remote_code=False)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
@@ -242,6 +258,7 @@ def load_model(name: str | None = SMOLLM2, device: str | torch.device | None = N
     device = pick_device(device) if not isinstance(device, torch.device) else device
     dtype = dtype or pick_dtype(device)
     path = resolve(name)
+    check_no_custom_code(path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=True, trust_remote_code=False)
     model.to(device).eval()
     contiguous_head(model)

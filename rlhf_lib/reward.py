@@ -709,9 +709,7 @@ def check_reward_folder(path: str | Path | None = None) -> Path:
     if not kind[0].endswith("ForSequenceClassification") or len(cfg.get("id2label") or {0: ""}) != 1:
         raise ValueError(f"{path / 'config.json'}: architectures {kind} with {len(cfg.get('id2label') or {})} label(s) "
                          f"is not a reward model (a ...ForSequenceClassification with num_labels=1)")
-    if cfg.get("auto_map"):
-        raise ValueError(f"{path / 'config.json'}: the model asks to run its own code (auto_map "
-                         f"{sorted(cfg['auto_map'])}); rlhf_lib never runs a model's code: use a standard architecture")
+    models.check_no_custom_code(path)
     return path
 
 

@@ -551,6 +551,8 @@ PATH_ERRORS = [  # (id, a call taking tmp_path, expected message)
      r"^--set: override ppo\.steps=-1: must be an integer >= 1"),
     ("rm-folder-with-custom-code", lambda t: reward.check_reward_folder(custom_code_folder(t)),
      r"config\.json: the model asks to run its own code \(auto_map \['AutoModelForSequenceClassification'\]\)"),
+    ("base-model-folder-with-custom-code", lambda t: models.load_tokenizer(custom_code_folder(t)),
+     r"config\.json: the model asks to run its own code .*rlhf_lib never runs a model's code"),
 ]
 
 
