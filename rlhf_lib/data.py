@@ -753,20 +753,19 @@ def load_panel_votes(source: str | Path | None = None) -> list[dict] | None:
         if path.is_file():
             texts.update({r["response_id"]: r["text"] for _, r in _iter_jsonl(path, torn_tail=True)})
     rows = []
-    with open(log, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            for key in ("prompt_id", "a", "b", "labels", "gold_a", "gold_b", "p_a"):
-                if key not in rec:
-                    raise KeyError(f"{log}:{lineno}: no field {key!r}")
-            if rec["a"] not in texts or rec["b"] not in texts:
-                raise KeyError(f"{log}:{lineno}: response {rec['a']!r} or {rec['b']!r} is in no responses.jsonl")
-            labels = list(rec["labels"].values())
-            rows.append({"prompt_id": rec["prompt_id"], "a": texts[rec["a"]], "b": texts[rec["b"]],
-                         "votes_a": labels.count("A"), "votes_b": labels.count("B"),
-                         "gold_a": rec["gold_a"], "gold_b": rec["gold_b"], "p_a": rec["p_a"]})
+    for lineno, rec in _iter_jsonl(log):  # malformed JSON, another format: named with the file and line
+        for key in ("prompt_id", "a", "b", "labels", "gold_a", "gold_b", "p_a"):
+            if not isinstance(rec, dict) or key not in rec:
+                raise KeyError(f"{log}:{lineno}: no field {key!r}")
+        if not isinstance(rec["labels"], dict):
+            raise PreferenceDataError(f"{log}:{lineno}: field 'labels' must be an object {{annotator: label}}, got "
+                                      f"{type(rec['labels']).__name__}")
+        if rec["a"] not in texts or rec["b"] not in texts:
+            raise KeyError(f"{log}:{lineno}: response {rec['a']!r} or {rec['b']!r} is in no responses.jsonl")
+        labels = list(rec["labels"].values())
+        rows.append({"prompt_id": rec["prompt_id"], "a": texts[rec["a"]], "b": texts[rec["b"]],
+                     "votes_a": labels.count("A"), "votes_b": labels.count("B"),
+                     "gold_a": rec["gold_a"], "gold_b": rec["gold_b"], "p_a": rec["p_a"]})
     return rows
 
 

@@ -47,7 +47,10 @@ def _parse_value(text: str):
 
 def read_run_file(path: Path) -> dict:
     """A run file as a dict, with errors that name the file and the field."""
-    text = path.read_text()
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text (byte {err.start}); a run file is JSON or YAML") from None
     if path.suffix in (".yaml", ".yml"):
         import yaml
 

@@ -677,8 +677,19 @@ def test_bad_voice_prompt_line_is_named(tmp_path, line, message):
 
 def run_file(tmp_path, name, text):
     path = tmp_path / name
-    path.write_text(text)
-    return launch.load_run(str(path))
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return launch.load_run(str(path), output_dir=str(tmp_path / "out"))
+
+
+PANEL_ROW = '{"prompt_id": "p", "a": "r/0", "b": "r/1", "labels": {"x": "A"}, "gold_a": 1, "gold_b": 0, "p_a": 0.6}'
+
+
+def panel_log(tmp_path, second_line):
+    """`data.load_panel_votes` of a folder whose annotations.jsonl has a good line, then `second_line`."""
+    write(tmp_path / "responses.jsonl", ['{"response_id": "r/0", "text": "x"}', '{"response_id": "r/1", "text": "y"}'])
+    write(tmp_path / "annotations.jsonl", [PANEL_ROW, second_line])
+    (tmp_path / "preferences").mkdir()
+    return data.load_panel_votes(tmp_path / "preferences")
 
 
 SEQUENCE_AND_RUN_ERRORS = [  # (id, a call taking tmp_path, error type, expected message)
@@ -697,6 +708,14 @@ SEQUENCE_AND_RUN_ERRORS = [  # (id, a call taking tmp_path, error type, expected
      r"run\.json: unknown field\(s\) steps"),
     ("run-file-unknown-row", lambda t: run_file(t, "run.json", '{"overrides": {"ppo.stepz": 3}}'), ValueError,
      r"run\.json: override 'ppo\.stepz' is not in"),
+    ("run-file-not-utf8", lambda t: run_file(t, "run.yaml", b"profile: ci\nnote: caf\xe9\n"), ValueError,
+     r"run\.yaml: not UTF-8 text \(byte 21\); a run file is JSON or YAML"),
+    ("run-file-value-out-of-range", lambda t: run_file(t, "run.json", '{"overrides": {"ppo.steps": 0}}'), ValueError,
+     r"run\.json: override ppo\.steps=0: must be an integer >= 1"),
+    ("panel-log-broken-line", lambda t: panel_log(t, '{"prompt_id": "p"'), PreferenceDataError,
+     r"annotations\.jsonl:2: malformed JSON"),
+    ("panel-log-labels-not-an-object", lambda t: panel_log(t, PANEL_ROW.replace('{"x": "A"}', '["A"]')),
+     PreferenceDataError, r"annotations\.jsonl:2: field 'labels' must be an object \{annotator: label\}, got list"),
 ]
 
 
