@@ -378,15 +378,16 @@ def _check_together(values: dict, changed: set) -> None:
     if not changed & set(rows):
         return
     batch, mini, k, baseline = (values[r] for r in rows)
+    key = next(r for r in rows if r in changed)  # the override that broke the agreement: where the message points
     if batch % mini:
-        raise SettingError("ppo.minibatch_size", f"ppo.minibatch_size={mini} must divide ppo.batch_size={batch} "
-                                                 f"(episodes per gradient step, out of each rollout's)")
+        raise SettingError(key, f"ppo.minibatch_size={mini} must divide ppo.batch_size={batch} (episodes per "
+                                f"gradient step, out of each rollout's)")
     if batch % k:
-        raise SettingError("ppo.samples_per_prompt", f"ppo.samples_per_prompt={k} must divide ppo.batch_size={batch} "
-                                                     f"(each prompt's answers are drawn together)")
+        raise SettingError(key, f"ppo.samples_per_prompt={k} must divide ppo.batch_size={batch} (each prompt's "
+                                f"answers are drawn together)")
     if baseline == "loo" and k < 2:
-        raise SettingError("ppo.baseline", f"ppo.baseline='loo' needs ppo.samples_per_prompt >= 2 (got {k}): the "
-                                           f"leave-one-out baseline is the other answers to the same prompt")
+        raise SettingError(key, f"ppo.baseline='loo' needs ppo.samples_per_prompt >= 2 (got {k}): the leave-one-out "
+                                f"baseline is the other answers to the same prompt")
 
 
 def table_rows() -> list[tuple]:
