@@ -220,8 +220,8 @@ GPU_CHOICES = (
 
 # The range of a numeric row's values, checked on every override (`--set`, a run file, `config.load(**overrides)`)
 # before anything loads: (kind, lowest, highest), kind "int" (an integer: 1.5 and 2.0 are refused) or "num" (a finite
-# number); a lowest of "0+" means above zero; None: unbounded; "layers" (highest): the model's number of decoder
-# layers (`model_layers`). A row not listed here: an integer >= 1 where the table holds integers, a number > 0 where
+# number); a lowest of "0+" means above zero; None: unbounded; "layers" / "context" (highest): the model's number of
+# decoder layers / positions (`model_size`). A row not listed here: an integer >= 1 where the table holds integers, a number > 0 where
 # it holds other numbers. The table's own values always lie in these ranges (tests/test_config.py).
 RANGES: dict[str, tuple] = {
     "sft.seed": ("int", 0, None),
@@ -234,6 +234,8 @@ RANGES: dict[str, tuple] = {
     "metrics.overfit_frac": ("num", "0+", 1),
     "metrics.refine_seed_frac": ("num", "0+", 1),
     "ppo.lora_layers": ("int", 0, "layers"),            # of model.policy; 0 (like None) = every layer
+    "reward.max_length": ("int", 1, "context"),         # tokens the reward model reads: at most its context
+    "sft.max_length": ("int", 1, "context"),
     "ppo.beta": ("num", 0, None),                       # 0: no KL penalty
     "apps.img_missing_eos_penalty": ("num", None, None),
     "apps.img_beta": ("num", 0, None),
@@ -242,7 +244,7 @@ RANGES: dict[str, tuple] = {
     "apps.iter_lm_samples": ("int", 2, None),
 }
 CHOICES = {"reward.arch": ("topk", "lora"), "ppo.baseline": ("value", "loo"), "ppo.sampler": ("decode", "generate")}
-SMOLLM2_LAYERS = 30  # decoder layers of the course's model (SmolLM2-135M) and of its SFT model
+SMOLLM2_LAYERS, SMOLLM2_CONTEXT = 30, 8192  # decoder layers and positions of the course's model and its SFT model
 
 
 class SettingError(ValueError):
@@ -326,20 +328,34 @@ def value_range(dotted: str) -> tuple:
     return ("int", 1, None) if ints else ("num", "0+", None)
 
 
-def model_layers(name) -> int | None:
-    """Decoder layers of a model named in the table (the course's model, its SFT model, or a local folder, read from
-    its config.json without loading weights); None when unknown without loading it (a hub id)."""
+def model_size(name, field: str = "num_hidden_layers") -> int | None:
+    """A size of a model named in the table (the course's model, its SFT model, or a local folder, read from its
+    config.json without loading weights): "num_hidden_layers" or "max_position_embeddings"; None when unknown
+    without loading it (a hub id)."""
     if name in ("smollm2", "smollm2-sft", None, ""):
-        return SMOLLM2_LAYERS
+        return SMOLLM2_LAYERS if field == "num_hidden_layers" else SMOLLM2_CONTEXT
     path = Path(str(name)) / "config.json"
     if path.is_file():
         import json
 
         try:
-            return int(json.loads(path.read_text()).get("num_hidden_layers"))
-        except (ValueError, TypeError):
+            return int(json.loads(path.read_text()).get(field))
+        except (ValueError, TypeError, AttributeError):
             return None
     return None
+
+
+def _check_model_name(dotted: str, value) -> None:
+    """A model named by a local path (absolute, "./...", "~/...", or more than one "/": a hub id is "owner/name")
+    must be a folder with a config.json, refused here rather than by transformers after other models loaded."""
+    if not isinstance(value, str) or value in ("smollm2", "smollm2-sft"):
+        return
+    path = Path(value).expanduser()
+    if (path.is_absolute() or value.startswith((".", "~")) or value.count("/") > 1) and \
+            not (path / "config.json").is_file():
+        what = "no such folder" if not path.exists() else "a folder without config.json" if path.is_dir() else "a file"
+        raise SettingError(dotted, f"override {dotted}={value!r}: {what}; a model is smollm2, smollm2-sft, a folder "
+                                   f"saved by transformers (with config.json) or a hub id owner/name")
 
 
 def _check_range(dotted: str, value, values: dict) -> None:
@@ -352,6 +368,8 @@ def _check_range(dotted: str, value, values: dict) -> None:
     if value is None or isinstance(value, str):
         if isinstance(value, str) and dotted in CHOICES and value not in CHOICES[dotted]:
             raise SettingError(dotted, f"override {dotted}={value!r}: must be one of {', '.join(CHOICES[dotted])}")
+        if dotted in ("model.name", "model.policy"):
+            _check_model_name(dotted, value)
         return
     if isinstance(value, list | tuple):  # a list row (sweeps, layers): each value at least 0
         bad = [v for v in value if not math.isfinite(v) or v < 0]
@@ -359,12 +377,14 @@ def _check_range(dotted: str, value, values: dict) -> None:
             raise SettingError(dotted, f"override {dotted}={value!r}: every value must be a finite number >= 0")
         return
     kind, lo, hi = value_range(dotted)
-    if hi == "layers":
-        hi = model_layers(values["model.policy" if dotted.startswith("ppo.") else "model.name"])
+    bound = hi if hi in ("layers", "context") else None
+    if bound:
+        model = values["model.policy" if dotted.startswith(("ppo.", "sft.")) else "model.name"]
+        hi = model_size(model, "num_hidden_layers" if bound == "layers" else "max_position_embeddings")
     allowed = ("an integer" if kind == "int" else "a finite number") + \
         (" > 0" if lo == "0+" else f" >= {lo}" if lo is not None else "") + (f" and <= {hi}" if hi is not None else "")
-    if hi is not None and dotted in RANGES and RANGES[dotted][2] == "layers":
-        allowed += f" (the model has {hi} decoder layers)"
+    if bound and hi is not None:
+        allowed += f" (the model has {hi} {'decoder layers' if bound == 'layers' else 'positions of context'})"
     ok = math.isfinite(value) and (kind == "num" or isinstance(value, int)) and \
         (lo is None or (value > 0 if lo == "0+" else value >= lo)) and (hi is None or value <= hi)
     if not ok:

@@ -519,6 +519,11 @@ CONFIG_ERRORS = [  # (id, a call, error type, expected message)
      r"override reward\.chapter_lora=1: must be true or false"),
     ("config-list-negative", lambda: config.load("ci", reward__probe_layers=[8, -1]), ValueError,
      r"override reward\.probe_layers=\[8, -1\]: every value must be a finite number >= 0"),
+    ("config-max-length-over-context", lambda: config.load("ci", reward__max_length=100_000), ValueError,
+     r"override reward\.max_length=100000: must be an integer >= 1 and <= 8192 \(the model has 8192 positions"),
+    ("config-model-folder-missing", lambda: config.load("ci", model__name="/nonexistent/base"), ValueError,
+     r"override model\.name='/nonexistent/base': no such folder; a model is smollm2, smollm2-sft, a folder saved by "
+     r"transformers \(with config\.json\) or a hub id owner/name"),
     ("config-list-not-numbers", lambda: config.load("ci", metrics__sweep_lrs="0.001"), ValueError,
      r"override metrics\.sweep_lrs='0\.001': expected a non-empty list of numbers"),
 ]
@@ -530,7 +535,7 @@ def test_config_names_bad_settings(call, error, message):
         call()
 
 
-IDS.update(["config-table-in-range", "config-fraction-of-an-epoch"])
+IDS.update(["config-table-in-range", "config-fraction-of-an-epoch", "config-hub-id-model-name"])
 
 
 def test_the_table_lies_in_its_ranges_and_a_fraction_of_an_epoch_is_fine():
@@ -539,6 +544,7 @@ def test_the_table_lies_in_its_ranges_and_a_fraction_of_an_epoch_is_fine():
         for key, value in values.items():
             config._check_range(key, value, values)
     assert config.load("ci", reward__epochs=0.5, ppo__beta=0.0).reward.epochs == 0.5  # config-fraction-of-an-epoch
+    assert config.load("ci", model__name="someone/model").model.name == "someone/model"  # config-hub-id-model-name
 
 
 PATH_ERRORS = [  # (id, a call taking tmp_path, expected message)
