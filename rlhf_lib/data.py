@@ -81,14 +81,14 @@ def preference_prompts(split: str | None = None) -> list[dict]:
 def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str | Path, max_new_tokens: int = 96,
                      temperature: float = 0.9, top_p: float = 0.95, batch_size: int = 32, seed: int = 0,
                      seed_cache: str | Path | None = None, model_name: str | None = None,
-                     bf16: bool = True) -> dict[str, list[dict]]:
+                     bf16: bool = True, profile: str | None = None) -> dict[str, list[dict]]:
     """K responses per prompt, appended to a JSONL cache as each chunk finishes; cached ones are never redone.
 
     `seed_cache` (e.g. the shipped data/responses.jsonl) is consulted first, read-only. A prompt with fewer than
     K cached responses (K was raised, say from 4 to 8) gets only the missing ones, drawn with a seed of their own,
     so the responses already shipped stay the first ones. With `model=None` the model `model_name` is loaded only
     if some response is missing from both caches. `bf16=False` samples in float32 (faster on a CPU without
-    native bf16).
+    native bf16). `profile`: whose sft.* rows train "smollm2-sft" (default: the detected profile).
     """
     from . import config
     from .models import SMOLLM2, SMOLLM2_SFT, generate, load_model
@@ -111,11 +111,12 @@ def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str |
         if len(have.get(p["id"], [])) < k:
             todo.setdefault(len(have.get(p["id"], [])), []).append(p)
     if todo and model is None:  # load the model only when something is left to sample
-        if model_name == SMOLLM2_SFT:
+        load_name = model_name
+        if model_name == SMOLLM2_SFT:  # this profile's SFT model, trained once when chapter 1 has not run yet
             from . import sft
 
-            sft.ensure(sft.from_config(config.load()))  # trained once, when chapter 1 has not run yet
-        model, tokenizer = load_model(model_name)
+            load_name = str(sft.ensure(sft.from_config(config.load(profile))))
+        model, tokenizer = load_model(load_name)
     chunks = [(n_have, group[i:i + max(1, batch_size // (k - n_have))]) for n_have, group in sorted(todo.items())
               for i in range(0, len(group), max(1, batch_size // (k - n_have)))]
     for n_have, chunk in tqdm(chunks, desc="sampling responses", disable=not chunks):
@@ -247,7 +248,8 @@ def build(out_dir: str | Path, profile: str | None = None, max_prompts: int | No
     cached_before = _count_lines(cache)
     responses = sample_responses(prompts, model, tokenizer, cfg.data.samples_per_prompt, out / "responses.jsonl",
                                  cfg.data.max_new_tokens, cfg.data.temperature, cfg.data.top_p,
-                                 cfg.data.gen_batch_size, cfg.seed, seed_cache=seed_cache, model_name=cfg.model.policy)
+                                 cfg.data.gen_batch_size, cfg.seed, seed_cache=seed_cache, model_name=cfg.model.policy,
+                                 profile=cfg.profile)
     sampled = time.perf_counter() - start
     n_sampled = _count_lines(cache) - cached_before
     previous = json.loads((out / "build_info.json").read_text()) if (out / "build_info.json").is_file() else {}

@@ -47,8 +47,8 @@ def load_actor_critic(cfg, device: torch.device | None = None, name: str | None 
     device = device or models.pick_device()
     fast_bf16 = models.bf16_is_fast(device)  # fp32 on a CPU without native bf16 (faster there)
     name = name or cfg.model.policy
-    if name == models.SMOLLM2_SFT:
-        sft.ensure(sft.from_config(cfg))  # trained once, when chapter 1 has not run yet
+    if name == models.SMOLLM2_SFT:  # cfg's own SFT model (not the detected profile's), trained once if need be
+        name = str(sft.ensure(sft.from_config(cfg)))
     base, tokenizer = models.load_model(name, device=device, dtype=models.fast_dtype(device))
     ac = lora_actor_critic(base, cfg.ppo.lora_r, cfg.ppo.lora_layers)
     return ac.to(device), tokenizer, fast_bf16
