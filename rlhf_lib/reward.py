@@ -244,7 +244,7 @@ def load_transformer_rm(name: str | None = models.SMOLLM2, arch: str = "topk", t
     tokenizer = tokenizer or models.load_tokenizer(name)
     torch.manual_seed(seed)  # the new head is random: seed it so runs repeat
     model = AutoModelForSequenceClassification.from_pretrained(
-        models.resolve(name), num_labels=1, dtype=torch.float32, use_safetensors=True)
+        models.resolve(name), num_labels=1, dtype=torch.float32, use_safetensors=True, trust_remote_code=False)
     model.config.pad_token_id = tokenizer.pad_token_id  # where the model finds the last real token
     if arch == "topk":
         model.requires_grad_(False)

@@ -135,7 +135,7 @@ def pretrained_generator(path: str | Path, sequences: Sequence[Sequence[int]], v
     if (path / "model.safetensors").is_file() and (path / "pretrain.json").is_file():
         saved = json.loads((path / "pretrain.json").read_text())
         if saved.get("info") == info:
-            return LlamaForCausalLM.from_pretrained(path).eval(), None
+            return LlamaForCausalLM.from_pretrained(path, use_safetensors=True, trust_remote_code=False).eval(), None
     model = tiny_llama(vocab_size, hidden, layers, max_len=max_len, seed=seed)
     losses = pretrain(model, sequences, epochs=epochs, seed=seed, progress=progress)
     model.save_pretrained(path, safe_serialization=True)
