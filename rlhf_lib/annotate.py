@@ -427,6 +427,33 @@ class LabelLogError(ValueError):
     """A bad line in a label log; the message names the file, the line and the field."""
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object that names one key twice (`loads_json`); `key` is the key. Plain `json.loads` keeps the last
+    value without a word: a hand-edited record whose "chosen" appears twice would silently lose one."""
+
+    def __init__(self, key: str):
+        super().__init__(f"field {key!r} appears twice in one object (JSON would keep only the last): remove one")
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKeyError(key)
+        out[key] = value
+    return out
+
+
+def loads_json(text: str | bytes):
+    """`json.loads` that refuses an object naming a key twice (`DuplicateKeyError`), at any depth: every JSONL reader
+    of the library (preference files, prompt files, label logs, run files) parses with it."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
+LABELS = (A, B, TIE, "skip", "undo", "ranking")  # what the annotators write (`widgets`); nothing else means a label
+
+
 def read_label_log(path: str | Path) -> list[dict]:
     """Labels in effect after replaying the log, in the order given: an "undo" record cancels the latest label
     still in effect for its `pair_id` (or the latest of all, if it names none; an undo with nothing to undo
@@ -444,7 +471,9 @@ def read_label_log(path: str | Path) -> list[dict]:
         if not raw.strip():
             continue
         try:
-            rec = json.loads(raw.decode("utf-8"))
+            rec = loads_json(raw.decode("utf-8"))
+        except DuplicateKeyError as err:
+            raise LabelLogError(f"{path}:{lineno}: {err}") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             if lineno == len(lines):  # the last line has no newline yet: a write was interrupted
                 break
@@ -455,6 +484,17 @@ def read_label_log(path: str | Path) -> list[dict]:
         for field in ("pair_id", "label"):  # what every reader of the log looks up
             if not isinstance(rec.get(field), str):
                 raise LabelLogError(f"{path}:{lineno}: field {field!r} must be a string, got {rec.get(field)!r}")
+        if rec["label"] not in LABELS:  # "a", "left", "C": was read, then dropped by human_rows as if a tie
+            raise LabelLogError(f"{path}:{lineno}: field 'label': {rec['label']!r} is not one of {', '.join(LABELS)} "
+                                f"(A or B: the better answer; labels are case-sensitive)")
+        if rec.get("annotator") is not None and not isinstance(rec["annotator"], str):  # rows carry it (or None)
+            raise LabelLogError(f"{path}:{lineno}: field 'annotator' must be a string (who labelled the pair), got "
+                                f"{rec['annotator']!r}")
+        order = rec.get("order")
+        if rec["label"] == "ranking" and not (isinstance(order, list) and order and sorted(order) == list(
+                range(len(order))) and all(type(i) is int for i in order)):
+            raise LabelLogError(f"{path}:{lineno}: field 'order' of a ranking must list the response indices 0..K-1 "
+                                f"best first, each once, got {order!r}")
         if rec["label"] == "undo":
             hits = [i for i, r in enumerate(labels) if rec.get("pair_id") in (None, r.get("pair_id"))]
             if hits:

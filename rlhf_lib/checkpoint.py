@@ -117,6 +117,14 @@ def exists(folder: str | Path | None) -> bool:
     return (Path(folder) / "state.json").is_file()
 
 
+def _damaged(folder: Path, name: str, err: Exception):
+    """Refuse a checkpoint whose file `name` cannot be read (cut short by a full disk or an interrupted copy), naming
+    it: a `CheckpointMismatchError` ("damaged"), so a loop that starts afresh on a changed checkpoint does so here
+    too. Was a bare SafetensorError / JSONDecodeError naming no file."""
+    raise CheckpointMismatchError(f"the checkpoint in {folder} is damaged: {name} cannot be read ({type(err).__name__}: "
+                                  f"{str(err)[:160]}); delete the folder to start afresh", ["damaged " + name]) from None
+
+
 def changed_settings(saved: dict, cfg, free: Sequence[str] = ()) -> dict[str, tuple]:
     """{name: (saved, now)} for each field of the config dataclass `cfg` that differs from the `saved` one (as
     written by `save`), except the `free` ones; a field the checkpoint does not know counts as its default."""
@@ -129,8 +137,20 @@ def load(folder: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     """Refuse a checkpoint made with other settings than `cfg` (but the `free` fields), else restore the weights,
     the optimizer (and torch's RNG state with `rng`); returns the loop's state as `save` got it."""
     folder = Path(folder)
-    state = json.loads((folder / "state.json").read_text())
-    changed = changed_settings(state.pop("config"), cfg, free)
+    try:  # every file read before the model or the optimizer changes: a damaged one leaves them as they were
+        state = json.loads((folder / "state.json").read_text())
+        saved_config = state.pop("config")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
+        _damaged(folder, "state.json", err)
+    try:
+        weights = load_file(folder / weights_file)
+    except Exception as err:  # noqa: BLE001 -- safetensors raises its own SafetensorError (not an OSError)
+        _damaged(folder, weights_file, err)
+    try:
+        extra = torch.load(folder / "optimizer.pt", weights_only=True)  # safe: tensors and plain containers only
+    except Exception as err:  # noqa: BLE001 -- a truncated zip is a RuntimeError, a missing file an OSError
+        _damaged(folder, "optimizer.pt", err)
+    changed = changed_settings(saved_config, cfg, free)
     if changed:
         what = "; ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
         raise CheckpointMismatchError(f"the checkpoint in {folder} was made with other settings ({what}); delete "
@@ -140,8 +160,7 @@ def load(folder: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
         raise CheckpointMismatchError(f"the checkpoint in {folder} was made on other frozen weights (another base model "
                                       f"of the same shapes: {saved} -> {now}); delete the folder to start afresh or "
                                       f"resume with the model it was made with", ["base model"])
-    load_trainable_state(model, load_file(folder / weights_file))
-    extra = torch.load(folder / "optimizer.pt", weights_only=True)  # safe: tensors and plain containers only
+    load_trainable_state(model, weights)
     if "optimizer" not in extra:  # a PPO checkpoint from before this module held the optimizer's state_dict alone
         extra = {"optimizer": extra}
     optimizer.load_state_dict(extra["optimizer"])

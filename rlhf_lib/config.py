@@ -282,7 +282,14 @@ def load(profile: str | None = None, **overrides) -> SimpleNamespace:
     for key, value in overrides.items():
         dotted = key.replace("__", ".")
         if dotted not in values:
-            raise KeyError(f"override {dotted!r} is not in rlhf_lib.config.TABLE")
+            import difflib
+
+            near = difflib.get_close_matches(dotted.lower(), list(values), n=1) or \
+                [k for k in values if k.split(".")[-1] == dotted.lower().split(".")[-1]][:1]
+            err = KeyError(f"override {dotted!r} is not in rlhf_lib.config.TABLE" +
+                           (f" (did you mean {near[0]!r}?)" if near else ""))
+            err.key = dotted  # where the command line says it came from (--set or the run file)
+            raise err
         _check_override(dotted, value)
         values[dotted] = value
     changed = {key.replace("__", ".") for key in overrides}
@@ -290,8 +297,10 @@ def load(profile: str | None = None, **overrides) -> SimpleNamespace:
         _check_range(dotted, values[dotted], values)
     _check_together(values, changed)
     seed = os.environ.get("RLHF_SEED", "0").strip()
-    if not seed.lstrip("-").isdigit():
-        raise ValueError(f"RLHF_SEED={seed!r} is not an integer")
+    if not (seed.isascii() and seed.isdigit()):  # "-1", "--5", "²", "1e3": numpy's seeds are 0 .. 2**32 - 1
+        raise ValueError(f"RLHF_SEED={seed!r} is not an integer from 0 to 2**32 - 1")
+    if int(seed) >= 2**32:
+        raise ValueError(f"RLHF_SEED={seed!r} is not an integer from 0 to 2**32 - 1 (numpy's seeds)")
     cfg = SimpleNamespace(profile=profile, seed=int(seed))
     for dotted, value in values.items():
         section, name = dotted.split(".")
@@ -429,6 +438,29 @@ def artifacts_dir(profile: str | None = None) -> Path:
         path = Path(os.environ["RLHF_ARTIFACTS"])
     else:
         path = REPO_ROOT / "artifacts" / (profile or detect_profile())
+    return _folder(path, "RLHF_ARTIFACTS")
+
+
+def check_writable(path: str | Path, option: str) -> None:
+    """Refuse a path a run could not write a folder to: an existing file, a file among its parents, or a folder
+    without write permission. Raises ValueError naming the option, the path and the cause."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path}: is a file, not a folder; name a folder (it is created if missing)")
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{option} {path}: {parent} is a file, so no folder can be made under it")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: {parent} is not writable (permissions)")
+
+
+def _folder(path: Path, variable: str) -> Path:
+    """`path` made as a folder, or a ValueError naming the variable that moves it (a file in the way: was a bare
+    FileExistsError)."""
+    if not path.is_dir():
+        check_writable(path, variable)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -436,9 +468,7 @@ def artifacts_dir(profile: str | None = None) -> Path:
 def cache_dir() -> Path:
     """Long-lived cache shared by every clone (the converted base model): `RLHF_CACHE` moves it."""
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rlhf-course"
-    path = Path(os.environ.get("RLHF_CACHE", default))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder(Path(os.environ.get("RLHF_CACHE", default)), "RLHF_CACHE")
 
 
 def sft_settings(cfg) -> dict:

@@ -371,7 +371,7 @@ def read_preferences(source: str | Path | None = None, on_error: str = "raise"):
                 raise PreferenceDataError(f"{source}: no such file or folder here, and no hub dataset could be read "
                                           f"under that id ({type(err).__name__}: {str(err)[:200]})") from None
             return _normalized(hub, str(source), on_error)
-        raise PreferenceDataError(f"{source}: no such file or folder")
+        raise PreferenceDataError(f"{source}: {not_a_file(source) if source.is_symlink() else 'no such file or folder'}")
     splits, skipped = {}, {}
     for split, path in files.items():
         rows, skipped[str(path)] = read_preference_jsonl(path, on_error=on_error)
@@ -540,7 +540,7 @@ def read_preference_jsonl(path: str | Path, on_error: str = "raise") -> tuple[li
     """
     if on_error not in ("raise", "skip"):
         raise ValueError("on_error must be 'raise' or 'skip'")
-    rows, skipped = [], 0
+    rows, skipped, lines = [], 0, []
     kinds: dict[str, tuple[str, int]] = {}  # field -> (JSON type, first line with it)
     for lineno, rec in _iter_jsonl(Path(path), on_error=on_error):
         if rec is None:
@@ -560,10 +560,18 @@ def read_preference_jsonl(path: str | Path, on_error: str = "raise") -> tuple[li
                 if _json_kind(value) and field != "prompt":
                     kinds.setdefault(field, (_json_kind(value), lineno))
             rows.append(row)
+            lines.append(lineno)
         except PreferenceDataError:
             if on_error == "raise":
                 raise
             skipped += 1
+    for field in PANEL:  # a number on some rows only: refused here, not by pairs.build_pairs after the model loaded
+        given = [n for n, row in zip(lines, rows, strict=True) if field in row]
+        if given and len(given) < len(rows):
+            lineno = next(n for n, row in zip(lines, rows, strict=True) if field not in row)
+            raise PreferenceDataError(f"{path}:{lineno}: field {field!r} is missing here but given on line {given[0]}: "
+                                      f"{', '.join(PANEL)} come on every row or on none (give it here, or remove it "
+                                      f"from every row)")
     return rows, skipped
 
 
@@ -711,17 +719,25 @@ def read_prompt_file(path: str | Path) -> list[dict]:
     path = Path(path)
     records = []
     if not path.is_file():
-        raise PreferenceDataError(f"{path}: no such file")
+        raise PreferenceDataError(f"{path}: {not_a_file(path)}")
     supported = "supported: JSON Lines, one {\"prompt\": ...} a line, or text, one prompt a line"
     if _check_format(path, supported) == "jsonl" or path.suffix.lower() == ".jsonl":
+        ids: dict[str, int] = {}
         for lineno, rec in _iter_jsonl(path):
             where = f"{path}:{lineno}"
+            if isinstance(rec, str):  # a quoted string a line (`jq '.prompt'` without -r): the string is the prompt
+                rec = {"prompt": rec}
             if not isinstance(rec, dict):
                 raise PreferenceDataError(f"{where}: expected a JSON object with a 'prompt', got {type(rec).__name__}")
             if rec.get("prompt") is None:
                 raise PreferenceDataError(f"{where}: missing field 'prompt'")
             prompt = _prompt(rec["prompt"], where)
-            records.append({**rec, "id": str(rec.get("id") or f"{path.name}:{lineno}"), "prompt": prompt})
+            pid = f"{path.name}:{lineno}" if rec.get("id") in (None, "") else str(rec["id"])  # an id 0 is an id
+            if pid in ids:  # ids group a prompt's samples in the CIs and pick the reward normaliser's rows
+                raise PreferenceDataError(f"{where}: field 'id': {pid!r} is already used on line {ids[pid]}: give each "
+                                          f"prompt its own id, or leave the ids out")
+            ids[pid] = lineno
+            records.append({**rec, "id": pid, "prompt": prompt})
     else:
         for lineno, raw in enumerate(path.read_bytes().splitlines(), 1):
             try:
@@ -784,6 +800,8 @@ UNSUPPORTED = {  # what `file_format` recognises but no reader takes: what it is
     "csv": "a CSV file: convert it to JSON Lines (`datasets.Dataset.from_csv('FILE').to_json('FILE.jsonl')`)",
     "cr-jsonl": "JSON Lines whose lines end with a carriage return only (classic Mac): convert the line ends "
                 "(`tr '\\r' '\\n' < FILE > FILE.jsonl`)",
+    "utf16": "UTF-16 text (Windows' \"Unicode\"; it starts with the byte-order mark FF FE or FE FF): save it as "
+             "UTF-8 (`iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8`)",
 }
 
 
@@ -792,7 +810,8 @@ JSON_START = re.compile(r'(\{\s*("|\}|$)|\[\s*([\[{"\]\d-]|true|false|null|$))')
 
 def file_format(path: Path) -> str:
     """What a data file holds, by its content (never its name): "jsonl", "text" (lines that are not JSON), or one of
-    `UNSUPPORTED` (gzip, zip, parquet, a JSON document, CSV, JSON Lines with carriage-return-only line ends).
+    `UNSUPPORTED` (gzip, zip, parquet, UTF-16 text, a JSON document, CSV, JSON Lines with carriage-return-only line
+    ends). Lines that are each a quoted JSON string are JSON Lines.
 
     Read from the file's first 64 KB or its first line (the whole file only to tell a JSON document whose first line
     is "[" or "{" from broken JSON Lines), so a reader can name the format instead of reporting "malformed JSON" on line 1."""
@@ -804,6 +823,8 @@ def file_format(path: Path) -> str:
         return "zip"
     if head[:4] == b"PAR1":
         return "parquet"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf16"
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if not lines:
@@ -824,10 +845,20 @@ def file_format(path: Path) -> str:
         if isinstance(value, list) and value and all(isinstance(v, dict | str) for v in value):
             return "json"  # an array of records on one line
         return "cr-jsonl" if "\r" in text and "\n" not in text and len(lines) > 1 else "jsonl"
+    whole = lines[:-1] if len(head) == 1 << 16 and len(lines) > 1 else lines  # the last may be cut at 64 KB
+    if first[0] == '"' and all(_is_json_string(ln) for ln in whole[:20]):  # quoted strings, one a line
+        return "jsonl"
     header = [h.strip().strip('"').lower() for h in first.split(",")]
     if {"prompt", "chosen", "rejected"} & set(header) and (len(header) > 1 or header == ["prompt"]):
         return "csv"
     return "text"
+
+
+def _is_json_string(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), str)
+    except json.JSONDecodeError:
+        return False
 
 
 def _check_format(path: Path, supported: str = SUPPORTED) -> str:
@@ -844,7 +875,7 @@ def _iter_jsonl(path: Path, on_error: str = "raise", torn_tail: bool = False):
     (`annotate.append_jsonl`), whose last line, when it has no newline and does not parse, is an interrupted write
     and is left out (the next append cuts it off)."""
     if not path.is_file():
-        raise PreferenceDataError(f"{path}: no such file")
+        raise PreferenceDataError(f"{path}: {not_a_file(path)}")
     _check_format(path)
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
@@ -861,7 +892,12 @@ def _iter_jsonl(path: Path, on_error: str = "raise", torn_tail: bool = False):
             if not line.strip():
                 continue
             try:
-                yield lineno, json.loads(line)
+                yield lineno, annotate.loads_json(line)
+            except annotate.DuplicateKeyError as err:
+                if on_error == "skip":
+                    yield lineno, None
+                    continue
+                raise PreferenceDataError(f"{path}:{lineno}: {err}") from None
             except json.JSONDecodeError as err:
                 if torn:
                     return
@@ -869,6 +905,16 @@ def _iter_jsonl(path: Path, on_error: str = "raise", torn_tail: bool = False):
                     yield lineno, None
                     continue
                 raise PreferenceDataError(f"{path}:{lineno}: malformed JSON ({err.msg}, column {err.colno})") from None
+
+
+def not_a_file(path: Path) -> str:
+    """Why `path` is no file to read, for a message: a folder, a broken symbolic link (or a loop of links), or
+    nothing there at all."""
+    if path.is_dir():
+        return "is a folder, not a file: name the file in it"
+    if path.is_symlink():
+        return f"a symbolic link to {path.readlink()}, which does not exist (or the links form a loop)"
+    return "no such file"
 
 
 def _count_lines(path: Path) -> int:

@@ -18,12 +18,13 @@ import argparse
 import atexit
 import contextlib
 import json
-import os
+import re
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
 from . import config
+from .config import check_writable  # also launch.check_writable, as the command lines call it
 
 RUN_KEYS = ("profile", "overrides", "output_dir")
 
@@ -45,24 +46,69 @@ def _parse_value(text: str):
         return text
 
 
+YAML_1_1_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e-5: a number in YAML 1.2, a string to PyYAML
+
+
+def _yaml_mapping(loader, node, deep=False):
+    """PyYAML's mapping, refusing a key given twice (PyYAML keeps the last without a word)."""
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ValueError(f"{key_node.start_mark.line + 1}: field {key!r} appears twice in one mapping (YAML "
+                             f"would keep only the last): remove one")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+def _flat(overrides: dict, prefix: str = "") -> dict:
+    """Overrides as the table's dotted rows: a nested mapping {"ppo": {"steps": 4}} (natural in YAML) is "ppo.steps"."""
+    out = {}
+    for key, value in overrides.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
 def read_run_file(path: Path) -> dict:
     """A run file as a dict, with errors that name the file and the field."""
+    from .annotate import DuplicateKeyError, loads_json
+
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise ValueError(f"{path}: not UTF-8 text (byte {err.start}); a run file is JSON or YAML") from None
-    if path.suffix in (".yaml", ".yml"):
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
         import yaml
 
+        class Loader(yaml.SafeLoader):
+            pass
+
+        Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _yaml_mapping)
         try:
-            run = yaml.safe_load(text)
+            run = yaml.load(text, Loader=Loader)  # noqa: S506 -- a SafeLoader, with duplicate keys refused
         except yaml.YAMLError as err:
-            raise ValueError(f"{path}: not valid YAML ({err})") from err
-    else:
+            mark, problem = getattr(err, "problem_mark", None), getattr(err, "problem", None)
+            if mark is None or problem is None:
+                raise ValueError(f"{path}: not valid YAML ({err})") from err
+            hint = "; YAML indents with spaces, not tabs" if "\\t" in problem else ""
+            raise ValueError(f"{path}:{mark.line + 1}: not valid YAML ({problem}, column {mark.column + 1}{hint})") \
+                from err
+        except ValueError as err:
+            raise ValueError(f"{path}:{err}") from None
+    elif suffix in (".json", ""):
         try:
-            run = json.loads(text)
+            run = loads_json(text)
+        except DuplicateKeyError as err:
+            raise ValueError(f"{path}: {err}") from None
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
+    else:
+        raise ValueError(f"{path}: a run file is JSON (.json) or YAML (.yaml, .yml), not {path.suffix}")
     if not isinstance(run, dict):
         raise ValueError(f"{path}: a run file is a mapping with keys {', '.join(RUN_KEYS)}")
     unknown = sorted(set(run) - set(RUN_KEYS))
@@ -70,12 +116,25 @@ def read_run_file(path: Path) -> dict:
         raise ValueError(f"{path}: unknown field(s) {', '.join(unknown)}; a run file has {', '.join(RUN_KEYS)}")
     if not isinstance(run.get("overrides", {}), dict):
         raise ValueError(f"{path}: field 'overrides' must be a mapping of TABLE rows to values")
+    for field in ("profile", "output_dir"):
+        if run.get(field) is not None and not isinstance(run[field], str):
+            raise ValueError(f"{path}: field {field!r} must be a string, got {run[field]!r}")
+    if run.get("profile"):
+        run["profile"] = run["profile"].strip().lower()  # as --config CPU and RLHF_PROFILE=CPU
+    overrides = _flat(run.get("overrides", {}))
+    if suffix in (".yaml", ".yml"):
+        overrides = {k: float(v) if isinstance(v, str) and YAML_1_1_FLOAT.fullmatch(v.strip()) else v
+                     for k, v in overrides.items()}
+    run["overrides"] = overrides
     return run
 
 
 def load_run(spec: str | None, sets: list[str] = (), output_dir: str | None = None) -> SimpleNamespace:
     """The configuration of a run: `cfg` (as `config.load` gives it) plus `cfg.output_dir` (a Path)."""
     run, source = {}, "--config"
+    if spec is not None and not spec.strip():  # `--config "$RUN"` with RUN unset: not the detected profile silently
+        raise ValueError(f"--config {spec!r}: empty; name a profile ({', '.join(config.PROFILES)}) or a run file, or "
+                         f"leave --config out")
     if spec and spec.lower() not in config.PROFILES:
         path = Path(spec)
         if not path.is_file():
@@ -85,12 +144,17 @@ def load_run(spec: str | None, sets: list[str] = (), output_dir: str | None = No
         run = {"profile": spec.lower()}
     overrides = dict(run.get("overrides", {}))
     from_set = set()
+    given: dict[str, object] = {}
     for item in sets:
         key, eq, value = item.partition("=")
-        if not eq:
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set ppo.steps=4")
-        overrides[key.strip()] = _parse_value(value.strip())
-        from_set.add(key.strip())
+        key, value = key.strip(), _parse_value(value.strip())
+        if not eq or not key:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE with a row of the table as KEY, e.g. --set "
+                             f"ppo.steps=4")
+        if key in given and given[key] != value:  # a later --set silently won: which one did the user mean?
+            raise ValueError(f"--set {key} is given twice ({given[key]!r}, then {value!r}): give it once")
+        given[key] = overrides[key] = value
+        from_set.add(key)
     try:
         cfg = config.load(run.get("profile"), **{k.replace(".", "__"): v for k, v in overrides.items()})
     except (KeyError, ValueError) as err:
@@ -105,28 +169,13 @@ def output_folder(path: str | Path, option: str) -> Path:
     """`path` as a folder a run can write to, created now (its parents too), so that a file in the way or a folder
     without write permission is refused before anything loads, not after training. A folder created here is removed
     at exit when the run left it empty (it failed before writing anything)."""
-    path = Path(path)
+    path = Path(path).expanduser()  # "~/runs/a" in a run file (no shell expands it): was a folder named "~" here
     check_writable(path, option)
     created = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
     if created:
         atexit.register(_remove_if_empty, path)
     return path
-
-
-def check_writable(path: str | Path, option: str) -> None:
-    """Refuse a path a run could not write a folder to: an existing file, a file among its parents, or a folder
-    without write permission. Raises ValueError naming the option, the path and the cause."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{option} {path}: is a file, not a folder; name a folder (it is created if missing)")
-    parent = path
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ValueError(f"{option} {path}: {parent} is a file, so no folder can be made under it")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{option} {path}: {parent} is not writable (permissions)")
 
 
 def save_or_rescue(save, path: str | Path, what: str) -> Path:

@@ -710,7 +710,14 @@ def check_reward_folder(path: str | Path | None = None) -> Path:
         raise ValueError(f"{path / 'config.json'}: architectures {kind} with {len(cfg.get('id2label') or {})} label(s) "
                          f"is not a reward model (a ...ForSequenceClassification with num_labels=1)")
     models.check_no_custom_code(path)
+    if not any((path / f).is_file() for f in TOKENIZER_FILES):  # was an OSError from transformers, after the weights
+        raise FileNotFoundError(f"{path}: no tokenizer files ({', '.join(TOKENIZER_FILES)}): the reward model reads "
+                                f"text through its tokenizer; save it into the folder (tokenizer.save_pretrained(...)), "
+                                f"as train_reward does")
     return path
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model")
 
 
 def load_reward_model(path: str | Path | None = None, device: str | None = None, dtype: torch.dtype = torch.float32):

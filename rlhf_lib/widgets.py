@@ -146,7 +146,7 @@ def human_rows(pairs: list[dict], log_path: str | Path) -> list[dict]:
             continue
         chosen, rejected = (pair["a"], pair["b"]) if rec["label"] == annotate.A else (pair["b"], pair["a"])
         rows.append({"prompt": pair["prompt"], "chosen": chosen, "rejected": rejected,
-                     "prompt_id": pair.get("prompt_id", ""), "annotator": rec["annotator"]})
+                     "prompt_id": pair.get("prompt_id", ""), "annotator": rec.get("annotator")})
     return rows
 
 
@@ -163,5 +163,5 @@ def ranking_rows(items: list[dict], log_path: str | Path) -> list[dict]:
             if texts[better].strip() == texts[worse].strip():
                 continue  # identical answers carry no preference
             rows.append({"prompt": item["prompt"], "chosen": texts[better], "rejected": texts[worse],
-                         "prompt_id": item["prompt_id"], "annotator": rec["annotator"]})
+                         "prompt_id": item["prompt_id"], "annotator": rec.get("annotator")})
     return rows

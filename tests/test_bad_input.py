@@ -187,7 +187,7 @@ def test_preference_recoveries(tmp_path):
     # read-bad-on-error and read-a-folder
     with pytest.raises(ValueError, match="on_error must be 'raise' or 'skip'"):
         data.read_preference_jsonl(path, on_error="ignore")
-    with pytest.raises(PreferenceDataError, match="no such file"):
+    with pytest.raises(PreferenceDataError, match=": is a folder, not a file: name the file in it"):
         data.read_preference_jsonl(tmp_path)
 
 
@@ -610,6 +610,8 @@ CLI_ERRORS = [  # (id, module, arguments (FILE: an existing file), expected line
     ("cli-val-fraction-out-of-range", "train_reward", ["--val-fraction", "1.5"],
      "error: val_fraction must be a number between 0 and 1 (the share of prompts), got 1.5"),
     ("cli-data-missing", "train_reward", ["--data", "nosuch/prefs.jsonl"], "nosuch/prefs.jsonl: no such file or folder"),
+    ("cli-set-given-twice", "train_ppo", ["--set", "ppo.steps=4", "--set", "ppo.steps=8"],
+     "error: --set ppo.steps is given twice (4, then 8): give it once"),
 ]
 
 
@@ -1007,6 +1009,189 @@ def test_converted_base_weights_replaced_by_others_of_the_same_size_are_refused(
     with pytest.raises(ValueError, match=r"model\.safetensors: these weights are not the ones converted into this "
                                          r"folder .*: delete .* to convert the base model again"):
         models.check_converted(folder)
+
+
+# ============================================== more of a practitioner's own: messy files, settings and folders
+PRACTITIONER_DATA_ERRORS = [  # (id, file name, its bytes, reader: prefs / prompts, expected message)
+    ("jsonl-duplicate-key", "bad.jsonl", GOOD + b'\n{"prompt": "q", "chosen": "a", "chosen": "z", "rejected": "b"}\n',
+     "prefs", r"bad\.jsonl:2: field 'chosen' appears twice in one object \(JSON would keep only the last\)"),
+    ("format-utf16", "prefs.jsonl", ("\ufeff" + GOOD.decode() + "\n").encode("utf-16-le"), "prefs",
+     r"prefs\.jsonl: UTF-16 text \(Windows' \"Unicode\"; .*\): save it as UTF-8 \(`iconv -f UTF-16 -t UTF-8"),
+    ("jsonl-panel-field-on-some-rows", "prefs.jsonl",
+     b'{"prompt": "q", "chosen": "a", "rejected": "b", "p_chosen": 0.7}\n{"prompt": "r", "chosen": "a", "rejected": "b"}\n',
+     "prefs", r"prefs\.jsonl:2: field 'p_chosen' is missing here but given on line 1: p_chosen, gold_chosen, "
+              r"gold_rejected come on every row or on none"),
+    ("prompts-duplicate-id", "prompts.jsonl", b'{"id": "a", "prompt": "x"}\n{"id": "a", "prompt": "y"}\n', "prompts",
+     r"prompts\.jsonl:2: field 'id': 'a' is already used on line 1"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "reader", "message"), ids(PRACTITIONER_DATA_ERRORS))
+def test_a_practitioners_messy_data_file_is_named(tmp_path, name, content, reader, message):
+    (tmp_path / name).write_bytes(content)
+    read = data.load_preferences if reader == "prefs" else data.read_prompt_file
+    with pytest.raises(PreferenceDataError, match=message):
+        read(tmp_path / name)
+
+
+IDS.update(["jsonl-mixed-plain-and-conversational", "read-broken-symlink", "prompts-a-folder", "prompts-quoted-strings",
+            "prompts-id-zero"])
+
+
+def test_messy_data_recoveries_and_paths_that_are_no_file(tmp_path):
+    # jsonl-mixed-plain-and-conversational: a plain prompt and a one-turn conversation in one file read alike
+    path = write(tmp_path / "mix.jsonl", [GOOD, b'{"prompt": [{"role": "user", "content": "q2"}], "chosen": '
+                                                b'[{"role": "assistant", "content": "a"}], "rejected": "b"}'])
+    assert data.load_preferences(path)["train"]["prompt"] == ["q", "q2"]
+    # read-broken-symlink: a link to nowhere (or a loop of links) is named as such, not "no such file"
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    for read in (data.load_preferences, data.read_prompt_file):
+        with pytest.raises(PreferenceDataError, match=r"loop1: a symbolic link to .*loop2, which does not exist \(or "
+                                                      r"the links form a loop\)"):
+            read(tmp_path / "loop1")
+    # prompts-a-folder: a folder given as --prompts
+    with pytest.raises(PreferenceDataError, match=r": is a folder, not a file: name the file in it"):
+        data.read_prompt_file(tmp_path)
+    # prompts-quoted-strings: `jq '.prompt'` without -r writes quoted strings: the strings are the prompts
+    quoted = write(tmp_path / "prompts.txt", [b'"What is 2+2?"', b'"Say \\"hi\\".\\nTwice."'])
+    assert [r["prompt"] for r in data.read_prompt_file(quoted)] == ["What is 2+2?", 'Say "hi".\nTwice.']
+    # prompts-id-zero: an id 0 is an id (was replaced by the file and line)
+    zero = write(tmp_path / "ids.jsonl", [b'{"id": 0, "prompt": "x"}', b'{"id": 1, "prompt": "y"}'])
+    assert [r["id"] for r in data.read_prompt_file(zero)] == ["0", "1"]
+
+
+PRACTITIONER_LOG_ERRORS = [  # (id, the log's bytes, expected message)
+    ("log-unknown-label", b'{"pair_id": "p1", "label": "A", "annotator": "me"}\n{"pair_id": "p2", "label": "a", '
+     b'"annotator": "me"}\n', r"labels\.jsonl:2: field 'label': 'a' is not one of A, B, tie, skip, undo, ranking"),
+    ("log-annotator-not-a-string", b'{"pair_id": "p1", "label": "B", "annotator": 3}\n',
+     r"labels\.jsonl:1: field 'annotator' must be a string \(who labelled the pair\), got 3"),
+    ("log-ranking-bad-order", b'{"pair_id": "q1", "label": "ranking", "annotator": "me", "order": [0, 0, 2]}\n',
+     r"labels\.jsonl:1: field 'order' of a ranking must list the response indices 0\.\.K-1 best first, each once"),
+    ("log-duplicate-key", b'{"pair_id": "p1", "label": "A", "label": "B", "annotator": "me"}\n',
+     r"labels\.jsonl:1: field 'label' appears twice in one object"),
+]
+
+
+@pytest.mark.parametrize(("content", "message"), ids(PRACTITIONER_LOG_ERRORS))
+def test_a_label_log_from_elsewhere_is_checked_line_by_line(tmp_path, content, message):
+    log = tmp_path / "labels.jsonl"
+    log.write_bytes(content)
+    with pytest.raises(annotate.LabelLogError, match=message):
+        annotate.read_label_log(log)
+
+
+SETTING_ERRORS = [  # (id, a call taking tmp_path, expected message)
+    ("set-empty-key", lambda t: launch.load_run("ci", ["=4"], output_dir=str(t)),
+     r"^--set '=4': expected KEY=VALUE with a row of the table as KEY"),
+    ("set-given-twice", lambda t: launch.load_run("ci", ["ppo.steps=4", "ppo.steps=8"], output_dir=str(t)),
+     r"^--set ppo\.steps is given twice \(4, then 8\): give it once"),
+    ("set-unknown-row-named", lambda t: launch.load_run("ci", ["PPO.STEPS=4"], output_dir=str(t)),
+     r"^--set: override 'PPO\.STEPS' is not in rlhf_lib\.config\.TABLE \(did you mean 'ppo\.steps'\?\)"),
+    ("config-empty", lambda t: launch.load_run("", output_dir=str(t)), r"^--config '': empty; name a profile"),
+    ("run-file-duplicate-key", lambda t: run_file(t, "run.yaml", "profile: ci\noverrides:\n  ppo.steps: 4\n  ppo.steps: 8\n"),
+     r"run\.yaml:4: field 'ppo\.steps' appears twice in one mapping \(YAML would keep only the last\)"),
+    ("run-file-other-suffix", lambda t: run_file(t, "run.toml", 'profile = "ci"\n'),
+     r"run\.toml: a run file is JSON \(\.json\) or YAML \(\.yaml, \.yml\), not \.toml"),
+    ("run-file-output-dir-not-string", lambda t: run_file(t, "run.json", '{"profile": "ci", "output_dir": 5}'),
+     r"run\.json: field 'output_dir' must be a string, got 5"),
+    ("run-file-yaml-tabs", lambda t: run_file(t, "run.yaml", "profile: ci\noverrides:\n\tppo.steps: 4\n"),
+     r"run\.yaml:3: not valid YAML \(found character '\\t' that cannot start any token, column 1; YAML indents "
+     r"with spaces, not tabs\)"),
+    ("config-env-seed-out-of-range", lambda t: env_load(t, "RLHF_SEED", "-1"),
+     r"RLHF_SEED='-1' is not an integer from 0 to 2\*\*32 - 1"),
+    ("config-env-artifacts-is-a-file", lambda t: env_load(t, "RLHF_ARTIFACTS", str(touch(t / "artifacts"))),
+     r"RLHF_ARTIFACTS .*artifacts: is a file, not a folder"),
+    ("rm-folder-without-tokenizer", lambda t: reward.check_reward_folder(no_tokenizer_folder(t)),
+     r"rm: no tokenizer files \(tokenizer\.json, .*\): the reward model reads text through its tokenizer"),
+]
+
+
+def env_load(tmp_path, name, value):
+    """`launch.load_run` of the ci profile (no --output-dir: the artifacts folder) with one environment variable set."""
+    import os
+
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        return launch.load_run("ci")
+    finally:
+        os.environ.pop(name) if old is None else os.environ.__setitem__(name, old)
+
+
+def no_tokenizer_folder(tmp_path) -> Path:
+    folder = tmp_path / "rm"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"")
+    (folder / "config.json").write_text(json.dumps({"architectures": ["LlamaForSequenceClassification"],
+                                                    "id2label": {"0": "LABEL_0"}}))
+    return folder
+
+
+@pytest.mark.parametrize(("call", "message"), ids(SETTING_ERRORS))
+def test_messy_settings_and_folders_are_refused_before_anything_loads(tmp_path, call, message):
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        call(tmp_path)
+
+
+IDS.add("log-missing-annotator")
+
+
+def test_a_label_log_without_annotators_gives_rows_without_one(tmp_path):
+    """A log written by another tool, with no "annotator": its labels become rows (was a KeyError in human_rows)."""
+    from rlhf_lib import widgets
+
+    log = write(tmp_path / "labels.jsonl", [b'{"pair_id": "p1", "label": "B"}'])
+    rows = widgets.human_rows([{"pair_id": "p1", "prompt": "q", "a": "x", "b": "y"}], log)
+    assert [(r["chosen"], r["rejected"], r["annotator"]) for r in rows] == [("y", "x", None)]
+
+
+IDS.update(["run-file-nested-overrides", "run-file-yaml-exponent", "run-file-output-dir-tilde",
+            "run-file-profile-upper-case"])
+
+
+def test_run_file_recoveries(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    # run-file-nested-overrides: {"ppo": {"steps": 4}} is the row ppo.steps (was "override 'ppo' is not in TABLE")
+    # run-file-yaml-exponent: PyYAML reads 1e-5 as a string; it is the number (was "expected a number")
+    # run-file-profile-upper-case: profile CI is ci, as --config CI and RLHF_PROFILE=CI (was "unknown profile 'CI'")
+    # run-file-output-dir-tilde: "~/runs/a" is under the home folder (was a folder named "~" in the working folder)
+    (tmp_path / "run.yaml").write_text("profile: CI\noutput_dir: ~/runs/a\noverrides:\n  ppo:\n    steps: 4\n"
+                                       "  ppo.lr: 1e-5\n")
+    cfg = launch.load_run(str(tmp_path / "run.yaml"))
+    assert (cfg.profile, cfg.ppo.steps, cfg.ppo.lr) == ("ci", 4, 1e-5)
+    assert cfg.output_dir == tmp_path / "home" / "runs" / "a" and not (tmp_path / "~").exists()
+    # a duplicate key in JSON is refused as in YAML (run-file-duplicate-key)
+    (tmp_path / "run.json").write_text('{"profile": "ci", "overrides": {"ppo.steps": 4, "ppo.steps": 8}}')
+    with pytest.raises(ValueError, match=r"run\.json: field 'ppo\.steps' appears twice in one object"):
+        launch.load_run(str(tmp_path / "run.json"))
+
+
+IDS.update(["resume-truncated-weights", "resume-damaged-state-json"])
+
+
+def test_a_damaged_checkpoint_is_named_and_leaves_the_model_as_it_was(tmp_path):
+    from rlhf_lib import checkpoint
+
+    torch.manual_seed(0)
+    net = torch.nn.Linear(4, 1)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    checkpoint.save(tmp_path / "ckpt", net, opt, TrainConfig(), {"step": 3}, "w.safetensors")
+    before = net.weight.detach().clone()
+    # resume-truncated-weights: the weights file cut short (a full disk, an interrupted copy)
+    weights = tmp_path / "ckpt" / "w.safetensors"
+    weights.write_bytes(weights.read_bytes()[:40])
+    with pytest.raises(checkpoint.CheckpointMismatchError, match=r"the checkpoint in .*ckpt is damaged: w\.safetensors "
+                                                                 r"cannot be read .*; delete the folder to start afresh"):
+        checkpoint.load(tmp_path / "ckpt", net, opt, TrainConfig(), "w.safetensors")
+    assert torch.equal(net.weight, before)
+    # resume-damaged-state-json: state.json cut mid-write
+    checkpoint.save(tmp_path / "ckpt", net, opt, TrainConfig(), {"step": 3}, "w.safetensors")
+    state = tmp_path / "ckpt" / "state.json"
+    state.write_text(state.read_text()[:30])
+    with pytest.raises(checkpoint.CheckpointMismatchError, match=r"is damaged: state\.json cannot be read"):
+        checkpoint.load(tmp_path / "ckpt", net, opt, TrainConfig(), "w.safetensors")
 
 
 # ==================================================================================== the table is complete
