@@ -39,18 +39,27 @@ def parse_variant(name: str) -> dict:
     return changes
 
 
-def run_variant(cfg, name: str, gold: bool) -> dict:
+def run_variant(cfg, name: str, gold: bool, rm=None) -> dict:
+    """One variant trained and judged on val; paid by chapter 2's reward model, the gold (`gold`), or `rm` (a scorer
+    of (prompts, texts), e.g. `reward_levers.FFNPromptRM`)."""
     config.seed_everything(cfg.seed)
     s = train_ppo.prepare(cfg, models.pick_device())
     s.run = ppo.PPOConfig(**{**vars(s.run), **parse_variant(name)})
     reward_fn = s.reward_fn
-    if gold:  # the control: the same run paid by the hidden gold itself, normalised on the reference's samples
+    if gold or rm is not None:  # normalised on the reference's samples, as train_ppo does for chapter 2's model
         norm = judge.stratified(s.prompts, 2 * cfg.ppo.batch_size, seed=1)
         ref = judge.sample(s.ac, norm, s.run, s.tokenizer, seed=1, reference=True, batch_size=cfg.ppo.batch_size)
+    if gold:  # the control: the same run paid by the hidden gold itself
         reward_fn = judge.gold_reward_fn(s.tokenizer, *judge.reward_normaliser(ref["gold"]))
+    elif rm is not None:
+        mean, std = judge.reward_normaliser(rm([r["prompt"] for r in ref["records"]], ref["texts"]))
+
+        def reward_fn(meta, responses):
+            texts = [s.tokenizer.decode(r, skip_special_tokens=True).strip() for r in responses]
+            return [(x - mean) / std for x in rm([m["prompt"] for m in meta], texts)]
     out = train_and_judge(cfg, s, reward_fn, None, records=data.preference_prompts("val"))  # val only, never test
-    return {"variant": name + (" (gold as reward)" if gold else ""), "changes": parse_variant(name),
-            "episodes": s.run.steps * s.run.batch_size, **out}
+    paid = " (gold as reward)" if gold else f" ({rm.name} reward)" if rm is not None else ""
+    return {"variant": name + paid, "changes": parse_variant(name), "episodes": s.run.steps * s.run.batch_size, **out}
 
 
 def main(argv=None) -> int:
@@ -59,6 +68,9 @@ def main(argv=None) -> int:
     p.add_argument("--variants", nargs="+", default=["k1 value", "k4 value", "k4 loo"])
     p.add_argument("--gold", action="store_true", help="also train each variant on the gold utility (the control)")
     p.add_argument("--gold-only", action="store_true", help="only the gold-as-reward control of each variant")
+    p.add_argument("--rm", choices=["ffn_prompt"], default=None,
+                   help="pay the run with a reward-model lever of benchmarks.reward_levers instead of chapter 2's "
+                        "(ffn_prompt: 5 FFNs on the SFT model's features plus the prompt state)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override, as train_ppo")
     p.add_argument("--note", default="", help="what else ran on the machine")
     args = p.parse_args(argv)
@@ -67,10 +79,16 @@ def main(argv=None) -> int:
     todo = [(name, gold) for name in args.variants
             for gold in ((True,) if args.gold_only else (False, True) if args.gold else (False,))]
     runs = json.loads(out.read_text())["runs"] if out.is_file() else []  # earlier variants are kept, reruns replace
-    runs = [r for r in runs if r["variant"] not in {n + (" (gold as reward)" if g else "") for n, g in todo}]
+    paid = f" ({args.rm} reward)" if args.rm else ""
+    runs = [r for r in runs if r["variant"] not in {n + (" (gold as reward)" if g else paid) for n, g in todo}]
+    rm = None
+    if args.rm == "ffn_prompt":
+        from .reward_levers import Bench, FFNPromptRM
+        rm = FFNPromptRM(Bench(args.profile, models.SMOLLM2_SFT), seeds=5)
+        rm.name = args.rm
     for name, gold in todo:
         print(f"[ppo_val] {name}{' (gold)' if gold else ''} ...", flush=True)
-        runs.append({**run_variant(cfg, name, gold), "overrides": args.set, "note": args.note})
+        runs.append({**run_variant(cfg, name, gold, None if gold else rm), "overrides": args.set, "note": args.note})
         r = runs[-1]
         print(f"[ppo_val] {r['variant']}: vs reference {judge.ci_text(r['win_vs_reference'])}, vs ample "
               f"{judge.ci_text(r['win_vs_reference_ample_budget'])}, vs brevity "

@@ -232,11 +232,14 @@ def lever_probe_logprob(b: Bench) -> dict:
     return {**b.score(r), "chosen": {"layer": layer, "repeats": chosen["layer"], "C": chosen["C"]}}
 
 
-def prompt_states(b: Bench) -> torch.Tensor:
+def prompt_states(b: Bench, table: pairs.PairTable | None = None, cache: features.FeatureCache | None = None
+                  ) -> torch.Tensor:
     """(S, H) the mean over the prompt's tokens of the cached states entering the top k layers: what the model has
-    read of the prompt before the response starts (the same for every response to one prompt)."""
-    starts = features.response_starts(b.tokenizer, b.table)
-    return torch.stack([b.cache.states[int(b.cache.offsets[i]):int(b.cache.offsets[i]) + max(1, s)].float().mean(0)
+    read of the prompt before the response starts (the same for every response to one prompt). Of the bench's table
+    by default, or of another `table` and its `cache` (new texts to score)."""
+    table, cache = table or b.table, cache or b.cache
+    starts = features.response_starts(b.tokenizer, table)
+    return torch.stack([cache.states[int(cache.offsets[i]):int(cache.offsets[i]) + max(1, s)].float().mean(0)
                         for i, s in enumerate(starts)])
 
 
@@ -257,21 +260,48 @@ def lever_probe_prompt(b: Bench) -> dict:
 
 
 def lever_ffn_prompt(b: Bench, pcs: int | None = None, seeds: int = 1) -> dict:
-    R = b.R
-    seen = b.split(8).seqs()
-    prompt = prompt_states(b)
-    prompt = (prompt - prompt[seen].mean(0)) / (prompt[seen].std(0) + 1e-5)
-    if pcs:
-        _, _, vt = torch.linalg.svd(prompt[seen], full_matrices=False)
-        prompt = prompt @ vt[:pcs].T
-        prompt = prompt / prompt[seen].std(0)
-    x = b.cache.features(R.ffn_layer, "both")
-    x = torch.cat([x, prompt * x.std()], 1)  # (S, 2·2H + H): the prompt block on the features' scale
-    nets = [features.train_ffn(x, b.split(8), b.val, R.ffn_hidden, R.ffn_lr, R.ffn_epochs, R.batch_size,
-                               10 * R.patience, seed=b.cfg.seed + i, desc=f"FFN + prompt, seed {i}")[0]
-            for i in range(seeds)]
-    model = nets[0] if seeds == 1 else reward.EnsembleRM(nets)
-    return {**b.score(reward_fn=features.feature_reward_fn(model, x)), "safety_prompts": harmful_vs_lookalike(b, prompt)}
+    rm = FFNPromptRM(b, pcs, seeds)
+    return {**b.score(reward_fn=features.feature_reward_fn(rm.model, rm.x)),
+            "safety_prompts": harmful_vs_lookalike(b, rm.prompt)}
+
+
+class FFNPromptRM:
+    """The ffn_prompt lever, trained on the bench's train labels, and usable as a reward model of new text: the frozen
+    features of (prompt, response) plus the prompt's standardised mean state, into the FFN (or the mean of `seeds`)."""
+
+    def __init__(self, b: Bench, pcs: int | None = None, seeds: int = 1):
+        R, self.b = b.R, b
+        seen = b.split(8).seqs()
+        prompt = prompt_states(b)
+        self.mu, self.sd = prompt[seen].mean(0), prompt[seen].std(0) + 1e-5
+        prompt = (prompt - self.mu) / self.sd
+        self.pcs = None
+        if pcs:
+            _, _, vt = torch.linalg.svd(prompt[seen], full_matrices=False)
+            self.pcs = vt[:pcs].T
+            self.pc_sd = (prompt @ self.pcs)[seen].std(0)
+            prompt = prompt @ self.pcs / self.pc_sd
+        x = b.cache.features(R.ffn_layer, "both")
+        self.scale = x.std()  # the prompt block on the features' scale
+        self.prompt, self.x = prompt, torch.cat([x, prompt * self.scale], 1)  # (S, 2·2H + H)
+        nets = [features.train_ffn(self.x, b.split(8), b.val, R.ffn_hidden, R.ffn_lr, R.ffn_epochs, R.batch_size,
+                                   10 * R.patience, seed=b.cfg.seed + i, desc=f"FFN + prompt, seed {i}")[0]
+                for i in range(seeds)]
+        self.model = nets[0] if seeds == 1 else reward.EnsembleRM(nets)
+
+    @torch.no_grad()
+    def __call__(self, prompts: list, texts: list[str]) -> list[float]:
+        """Scores of new (prompt, response) texts: the same frozen features, computed now, into the trained FFN."""
+        b, R = self.b, self.b.R
+        table = pairs.PairTable(list(prompts), list(texts), models.encode(b.tokenizer, list(prompts), list(texts),
+                                                                         R.max_length))
+        cache = features.extract(b.rm, b.tokenizer, table, R.top_k, cache=False, progress=False,
+                                 batch_size=R.feature_batch_size)
+        prompt = (prompt_states(b, table, cache) - self.mu) / self.sd
+        if self.pcs is not None:
+            prompt = prompt @ self.pcs / self.pc_sd
+        x = torch.cat([cache.features(R.ffn_layer, "both"), prompt * self.scale], 1)
+        return features.feature_reward_fn(self.model, x)(torch.arange(len(table))).float().tolist()
 
 
 def harmful_vs_lookalike(b: Bench, prompt: torch.Tensor) -> dict:
