@@ -85,7 +85,6 @@ def main(argv=None) -> int:
     if args.rm == "ffn_prompt":
         from .reward_levers import Bench, FFNPromptRM
         rm = FFNPromptRM(Bench(args.profile, models.SMOLLM2_SFT), seeds=5)
-        rm.name = args.rm
     for name, gold in todo:
         print(f"[ppo_val] {name}{' (gold)' if gold else ''} ...", flush=True)
         runs.append({**run_variant(cfg, name, gold, None if gold else rm), "overrides": args.set, "note": args.note})

@@ -269,6 +269,8 @@ class FFNPromptRM:
     """The ffn_prompt lever, trained on the bench's train labels, and usable as a reward model of new text: the frozen
     features of (prompt, response) plus the prompt's standardised mean state, into the FFN (or the mean of `seeds`)."""
 
+    name = "ffn_prompt"  # how benchmarks.ppo_val names a run it pays
+
     def __init__(self, b: Bench, pcs: int | None = None, seeds: int = 1):
         R, self.b = b.R, b
         seen = b.split(8).seqs()
