@@ -4,6 +4,7 @@ gold-as-reward control.
     python -m benchmarks.ppo_val                                  # the default variants, cpu profile, seed 0
     python -m benchmarks.ppo_val --variants "k1 value" "k4 loo" --set ppo.steps=24
     python -m benchmarks.ppo_val --gold                           # also each variant trained on the gold itself
+    RLHF_SEED=1 python -m benchmarks.ppo_val --variants "k1 value" --gold   # another seed, kept beside seed 0
 
 Each variant trains chapter 4's run headless (`train_ppo.prepare` + `ppo.train`, the profile's `ppo.*` rows with
 the variant's changes, at EQUAL episodes: `ppo.steps` x `ppo.batch_size`) and is judged on every val prompt of the
@@ -80,7 +81,8 @@ def main(argv=None) -> int:
             for gold in ((True,) if args.gold_only else (False, True) if args.gold else (False,))]
     runs = json.loads(out.read_text())["runs"] if out.is_file() else []  # earlier variants are kept, reruns replace
     paid = f" ({args.rm} reward)" if args.rm else ""
-    runs = [r for r in runs if r["variant"] not in {n + (" (gold as reward)" if g else paid) for n, g in todo}]
+    runs = [r for r in runs if r["seed"] != cfg.seed  # RLHF_SEED=1 ... adds seeds beside the earlier ones
+            or r["variant"] not in {n + (" (gold as reward)" if g else paid) for n, g in todo}]
     rm = None
     if args.rm == "ffn_prompt":
         from .reward_levers import Bench, FFNPromptRM
