@@ -152,13 +152,10 @@ def _notebooks(r: dict) -> list[str]:
     return lines + [""]
 
 
-def _pct(v: dict, pct: bool) -> str:
-    f = (lambda x: f"{100 * x:.1f}") if pct else (lambda x: f"{x:.3f}")
-    return f"{f(v['value'])}{'%' if pct else ''} [{f(v['lo'])}, {f(v['hi'])}]"
-
-
 def _reward_levers(r: dict) -> list[str]:
     """The table of issue 18's levers (`python -m benchmarks.reward_levers`), then the judges that bound them."""
+    from rlhf_lib.judge import ci_text
+
     lines = ["## reward_levers: what moves the reward model", "",
              f"`results/reward_levers.json`, {r['profile']} sizes. Test split: {r['test_prompts']} prompts, "
              f"{r['pairs']['test']} pairs ({r['test_category_mix']}); Bayes ceiling of the test labels "
@@ -168,13 +165,14 @@ def _reward_levers(r: dict) -> list[str]:
              "|---|---|---|---|---|---|---:|---|"]
     for name, v in r["levers"].items():
         diff = v.get("test_accuracy_minus_probe")
-        lines.append(f"| {name} | {v['what']} | {_pct(v['val_accuracy'], False)} | {_pct(v['test_accuracy'], False)} | "
-                     f"{_pct(v['gold_agreement'], True)} | {_pct(diff, False) if diff else ''} | {v['seconds']:.0f} | "
+        lines.append(f"| {name} | {v['what']} | {ci_text(v['val_accuracy'], pct=False)} | "
+                     f"{ci_text(v['test_accuracy'], pct=False)} | {ci_text(v['gold_agreement'], pct_bounds=False)} | "
+                     f"{ci_text(diff, pct=False) if diff else ''} | {v['seconds']:.0f} | "
                      f"{v.get('run', 'earlier (see conditions)')} |")
     judges = {k: j for k, j in r.get("judges", {}).items() if isinstance(j, dict) and "gold_agreement" in j}
     for name, j in judges.items():
-        lines.append(f"| judge: {name.replace('_', ' ')} | | | {_pct(j['test_accuracy'], False)} | "
-                     f"{_pct(j['gold_agreement'], True)} | | | |")
+        lines.append(f"| judge: {name.replace('_', ' ')} | | | {ci_text(j['test_accuracy'], pct=False)} | "
+                     f"{ci_text(j['gold_agreement'], pct_bounds=False)} | | | |")
     right = r.get("judges", {}).get("base_model_right")
     if right:
         lines += ["", "The base model answers right: " + ", ".join(f"{c} {n}" for c, n in right.items()) + "."]

@@ -305,13 +305,16 @@ def probes(ac: ppo.ActorCritic, questions: dict[str, Sequence[str]], cfg: ppo.PP
 
 
 # ============================================================================================ reports
-def ci_text(ci: dict, pct: bool = True) -> str:
-    """'66.5% [57.0, 75.5]' (or '0.63 [0.55, 0.71]' with pct=False)."""
+def ci_text(ci: dict, pct: bool = True, pct_bounds: bool = True) -> str:
+    """A {value, lo, hi} interval as text: '66.5% [57.0%, 75.5%]', '66.5% [57.0, 75.5]' with pct_bounds=False (the
+    tables' style), '0.665 [0.570, 0.755]' with pct=False; 'n/a' for a non-finite value. The one CI formatter of the
+    library, the benchmarks and the notebooks, so every report prints an interval alike."""
     if not np.isfinite(ci["value"]):
         return "n/a"
-    if pct:
-        return f"{ci['value']:.1%} [{ci['lo']:.1%}, {ci['hi']:.1%}]"
-    return f"{ci['value']:.3f} [{ci['lo']:.3f}, {ci['hi']:.3f}]"
+    if not pct:
+        return f"{ci['value']:.3f} [{ci['lo']:.3f}, {ci['hi']:.3f}]"
+    lo, hi = (f"{ci[k]:.1%}" if pct_bounds else f"{ci[k]:.1%}"[:-1] for k in ("lo", "hi"))
+    return f"{ci['value']:.1%} [{lo}, {hi}]"
 
 
 def summary_line(name: str, judged: dict) -> str:

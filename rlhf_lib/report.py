@@ -458,11 +458,11 @@ def recorded_lever(name: str, yours: str = "", path: Path | None = None) -> str:
     if lever is None:
         return f"(the recorded run {path.name} has no lever {name!r}: it has {', '.join(run['levers'])})"
 
-    def ci(x: dict) -> str:
-        return f"{x['value']:.3f} [{x['lo']:.3f}, {x['hi']:.3f}]"
+    from . import judge
 
     lines = [f"recorded run ({path.name}, {run['profile']} sizes, {_where(run.get('machine', {}))}): {lever['what']}",
-             f"  test accuracy {ci(lever['test_accuracy'])}, gold agreement {ci(lever['gold_agreement'])}, "
+             f"  test accuracy {judge.ci_text(lever['test_accuracy'], pct=False)}, "
+             f"gold agreement {judge.ci_text(lever['gold_agreement'], pct=False)}, "
              f"trained in {_duration(lever['seconds'])}"]
     return "\n".join(lines + ([f"  {yours}"] if yours else []))
 

@@ -40,7 +40,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from . import config, data, features, launch, metrics, models, pairs, reward
+from . import config, data, features, judge, launch, metrics, models, pairs, reward
 
 ARCHS = ("ffn", "topk", "lora")
 
@@ -257,18 +257,16 @@ def describe_baseline(baseline: dict) -> str:
     verdict = reward.difference_verdict(d, b["prompts"])
     p = b["probe_accuracy"]
     return (f"baseline, a linear probe on frozen features (layer {baseline['probe']['layer']}, C "
-            f"{baseline['probe']['C']:g}): {name} accuracy {p['value']:.3f} [{p['lo']:.3f}, {p['hi']:.3f}]; "
+            f"{baseline['probe']['C']:g}): {name} accuracy {judge.ci_text(p, pct=False)}; "
             f"this model minus the probe {d['value']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}]: it {verdict}")
 
 
 def describe(split: str, f: dict) -> str:
     """One line of a split's figures from `measure`, saying which need what the data does not have."""
-    def ci(x):
-        return f"{x['value']:.3f} [{x['lo']:.3f}, {x['hi']:.3f}]"
-
-    gold = ci(f["gold_agreement"]) if f["gold_agreement"] is not None else "not available (no gold_chosen / gold_rejected)"
+    gold = (judge.ci_text(f["gold_agreement"], pct=False) if f["gold_agreement"] is not None
+            else "not available (no gold_chosen / gold_rejected)")
     ceiling = f"{f['bayes_ceiling']:.3f}" if f["bayes_ceiling"] is not None else "not available (no p_chosen)"
-    return (f"{split}: {f['pairs']} pairs, accuracy {ci(f['accuracy'])} (95% CI by prompt), AUC {f['auc']:.3f}, "
+    return (f"{split}: {f['pairs']} pairs, accuracy {judge.ci_text(f['accuracy'], pct=False)} (95% CI by prompt), AUC {f['auc']:.3f}, "
             f"ECE {f['ece']:.3f}; gold agreement {gold}; Bayes ceiling {ceiling}")
 
 
