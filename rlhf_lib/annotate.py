@@ -454,55 +454,5 @@ def loads_json(text: str | bytes):
 LABELS = (A, B, TIE, "skip", "undo", "ranking")  # what the annotators write (`widgets`); nothing else means a label
 
 
-def read_label_log(path: str | Path) -> list[dict]:
-    """Labels in effect after replaying the log, in the order given: an "undo" record cancels the latest label
-    still in effect for its `pair_id` (or the latest of all, if it names none; an undo with nothing to undo
-    is ignored).
-
-    A torn last line (the process died mid-write) is ignored; any other bad line (not UTF-8, not JSON, not an
-    object with string "pair_id" and "label") raises `LabelLogError` naming it.
-    """
-    path = Path(path)
-    if not path.is_file():
-        return []
-    labels: list[dict] = []
-    lines = path.read_bytes().split(b"\n")
-    for lineno, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        try:
-            rec = loads_json(raw.decode("utf-8"))
-        except DuplicateKeyError as err:
-            raise LabelLogError(f"{path}:{lineno}: {err}") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            if lineno == len(lines):  # the last line has no newline yet: a write was interrupted
-                break
-            what = "not UTF-8 text" if isinstance(err, UnicodeDecodeError) else f"not valid JSON ({err.msg})"
-            raise LabelLogError(f"{path}:{lineno}: {what}") from None
-        if not isinstance(rec, dict):
-            raise LabelLogError(f"{path}:{lineno}: expected a JSON object, got {type(rec).__name__}")
-        for field in ("pair_id", "label"):  # what every reader of the log looks up
-            if not isinstance(rec.get(field), str):
-                raise LabelLogError(f"{path}:{lineno}: field {field!r} must be a string, got {rec.get(field)!r}")
-        if rec["label"] not in LABELS:  # "a", "left", "C": was read, then dropped by human_rows as if a tie
-            raise LabelLogError(f"{path}:{lineno}: field 'label': {rec['label']!r} is not one of {', '.join(LABELS)} "
-                                f"(A or B: the better answer; labels are case-sensitive)")
-        if rec.get("annotator") is not None and not isinstance(rec["annotator"], str):  # rows carry it (or None)
-            raise LabelLogError(f"{path}:{lineno}: field 'annotator' must be a string (who labelled the pair), got "
-                                f"{rec['annotator']!r}")
-        order = rec.get("order")
-        if rec["label"] == "ranking" and not (isinstance(order, list) and order and sorted(order) == list(
-                range(len(order))) and all(type(i) is int for i in order)):
-            raise LabelLogError(f"{path}:{lineno}: field 'order' of a ranking must list the response indices 0..K-1 "
-                                f"best first, each once, got {order!r}")
-        if rec["label"] == "undo":
-            hits = [i for i, r in enumerate(labels) if rec.get("pair_id") in (None, r.get("pair_id"))]
-            if hits:
-                labels.pop(hits[-1])
-        else:
-            labels.append(rec)
-    return labels
-
-
 def label_record(pair_id: str, label: str, annotator: str, **extra) -> dict:
     return {"pair_id": pair_id, "label": label, "annotator": annotator, "time": time.time(), **extra}

@@ -61,7 +61,7 @@ def load_prompts(split: str | None = None, path: str | Path | None = None) -> li
     """The course's prompts (data/prompts.jsonl), optionally one split; each a dict with id, category, prompt, ..."""
     path = Path(path or DATA_DIR / "prompts.jsonl")
     rows = []
-    for lineno, rec in _iter_jsonl(path):
+    for lineno, rec in iter_jsonl(path):
         for field in ("id", "category", "prompt", "split"):
             if not isinstance(rec.get(field), str) or not rec[field].strip():
                 raise PreferenceDataError(f"{path}:{lineno}: field {field!r} must be a non-empty string")
@@ -100,7 +100,7 @@ def sample_responses(prompts: list[dict], model, tokenizer, k: int, cache: str |
     seen: set[str] = set()
     for source in (seed_cache, cache):
         if source and Path(source).is_file():
-            for _, rec in _iter_jsonl(Path(source), torn_tail=True):  # appended as sampled: a kill may tear the end
+            for _, rec in iter_jsonl(Path(source), torn_tail=True):  # appended as sampled: a kill may tear the end
                 same = {key: v for key, v in rec.get("settings", {}).items() if key != "k"} == settings
                 if same and rec["response_id"] not in seen:  # K is not a sampling setting: 4 of 8 are 4 of 4
                     seen.add(rec["response_id"])
@@ -322,7 +322,7 @@ def finished_flags(source: str | Path | None = None) -> dict[tuple[str, str], bo
 
 def _read_flags(path: Path) -> dict[tuple[str, str], bool]:
     flags = {}
-    for lineno, rec in _iter_jsonl(path, torn_tail=True):  # the build appends to it: a kill may tear its end
+    for lineno, rec in iter_jsonl(path, torn_tail=True):  # the build appends to it: a kill may tear its end
         for field in ("prompt_id", "text"):
             if not isinstance(rec.get(field), str):
                 raise PreferenceDataError(f"{path}:{lineno}: field {field!r} must be a string, got {rec.get(field)!r:.60}")
@@ -542,7 +542,7 @@ def read_preference_jsonl(path: str | Path, on_error: str = "raise") -> tuple[li
         raise ValueError("on_error must be 'raise' or 'skip'")
     rows, skipped, lines = [], 0, []
     kinds: dict[str, tuple[str, int]] = {}  # field -> (JSON type, first line with it)
-    for lineno, rec in _iter_jsonl(Path(path), on_error=on_error):
+    for lineno, rec in iter_jsonl(Path(path), on_error=on_error):
         if rec is None:
             skipped += 1
             continue
@@ -723,7 +723,7 @@ def read_prompt_file(path: str | Path) -> list[dict]:
     supported = "supported: JSON Lines, one {\"prompt\": ...} a line, or text, one prompt a line"
     if _check_format(path, supported) == "jsonl" or path.suffix.lower() == ".jsonl":
         ids: dict[str, int] = {}
-        for lineno, rec in _iter_jsonl(path):
+        for lineno, rec in iter_jsonl(path):
             where = f"{path}:{lineno}"
             if isinstance(rec, str):  # a quoted string a line (`jq '.prompt'` without -r): the string is the prompt
                 rec = {"prompt": rec}
@@ -769,9 +769,9 @@ def load_panel_votes(source: str | Path | None = None) -> list[dict] | None:
     texts: dict[str, str] = {}
     for path in (DATA_DIR / "responses.jsonl", folder / "responses.jsonl"):  # a local build wins
         if path.is_file():
-            texts.update({r["response_id"]: r["text"] for _, r in _iter_jsonl(path, torn_tail=True)})
+            texts.update({r["response_id"]: r["text"] for _, r in iter_jsonl(path, torn_tail=True)})
     rows = []
-    for lineno, rec in _iter_jsonl(log):  # malformed JSON, another format: named with the file and line
+    for lineno, rec in iter_jsonl(log):  # malformed JSON, another format: named with the file and line
         for key in ("prompt_id", "a", "b", "labels", "gold_a", "gold_b", "p_a"):
             if not isinstance(rec, dict) or key not in rec:
                 raise KeyError(f"{log}:{lineno}: no field {key!r}")
@@ -869,14 +869,19 @@ def _check_format(path: Path, supported: str = SUPPORTED) -> str:
     return kind
 
 
-def _iter_jsonl(path: Path, on_error: str = "raise", torn_tail: bool = False):
-    """(line number, object) for each non-blank line; errors name the file and line, and a file in a format other
-    than JSON Lines (`file_format`) is refused by name. `torn_tail`: the file is an append-only log
-    (`annotate.append_jsonl`), whose last line, when it has no newline and does not parse, is an interrupted write
-    and is left out (the next append cuts it off)."""
+def iter_jsonl(path: Path, on_error: str = "raise", torn_tail: bool = False, check_format: bool = True,
+               error: type[ValueError] = PreferenceDataError, bad_json: str = "malformed JSON"):
+    """(line number, object) for each non-blank line: the library's one JSON Lines reader (preference, prompt and
+    response files, label logs, voice prompts). Errors name the file and line, and a file in a format other than JSON
+    Lines (`file_format`) is refused by name unless `check_format` is False (files the course writes itself, whose
+    bad lines are named one by one). `torn_tail`: the file is an append-only log (`annotate.append_jsonl`), whose
+    last line, when it has no newline and does not parse, is an interrupted write and is left out (the next append
+    cuts it off). `error` is the caller's exception type and `bad_json` its words for a line that does not parse, so
+    each kind of file keeps the messages its users (and docs/bad_input.md) know."""
     if not path.is_file():
-        raise PreferenceDataError(f"{path}: {not_a_file(path)}")
-    _check_format(path)
+        raise error(f"{path}: {not_a_file(path)}")
+    if check_format:
+        _check_format(path)
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
             torn = torn_tail and not raw.endswith(b"\n")  # only the last line can lack its newline
@@ -888,7 +893,7 @@ def _iter_jsonl(path: Path, on_error: str = "raise", torn_tail: bool = False):
                 if on_error == "skip":
                     yield lineno, None
                     continue
-                raise PreferenceDataError(f"{path}:{lineno}: not UTF-8 text (byte {err.start})") from None
+                raise error(f"{path}:{lineno}: not UTF-8 text (byte {err.start})") from None
             if not line.strip():
                 continue
             try:
@@ -897,14 +902,53 @@ def _iter_jsonl(path: Path, on_error: str = "raise", torn_tail: bool = False):
                 if on_error == "skip":
                     yield lineno, None
                     continue
-                raise PreferenceDataError(f"{path}:{lineno}: {err}") from None
+                raise error(f"{path}:{lineno}: {err}") from None
             except json.JSONDecodeError as err:
                 if torn:
                     return
                 if on_error == "skip":
                     yield lineno, None
                     continue
-                raise PreferenceDataError(f"{path}:{lineno}: malformed JSON ({err.msg}, column {err.colno})") from None
+                raise error(f"{path}:{lineno}: {bad_json} ({err.msg}, column {err.colno})") from None
+
+
+def read_label_log(path: str | Path) -> list[dict]:
+    """Labels in effect after replaying the log, in the order given: an "undo" record cancels the latest label
+    still in effect for its `pair_id` (or the latest of all, if it names none; an undo with nothing to undo
+    is ignored).
+
+    A torn last line (the process died mid-write) is ignored; any other bad line (not UTF-8, not JSON, not an
+    object with string "pair_id" and "label") raises `annotate.LabelLogError` naming it.
+    """
+    path, bad = Path(path), annotate.LabelLogError
+    if not path.is_file():
+        return []
+    labels: list[dict] = []
+    for lineno, rec in iter_jsonl(path, torn_tail=True, check_format=False, error=bad,
+                                  bad_json="not valid JSON"):
+        if not isinstance(rec, dict):
+            raise bad(f"{path}:{lineno}: expected a JSON object, got {type(rec).__name__}")
+        for field in ("pair_id", "label"):  # what every reader of the log looks up
+            if not isinstance(rec.get(field), str):
+                raise bad(f"{path}:{lineno}: field {field!r} must be a string, got {rec.get(field)!r}")
+        if rec["label"] not in annotate.LABELS:  # "a", "left", "C": was read, then dropped by human_rows as if a tie
+            raise bad(f"{path}:{lineno}: field 'label': {rec['label']!r} is not one of {', '.join(annotate.LABELS)} "
+                      f"(A or B: the better answer; labels are case-sensitive)")
+        if rec.get("annotator") is not None and not isinstance(rec["annotator"], str):  # rows carry it (or None)
+            raise bad(f"{path}:{lineno}: field 'annotator' must be a string (who labelled the pair), got "
+                      f"{rec['annotator']!r}")
+        order = rec.get("order")
+        if rec["label"] == "ranking" and not (isinstance(order, list) and order and sorted(order) == list(
+                range(len(order))) and all(type(i) is int for i in order)):
+            raise bad(f"{path}:{lineno}: field 'order' of a ranking must list the response indices 0..K-1 "
+                      f"best first, each once, got {order!r}")
+        if rec["label"] == "undo":
+            hits = [i for i, r in enumerate(labels) if rec.get("pair_id") in (None, r.get("pair_id"))]
+            if hits:
+                labels.pop(hits[-1])
+        else:
+            labels.append(rec)
+    return labels
 
 
 def not_a_file(path: Path) -> str:

@@ -90,11 +90,11 @@ def write_round2_data(folder: Path, source: Path, train_cap: int | None, seed: i
             rows += [{c: r[c] for c in columns} for r in new_rows if r["split"] == "train"]
         data._write_jsonl(out / f"{split}.jsonl", rows)
     old_log = source.parent / "annotations.jsonl"
-    old = [rec for _, rec in data._iter_jsonl(old_log)] if old_log.is_file() else []
+    old = [rec for _, rec in data.iter_jsonl(old_log)] if old_log.is_file() else []
     data._write_jsonl(folder / "annotations.jsonl", old + new_pairs)
     # the shipped data/responses.jsonl is always read beside these; a local chapter-1 build's answers are copied
     local = source.parent / "responses.jsonl"
-    old_answers = [rec for _, rec in data._iter_jsonl(local, torn_tail=True)] \
+    old_answers = [rec for _, rec in data.iter_jsonl(local, torn_tail=True)] \
         if local.is_file() and local.resolve() != (data.DATA_DIR / "responses.jsonl").resolve() else []
     data._write_jsonl(folder / "responses.jsonl", old_answers + [r for rs in new_responses.values() for r in rs])
     return out

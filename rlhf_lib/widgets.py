@@ -12,7 +12,7 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from . import annotate
+from . import annotate, data
 
 
 def _box(title: str, text: str) -> w.HTML:
@@ -32,7 +32,7 @@ class PairwiseAnnotator:
     def __init__(self, pairs: list[dict], log_path: str | Path, annotator: str = "human:me"):
         self.pairs, self.log_path, self.annotator = list(pairs), Path(log_path), annotator
         by_id = {p["pair_id"]: p for p in self.pairs}
-        done = [r["pair_id"] for r in annotate.read_label_log(self.log_path) if r["pair_id"] in by_id]
+        done = [r["pair_id"] for r in data.read_label_log(self.log_path) if r["pair_id"] in by_id]
         self.queue = [p for p in self.pairs if p["pair_id"] not in set(done)]  # resume after a restart
         self.history: list[dict] = [by_id[i] for i in done]  # labelled pairs, oldest first: undo works after a restart
         self.buttons = [w.Button(description=d, layout=w.Layout(width="130px")) for d in self.CHOICES]
@@ -91,7 +91,7 @@ class RankingAnnotator:
     def __init__(self, items: list[dict], log_path: str | Path, annotator: str = "human:me"):
         # items: dicts with `prompt_id`, `prompt`, `responses` (list of texts)
         self.items, self.log_path, self.annotator = list(items), Path(log_path), annotator
-        done = {r["pair_id"] for r in annotate.read_label_log(self.log_path)}
+        done = {r["pair_id"] for r in data.read_label_log(self.log_path)}
         self.queue = [it for it in self.items if it["prompt_id"] not in done]
         self.submit_button = w.Button(description="Submit ranking", button_style="primary")
         self.submit_button.on_click(lambda _: self.submit())
@@ -140,7 +140,7 @@ def human_rows(pairs: list[dict], log_path: str | Path) -> list[dict]:
     """The pairwise labels in a log as TRL rows (ties and skips left out)."""
     by_id = {p["pair_id"]: p for p in pairs}
     rows = []
-    for rec in annotate.read_label_log(log_path):
+    for rec in data.read_label_log(log_path):
         pair = by_id.get(rec["pair_id"])
         if pair is None or rec["label"] not in (annotate.A, annotate.B):
             continue
@@ -154,7 +154,7 @@ def ranking_rows(items: list[dict], log_path: str | Path) -> list[dict]:
     """The rankings in a log as TRL rows: a ranking of K responses gives K(K−1)/2 (chosen, rejected) pairs."""
     by_id = {it["prompt_id"]: it for it in items}
     rows = []
-    for rec in annotate.read_label_log(log_path):
+    for rec in data.read_label_log(log_path):
         item = by_id.get(rec["pair_id"])
         if item is None or rec["label"] != "ranking":
             continue

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from rlhf_lib import annotate, widgets
+from rlhf_lib import annotate, data, widgets
 
 CAPITAL = {"id": "capital-000", "category": "factual", "prompt": "What is the capital of France?",
            "answers": ["Paris"], "wrong": ["Lyon", "Marseille"]}
@@ -96,14 +96,14 @@ def test_label_log_appends_undoes_and_tolerates_a_torn_last_line(tmp_path):
     annotate.append_jsonl(log, annotate.label_record("p2", "undo", "me"))
     with open(log, "a") as f:
         f.write('{"pair_id": "p3", "lab')  # the process died mid-write
-    assert [r["pair_id"] for r in annotate.read_label_log(log)] == ["p1"]
+    assert [r["pair_id"] for r in data.read_label_log(log)] == ["p1"]
 
 
 def test_label_log_names_a_corrupt_line(tmp_path):
     log = tmp_path / "labels.jsonl"
     log.write_text('{"pair_id": "p1", "label": "A"}\nnot json\n{"pair_id": "p2", "label": "B"}\n')
     with pytest.raises(ValueError, match=r"labels.jsonl:2: not valid JSON"):
-        annotate.read_label_log(log)
+        data.read_label_log(log)
 
 
 def test_labels_survive_a_killed_writer(tmp_path):
@@ -119,7 +119,7 @@ def test_labels_survive_a_killed_writer(tmp_path):
     done = [proc.stdout.readline() for _ in range(50)]  # 50 labels reported written
     proc.kill()
     proc.wait()
-    labels = annotate.read_label_log(log)
+    labels = data.read_label_log(log)
     assert len(labels) >= len(done)
     assert [r["pair_id"] for r in labels] == [f"p{i}" for i in range(len(labels))]
     for line in log.read_text().splitlines()[:-1]:
@@ -179,7 +179,7 @@ def test_undo_names_its_pair(tmp_path):
     log = tmp_path / "labels.jsonl"
     for pid, label in (("p1", "A"), ("p2", "B"), ("p1", "undo")):
         annotate.append_jsonl(log, annotate.label_record(pid, label, "me"))
-    assert [r["pair_id"] for r in annotate.read_label_log(log)] == ["p2"]
+    assert [r["pair_id"] for r in data.read_label_log(log)] == ["p2"]
 
 
 PAIRS = [{"pair_id": f"q{i}", "prompt_id": f"q{i}", "prompt": f"Question {i}?", "a": f"answer a{i}",

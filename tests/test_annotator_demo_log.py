@@ -48,7 +48,7 @@ def test_simulated_clicks_stay_out_of_the_learners_log(tmp_path, monkeypatch):
 
     mine = tmp_path / "artifacts" / "annotations"
     for name in ("human-me.jsonl", "human-me-rankings.jsonl"):
-        assert annotate.read_label_log(mine / name) == [], f"the chapter's demo wrote simulated labels to {name}"
-    demo = [r for p in Path(namespace["demo_dir"]).glob("*.jsonl") for r in annotate.read_label_log(p)]
+        assert data.read_label_log(mine / name) == [], f"the chapter's demo wrote simulated labels to {name}"
+    demo = [r for p in Path(namespace["demo_dir"]).glob("*.jsonl") for r in data.read_label_log(p)]
     assert {r["label"] for r in demo} == {"A", "B", "ranking"}  # the demo did click: the tie was undone
     assert all(r["annotator"] == "sim:demo" for r in demo)

@@ -213,16 +213,16 @@ def test_label_log(tmp_path, content, expected):
     log.write_bytes(content)
     if isinstance(expected, str):
         with pytest.raises(annotate.LabelLogError, match=expected):
-            annotate.read_label_log(log)
+            data.read_label_log(log)
     else:
-        assert [r["pair_id"] for r in annotate.read_label_log(log)] == expected
+        assert [r["pair_id"] for r in data.read_label_log(log)] == expected
 
 
 IDS.add("log-missing-file")
 
 
 def test_a_missing_label_log_means_nothing_labelled_yet(tmp_path):
-    assert annotate.read_label_log(tmp_path / "none.jsonl") == []
+    assert data.read_label_log(tmp_path / "none.jsonl") == []
 
 
 IDS.update(["log-torn-then-labelled", "log-last-line-without-newline-then-labelled", "responses-torn-last-line",
@@ -234,14 +234,14 @@ def test_a_torn_last_line_is_recovered_across_later_appends(tmp_path, capsys):
     log = tmp_path / "labels.jsonl"
     log.write_bytes(b'{"pair_id": "p1", "label": "A"}\n{"pair_id": "p2", "lab')
     annotate.append_jsonl(log, annotate.label_record("p3", "B", "me"))
-    assert [r["pair_id"] for r in annotate.read_label_log(log)] == ["p1", "p3"]
+    assert [r["pair_id"] for r in data.read_label_log(log)] == ["p1", "p3"]
     assert "labels.jsonl: dropped a torn last line (22 bytes of an interrupted write)" in capsys.readouterr().out
     annotate.append_jsonl(log, annotate.label_record("p4", "A", "me"))  # and stays readable after more labels
-    assert [r["pair_id"] for r in annotate.read_label_log(log)] == ["p1", "p3", "p4"]
+    assert [r["pair_id"] for r in data.read_label_log(log)] == ["p1", "p3", "p4"]
     # log-last-line-without-newline-then-labelled: a whole record without its newline (edited by hand) is kept
     log.write_bytes(b'{"pair_id": "p1", "label": "A"}')
     annotate.append_jsonl(log, annotate.label_record("p2", "B", "me"))
-    assert [r["pair_id"] for r in annotate.read_label_log(log)] == ["p1", "p2"]
+    assert [r["pair_id"] for r in data.read_label_log(log)] == ["p1", "p2"]
     # responses-torn-last-line: the data build's responses.jsonl, cut mid-write, reads without its fragment
     (tmp_path / "preferences").mkdir()
     responses = tmp_path / "responses.jsonl"
@@ -1078,7 +1078,7 @@ def test_a_label_log_from_elsewhere_is_checked_line_by_line(tmp_path, content, m
     log = tmp_path / "labels.jsonl"
     log.write_bytes(content)
     with pytest.raises(annotate.LabelLogError, match=message):
-        annotate.read_label_log(log)
+        data.read_label_log(log)
 
 
 SETTING_ERRORS = [  # (id, a call taking tmp_path, expected message)

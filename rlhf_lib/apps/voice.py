@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import annotate
 from ..config import DATA_DIR
-from ..data import SPLITS
+from ..data import SPLITS, iter_jsonl
 from . import speech
 
 VOICE_CATEGORIES = ("timer", "weather", "fact", "conversion", "howto", "smalltalk")
@@ -163,27 +163,14 @@ class VoicePromptError(ValueError):
 
 
 def load_prompts(split: str | None = None, path: str | Path | None = None) -> list[dict]:
-    """The voice prompts (data/voice_prompts.jsonl), optionally one split, each checked field by field."""
-    import json
-
+    """The voice prompts (data/voice_prompts.jsonl), optionally one split, each checked field by field (lines read
+    by `data.iter_jsonl`)."""
     path = Path(path or DATA_DIR / "voice_prompts.jsonl")
-    if not path.is_file():
-        raise VoicePromptError(f"{path}: no such file")
     if split is not None and split not in SPLITS:
         raise ValueError(f"split {split!r} is not one of {', '.join(SPLITS)}")
     rows, seen = [], {}
-    for lineno, raw in enumerate(path.read_bytes().split(b"\n"), 1):
+    for lineno, rec in iter_jsonl(path, check_format=False, error=VoicePromptError):
         where = f"{path}:{lineno}"
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise VoicePromptError(f"{where}: not UTF-8 text (byte {err.start})") from None
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise VoicePromptError(f"{where}: malformed JSON ({err.msg}, column {err.colno})") from None
         if not isinstance(rec, dict):
             raise VoicePromptError(f"{where}: expected a JSON object, got {type(rec).__name__}")
         for field in ("id", "category", "prompt", "split"):

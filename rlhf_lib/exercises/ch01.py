@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from . import Wrong, _call, _exercise, _expect, _number
@@ -12,9 +10,10 @@ from . import Wrong, _call, _exercise, _expect, _number
 @_exercise("01.1", "the Bayes ceiling of the validation split")
 def _ceiling(answer) -> str:
     from ..config import DATA_DIR
+    from ..data import iter_jsonl
 
     got = _number(answer, "the ceiling")
-    p = {s: np.array([json.loads(line)["p_chosen"] for line in open(DATA_DIR / "preferences" / f"{s}.jsonl")])
+    p = {s: np.array([rec["p_chosen"] for _, rec in iter_jsonl(DATA_DIR / "preferences" / f"{s}.jsonl")])
          for s in ("train", "val", "test")}
     want = float(np.mean(np.maximum(p["val"], 1 - p["val"])))
     if abs(got - want) > 1e-4:

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rlhf_lib import annotate
+from rlhf_lib import data
 from rlhf_lib.config import REPO_ROOT
 
 from .lab import CHROMIUM_ARGS, chromium_path, jupyter_lab, run_cell
@@ -74,7 +74,7 @@ def test_annotator_clicks_are_on_disk(tmp_path):
         browser.close()
     raw = [line for line in log.read_text().splitlines() if line]
     assert len(raw) == 4
-    labels = annotate.read_label_log(log)
+    labels = data.read_label_log(log)
     assert [r["label"] for r in labels] == ["A", "B"]  # the tie was undone
     assert all(r["annotator"] == "human:me" for r in labels)
     if os.environ.get("RLHF_UPDATE_SCREENSHOT"):
