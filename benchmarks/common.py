@@ -1,4 +1,5 @@
-"""What every benchmark shares: the machine's description, peak memory, medians, and running one contestant.
+"""What every benchmark shares: the machine's description, medians, and running one contestant (whose peak
+memory is `rlhf_lib.meters.peak_rss_mb`).
 
 Each contestant (ours, or the library / plain baseline) runs in a FRESH process (`python -m benchmarks.worker`),
 so its peak RSS is its own and neither inherits the other's caches or allocator state.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -24,11 +24,6 @@ def machine() -> dict:
     from rlhf_lib.report import machine as describe
 
     return describe()
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def median(xs) -> float:

@@ -7,7 +7,6 @@ time over the profile's budget (ci: 4 minutes per chapter, cpu: 30 minutes), so 
 from __future__ import annotations
 
 import os
-import resource
 import time
 from pathlib import Path
 
@@ -23,12 +22,13 @@ def list_notebooks(only: list[str] | None) -> list[Path]:
 
 def run(opts: dict) -> dict:
     from rlhf_lib.course import BUILD, run_notebook
+    from rlhf_lib.meters import peak_rss_mb
 
     os.environ["RLHF_PROFILE"] = opts["profile"]  # the kernel inherits it
     start = time.strftime("%H:%M UTC", time.gmtime())
     seconds, status = run_notebook(Path(opts["path"]), BUILD / "bench_notebooks" / opts["profile"], opts["timeout"])
     # the kernel is this worker's child: its peak RSS is the children's maximum once it has exited
-    kernel_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    kernel_rss = peak_rss_mb(children=True)
     return {"seconds": seconds, "status": status, "started": start, "kernel_peak_rss_mb": kernel_rss,
             "budget_s": BUDGET_S[opts["profile"]], "over_budget_ratio": seconds / BUDGET_S[opts["profile"]]}
 

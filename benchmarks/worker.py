@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from .common import peak_rss_mb
+from rlhf_lib.meters import peak_rss_mb
 
 
 def run(bench: str, name: str, opts: dict, threads: int = 2) -> dict:

@@ -16,6 +16,7 @@ PPO           ppo          PPO with a KL penalty, read top to bottom: the equati
               decode       a faster rollout sampler (LoRA merged into a bf16 copy), `PPOConfig(sampler="decode")`
               distributed  data parallelism for PPO, one call per use in `ppo`
               checkpoint   the one checkpoint format of both training loops (refuses a changed configuration)
+              meters       wall time and peak memory of a block, the kernel's peak of a process
               train_ppo    chapter 4's run, headless, and its one set-up (`--reward-model`, `--prompts`: yours)
               launch       what the headless entry points share: profile + overrides, process set-up
 Beyond        compare      chapter 6: PPO, best-of-n, DPO and RLOO on one problem

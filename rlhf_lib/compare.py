@@ -1,4 +1,4 @@
-"""Chapter 6: PPO, best-of-n, DPO and RLOO on one problem, and the meters that make them comparable.
+"""Chapter 6: PPO, best-of-n, DPO and RLOO on one problem (their time and memory metered by `meters`).
 
 Every method is judged the same way, by `rlhf_lib.judge` (the one judge of the course): sample it on the stratified
 held-out prompts, score each answer with the hidden gold utility, count wins against the reference's answers to the
@@ -13,11 +13,7 @@ same prompts (ties split, 95% CI by prompt), and measure the KL it spent. The fo
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -178,68 +174,6 @@ def eos_penalised(reward_fn, eos_id: int, penalty: float | None):
 
 
 # ========================================================================================= evaluation
-# ======================================================================================== the meters
-def rss_mb() -> float:
-    """Resident memory of this process, MiB."""
-    import psutil
-
-    return psutil.Process().memory_info().rss / 2**20
-
-
-class PeakMemory:
-    """Peak resident memory (RSS) of this process while the `with` block runs, sampled by a background thread.
-
-    `peak_mb` is the highest RSS seen, `start_mb` the RSS on entry, `delta_mb` their difference: what the block
-    added on top of what was already loaded. A thread sampling every `interval` s can miss a spike shorter than
-    that; freed memory that the allocator keeps is counted again by the next block, so deltas are approximate.
-    """
-
-    def __init__(self, interval: float = 0.05):
-        self.interval = interval
-        self.start_mb = self.peak_mb = 0.0
-        self._stop = threading.Event()
-
-    def _watch(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.peak_mb = max(self.peak_mb, rss_mb())
-
-    def __enter__(self) -> PeakMemory:
-        gc.collect()
-        self.start_mb = self.peak_mb = rss_mb()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_mb = max(self.peak_mb, rss_mb())
-
-    @property
-    def delta_mb(self) -> float:
-        return self.peak_mb - self.start_mb
-
-
-@dataclass
-class Measured:
-    """Wall time and peak memory of one block: `with measure() as m: ...` then `m.seconds`, `m.peak_mb`."""
-
-    seconds: float = 0.0
-    peak_mb: float = 0.0
-    delta_mb: float = 0.0
-
-
-@contextlib.contextmanager
-def measure(interval: float = 0.05):
-    """Time a block and meter its peak RSS (see `PeakMemory`)."""
-    out = Measured()
-    start = time.perf_counter()
-    with PeakMemory(interval) as mem:
-        yield out
-    out.seconds = time.perf_counter() - start
-    out.peak_mb, out.delta_mb = mem.peak_mb, mem.delta_mb
-
-
 # ===================================================================================== the method table
 @dataclass
 class MethodRow:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlhf_lib import compare, judge, models, ppo
+from rlhf_lib import compare, judge, meters, models, ppo
 
 
 # ------------------------------------------------------------------------------------------- best-of-n
@@ -178,13 +178,13 @@ def test_sample_reference_draws_what_sample_with_kl_draws(tiny):
 
 # ----------------------------------------------------------------------------------------- the meters
 def test_peak_memory_sees_an_allocation_and_not_its_absence():
-    with compare.measure(interval=0.01) as m:
+    with meters.measure(interval=0.01) as m:
         block = np.ones(300 * 2**20 // 8)  # 300 MiB, touched
         time.sleep(0.1)
         del block
     assert m.delta_mb > 250
     assert m.seconds >= 0.1
-    with compare.measure(interval=0.01) as idle:
+    with meters.measure(interval=0.01) as idle:
         time.sleep(0.05)
     assert idle.delta_mb < 50
 

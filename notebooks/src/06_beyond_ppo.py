@@ -38,7 +38,7 @@ print(report.run_times("06"))
 #   prompts, sampled at the same temperature and token budget, scored by the hidden **gold utility** and compared
 #   with the reference model's answers (win rate, ties split, with a 95% bootstrap CI resampled by prompt), plus
 #   the KL to the reference each method spent;
-# - the **same meters**: wall time and peak memory (`compare.measure`).
+# - the **same meters**: wall time and peak memory (`meters.measure`).
 #
 # | method | what it needs | what it trains | §
 # |---|---|---|---|
@@ -62,6 +62,7 @@ from rlhf_lib import (
     config,
     data,
     judge,
+    meters,
     metrics,
     models,
     ppo,
@@ -177,7 +178,7 @@ results: list[compare.MethodRow] = []
 
 # %%
 n_max, n_prompts = max(B.bon_ns), len(eval_recs)
-with compare.measure() as bon_cost:
+with meters.measure() as bon_cost:
     bon = judge.sample(ref_ac, eval_recs, ppo_cfg, tokenizer, n_samples=n_max, seed=2024, reference=True,
                        score=rm_score)
 proxy = np.array(bon["rm"]).reshape(n_prompts, n_max)  # (prompts, N)
@@ -253,7 +254,7 @@ dpo_args = DPOConfig(
     bf16=fast_bf16, use_cpu=not torch.cuda.is_available(), logging_steps=1, report_to="none", save_strategy="no",
     seed=cfg.seed, disable_tqdm=False,
 )
-with compare.measure() as dpo_cost:
+with meters.measure() as dpo_cost:
     dpo_base, _ = models.load_model(cfg.model.policy, device=device, dtype=dtype)
     dpo_trainer = DPOTrainer(model=dpo_base, args=dpo_args, train_dataset=dpo_train, processing_class=tokenizer,
                              peft_config=models.lora_config(n_layers, P.lora_r, P.lora_layers))
@@ -361,7 +362,7 @@ rloo_args = RLOOConfig(
     seed=cfg.seed, disable_tqdm=False,
 )
 rloo_data = Dataset.from_list([{"prompt": [{"role": "user", "content": r["prompt"]}]} for r in prompts_train])
-with compare.measure() as rloo_cost:
+with meters.measure() as rloo_cost:
     rloo_base, _ = models.load_model(cfg.model.policy, device=device, dtype=dtype)
     rloo_trainer = RLOOTrainer(model=rloo_base, reward_funcs=rloo_reward, args=rloo_args, train_dataset=rloo_data,
                                processing_class=tokenizer, peft_config=models.lora_config(n_layers, P.lora_r, P.lora_layers))
@@ -389,7 +390,7 @@ del rloo_trainer, rloo_base
 # reach with more compute. Its wall time is not re-measured here.
 
 # %%
-with compare.measure() as ppo_cost:
+with meters.measure() as ppo_cost:
     ppo_ac = fresh_lora_policy()
     reward_fn = reward.text_reward_fn(rm, rm_tokenizer, tokenizer, rm_mean, rm_std, max_length=rm_max_length)
     ppo_log = ppo.train(ppo_ac, train_ids, prompts_train, reward_fn, ppo_cfg, eos, pad)
@@ -507,7 +508,7 @@ print(report.vs_reference("06", {f"win {m}": v["win_rate"] for m, v in figures["
 # chapter 1's training pairs (`beyond.dpo_pairs`), because one pass over all of them takes longer on two cores
 # than this chapter's whole budget; the `gpu` profile trains on all of them for two epochs. On a GPU the
 # sampling-heavy methods gain most. Peak memory is the RSS of the whole process — base model, reward model and
-# the method — sampled by a thread (`compare.PeakMemory`); "added" is the peak minus the RSS when the method
+# the method — sampled by a thread (`meters.PeakMemory`); "added" is the peak minus the RSS when the method
 # started, which counts loading the method's own copy of the base model (best-of-n reuses the loaded one).
 
 # %% [markdown]
