@@ -169,7 +169,7 @@ def annotate_pairs(prompts: list[dict], responses: dict[str, list[dict]], panel:
 def to_preference_rows(prompts: list[dict], responses: dict[str, list[dict]], pairs: list[dict]) -> list[dict]:
     """Turn labelled pairs into TRL rows using each pair's assigned annotator; ties are left out."""
     by_prompt = {p["id"]: p for p in prompts}
-    text = {r["response_id"]: r["text"] for recs in responses.values() for r in recs}
+    text = response_texts(responses)
     rows = []
     for pair in pairs:
         label = pair["labels"][pair["assigned"]]
@@ -770,7 +770,7 @@ def load_panel_votes(source: str | Path | None = None) -> list[dict] | None:
     for path in (DATA_DIR / "responses.jsonl", folder / "responses.jsonl"):  # a local build wins
         if path.is_file():
             texts.update({r["response_id"]: r["text"] for _, r in iter_jsonl(path, torn_tail=True)})
-    rows = []
+    labelled = []
     for lineno, rec in iter_jsonl(log):  # malformed JSON, another format: named with the file and line
         for key in ("prompt_id", "a", "b", "labels", "gold_a", "gold_b", "p_a"):
             if not isinstance(rec, dict) or key not in rec:
@@ -780,11 +780,28 @@ def load_panel_votes(source: str | Path | None = None) -> list[dict] | None:
                                       f"{type(rec['labels']).__name__}")
         if rec["a"] not in texts or rec["b"] not in texts:
             raise KeyError(f"{log}:{lineno}: response {rec['a']!r} or {rec['b']!r} is in no responses.jsonl")
-        labels = list(rec["labels"].values())
-        rows.append({"prompt_id": rec["prompt_id"], "a": texts[rec["a"]], "b": texts[rec["b"]],
+        labelled.append(rec)
+    return panel_vote_rows(labelled, texts)
+
+
+def panel_vote_rows(pairs: list[dict], texts: dict[str, str]) -> list[dict]:
+    """Panel-labelled pairs (`annotate_pairs`, or the lines of chapter 1's label log) as vote rows {prompt_id, a, b
+    (texts, from `texts`: response id -> text, see `response_texts`), votes_a, votes_b (non-tie labels), gold_a,
+    gold_b, p_a}: every annotator's label kept, as `pairs.add_vote_splits` reads them. The one maker of these rows,
+    for chapter 1's log (`load_panel_votes`) and for chapter 5's freshly labelled pairs alike."""
+    rows = []
+    for p in pairs:
+        labels = list(p["labels"].values())
+        rows.append({"prompt_id": p["prompt_id"], "a": texts[p["a"]], "b": texts[p["b"]],
                      "votes_a": labels.count("A"), "votes_b": labels.count("B"),
-                     "gold_a": rec["gold_a"], "gold_b": rec["gold_b"], "p_a": rec["p_a"]})
+                     "gold_a": p["gold_a"], "gold_b": p["gold_b"], "p_a": p["p_a"]})
     return rows
+
+
+def response_texts(responses: dict[str, list[dict]]) -> dict[str, str]:
+    """Response id -> text of sampled responses {prompt_id: [records]}: how labelled pairs, which name their
+    answers by id, find the words."""
+    return {r["response_id"]: r["text"] for recs in responses.values() for r in recs}
 
 
 # ----------------------------------------------------------------------------------------- JSONL io

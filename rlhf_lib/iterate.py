@@ -104,7 +104,7 @@ def rm_accuracy_on(score, prompts_by_id: dict[str, dict], responses: dict[str, l
                    n_boot: int, seed: int) -> dict:
     """Share of `pairs_` (annotated answers) a reward model orders like the gold, gold ties left out, with its 95% CI
     by prompt: how well it ranks answers of the policy that produced them."""
-    text = {r["response_id"]: r["text"] for rs in responses.values() for r in rs}
+    text = data.response_texts(responses)
     kept = [p for p in pairs_ if p["gold_a"] != p["gold_b"]]
     prompts = [prompts_by_id[p["prompt_id"]]["prompt"] for p in kept]
     s_a = np.array(score(prompts, [text[p["a"]] for p in kept]))

@@ -192,7 +192,7 @@ def test_votes_and_preference_dataset_from_panel_pairs():
     prompts_by_id = {p["id"]: p for p in prompts}
     pairs = voice.annotate_pairs(list(prompts_by_id.values()), responses, voice.make_panel(5), seed=0)
     assert len(pairs) == 3 + 1 + 1
-    votes = language.votes_from_pairs(pairs, responses)
+    votes = data.panel_vote_rows(pairs, data.response_texts(responses))
     assert all(v["votes_a"] + v["votes_b"] <= 5 for v in votes)
     assert {v["a"] for v in votes} <= {t for ts in texts.values() for t in ts}
     rows = data.to_preference_rows(prompts, responses, pairs)

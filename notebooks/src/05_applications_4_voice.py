@@ -194,7 +194,7 @@ rm_lm, tokenizer = models.load_model(cfg.model.name, dtype=torch.float32)
 table = pairs.build_pairs(prefs, tokenizer, A.voice_rm_max_length, seed=cfg.seed)
 cache = features.extract(rm_lm, tokenizer, table, R.top_k, models.resolve(cfg.model.name), R.feature_batch_size)
 X = cache.features(R.ffn_layer, "both")  # (S, 2H)
-pairs.add_vote_splits(table, prefs, language.votes_from_pairs(labelled, responses))
+pairs.add_vote_splits(table, prefs, data.panel_vote_rows(labelled, data.response_texts(responses)))
 timings["features"] = time.perf_counter() - t
 rm_head, rm_results = language.train_feature_rm(X, table.splits["train_votes"], table.splits["val_votes"], R.ffn_hidden,
                                             R.ffn_lr, A.voice_rm_epochs, R.batch_size, A.voice_rm_seeds, seed=cfg.seed)

@@ -4,7 +4,7 @@ Both language applications of chapter 5 (a QA / summarisation chatbot and a voic
 steps with different prompts and a different gold utility; this module holds the steps so that the notebooks
 only tell the story:
 
-    preferences  `restrict_pairs`, `votes_from_pairs`, `preference_dataset`   (chapter 1's format)
+    preferences  `restrict_pairs`, `preference_dataset`   (chapter 1's format; vote rows: `data.panel_vote_rows`)
     reward model `train_feature_rm` -> `FeatureRM`: FFN ensemble on frozen base-model features (chapter 2)
     PPO          `reward_fn` (the set-up is chapter 4's: `train_ppo.load_actor_critic`, `profile_ppo_config`)
     reading      `samples_table`, `component_means`, `plot_win_rates`: samples and win rates of `rlhf_lib.judge`
@@ -45,18 +45,6 @@ def split_by_category(table: PairTable, prefs, categories: Sequence[str]) -> dic
         cats = prefs[name]["category"]
         out[name] = restrict_pairs(split, [cats[int(r)] in categories for r in split.rows])
     return out
-
-
-def votes_from_pairs(pairs: list[dict], responses: dict[str, list[dict]]) -> list[dict]:
-    """Panel-labelled pairs (`data.annotate_pairs`) in the row format of `data.load_panel_votes`: every label kept."""
-    text = {r["response_id"]: r["text"] for recs in responses.values() for r in recs}
-    rows = []
-    for p in pairs:
-        labels = list(p["labels"].values())
-        rows.append({"prompt_id": p["prompt_id"], "a": text[p["a"]], "b": text[p["b"]],
-                     "votes_a": labels.count("A"), "votes_b": labels.count("B"),
-                     "gold_a": p["gold_a"], "gold_b": p["gold_b"], "p_a": p["p_a"]})
-    return rows
 
 
 def preference_dataset(rows: list[dict]):
