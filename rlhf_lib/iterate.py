@@ -102,16 +102,16 @@ def write_round2_data(folder: Path, source: Path, train_cap: int | None, seed: i
 
 def rm_accuracy_on(score, prompts_by_id: dict[str, dict], responses: dict[str, list[dict]], pairs_: list[dict],
                    n_boot: int, seed: int) -> dict:
-    """Share of `pairs_` (annotated answers) a reward model orders like the gold, gold ties left out, with its 95% CI
-    by prompt: how well it ranks answers of the policy that produced them."""
+    """Share of `pairs_` (annotated answers) a reward model orders like the gold (`reward.order_agreement`), gold ties
+    left out, with its 95% CI by prompt: how well it ranks answers of the policy that produced them."""
     text = data.response_texts(responses)
     kept = [p for p in pairs_ if p["gold_a"] != p["gold_b"]]
     prompts = [prompts_by_id[p["prompt_id"]]["prompt"] for p in kept]
     s_a = np.array(score(prompts, [text[p["a"]] for p in kept]))
     s_b = np.array(score(prompts, [text[p["b"]] for p in kept]))
-    right = (s_a > s_b) == np.array([p["gold_a"] > p["gold_b"] for p in kept])
-    ci = metrics.bootstrap_ci(np.mean, right.astype(float), n_boot=n_boot, seed=seed,
-                              groups=[p["prompt_id"] for p in kept])
+    gold = np.array([p["gold_a"] - p["gold_b"] for p in kept])
+    ci = metrics.bootstrap_ci(lambda m, g: reward.order_agreement(m, g, strict=False), s_a - s_b, gold,
+                              n_boot=n_boot, seed=seed, groups=[p["prompt_id"] for p in kept])
     return {**ci, "pairs": len(kept), "prompts": len({p["prompt_id"] for p in kept})}
 
 

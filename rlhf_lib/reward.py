@@ -160,11 +160,22 @@ def gold_agreement(r_chosen, r_rejected, gold_chosen, gold_rejected) -> float | 
     """
     if gold_chosen is None or gold_rejected is None:
         return None
-    delta, gold = _np(r_chosen) - _np(r_rejected), _np(gold_chosen) - _np(gold_rejected)
-    keep = gold != 0
+    return order_agreement(_np(r_chosen) - _np(r_rejected), _np(gold_chosen) - _np(gold_rejected))
+
+
+def order_agreement(margins, truth, strict: bool = True) -> float:
+    """Share of pairs a reward model orders like `truth` (the gold's margin, or the panel's share for a minus 1/2):
+    sign(margin r_a − r_b) == sign(truth), pairs where truth is 0 left out, NaN when every pair is. The one
+    reward-model accuracy of the course: `gold_agreement` (so `evaluate`), `apps.seqrl.rm_accuracy` and
+    `iterate.rm_accuracy_on` are it. A margin of exactly 0 orders nothing, so it is wrong; `strict=False` reads it as
+    preferring b (the model "prefers a" only when its margin is > 0), as chapter 5's sequence domains do."""
+    m, t = (x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=float)
+            for x in (margins, truth))
+    keep = t != 0
     if not keep.any():
         return float("nan")
-    return float(np.mean(np.sign(delta[keep]) == np.sign(gold[keep])))
+    said = np.sign(m[keep]) if strict else np.where(m[keep] > 0, 1.0, -1.0)
+    return float(np.mean(said == np.sign(t[keep])))
 
 
 def gold_agreement_by(margins, gold_margins, labels) -> dict[str, float]:

@@ -92,17 +92,9 @@ def ci(stat, *arrays):
     return metrics.bootstrap_ci(stat, *arrays, n_boot=1000, seed=cfg.seed)
 
 
-def _right_share(right, truth):
-    """Share of pairs the reward model orders like `truth` (+1: A better, -1: B better); ties (0) left out."""
-    keep = truth != 0
-    return float((right[keep] == (truth[keep] > 0)).mean()) if keep.any() else float("nan")
-
-
 def rm_accuracy(rm, pairs):
     """`seqrl.rm_accuracy` (vs the panel's majority, vs the gold; ties left out), each with its 95% bootstrap CI."""
-    right = rm.score(pairs.a) > rm.score(pairs.b)
-    return ci(lambda r, panel_, gold_: {"acc_panel": _right_share(r, panel_), "acc_gold": _right_share(r, gold_)},
-              right, np.sign(pairs.target - 0.5), np.sign(pairs.gold_a - pairs.gold_b))
+    return seqrl.rm_accuracy(rm, pairs, n_boot=1000, seed=cfg.seed)
 
 
 def win(a, b):

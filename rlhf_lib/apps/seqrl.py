@@ -325,13 +325,18 @@ def train_reward_model(model: SeqRewardModel, train: Pairs, val: Pairs | None = 
     return log
 
 
-def rm_accuracy(model: SeqRewardModel, pairs: Pairs) -> dict[str, float]:
-    """How often the reward model orders a pair like the panel's majority, and like the gold utility (ties left out)."""
+def rm_accuracy(model: SeqRewardModel, pairs: Pairs, n_boot: int | None = None, seed: int = 0) -> dict:
+    """How often the reward model orders a pair like the panel's majority, and like the gold utility (ties left out):
+    `reward.order_agreement`, a zero margin read as preferring b. With `n_boot`, each is {value, lo, hi} with its 95%
+    bootstrap CI over the pairs (every pair is two independent samples: no prompts to group by)."""
     margin = model.score(pairs.a) - model.score(pairs.b)
-    panel = pairs.target != 0.5
-    gold = pairs.gold_a != pairs.gold_b
-    return {"acc_panel": float(((margin > 0) == (pairs.target > 0.5))[panel].mean()) if panel.any() else float("nan"),
-            "acc_gold": float(((margin > 0) == (pairs.gold_a > pairs.gold_b))[gold].mean()) if gold.any() else float("nan")}
+
+    def stat(m, panel, gold):
+        return {"acc_panel": reward.order_agreement(m, panel, strict=False),
+                "acc_gold": reward.order_agreement(m, gold, strict=False)}
+
+    columns = (margin, np.sign(pairs.target - 0.5), np.sign(pairs.gold_a - pairs.gold_b))
+    return stat(*columns) if n_boot is None else metrics.bootstrap_ci(stat, *columns, n_boot=n_boot, seed=seed)
 
 
 def reward_fn(model: SeqRewardModel, reference_samples: Sequence[Sequence[int]]) -> tuple[ppo.ResponseScoreFn, float, float]:
