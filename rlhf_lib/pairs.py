@@ -3,7 +3,9 @@
 A `PairTable` holds each unique sequence once (a response is in several pairs) and one `PairSplit` per split:
 index tensors into the table, plus what the metrics need (the prompt of each pair; the panel probability and gold
 utilities where the data has them, None where not; and, for pairs with several labels, the share of labels for
-`chosen` and their number). A dataset needs `prompt`, `chosen` and `rejected` only (`data.REQUIRED`).
+`chosen` and their number). A dataset needs `prompt`, `chosen` and `rejected` only (`data.REQUIRED`). `PairSplit` is
+the course's one pair container: chapter 5's token domains (`apps.seqrl`) keep theirs in it too, with the sequences
+and each rater's verdict inside.
 Read top to bottom: the two containers -> checking a split made in code -> building the table from chapter 1's
 dataset -> adding every label of the panel (`data.load_panel_votes`) as splits with several labels per pair.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
@@ -34,6 +36,9 @@ class PairSplit:
     group: torch.Tensor | None = None  # (P,) prompt of each pair: pairs of one prompt share responses
     target: torch.Tensor | None = None  # (P,) share of the pair's labels that chose `chosen` (None: one label, 1)
     weight: torch.Tensor | None = None  # (P,) number of labels of each pair (None: one each)
+    labels: np.ndarray | None = None  # (P, K) each rater's verdict on (chosen, rejected): "A" / "B" / "tie"
+    sequences: list | None = None  # what chosen / rejected index when the split carries its own (chapter 5's token
+    # sequences, `apps.seqrl.label_pairs`: there `chosen` is side a, `target` its share of the votes); None: a PairTable
 
     def __len__(self) -> int:
         return len(self.chosen)
@@ -41,6 +46,49 @@ class PairSplit:
     def seqs(self) -> torch.Tensor:
         """The unique sequence indices this split uses."""
         return torch.unique(torch.cat([self.chosen, self.rejected]))
+
+    def sides(self) -> tuple[list, list]:
+        """The sequences of each pair's two sides (chosen, rejected), for a split that carries its own `sequences`."""
+        if self.sequences is None:
+            raise ValueError("this split indexes a PairTable (its `sequences` is None): read them from the table")
+        return [self.sequences[i] for i in self.chosen.tolist()], [self.sequences[i] for i in self.rejected.tolist()]
+
+    def take(self, rows) -> PairSplit:
+        """The pairs `rows` (indices, a slice or one flag per pair), every per-pair field cut alike; the sequences
+        they index are kept whole, so the indices stay valid."""
+        if not isinstance(rows, slice):
+            rows = torch.as_tensor(rows)
+        cut = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name, value in cut.items():
+            if value is None or name == "sequences":
+                continue
+            cut[name] = value[rows.numpy() if isinstance(value, np.ndarray) and not isinstance(rows, slice) else rows]
+        return PairSplit(**cut)
+
+    def split(self, n_first: int) -> tuple[PairSplit, PairSplit]:
+        """The first `n_first` pairs and the rest (e.g. train and validation pairs in the order they were drawn)."""
+        return self.take(slice(0, n_first)), self.take(slice(n_first, None))
+
+    def __add__(self, other: PairSplit) -> PairSplit:
+        """The pairs of both splits (e.g. old feedback and new). Splits with their own sequences are appended with
+        `other`'s indices shifted past `self`'s sequences; splits of a PairTable must index the same table."""
+        if (self.sequences is None) != (other.sequences is None):
+            raise ValueError("cannot add a split that carries its own sequences to one that indexes a PairTable")
+        shift = 0 if self.sequences is None else len(self.sequences)
+        out = {}
+        for f in fields(self):
+            x, y = getattr(self, f.name), getattr(other, f.name)
+            if f.name in ("chosen", "rejected"):
+                out[f.name] = torch.cat([x, y + shift])
+            elif f.name == "sequences":
+                out[f.name] = None if x is None else list(x) + list(y)
+            elif x is None or y is None:
+                if x is not None or y is not None:
+                    raise ValueError(f"cannot add splits where only one has {f.name!r}")
+                out[f.name] = None
+            else:
+                out[f.name] = np.concatenate([x, y]) if isinstance(x, np.ndarray) else torch.cat([x, y])
+        return PairSplit(**out)
 
 
 @dataclass

@@ -166,7 +166,7 @@ def test_panel_agreement_is_in_the_human_range():
     groups = [tuple(s[:2]) for s in seqs]
     pairs = seqrl.label_pairs(panel, sprites.DOMAIN, seqs, 400, sprites.gold_components, sprites.gold_utility,
                               groups=groups)
-    assert all(a[:2] == b[:2] for a, b in zip(pairs.a, pairs.b, strict=True))  # same prompt in every pair
+    assert all(a[:2] == b[:2] for a, b in zip(*pairs.sides(), strict=True))  # same prompt in every pair
     assert 0.65 <= seqrl.panel_stats(pairs)["agreement"] <= 0.77, seqrl.panel_stats(pairs)
 
 
@@ -294,3 +294,17 @@ def test_prompted_generation_keeps_the_prompt_and_compare_resamples_prompts():
     _, gold_log = seqrl.train_ppo(ac, reward, cfg, lambda s: float(len(s)), progress=False, prompts=prompts[:4])
     assert set(seen) <= {tuple(p) for p in prompts[:4]} and len(seen) == 8
     assert gold_log[0]["gold"] >= 2  # the gold judged prompt + response
+
+
+def test_pair_split_carries_its_sequences_through_split_and_add():
+    """Chapter 5's pairs live in `pairs.PairSplit`: split and + keep every pair's two sequences and verdicts."""
+    seqs = [[3 + i % 3, 4] for i in range(30)]
+    panel = annotate.make_panel(3, seed=0, temperature=1.0, weights={"toy": {"fours": 6.0}})
+    pairs = seqrl.label_pairs(panel, "toy", seqs, 20, lambda s: {"fours": s.count(4) / 2}, lambda s: s.count(3), seed=0)
+    first, rest = pairs.split(12)
+    assert (len(first), len(rest)) == (12, 8)
+    joined = rest + first
+    a, b = pairs.sides()
+    assert joined.sides() == (a[12:] + a[:12], b[12:] + b[:12])
+    assert (joined.labels == np.concatenate([pairs.labels[12:], pairs.labels[:12]])).all()
+    assert torch.equal(joined.target, torch.cat([pairs.target[12:], pairs.target[:12]]))

@@ -15,7 +15,6 @@ evaluation of the course; the application gives it its gold utility and its rewa
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -32,9 +31,7 @@ def restrict_pairs(split: PairSplit, keep: Sequence[bool]) -> PairSplit:
     keep = torch.as_tensor(list(keep), dtype=torch.bool)
     if len(keep) != len(split):
         raise ValueError(f"{len(keep)} flags for a split of {len(split)} pairs")
-    cut = {f.name: (None if getattr(split, f.name) is None else getattr(split, f.name)[keep])
-           for f in dataclasses.fields(split)}
-    return PairSplit(**cut)
+    return split.take(keep)
 
 
 def split_by_category(table: PairTable, prefs, categories: Sequence[str]) -> dict[str, PairSplit]:

@@ -8,7 +8,8 @@ module supplies the rest of the loop, the same for every domain:
     generate          samples: every episode's prompt is BOS, or BOS and a domain prompt (e.g. a sprite's
                       colour and shape words); a sample is returned as prompt + response, what the gold judges
     label_pairs       a panel of raters (chapter 1's `annotate.make_panel`, with the domain's gold weights as
-                      `weights={domain: weights}`) compares pairs -> labels (A / B / tie) and soft targets
+                      `weights={domain: weights}`) compares pairs -> labels (A / B / tie) and soft targets, in
+                      the course's one pair container `pairs.PairSplit`
     SeqRewardModel    a small bidirectional transformer that scores a whole sequence
     train_reward_model  the Bradley-Terry loss of `rlhf_lib.reward` on the panel's soft labels
     reward_fn         the reward model as a `ppo.ResponseScoreFn`, normalised on the reference's samples
@@ -21,7 +22,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .. import annotate, judge, metrics, models, ppo, reward
+from ..pairs import PairSplit
 
 EOS, PAD, BOS = 0, 1, 2
 N_SPECIAL = 3
@@ -175,37 +176,13 @@ def strip_eos(tokens: Sequence[int]) -> list[int]:
 
 
 # ============================================================================================ the panel
-@dataclass
-class Pairs:
-    """Compared pairs of sequences and the panel's verdicts. B pairs, K raters."""
-
-    a: list[list[int]]
-    b: list[list[int]]
-    labels: np.ndarray   # (B, K) "A" / "B" / "tie"
-    target: np.ndarray   # (B,) share of non-tie votes for A (0.5 when every rater tied)
-    weight: np.ndarray   # (B,) number of non-tie votes
-    gold_a: np.ndarray   # (B,) gold utility of a
-    gold_b: np.ndarray   # (B,) gold utility of b
-
-    def __len__(self) -> int:
-        return len(self.a)
-
-    def __add__(self, other: Pairs) -> Pairs:
-        return Pairs(self.a + other.a, self.b + other.b, *(np.concatenate([x, y]) for x, y in zip(
-            (self.labels, self.target, self.weight, self.gold_a, self.gold_b),
-            (other.labels, other.target, other.weight, other.gold_a, other.gold_b), strict=True)))
-
-    def split(self, n_first: int) -> tuple[Pairs, Pairs]:
-        def part(sl):
-            return Pairs(self.a[sl], self.b[sl], self.labels[sl], self.target[sl], self.weight[sl],
-                         self.gold_a[sl], self.gold_b[sl])
-        return part(slice(0, n_first)), part(slice(n_first, None))
-
-
 def label_pairs(panel: list[annotate.Annotator], domain: str, seqs: Sequence[Sequence[int]], n_pairs: int,
                 components: Callable[[Sequence[int]], dict[str, float]], gold: Callable[[Sequence[int]], float],
-                seed: int = 0, groups: Sequence | None = None) -> Pairs:
+                seed: int = 0, groups: Sequence | None = None) -> PairSplit:
     """Draw `n_pairs` random pairs of different sequences from `seqs` and let every rater of the panel judge each.
+
+    Returns a `pairs.PairSplit` that carries its sequences: `chosen` is side a, `rejected` side b, `target` the share
+    of non-tie votes for a (0.5 when every rater tied), `weight` their number, `labels` (B, K) each rater's verdict.
 
     `groups` (one key per sequence, e.g. its prompt): both sequences of a pair come from the same group, as people
     compare two images made for the same prompt.
@@ -233,14 +210,16 @@ def label_pairs(panel: list[annotate.Annotator], domain: str, seqs: Sequence[Seq
     weight = (n_a + n_b).astype(float)
     target = np.where(weight > 0, n_a / np.maximum(weight, 1), 0.5)
     gold_all = np.array([gold(s) for s in seqs])
-    return Pairs([list(seqs[i]) for i in a_idx], [list(seqs[j]) for j in b_idx], labels, target, weight,
-                 gold_all[a_idx], gold_all[b_idx])
+    sides = [list(seqs[i]) for i in a_idx] + [list(seqs[j]) for j in b_idx]
+    return PairSplit(torch.arange(n_pairs), torch.arange(n_pairs, 2 * n_pairs), None,
+                     torch.as_tensor(gold_all[a_idx]), torch.as_tensor(gold_all[b_idx]),
+                     target=torch.as_tensor(target), weight=torch.as_tensor(weight), labels=labels, sequences=sides)
 
 
-def panel_stats(pairs: Pairs) -> dict[str, float]:
+def panel_stats(pairs: PairSplit) -> dict[str, float]:
     """How people-like the panel is: pairwise agreement on non-tie votes, tie share, and agreement with gold."""
     decided = pairs.labels != annotate.TIE
-    gold_sign = np.sign(pairs.gold_a - pairs.gold_b)[:, None]
+    gold_sign = np.sign((pairs.gold_chosen - pairs.gold_rejected).numpy())[:, None]
     vote_sign = np.where(pairs.labels == annotate.A, 1, -1)
     with_gold = (vote_sign == gold_sign)[decided & (gold_sign != 0)]
     return {"agreement": annotate.pairwise_agreement(pairs.labels), "ties": float((~decided).mean()),
@@ -291,14 +270,15 @@ def _framed(seq: Sequence[int]) -> list[int]:
     return [BOS, *seq, EOS]
 
 
-def train_reward_model(model: SeqRewardModel, train: Pairs, val: Pairs | None = None, epochs: int = 10,
+def train_reward_model(model: SeqRewardModel, train: PairSplit, val: PairSplit | None = None, epochs: int = 10,
                        batch_size: int = 64, lr: float = 1e-3, seed: int = 0, progress: bool = True) -> list[dict]:
     """Bradley-Terry training (`reward.bradley_terry_loss`) on the panel's soft labels: target = share of votes
     for A, weight = number of non-tie votes, so a 3-2 split teaches less than a 5-0 verdict. Returns per-epoch
     logs (train loss; val accuracy against the panel majority and against gold when `val` is given)."""
     if len(train) == 0:
         raise ValueError("no training pairs")
-    keep = np.flatnonzero(train.weight > 0)  # pairs every rater called a tie carry no Bradley-Terry signal
+    keep = np.flatnonzero(train.weight.numpy() > 0)  # pairs every rater called a tie carry no Bradley-Terry signal
+    train_a, train_b = train.sides()
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     target = torch.as_tensor(train.target, dtype=torch.float32)
@@ -308,7 +288,7 @@ def train_reward_model(model: SeqRewardModel, train: Pairs, val: Pairs | None = 
         model.train()
         losses = []
         for idx in torch.as_tensor(keep)[torch.randperm(len(keep), generator=gen)].split(batch_size):
-            seqs = [_framed(train.a[i]) for i in idx] + [_framed(train.b[i]) for i in idx]
+            seqs = [_framed(train_a[i]) for i in idx] + [_framed(train_b[i]) for i in idx]
             ids, mask = models.pad_batch(seqs, PAD)
             r = model(ids, mask)  # (2B,)
             loss = reward.bradley_terry_loss(r[:len(idx)], r[len(idx):], target=target[idx], weight=weight[idx])
@@ -325,17 +305,18 @@ def train_reward_model(model: SeqRewardModel, train: Pairs, val: Pairs | None = 
     return log
 
 
-def rm_accuracy(model: SeqRewardModel, pairs: Pairs, n_boot: int | None = None, seed: int = 0) -> dict:
+def rm_accuracy(model: SeqRewardModel, pairs: PairSplit, n_boot: int | None = None, seed: int = 0) -> dict:
     """How often the reward model orders a pair like the panel's majority, and like the gold utility (ties left out):
     `reward.order_agreement`, a zero margin read as preferring b. With `n_boot`, each is {value, lo, hi} with its 95%
     bootstrap CI over the pairs (every pair is two independent samples: no prompts to group by)."""
-    margin = model.score(pairs.a) - model.score(pairs.b)
+    a, b = pairs.sides()
+    margin = model.score(a) - model.score(b)
 
     def stat(m, panel, gold):
         return {"acc_panel": reward.order_agreement(m, panel, strict=False),
                 "acc_gold": reward.order_agreement(m, gold, strict=False)}
 
-    columns = (margin, np.sign(pairs.target - 0.5), np.sign(pairs.gold_a - pairs.gold_b))
+    columns = (margin, np.sign(pairs.target.numpy() - 0.5), np.sign((pairs.gold_chosen - pairs.gold_rejected).numpy()))
     return stat(*columns) if n_boot is None else metrics.bootstrap_ci(stat, *columns, n_boot=n_boot, seed=seed)
 
 
