@@ -17,6 +17,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
+RECORDED = ROOT / "reference_runs" / "recorded"  # the results the library shows: it never reads benchmarks/
+SHOWN_BY_THE_LIBRARY = ("notebooks.json", "reward_levers.json")  # (iterate_lm.json: rlhf_lib.iterate writes it there)
+
+
+def refresh_recorded(path: Path) -> None:
+    """Copy a result the library shows (`SHOWN_BY_THE_LIBRARY`) to reference_runs/recorded/ when it was written to
+    the committed results folder, so that what chapters print follows the benchmark's latest committed run."""
+    path = Path(path)
+    if path.name in SHOWN_BY_THE_LIBRARY and path.resolve().parent == RESULTS.resolve():
+        RECORDED.mkdir(parents=True, exist_ok=True)
+        (RECORDED / path.name).write_bytes(path.read_bytes())
 
 
 def machine() -> dict:

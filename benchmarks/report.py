@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .common import RECORDED, RESULTS
+
 NOTES = Path(__file__).parent / "NOTES.md"  # profiling, speed-ups before/after: written by hand
 METRICS = {"generation": ("tokens_per_s", "median_s"), "reward_training": ("pairs_per_s", "median_s_per_step"),
            "ppo_vs_trl": ("episodes_per_s", "median_s_per_step")}
@@ -199,7 +201,7 @@ def _iterate_lm(r: dict) -> list[str]:
 
     m = r["machine"]
     return ["## iterate_lm: a second round of feedback for the language model", "",
-            f"`results/iterate_lm.json`, written by `python -m rlhf_lib.iterate --config {r['profile']} --record` on "
+            f"`reference_runs/recorded/iterate_lm.json`, written by `python -m rlhf_lib.iterate --config {r['profile']} --record` on "
             f"{r['date']} ({m['cpu']}, {m['cores']} cores, torch {m['torch']}, transformers {m['transformers']}; "
             f"{r.get('conditions', 'conditions not recorded')}). Gold win rates with 95% CIs by prompt.", "", "```",
             iterate.describe(r), "```", ""]
@@ -235,8 +237,11 @@ def write_results(results_dir: Path, report: Path) -> Path:
         lines += _decode_floor(runs["decode_floor"])
     if "reward_levers" in runs:
         lines += _reward_levers(runs["reward_levers"])
-    if (results_dir / "iterate_lm.json").is_file():  # python -m rlhf_lib.iterate --record (not a contest)
-        lines += _iterate_lm(json.loads((results_dir / "iterate_lm.json").read_text()))
+    # python -m rlhf_lib.iterate --record (not a contest) writes its run where the library reads it
+    committed = results_dir.resolve() == RESULTS.resolve()
+    iterate_lm = (RECORDED if committed else results_dir) / "iterate_lm.json"
+    if iterate_lm.is_file():
+        lines += _iterate_lm(json.loads(iterate_lm.read_text()))
     if "notebooks" in runs:
         lines += _notebooks(runs["notebooks"])
     if NOTES.is_file():

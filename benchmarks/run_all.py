@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import RESULTS, machine, run_contestant
+from .common import RESULTS, machine, refresh_recorded, run_contestant
 from .report import write_results
 
 BENCHMARKS = ("matmul", "generation", "reward_training", "reward_bf16", "ppo_vs_trl", "notebooks")
@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         result["machine"] = {**header, "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
         failed |= any("error" in c for c in result["contestants"].values())
         (out / f"{name}.json").write_text(json.dumps(result, indent=1))
+        refresh_recorded(out / f"{name}.json")  # notebooks.json: the run times chapters print
         write_results(out, Path(args.report))  # after each benchmark, so an interrupted run keeps its results
         for r in result["ratios"]:
             print(f"   {r['numerator']} / {r['denominator']} ({r['metric']}): "

@@ -2,7 +2,7 @@
 and 5.5 shows its recorded figures (`compare_with_reference`).
 
     python -m rlhf_lib.iterate --config cpu             # round 1 resumes train_ppo's checkpoint when it exists
-    python -m rlhf_lib.iterate --config cpu --record    # also writes the reference file benchmarks/results/iterate_lm.json
+    python -m rlhf_lib.iterate --config cpu --record    # also writes the reference reference_runs/recorded/iterate_lm.json
 
 Read top to bottom, `main` is the course text's step 3, "continue iterating with updated human feedback":
 1. **round 1**: chapter 4's PPO run (`train_ppo.prepare`, `ppo.train`) against chapter 2's reward model RM1, resumed
@@ -53,7 +53,7 @@ from . import (
 )
 
 RESULTS = "results.json"
-REFERENCE = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "iterate_lm.json"
+REFERENCE = report.RECORDED_DIR / "iterate_lm.json"  # the recorded run notebook 5.5 and benchmarks/RESULTS.md show
 POLICIES = ("reference", "round 1", "round 2, refreshed RM2", "round 2, stale RM1")
 MATCHES = (("round 1", "reference"), ("round 2, refreshed RM2", "reference"), ("round 2, stale RM1", "reference"),
            ("round 2, refreshed RM2", "round 1"), ("round 2, stale RM1", "round 1"),
@@ -302,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         res["conditions"] = args.note
     (out / RESULTS).write_text(json.dumps(res, indent=1))
     if args.record:
+        REFERENCE.parent.mkdir(parents=True, exist_ok=True)
         REFERENCE.write_text(json.dumps(res, indent=1))
     print(describe(res))
     print(f"results written to {out / RESULTS}" + (f" and {REFERENCE}" if args.record else ""))

@@ -32,6 +32,10 @@ from pathlib import Path
 from .config import REPO_ROOT, artifacts_dir
 
 REFERENCE_DIR = REPO_ROOT / "reference_runs"
+# recorded figures of headless runs that chapters show (notebook times, chapter 2's levers, the language model's second
+# round): copies of the benchmarks' results, refreshed by the benchmark that writes each, so the library never reads
+# benchmarks/ (tests/test_layout.py checks)
+RECORDED_DIR = REFERENCE_DIR / "recorded"
 NOTEBOOKS = REPO_ROOT / "notebooks"
 # a chapter's notebooks: "02_reward_model", and its appendix "02b_what_limits_the_reward_model" (a letter after the
 # number), which sorts right after it because "_" < "b"
@@ -401,15 +405,15 @@ def vs_reference(chapter: str, figures: dict, keys: list[str] | None = None, ref
 
 
 # ============================================================================================ run times
-NOTEBOOK_BENCH = REPO_ROOT / "benchmarks" / "results" / "notebooks.json"
+NOTEBOOK_BENCH = RECORDED_DIR / "notebooks.json"
 
 
 def run_times(chapter: str, ref_dir: Path | None = None, bench_file: Path | None = None) -> str:
     """The recorded run time of a chapter's notebook in each profile, from what is committed, as printable lines.
 
     `chapter` is a notebook's number or name prefix, as `python -m rlhf_lib.course --only` takes it ("04",
-    "05_applications_3"). The times come from `benchmarks/results/notebooks.json` (`python -m benchmarks --only
-    notebooks`: one headless run per profile) and, for the `cpu` profile, from the reference run
+    "05_applications_3"). The times come from `reference_runs/recorded/notebooks.json` (`python -m benchmarks --only
+    notebooks` writes it: one headless run per profile) and, for the `cpu` profile, from the reference run
     `reference_runs/<chapter>.json` when the benchmark has none. A profile with neither says "not recorded yet".
     Measured on the machine named on each line: a learner's machine will differ, so read them as a scale.
     """
@@ -443,7 +447,7 @@ def run_times(chapter: str, ref_dir: Path | None = None, bench_file: Path | None
     return "\n".join(lines)
 
 
-LEVERS_FILE = REPO_ROOT / "benchmarks" / "results" / "reward_levers.json"
+LEVERS_FILE = RECORDED_DIR / "reward_levers.json"  # a copy of the benchmark's results/reward_levers.json
 
 
 def recorded_lever(name: str, yours: str = "", path: Path | None = None) -> str:

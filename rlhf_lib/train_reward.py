@@ -169,7 +169,7 @@ def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, sour
     seconds = time.perf_counter() - start
     path = Path(path)
     if main_process:
-        figures = {s: measure(fn, table.splits[s], cfg.metrics.n_boot, cfg.seed) for s in ("val", "test")
+        figures = {s: measure_split(fn, table.splits[s], cfg.metrics.n_boot, cfg.seed) for s in ("val", "test")
                    if s in table.splits}
         margins = {s: f.pop("margins") for s, f in figures.items()}  # for the baseline, not for reward_info.json
         baseline = probe_baseline(probe, probe_chosen, margins, table, cfg.metrics.n_boot, cfg.seed)
@@ -187,7 +187,7 @@ def train_and_save(cfg, path: str | Path, engine: str = "ours", state=None, sour
         print(f"reward model ({arch}, {engine}, {processes} process(es), {seconds:.0f} s, val accuracy "
               f"{val_accuracy:.3f}) saved to {path}")
         for split, f in figures.items():
-            print("  " + describe(split, f))
+            print("  " + describe_split(split, f))
         print("  " + describe_baseline(baseline))
         if arch == "ffn":
             print("  (--arch ffn: rlhf_lib's own format, ffn.safetensors; a folder transformers loads needs "
@@ -223,7 +223,7 @@ def _ffn(cache: features.FeatureCache, r, n_train: int, seed: int):
     return net, features.feature_reward_fn(net, x), tcfg
 
 
-def measure(fn: reward.RewardFn, split: pairs.PairSplit, n_boot: int, seed: int) -> dict:
+def measure_split(fn: reward.RewardFn, split: pairs.PairSplit, n_boot: int, seed: int) -> dict:
     """One split's figures: accuracy and gold agreement {value, lo, hi} with 95% CIs by prompt (`reward.measure`),
     chapter 3's AUC-ROC and ECE (points: `metrics.metric_table` gives their CIs, at the price of a scikit-learn call
     per resample), the Bayes ceiling and the margins r_c - r_r; gold agreement and the ceiling are None where the data
@@ -261,8 +261,8 @@ def describe_baseline(baseline: dict) -> str:
             f"this model minus the probe {d['value']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}]: it {verdict}")
 
 
-def describe(split: str, f: dict) -> str:
-    """One line of a split's figures from `measure`, saying which need what the data does not have."""
+def describe_split(split: str, f: dict) -> str:
+    """One line of a split's figures from `measure_split`, saying which need what the data does not have."""
     gold = (judge.ci_text(f["gold_agreement"], pct=False) if f["gold_agreement"] is not None
             else "not available (no gold_chosen / gold_rejected)")
     ceiling = f"{f['bayes_ceiling']:.3f}" if f["bayes_ceiling"] is not None else "not available (no p_chosen)"

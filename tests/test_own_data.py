@@ -79,7 +79,7 @@ def test_data_without_gold_or_panel_trains_and_measures_and_says_what_is_not_ava
     assert measured["gold_agreement"] is None and metrics.bayes_ceiling(val.p_chosen) is None
     table3 = metrics.metric_table(measured["margins"], groups=val.group.numpy(), n_boot=50)
     assert {r["metric"] for r in table3} >= {"accuracy", "auc", "ece"} and all(np.isfinite(r["value"]) for r in table3)
-    line = train_reward.describe("val", train_reward.measure(features.feature_reward_fn(net, x), val, 50, 0))
+    line = train_reward.describe_split("val", train_reward.measure_split(features.feature_reward_fn(net, x), val, 50, 0))
     assert "gold agreement not available" in line and "Bayes ceiling not available" in line
 
 

@@ -369,27 +369,6 @@ def test_load_or_train_trains_a_missing_model_once_through_the_entry_point(token
     assert reward.score(first, tok, ["Hi"], ["Hello"]) == reward.score(again, tok, ["Hi"], ["Hello"])
 
 
-def test_no_module_of_the_library_imports_one_that_imports_it_back():
-    """`features` once imported `reward` and `reward.load_reward_model` imported `features`: no such cycle again
-    (imports inside functions count)."""
-    import ast
-    from pathlib import Path
-
-    lib = Path(reward.__file__).parent
-    deps = {}
-    for path in lib.glob("*.py"):
-        found = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                found |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
-        deps[path.stem] = found - {path.stem}
-
-    def reaches(start, goal, seen=()):
-        return any(d == goal or (d not in seen and d in deps and reaches(d, goal, (*seen, d))) for d in deps[start])
-
-    assert [m for m in sorted(deps) if reaches(m, m)] == []
-
-
 def test_panel_votes_are_read_from_the_shipped_label_log():
     votes = data.load_panel_votes()
     assert votes and all(0 <= v["votes_a"] + v["votes_b"] <= 5 for v in votes)

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import torch
 
-from . import Wrong, _call, _exercise, _expect, _number, _tensor
+from .registry import Wrong, _call, _exercise, _expect, _number, _tensor
 
 
 @lru_cache(maxsize=1)

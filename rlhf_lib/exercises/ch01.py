@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Wrong, _call, _exercise, _expect, _number
+from .registry import Wrong, _call, _exercise, _expect, _number
 
 
 @_exercise("01.1", "the Bayes ceiling of the validation split")

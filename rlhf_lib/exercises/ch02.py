@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from . import Wrong, _call, _exercise, _expect, _number, _tensor
+from .registry import Wrong, _call, _exercise, _expect, _number, _tensor
 
 
 @_exercise("02.1", "how big a margin is 90% sure")

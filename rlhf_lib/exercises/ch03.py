@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from . import Wrong, _call, _exercise, _expect, _number
+from .registry import Wrong, _call, _exercise, _expect, _number
 
 
 def margins_03(seed: int = 0) -> np.ndarray:

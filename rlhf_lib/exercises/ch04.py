@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import Wrong, _call, _exercise, _expect, _number, _tensor
+from .registry import Wrong, _call, _exercise, _expect, _number, _tensor
 
 
 def kl_rewards_04() -> dict:

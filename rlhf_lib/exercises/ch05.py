@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Wrong, _call, _exercise, _expect, _number
+from .registry import Wrong, _call, _exercise, _expect, _number
 
 
 def _win_reference(a, b, ties: str = "half") -> float:
