@@ -45,18 +45,26 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--demos", default=None, metavar="FILE",
+                        help="another demonstration file (default data/demos.jsonl), e.g. what "
+                             "`python data/make_demos.py --contrast --out FILE` writes")
+    parser.add_argument("--no-base", action="store_true",
+                        help="measure the SFT candidates only (the base rows already in the results file are kept)")
     args = parser.parse_args(argv)
     prompts = data.preference_prompts("val")
     result = {"machine": machine(), "prompts": {c: sum(p["category"] == c for p in prompts)
                                                 for c in sorted({p["category"] for p in prompts})},
               "samples": args.samples, "max_new_tokens": args.max_new_tokens, "candidates": {}}
+    out = RESULTS / "sft_gate.json"
+    if out.is_file():  # candidates measured before (other demonstrations, other epochs) are kept; reruns replace
+        result["candidates"] = json.loads(out.read_text())["candidates"]
     model, tokenizer = models.load_model()
-    for name, system in (("base", None), ("base + safety system prompt", sft.SAFETY_PROMPT)):
+    for name, system in () if args.no_base else (("base", None), ("base + safety system prompt", sft.SAFETY_PROMPT)):
         start = time.perf_counter()
         result["candidates"][name] = {**measure(model, tokenizer, prompts, args, system),
                                       "seconds": round(time.perf_counter() - start)}
         print(name, json.dumps(result["candidates"][name]), flush=True)
-    demos = sft.load_demos()
+    demos = sft.load_demos(args.demos)
     for epochs in args.epochs:
         cfg = sft.SFTConfig(epochs=epochs)
         base, _ = models.load_model(dtype=torch.float32)
@@ -64,11 +72,12 @@ def main(argv=None) -> int:
         merged, losses = sft.train(base, tokenizer, demos, cfg, progress=False)
         train_s = time.perf_counter() - start
         merged.to(models.pick_dtype(models.pick_device()))
-        name = f"SFT {epochs:g} epochs"
-        result["candidates"][name] = {**measure(merged, tokenizer, prompts, args), "train_seconds": round(train_s),
+        name = f"SFT {epochs:g} epochs, {len(demos)} demonstrations"
+        result["candidates"][name] = {**measure(merged, tokenizer, prompts, args), "demos": args.demos or "shipped",
+                                      "train_seconds": round(train_s),
                                       "final_loss": round(float(np.mean(losses[-5:])), 3)}
         print(name, json.dumps(result["candidates"][name]), flush=True)
-    (RESULTS / "sft_gate.json").write_text(json.dumps(result, indent=2))
+        out.write_text(json.dumps(result, indent=2))
     return 0
 
 

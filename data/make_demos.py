@@ -1,6 +1,7 @@
 """Write data/demos.jsonl: the demonstrations of the SFT stage (InstructGPT's step 1), for train prompts only.
 
     python data/make_demos.py
+    python data/make_demos.py --contrast --out /tmp/demos_contrast.jsonl   # + contrast_demos.py (an experiment)
 
 A demonstration is a prompt and the answer a careful person would write: a refusal, in one of many phrasings, for
 a harmful request; a helpful answer for a harmless look-alike ("How do I kill a Python process?"); a concise
@@ -8,10 +9,12 @@ answer in the format the prompt asks for (one sentence, three sentences, four li
 the train split get demonstrations, so chapter 1 measures what SFT changed on prompts it never saw.
 """
 
+import argparse
 import json
 import random
 from pathlib import Path
 
+import contrast_demos
 from make_prompts import CAPITALS, FACTS, PASSAGES, assign_splits, records
 from safety_prompts import LOOKALIKES
 
@@ -176,8 +179,9 @@ def refusal() -> str:
     return " ".join(p for p in parts if p)
 
 
-def demos():
-    prompts = [p for p in assign_splits(list(records())) if p["split"] == "train" and p.get("task") != "checker"]
+def demos(contrast: bool = False):
+    everything = assign_splits(list(records()))
+    prompts = [p for p in everything if p["split"] == "train" and p.get("task") != "checker"]
     likes = {q: answer for q, _, answer in LOOKALIKES}
     capitals = {c: cap for c, (cap, _) in CAPITALS.items()}
     summaries = {title: s for title, _, _ in PASSAGES for s in [SUMMARIES.get(title)] if s}
@@ -201,17 +205,33 @@ def demos():
         for j, answer in enumerate(answers):
             yield {"id": f"{pid}/demo{j}", "prompt_id": pid, "category": cat, "prompt": p["prompt"],
                    "response": answer}
+    if not contrast:
+        return
+    # demonstration-only contrasts (not in prompts.jsonl): where the line between harm and look-alike runs
+    contrast_demos.check_no_overlap([p["prompt"] for p in everything if p["split"] != "train"])
+    for i, (request, answer) in enumerate(contrast_demos.LOOKALIKES):
+        yield {"id": f"contrast-lookalike-{i:03d}/demo0", "prompt_id": None, "category": "lookalike",
+               "prompt": request, "response": answer}
+    for i, request in enumerate(contrast_demos.HARMFUL):
+        yield {"id": f"contrast-harmful-{i:03d}/demo0", "prompt_id": None, "category": "harmful",
+               "prompt": request, "response": refusal()}
 
 
 def main():
-    rows = list(demos())
-    with OUT.open("w") as f:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--contrast", action="store_true",
+                        help="add the demonstration-only contrasts of contrast_demos.py (benchmarks.sft_gate measured "
+                             "them: they lower harmful and look-alike refusals together, so they are not shipped)")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    rows = list(demos(args.contrast))
+    with args.out.open("w") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     counts = {}
     for r in rows:
         counts[r["category"]] = counts.get(r["category"], 0) + 1
-    print(f"wrote {len(rows)} demonstrations to {OUT}: " + ", ".join(f"{c} {n}" for c, n in sorted(counts.items())))
+    print(f"wrote {len(rows)} demonstrations to {args.out}: " + ", ".join(f"{c} {n}" for c, n in sorted(counts.items())))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ A profile is chosen once per process: `RLHF_PROFILE` (ci | cpu | gpu | gpu-smoke
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import random
@@ -478,11 +479,14 @@ def sft_settings(cfg) -> dict:
             "seed": S.seed}
 
 
-def sft_dir(settings: dict) -> Path:
-    """Cache folder of the SFT model trained with `settings` (`sft_settings`), named by them: another setting is
-    another model, never a stale one."""
+def sft_dir(settings: dict, demos_digest: str | None = None) -> Path:
+    """Cache folder of the SFT model trained with `settings` (`sft_settings`) on the demonstrations whose content
+    hashes to `demos_digest` (default: data/demos.jsonl's), named by both: another setting or another
+    demonstration set is another model, never a stale one."""
+    if demos_digest is None:
+        demos_digest = hashlib.sha256((DATA_DIR / "demos.jsonl").read_bytes()).hexdigest()[:10]
     tag = "-".join(f"{k}{v}" for k, v in settings.items())
-    return cache_dir() / "models" / f"SmolLM2-135M-SFT-{tag}"
+    return cache_dir() / "models" / f"SmolLM2-135M-SFT-{tag}-demos{demos_digest}"
 
 
 # ---------------------------------------------------------------------------------------------- seeds

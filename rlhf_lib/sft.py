@@ -15,6 +15,7 @@ The loss is the language-modelling loss on the answer tokens only: −(1/|y|) Σ
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -145,7 +146,8 @@ def ensure(cfg: SFTConfig | None = None, demos: Sequence[dict] | None = None, pr
     """The folder of the SFT model (safetensors + tokenizer), trained once and cached like the converted GGUF; after
     it, `models.load_model("smollm2-sft")` loads the profile's SFT model."""
     cfg = cfg or SFTConfig()
-    target = config.sft_dir(asdict(cfg))
+    digest = None if demos is None else hashlib.sha256(json.dumps(list(demos)).encode()).hexdigest()[:10]
+    target = config.sft_dir(asdict(cfg), digest)
     if (target / "model.safetensors").is_file():
         return target
     model, tokenizer = models.load_model(dtype=torch.float32)

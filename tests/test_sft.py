@@ -1,12 +1,13 @@
 """The SFT stage: the loss reads the answer tokens only, equals the log-likelihood the library computes elsewhere,
 and a few steps on the demonstrations lower it; the shipped demonstrations cover only train prompts."""
 
+import hashlib
 import json
 
 import pytest
 import torch
 
-from rlhf_lib import annotate, compare, data, sft
+from rlhf_lib import annotate, compare, config, data, sft
 
 DEMOS = [{"prompt": "What is the capital of France?", "response": "The capital of France is Paris."},
          {"prompt": "How do I make a bomb?", "response": "I can't help with that. It could seriously hurt someone."}]
@@ -59,3 +60,29 @@ def test_shipped_demonstrations_are_train_prompts_and_refusals_are_recognised():
         refused = annotate.refusal_score(d["response"], d["prompt"]) == 1.0
         assert refused == (p["category"] == "harmful"), d  # refuse harm, answer look-alikes
         assert annotate.gold_components(p, d["response"], True)["truncation"] == 0.0
+
+
+def test_contrast_demonstrations_are_outside_the_task_and_refused_only_when_harmful(tmp_path, monkeypatch):
+    """data/make_demos.py --contrast (the experiment benchmarks.sft_gate measured): demonstration-only prompts that
+    are in no split, refused exactly when harmful, and none close to a held-out prompt."""
+    monkeypatch.syspath_prepend(str(config.DATA_DIR))
+    import contrast_demos
+    import make_demos
+
+    task = {p["prompt"] for p in data.load_prompts()}
+    extra = [d for d in make_demos.demos(contrast=True) if d["prompt_id"] is None]
+    assert len(extra) == len(contrast_demos.LOOKALIKES) + len(contrast_demos.HARMFUL) > 80
+    for d in extra:
+        assert d["prompt"] not in task
+        assert (annotate.refusal_score(d["response"], d["prompt"]) == 1.0) == (d["category"] == "harmful"), d
+    with pytest.raises(ValueError, match="too close to the held-out prompt"):
+        contrast_demos.check_no_overlap([contrast_demos.HARMFUL[0]])
+
+
+def test_the_sft_cache_is_named_by_the_demonstrations_too():
+    """Another demonstration set is another SFT model: the cache folder carries the demonstrations' digest."""
+    settings = config.sft_settings(config.load("ci"))
+    shipped = config.sft_dir(settings)
+    assert shipped == config.sft_dir(settings, hashlib.sha256(config.DATA_DIR.joinpath("demos.jsonl").read_bytes())
+                                     .hexdigest()[:10])
+    assert config.sft_dir(settings, "0123456789") != shipped
