@@ -509,8 +509,11 @@ def epoch_order(split: PairSplit, cfg: TrainConfig, epoch: int) -> torch.Tensor:
 def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_split: PairSplit,
           cfg: TrainConfig, ckpt_dir: str | Path | None = None, resume: bool = True,
           stop_after: int | None = None, autocast: bool = False, desc: str = "train RM",
-          progress: bool = True) -> TrainResult:
-    """Train a reward model with the loop written out: forward, loss, backward, step, evaluate, repeat.
+          progress: bool = True, order: Callable[[int], torch.Tensor] | None = None, dedupe: bool = True,
+          reseed: bool = True, early_stopping: bool = True,
+          extra_figures: Callable[[], dict] | None = None) -> TrainResult:
+    """Train a reward model with the loop written out: forward, loss, backward, step, evaluate, repeat. The course's
+    one reward-model loop: chapter 2's models and chapter 5's sequence domains (`apps.seqrl.train_reward_model`).
 
     Every `eval_every` steps: validation loss and pairwise accuracy, a checkpoint in `ckpt_dir/last`
     and, when val accuracy improved, the weights in `ckpt_dir/best.safetensors`. Training stops after
@@ -519,13 +522,21 @@ def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_spl
     checkpoint made with another `TrainConfig` (any field but `epochs`) is refused with
     `checkpoint.CheckpointMismatchError`, naming what changed. `stop_after` simulates an interruption after
     that many steps (for tests and demos).
+
+    What chapter 5's small sequence models do otherwise (each default is chapter 2's): `order(epoch)` gives an
+    epoch's pair order (default `epoch_order`, a function of (seed, epoch), so a resumed run replays it; a stateful
+    order cannot resume); `dedupe=False` scores every pair's two sides in batch order instead of each unique sequence
+    once (the same rewards, but dropout draws its masks per row); `reseed=False` leaves torch's RNG as the caller set
+    it; `early_stopping=False` trains every step and keeps the last weights; `extra_figures()` adds its figures to
+    every evaluation row.
     """
     for name, split in (("train_split", train_split), ("val_split", val_split)):
         if len(split) == 0:
             raise ValueError(f"{name} has no pairs: nothing to {'train on' if name == 'train_split' else 'validate on'}")
     ckpt_dir = Path(ckpt_dir) if ckpt_dir else None
     optimizer = make_optimizer(model.parameters(), cfg)
-    torch.manual_seed(cfg.seed)
+    if reseed:
+        torch.manual_seed(cfg.seed)
     loop = _resume(ckpt_dir, model, optimizer, cfg) if resume else _fresh_loop()
     best = checkpoint.trainable_state(model) if loop["best_acc"] < 0 else _load_best(ckpt_dir, model)
     steps_per_epoch = math.ceil(len(train_split) / cfg.batch_size)
@@ -534,16 +545,16 @@ def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_spl
     device = next(model.parameters()).device
     device_ctx = models.autocast(device, enabled=autocast and bf16_is_fast(device))  # bf16 where it pays
     bar = tqdm(total=total, initial=loop["step"], desc=desc, disable=not progress)
-    order = (-1, None)  # (epoch, its pair order): computed once per epoch
+    order_of, order = order, (-1, None)  # (epoch, its pair order): computed once per epoch
     while loop["step"] < total and not loop["done"]:
         epoch, in_epoch = divmod(loop["step"], steps_per_epoch)
         if order[0] != epoch:
-            order = (epoch, epoch_order(train_split, cfg, epoch))
+            order = (epoch, epoch_order(train_split, cfg, epoch) if order_of is None else order_of(epoch))
         rows = order[1][in_epoch * cfg.batch_size:(in_epoch + 1) * cfg.batch_size]
         model.train()
         # ---- forward: one reward per unique sequence of the batch (a response is in several pairs)
-        seqs, where = torch.unique(torch.cat([train_split.chosen[rows], train_split.rejected[rows]]),
-                                   return_inverse=True)
+        both = torch.cat([train_split.chosen[rows], train_split.rejected[rows]])
+        seqs, where = torch.unique(both, return_inverse=True) if dedupe else (both, slice(None))
         with device_ctx:
             r = reward_fn(seqs)[where]  # (2B,)
         r_c, r_r = r.float().chunk(2)  # (B,), (B,)
@@ -572,13 +583,16 @@ def train(model: nn.Module, reward_fn: RewardFn, train_split: PairSplit, val_spl
             model.eval()
             with device_ctx:
                 val = evaluate(reward_fn, val_split, cfg)
-            best = _after_evaluation(val, loop, best, model, optimizer, cfg, ckpt_dir, steps_per_epoch, start, bar)
+            extra = extra_figures() if extra_figures is not None else {}
+            best = _after_evaluation(val, loop, best, model, optimizer, cfg, ckpt_dir, steps_per_epoch, start, bar,
+                                     extra, early_stopping)
         if stop_after is not None and loop["step"] >= stop_after and loop["step"] < total and not loop["done"]:
             bar.close()
             return TrainResult(loop["history"], loop["best_acc"], loop["best_step"], loop["step"],
                                time.perf_counter() - start, stopped_early=False)
     bar.close()
-    checkpoint.load_trainable_state(model, best)
+    if early_stopping:
+        checkpoint.load_trainable_state(model, best)
     model.eval()
     return TrainResult(loop["history"], loop["best_acc"], loop["best_step"], loop["step"],
                        time.perf_counter() - start, stopped_early=loop["done"])
@@ -608,14 +622,15 @@ def _add_to_window(window: list, loss, r_c, r_r, target, weight) -> None:
 
 
 def _after_evaluation(val: dict, loop: dict, best: dict, model, optimizer, cfg: TrainConfig, ckpt_dir: Path | None,
-                      steps_per_epoch: int, start: float, bar) -> dict[str, torch.Tensor]:
-    """Log an evaluation, keep the best weights (and save them), count evaluations without improvement (early
-    stopping), write the checkpoint; returns the best weights so far."""
+                      steps_per_epoch: int, start: float, bar, extra: dict | None = None,
+                      early_stopping: bool = True) -> dict[str, torch.Tensor]:
+    """Log an evaluation (with the `extra` figures), keep the best weights (and save them), count evaluations without
+    improvement (early stopping, unless off), write the checkpoint; returns the best weights so far."""
     w = loop["window"]
     row = {"step": loop["step"], "epoch": loop["step"] / steps_per_epoch,
            "train_loss": w[0] / w[2], "train_accuracy": w[1] / w[2],
            "val_loss": val["loss"], "val_accuracy": val["accuracy"],
-           "val_gold_agreement": val["gold_agreement"], "seconds": time.perf_counter() - start}
+           "val_gold_agreement": val["gold_agreement"], "seconds": time.perf_counter() - start, **(extra or {})}
     loop["history"].append(row)
     loop["window"] = [0.0, 0.0, 0]
     if val["accuracy"] > loop["best_acc"]:
@@ -626,7 +641,7 @@ def _after_evaluation(val: dict, loop: dict, best: dict, model, optimizer, cfg: 
             save_file(best, ckpt_dir / "best.safetensors")
     else:
         loop["bad_evals"] += 1
-        loop["done"] = loop["bad_evals"] >= cfg.patience
+        loop["done"] = early_stopping and loop["bad_evals"] >= cfg.patience
     bar.set_postfix(train_loss=f"{row['train_loss']:.3f}", val_acc=f"{val['accuracy']:.3f}")
     loop["seconds"] = time.perf_counter() - start
     if ckpt_dir:

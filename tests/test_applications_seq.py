@@ -308,3 +308,20 @@ def test_pair_split_carries_its_sequences_through_split_and_add():
     assert joined.sides() == (a[12:] + a[:12], b[12:] + b[:12])
     assert (joined.labels == np.concatenate([pairs.labels[12:], pairs.labels[:12]])).all()
     assert torch.equal(joined.target, torch.cat([pairs.target[12:], pairs.target[:12]]))
+
+
+def test_the_domains_reward_model_trains_in_chapter_2s_loop(monkeypatch):
+    """One reward-model loop: seqrl.train_reward_model builds inputs and settings, `reward.train` runs every step."""
+    from rlhf_lib import reward
+
+    calls = []
+    real = reward.train
+    monkeypatch.setattr(reward, "train", lambda *a, **k: calls.append(k) or real(*a, **k))
+    seqs = [[3 + i % 3, 4, 3 + i % 2] for i in range(40)]
+    panel = annotate.make_panel(3, seed=0, temperature=1.0, weights={"toy": {"fours": 6.0}})
+    pairs = seqrl.label_pairs(panel, "toy", seqs, 60, lambda s: {"fours": s.count(4) / 3}, lambda s: s.count(3), seed=0)
+    train, val = pairs.split(50)
+    log = seqrl.train_reward_model(seqrl.SeqRewardModel(6, max_len=6, dim=8, layers=1), train, val, epochs=2,
+                                   batch_size=16, progress=False)
+    assert len(calls) == 1 and calls[0]["early_stopping"] is False
+    assert [h["epoch"] for h in log] == [1, 2] and {"train_loss", "acc_panel", "acc_gold"} <= set(log[-1])

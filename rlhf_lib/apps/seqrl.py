@@ -11,7 +11,7 @@ module supplies the rest of the loop, the same for every domain:
                       `weights={domain: weights}`) compares pairs -> labels (A / B / tie) and soft targets, in
                       the course's one pair container `pairs.PairSplit`
     SeqRewardModel    a small bidirectional transformer that scores a whole sequence
-    train_reward_model  the Bradley-Terry loss of `rlhf_lib.reward` on the panel's soft labels
+    train_reward_model  the Bradley-Terry loss on the panel's soft labels, in chapter 2's loop (`reward.train`)
     reward_fn         the reward model as a `ppo.ResponseScoreFn`, normalised on the reference's samples
 
 Token ids 0, 1, 2 are EOS, PAD and BOS in every domain; the domain's own symbols start at 3.
@@ -20,7 +20,9 @@ Token ids 0, 1, 2 are EOS, PAD and BOS in every domain; the domain's own symbols
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -272,37 +274,32 @@ def _framed(seq: Sequence[int]) -> list[int]:
 
 def train_reward_model(model: SeqRewardModel, train: PairSplit, val: PairSplit | None = None, epochs: int = 10,
                        batch_size: int = 64, lr: float = 1e-3, seed: int = 0, progress: bool = True) -> list[dict]:
-    """Bradley-Terry training (`reward.bradley_terry_loss`) on the panel's soft labels: target = share of votes
-    for A, weight = number of non-tie votes, so a 3-2 split teaches less than a 5-0 verdict. Returns per-epoch
-    logs (train loss; val accuracy against the panel majority and against gold when `val` is given)."""
+    """Bradley-Terry training on the panel's soft labels in the course's one loop (`reward.train`): target = share of
+    votes for A, weight = number of non-tie votes, so a 3-2 split teaches less than a 5-0 verdict. This wrapper builds
+    the model's inputs and the domains' recipe: AdamW with weight decay 0.01, one running shuffle, every epoch trained
+    (no early stopping, the last weights kept). Returns per-epoch logs (train loss; val accuracy against the panel
+    majority and against gold when `val` is given)."""
     if len(train) == 0:
         raise ValueError("no training pairs")
-    keep = np.flatnonzero(train.weight.numpy() > 0)  # pairs every rater called a tie carry no Bradley-Terry signal
-    train_a, train_b = train.sides()
+    fit = train.take(np.flatnonzero(train.weight.numpy() > 0))  # pairs every rater called a tie carry no BT signal
+    held = val if val is not None and len(val) else None
+    both = fit + (held if held is not None else fit)  # one list of sequences for the reward function to index
+    fit, check = both.take(slice(0, len(fit))), both.take(slice(len(fit), None))
+    fit = dataclasses.replace(fit, target=fit.target.float(), weight=fit.weight.float())  # the loss in fp32
+
+    def rewards(idx: torch.Tensor) -> torch.Tensor:
+        ids, mask = models.pad_batch([_framed(both.sequences[i]) for i in idx.tolist()], PAD)
+        return model(ids, mask)  # (N,)
+
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    target = torch.as_tensor(train.target, dtype=torch.float32)
-    weight = torch.as_tensor(train.weight, dtype=torch.float32)
-    log = []
-    for epoch in tqdm(range(epochs), desc="reward model", disable=not progress):
-        model.train()
-        losses = []
-        for idx in torch.as_tensor(keep)[torch.randperm(len(keep), generator=gen)].split(batch_size):
-            seqs = [_framed(train_a[i]) for i in idx] + [_framed(train_b[i]) for i in idx]
-            ids, mask = models.pad_batch(seqs, PAD)
-            r = model(ids, mask)  # (2B,)
-            loss = reward.bradley_terry_loss(r[:len(idx)], r[len(idx):], target=target[idx], weight=weight[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            losses.append(loss.item())
-        entry = {"epoch": epoch + 1, "train_loss": float(np.mean(losses))}
-        if val is not None and len(val):
-            entry.update(rm_accuracy(model, val))
-        log.append(entry)
-    model.eval()
-    return log
+    steps = math.ceil(len(fit) / batch_size)
+    cfg = reward.TrainConfig(lr=lr, weight_decay=0.01, batch_size=batch_size, epochs=epochs, eval_every=max(1, steps),
+                             grad_clip=1.0, group_by_prompt=False, seed=seed)
+    result = reward.train(model, rewards, fit, check, cfg, desc="reward model", progress=progress,
+                          order=lambda epoch: torch.randperm(len(fit), generator=gen), dedupe=False, reseed=False,
+                          early_stopping=False, extra_figures=(lambda: rm_accuracy(model, held)) if held is not None else None)
+    return [{"epoch": round(h["epoch"]), "train_loss": h["train_loss"],
+             **{k: h[k] for k in ("acc_panel", "acc_gold") if k in h}} for h in result.history]
 
 
 def rm_accuracy(model: SeqRewardModel, pairs: PairSplit, n_boot: int | None = None, seed: int = 0) -> dict:
