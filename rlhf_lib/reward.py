@@ -764,19 +764,34 @@ def load_reward_model(path: str | Path | None = None, device: str | None = None,
 
 
 # ================================================================ use: the reward model as PPO's score
+def normalised(scores, mean: float, std: float) -> list[float]:
+    """PPO's score from raw reward-model scores: (s − mean) / std, with mean and std measured on the reference's samples
+    (`judge.reward_normaliser`), so a typical starting answer scores 0. In the scores' own precision (float32 scores
+    stay float32). Every reward function of the course normalises through here, chapter 5's sequence domains too."""
+    return ((np.asarray(scores) - mean) / std).tolist()
+
+
+def scored_text_fn(score_texts: Callable[[list, list[str]], Sequence[float]], tokenizer, mean: float = 0.0,
+                   std: float = 1.0) -> ResponseScoreFn:
+    """The reward model → PPO's score for a text policy, whatever the reward model: decode each response, score
+    (the prompt record's words, text) pairs with `score_texts`, normalise. `text_reward_fn` (chapter 2's
+    sequence-classification model) and `apps.language.reward_fn` (a feature reward model) are it."""
+
+    def fn(meta: list[dict], responses: list[list[int]]) -> list[float]:
+        texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in responses]
+        return normalised(score_texts([m["prompt"] for m in meta], texts), mean, std)
+
+    return fn
+
+
 def text_reward_fn(rm, rm_tokenizer, tokenizer, mean: float = 0.0, std: float = 1.0, max_length: int = 512,
                    batch_size: int = 16) -> ResponseScoreFn:
     """A `ppo.ResponseScoreFn` for a text policy: decode each response, score it with the reward model, normalise.
 
     `rm` is a sequence-classification reward model (chapter 2's); the prompt records carry the user's words.
     """
-
-    def fn(meta: list[dict], responses: list[list[int]]) -> list[float]:
-        texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in responses]
-        raw = score(rm, rm_tokenizer, [m["prompt"] for m in meta], texts, batch_size=batch_size, max_length=max_length)
-        return [(x - mean) / std for x in raw]
-
-    return fn
+    return scored_text_fn(lambda prompts, texts: score(rm, rm_tokenizer, prompts, texts, batch_size=batch_size,
+                                                       max_length=max_length), tokenizer, mean, std)
 
 
 def trl_reward_fn(rm, rm_tokenizer, mean: float = 0.0, std: float = 1.0, max_length: int = 512):
@@ -789,6 +804,6 @@ def trl_reward_fn(rm, rm_tokenizer, mean: float = 0.0, std: float = 1.0, max_len
     def fn(prompts, completions, **kwargs) -> list[float]:
         user = [p[-1]["content"] if isinstance(p, list) else p for p in prompts]
         texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
-        return [(x - mean) / std for x in score(rm, rm_tokenizer, user, texts, max_length=max_length)]
+        return normalised(score(rm, rm_tokenizer, user, texts, max_length=max_length), mean, std)
 
     return fn

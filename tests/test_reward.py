@@ -494,3 +494,21 @@ def test_ppo_scores_with_the_reward_model_in_the_fast_dtype(tokenizer, tmp_path,
     a, b = (reward.score(m, tok, prompts, responses, max_length=48) for m in (fp32, bf16))
     assert all(isinstance(s, float) for s in b)
     assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < 0.05 * max(1.0, max(abs(x) for x in a))
+
+
+def test_every_reward_function_normalises_through_one_core():
+    """reward.normalised: (s - mean) / std, elementwise as Python floats would give it, float32 scores kept in float32
+    (chapter 5's sequence models); scored_text_fn decodes, scores (prompt, text) and normalises."""
+    raw = [0.3, -1.7, 2.25]
+    assert reward.normalised(raw, 0.1, 1.3) == [(x - 0.1) / 1.3 for x in raw]
+    f32 = np.array(raw, dtype=np.float32)
+    assert reward.normalised(f32, 0.1, 1.3) == ((f32 - 0.1) / 1.3).tolist()
+
+    class Tok:
+        def decode(self, ids, skip_special_tokens=True):
+            return " " + "x" * len(ids) + " "
+
+    seen = []
+    fn = reward.scored_text_fn(lambda p, t: seen.append((p, t)) or [float(len(s)) for s in t], Tok(), 1.0, 2.0)
+    assert fn([{"prompt": "a"}, {"prompt": "b"}], [[5, 6, 7], [5]]) == [1.0, 0.0]
+    assert seen == [(["a", "b"], ["xxx", "x"])]

@@ -318,12 +318,15 @@ def rm_accuracy(model: SeqRewardModel, pairs: PairSplit, n_boot: int | None = No
 
 
 def reward_fn(model: SeqRewardModel, reference_samples: Sequence[Sequence[int]]) -> tuple[ppo.ResponseScoreFn, float, float]:
-    """The reward model as a `ppo.ResponseScoreFn` on (s − μ)/σ, with μ, σ measured on the reference's samples."""
+    """The reward model as a `ppo.ResponseScoreFn` on (s − μ)/σ, with μ, σ measured on the reference's samples.
+
+    Normalised like every reward function of the course (`judge.reward_normaliser`, `reward.normalised`); what stays
+    here is what a token domain differs in: no text to decode, each response scored whole with its domain prompt."""
     mean, std = judge.reward_normaliser(model.score(reference_samples))
 
     def fn(meta, responses):  # meta: each episode's domain prompt (a list of tokens, maybe empty) or None
         seqs = [list(m or []) + strip_eos(r) for m, r in zip(meta, responses, strict=True)]
-        return ((model.score(seqs) - mean) / std).tolist()
+        return reward.normalised(model.score(seqs), mean, std)
 
     return fn, mean, std
 
