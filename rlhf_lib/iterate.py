@@ -118,13 +118,12 @@ def rm_accuracy_on(score, prompts_by_id: dict[str, dict], responses: dict[str, l
 def normalised_reward(rm_path: Path, s, answers: list[str], prompts: list[str], max_length: int):
     """A PPO reward function of the reward model at `rm_path`, normalised (mean 0, std 1) on `answers`, the
     round-1 policy's answers to `prompts`: a round-1 answer scores about 0 under either reward model. Also returns
-    the raw scorer. `max_length`: the reward model's, unless its reward_info.json says otherwise."""
+    the raw scorer. `max_length`: the reward model's, unless its reward_info.json says otherwise. Loads the model and
+    sets it up as `train_ppo.prepare` does (`judge.normalised_text_reward`)."""
     rm, rm_tok = reward.load_reward_model(rm_path, str(next(s.ac.parameters()).device))
-    info = json.loads((rm_path / "reward_info.json").read_text())
-    max_length = info.get("max_length") or max_length
-    mean, std = judge.reward_normaliser(reward.score(rm, rm_tok, prompts, answers, max_length=max_length))
-    fn = reward.text_reward_fn(rm, rm_tok, s.tokenizer, mean, std, max_length=max_length)
-    return fn, (lambda p, t: reward.score(rm, rm_tok, p, t, max_length=max_length))
+    fn, score, _ = judge.normalised_text_reward(rm, rm_tok, s.tokenizer, prompts, answers,
+                                                reward.trained_max_length(rm_path, max_length))
+    return fn, score
 
 
 def run(cfg, out: Path) -> dict:

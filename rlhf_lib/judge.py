@@ -473,6 +473,20 @@ def reward_normaliser(scores: Sequence[float]) -> tuple[float, float]:
     return float(scores.mean()), float(scores.std() + 1e-8)
 
 
+def normalised_text_reward(rm, rm_tokenizer, tokenizer, prompts: Sequence[str], texts: Sequence[str],
+                           max_length: int) -> tuple[Callable, Callable, tuple[float, float]]:
+    """PPO's reward set-up for a text policy, once for every caller (`train_ppo.prepare`, `iterate`): the reward
+    model's scorer at `max_length`, the normaliser (`reward_normaliser`) of its scores of the reference answers `texts`
+    to `prompts`, and the normalised `reward.text_reward_fn`. Returns (reward_fn, score(prompts, texts), (mean, std))."""
+    from . import reward
+
+    def score(prompts_, texts_):
+        return reward.score(rm, rm_tokenizer, prompts_, texts_, max_length=max_length)
+
+    mean, std = reward_normaliser(score(prompts, texts))
+    return reward.text_reward_fn(rm, rm_tokenizer, tokenizer, mean, std, max_length=max_length), score, (mean, std)
+
+
 # ============================================================ what a reward model on this base model could know
 def base_model_knows(lm, tokenizer, records: Sequence[dict], device: torch.device | str = "cpu") -> dict[str, bool]:
     """Whether the base model's greedy answer to each checkable prompt (`CHECKABLE`) is right, by the gold's own

@@ -718,6 +718,13 @@ def fingerprint(path: str | Path | None = None) -> str:
     return models.file_digest(weights)[:16]
 
 
+def trained_max_length(path: str | Path | None = None, default: int = 512) -> int:
+    """The `max_length` a saved reward model was trained at (its reward_info.json, default: chapter 2's artifact), else
+    `default`: PPO scores with it as it was trained."""
+    info = Path(path or artifacts_dir() / REWARD_DIR) / "reward_info.json"
+    return (json.loads(info.read_text()) if info.is_file() else {}).get("max_length") or default
+
+
 def check_reward_folder(path: str | Path | None = None) -> Path:
     """The folder of a reward model `load_reward_model` can load, checked from its files alone (no weights read),
     so that a command line refuses a wrong `--reward-model` before it loads the policy: not an ffn folder, weights in

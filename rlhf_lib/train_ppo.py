@@ -80,8 +80,7 @@ def prepare(cfg, device, state=None, reward_model: str | Path | None = None,
             rm, rm_tokenizer = train_reward.load_or_train(device=str(device), dtype=models.fast_dtype(device))
     else:
         rm, rm_tokenizer = reward.load_reward_model(reward_model, str(device), models.fast_dtype(device))
-    info = Path(reward_model or config.artifacts_dir() / reward.REWARD_DIR) / "reward_info.json"
-    max_length = (json.loads(info.read_text()) if info.is_file() else {}).get("max_length") or cfg.reward.max_length
+    max_length = reward.trained_max_length(reward_model, cfg.reward.max_length)
     records = data.preference_prompts("train") if prompts is None else data.read_prompt_file(prompts)
     ids = models.chat_prompt_ids(tokenizer, records)
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
@@ -90,12 +89,8 @@ def prepare(cfg, device, state=None, reward_model: str | Path | None = None,
     norm = _normaliser_rows(records, 2 * P.batch_size)
     ref_ids, _, _ = judge.sample_reference(ac, [ids[i] for i in norm], run, eos, pad, seed=1, batch_size=P.batch_size)
     texts = [tokenizer.decode(r, skip_special_tokens=True).strip() for r in ref_ids]
-
-    def score(prompts_, texts_):
-        return reward.score(rm, rm_tokenizer, prompts_, texts_, max_length=max_length)
-
-    mean, std = judge.reward_normaliser(score([records[i]["prompt"] for i in norm], texts))
-    reward_fn = reward.text_reward_fn(rm, rm_tokenizer, tokenizer, mean, std, max_length=max_length)
+    reward_fn, score, (mean, std) = judge.normalised_text_reward(rm, rm_tokenizer, tokenizer,
+                                                                 [records[i]["prompt"] for i in norm], texts, max_length)
     return SimpleNamespace(ac=ac, tokenizer=tokenizer, prompts=records, ids=ids, run=run, reward_fn=reward_fn,
                            score=score, reward_norm=(mean, std), eos=eos, pad=pad)
 

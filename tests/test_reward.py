@@ -512,3 +512,12 @@ def test_every_reward_function_normalises_through_one_core():
     fn = reward.scored_text_fn(lambda p, t: seen.append((p, t)) or [float(len(s)) for s in t], Tok(), 1.0, 2.0)
     assert fn([{"prompt": "a"}, {"prompt": "b"}], [[5, 6, 7], [5]]) == [1.0, 0.0]
     assert seen == [(["a", "b"], ["xxx", "x"])]
+
+
+def test_ppo_scores_with_the_max_length_the_reward_model_was_trained_at(tmp_path):
+    """reward.trained_max_length, read by train_ppo.prepare and iterate alike: reward_info.json's, else the default."""
+    assert reward.trained_max_length(tmp_path, 384) == 384  # no reward_info.json
+    (tmp_path / "reward_info.json").write_text('{"max_length": 128}')
+    assert reward.trained_max_length(tmp_path, 384) == 128
+    (tmp_path / "reward_info.json").write_text('{"max_length": null}')
+    assert reward.trained_max_length(str(tmp_path), 384) == 384
