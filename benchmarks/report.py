@@ -204,7 +204,7 @@ def _iterate_lm(r: dict) -> list[str]:
             f"`reference_runs/recorded/iterate_lm.json`, written by `python -m rlhf_lib.iterate --config {r['profile']} --record` on "
             f"{r['date']} ({m['cpu']}, {m['cores']} cores, torch {m['torch']}, transformers {m['transformers']}; "
             f"{r.get('conditions', 'conditions not recorded')}). Gold win rates with 95% CIs by prompt.", "", "```",
-            iterate.describe(r), "```", ""]
+            iterate.describe_run(r), "```", ""]
 
 
 def write_results(results_dir: Path, report: Path) -> Path:

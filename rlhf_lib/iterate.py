@@ -236,7 +236,7 @@ def load(path: str | Path | None = None) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def describe(res: dict) -> str:
+def describe_run(res: dict) -> str:
     """The results as a learner reads them: sizes, the new feedback, both reward models, every match with its CI."""
     s = res["sizes"]
     lines = [f"profile {res['profile']}, PPO steps: round 1 {s['round1_steps']}, round 2 {s['round2_steps']} "
@@ -271,7 +271,7 @@ def compare_with_reference(mine: str | Path | None = None, reference: str | Path
     ref, yours = load(reference), load(mine)
     if ref is None:
         raise FileNotFoundError(f"no reference results at {reference}: run python -m rlhf_lib.iterate --record")
-    lines = [f"reference run ({ref['date']}, {report._where(ref['machine'])}):", describe(ref)]
+    lines = [f"reference run ({ref['date']}, {report._where(ref['machine'])}):", describe_run(ref)]
     if yours is None:
         lines += ["", "your run: none yet (python -m rlhf_lib.iterate --config cpu writes "
                       f"{config.artifacts_dir() / 'iterate_lm' / RESULTS})"]
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.record:
         REFERENCE.parent.mkdir(parents=True, exist_ok=True)
         REFERENCE.write_text(json.dumps(res, indent=1))
-    print(describe(res))
+    print(describe_run(res))
     print(f"results written to {out / RESULTS}" + (f" and {REFERENCE}" if args.record else ""))
     return 0
 

@@ -59,7 +59,7 @@ def _results():
 
 
 def test_describe_prints_every_match_with_its_interval():
-    text = iterate.describe(_results())
+    text = iterate.describe_run(_results())
     for a, b in iterate.MATCHES:
         assert f"{a} vs {b}" in text
     assert "60.0% [50.0%, 70.0%]" in text and "capital 3, sum 2" in text

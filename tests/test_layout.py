@@ -130,12 +130,10 @@ ALLOWED_SHARED_NAMES = {
     "main": {"course", "data", "iterate", "sft", "train_ppo", "train_reward", "voice"},
     # apps.voice's versions of chapter 1's functions, called by that name in notebook 5.4 and tests
     "annotate_pairs": {"apps.voice", "data"},
-    "correctness": {"annotate", "apps.voice"},
     "load_prompts": {"apps.voice", "data"},
     "make_panel": {"annotate", "apps.voice"},
     "sample_responses": {"apps.voice", "data", "ppo"},  # ppo.py is being edited elsewhere
     # called by these names in notebooks (renaming needs a notebook edit and new reference runs)
-    "describe": {"apps.melody", "iterate"},  # melody.describe: notebooks 0, 5.3, 5.5; iterate.describe: benchmarks
     "generate": {"apps.seqrl", "models"},  # seqrl.generate: notebooks 0, 5.2, 5.3, 5.5
     "load": {"checkpoint", "config", "iterate"},  # config.load everywhere (config.py edited elsewhere); iterate.load: 5.5
     "measure": {"meters", "reward"},  # meters.measure: notebook 6; reward.measure: notebooks 2, 2b and a benchmark

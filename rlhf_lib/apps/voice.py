@@ -116,7 +116,7 @@ def _is_numeric(answers: list[str]) -> bool:
     return bool(answers) and all(re.fullmatch(r"-?\d+(?:\.\d+)?", a.replace(",", "")) for a in answers)
 
 
-def correctness(record: dict, text: str) -> float:
+def voice_correctness(record: dict, text: str) -> float:
     """Chapter 1's check (`annotate.correctness`): numbers-only answers use its numeric rules, others its word rules."""
     as_category = "conversion" if _is_numeric(record["answers"]) else "factual"
     return annotate.correctness({**record, "category": as_category}, text)
@@ -134,7 +134,7 @@ def gold_components(record: dict, response: str, finished: bool | None = None) -
         return {c: -1.0 for c in VOICE_COMPONENTS}
     words = annotate.word_list(text)
     if record.get("answers"):
-        comp["correct"] = correctness(record, text)
+        comp["correct"] = voice_correctness(record, text)
     if record.get("keywords"):
         hits = annotate.keyword_hits(text, record["keywords"])
         comp["relevance"] = min(1.0, hits / min(2.0, len(record["keywords"])))
