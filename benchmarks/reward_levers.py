@@ -31,7 +31,7 @@ from safetensors.torch import load_file, save_file
 
 from rlhf_lib import annotate, config, data, features, judge, metrics, models, pairs, report, reward
 
-from .common import RESULTS
+from .common import RESULTS, refresh_recorded
 
 OUT = RESULTS / "reward_levers.json"
 LORA_REWARDS = config.artifacts_dir("cpu") / "reward_levers" / "best_lora_rewards.safetensors"
@@ -446,12 +446,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['seconds']:.0f} s", flush=True)
         out = {**header, "levers": results, "machine": {**report.machine(), "note": args.note}}
         args.out.write_text(json.dumps(out, indent=1, default=float))
+        refresh_recorded(args.out)
     if args.curve:
         print("\n=== the probe's learning curve in train prompts", flush=True)
         header["probe_prompt_curve"] = {"run": run_label, "layer": b.probe_chosen["layer"], "C": b.probe_chosen["C"],
                                         "points": probe_curve(b)}
         out = {**header, "levers": results, "machine": {**report.machine(), "note": args.note}}
         args.out.write_text(json.dumps(out, indent=1, default=float))
+        refresh_recorded(args.out)
     return 0
 
 

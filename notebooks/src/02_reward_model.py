@@ -358,7 +358,7 @@ plt.show()
 # longer runs of ours peaked on validation accuracy early and then began to overfit (watch the curves for the same
 # turn). Same loop, same loss, same data. On a CPU at the `cpu` profile's sizes this run alone takes longer than
 # the whole chapter's budget, so there the cell prints the committed **recorded run** of the same recipe
-# (`benchmarks/results/reward_levers.json`, regularised: dropout, weight decay, warm-up and cosine decay, early
+# (`reference_runs/recorded/reward_levers.json`, regularised: dropout, weight decay, warm-up and cosine decay, early
 # stopping) next to the top-$k$ model you just trained; train it yourself, headless, with
 # `python -m rlhf_lib.train_reward --arch lora`. (In the `gpu` profile the transformer above already is this model,
 # and this cell is skipped.)

@@ -343,7 +343,7 @@ print(report.vs_reference("05_applications_5", figures, prefix="iter_"))
 # answers the same stratified test prompts with the same seeds; win rates are gold win rates with 95% bootstrap CIs
 # by prompt.
 #
-# The cell prints the committed reference run (`benchmarks/results/iterate_lm.json`) and, once you have run the
+# The cell prints the committed reference run (`reference_runs/recorded/iterate_lm.json`) and, once you have run the
 # command above, your run beside it.
 
 # %%
