@@ -25,6 +25,9 @@ from rlhf_lib import config, data, judge, launch, models, ppo, train_ppo
 from .common import RESULTS
 from .seeds import train_and_judge
 
+# the SFT start of the runs recorded before runs named theirs (231 demonstrations, 1 epoch)
+OLD_START = "SmolLM2-135M-SFT-epochs1.0-lr0.0003-batch_size8-lora_r8-max_length256-seed0-demos47ef8c6b34"
+
 
 def parse_variant(name: str) -> dict:
     changes = {}
@@ -40,12 +43,20 @@ def parse_variant(name: str) -> dict:
     return changes
 
 
-def run_variant(cfg, name: str, gold: bool, rm=None) -> dict:
+def oversample(s, times: dict[str, int]) -> None:
+    """Repeat the train prompts of some categories in PPO's prompt list (`times`: {category: copies}), so a step's
+    batch draws them more often: more episodes of those prompts at equal total episodes."""
+    keep = [i for i, r in enumerate(s.prompts) for _ in range(times.get(r["category"], 1))]
+    s.prompts, s.ids = [s.prompts[i] for i in keep], [s.ids[i] for i in keep]
+
+
+def run_variant(cfg, name: str, gold: bool, rm=None, times: dict[str, int] | None = None) -> dict:
     """One variant trained and judged on val; paid by chapter 2's reward model, the gold (`gold`), or `rm` (a scorer
-    of (prompts, texts), e.g. `reward_levers.FFNPromptRM`)."""
+    of (prompts, texts), e.g. `reward_levers.FFNPromptRM`); `times` oversamples categories (`oversample`)."""
     config.seed_everything(cfg.seed)
     s = train_ppo.prepare(cfg, models.pick_device())
     s.run = ppo.PPOConfig(**{**vars(s.run), **parse_variant(name)})
+    oversample(s, times or {})
     reward_fn = s.reward_fn
     if gold or rm is not None:  # normalised on the reference's samples, as train_ppo does for chapter 2's model
         norm = judge.stratified(s.prompts, 2 * cfg.ppo.batch_size, seed=1)
@@ -60,7 +71,17 @@ def run_variant(cfg, name: str, gold: bool, rm=None) -> dict:
             return [(x - mean) / std for x in rm([m["prompt"] for m in meta], texts)]
     out = train_and_judge(cfg, s, reward_fn, None, records=data.preference_prompts("val"))  # val only, never test
     paid = " (gold as reward)" if gold else f" ({rm.name} reward)" if rm is not None else ""
-    return {"variant": name + paid, "changes": parse_variant(name), "episodes": s.run.steps * s.run.batch_size, **out}
+    return {"variant": name + variant_suffix(times) + paid, "oversampled": times or {}, "changes": parse_variant(name), "episodes": s.run.steps * s.run.batch_size,
+            "start": start_model(cfg), **out}
+
+
+def variant_suffix(times: dict[str, int] | None) -> str:
+    return "".join(f" {cat} x{n}" for cat, n in sorted((times or {}).items()))
+
+
+def start_model(cfg) -> str:
+    """The SFT model's cache name (its settings and demonstrations' digest): the reference and PPO's start."""
+    return config.sft_dir(config.sft_settings(cfg)).name
 
 
 def main(argv=None) -> int:
@@ -72,6 +93,8 @@ def main(argv=None) -> int:
     p.add_argument("--rm", choices=["ffn_prompt"], default=None,
                    help="pay the run with a reward-model lever of benchmarks.reward_levers instead of chapter 2's "
                         "(ffn_prompt: 5 FFNs on the SFT model's features plus the prompt state)")
+    p.add_argument("--oversample", nargs="*", default=[], metavar="CATEGORY=N",
+                   help="repeat a category's train prompts N times in PPO's prompt list (equal episodes)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override, as train_ppo")
     p.add_argument("--note", default="", help="what else ran on the machine")
     args = p.parse_args(argv)
@@ -80,16 +103,20 @@ def main(argv=None) -> int:
     todo = [(name, gold) for name in args.variants
             for gold in ((True,) if args.gold_only else (False, True) if args.gold else (False,))]
     runs = json.loads(out.read_text())["runs"] if out.is_file() else []  # earlier variants are kept, reruns replace
+    times = {cat: int(n) for cat, n in (x.split("=") for x in args.oversample)}
     paid = f" ({args.rm} reward)" if args.rm else ""
+    names = {n + variant_suffix(times) + (" (gold as reward)" if g else paid) for n, g in todo}
     runs = [r for r in runs if r["seed"] != cfg.seed  # RLHF_SEED=1 ... adds seeds beside the earlier ones
-            or r["variant"] not in {n + (" (gold as reward)" if g else paid) for n, g in todo}]
+            or r.get("start", OLD_START) != start_model(cfg)  # ... and another SFT start beside the earlier one
+            or r["variant"] not in names]
     rm = None
     if args.rm == "ffn_prompt":
         from .reward_levers import Bench, FFNPromptRM
         rm = FFNPromptRM(Bench(args.profile, models.SMOLLM2_SFT), seeds=5)
     for name, gold in todo:
         print(f"[ppo_val] {name}{' (gold)' if gold else ''} ...", flush=True)
-        runs.append({**run_variant(cfg, name, gold, None if gold else rm), "overrides": args.set, "note": args.note})
+        runs.append({**run_variant(cfg, name, gold, None if gold else rm, times), "overrides": args.set,
+                     "note": args.note})
         r = runs[-1]
         print(f"[ppo_val] {r['variant']}: vs reference {judge.ci_text(r['win_vs_reference'])}, vs ample "
               f"{judge.ci_text(r['win_vs_reference_ample_budget'])}, vs brevity "

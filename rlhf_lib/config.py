@@ -199,7 +199,7 @@ TABLE: dict[str, tuple] = {
     "beyond.eval_prompts":        (7,       32,      100),    # stratified held-out prompts every method is judged on
     "beyond.eval_samples":        (1,       2,       4),      # answers per prompt and method (same seeds for all)
     "beyond.bon_ns":              ((1, 2, 4), (1, 2, 4, 8), (1, 2, 4, 8, 16, 32, 64)),  # best-of-n curve (same prompts)
-    "beyond.dpo_pairs":           (8,       256,     None),   # chapter-1 train pairs DPO sees (None = all 1197)
+    "beyond.dpo_pairs":           (8,       256,     None),   # chapter-1 train pairs DPO sees (None = all)
     "beyond.dpo_epochs":          (1,       1,       2),
     "beyond.dpo_batch_size":      (8,       8,       32),     # pairs per DPO step
     "beyond.dpo_lr":              (3e-4,    3e-4,    1e-4),   # AdamW on the LoRA adapters

@@ -737,7 +737,7 @@ else:
 # %% [markdown]
 # ## 7. Why the KL penalty is there: the proxy and the gold, and the β trade-off
 #
-# The reward model learned from ~1,200 noisy comparisons; it is right about the gold preference only part of
+# The reward model learned from a few thousand noisy comparisons; it is right about the gold preference only part of
 # the time (chapter 3). Push the policy hard enough against it and the policy finds what the *proxy* likes that
 # *people* do not: the proxy score keeps rising while the gold utility stalls or falls — **reward
 # over-optimisation** (Gao et al., 2022). The KL penalty limits how far the policy may travel from the
@@ -871,8 +871,13 @@ figures
 #   the step by hand of §4 shows each quantity.
 # * Whether it helped is judged on held-out prompts by a hidden gold, with win rates, intervals and controls, not by
 #   the reward model that was optimised.
-# * The β sweep of §7 shows the trade-off: the proxy reward and the gold can part ways as the policy moves further
-#   from the reference.
+# * The KL penalty is there because the proxy reward and the gold can part ways as the policy moves further from the
+#   reference. §7's fixed-β runs show where each β ends; in the `cpu` profile they are a few steps each, too short
+#   for the two to part, so read them as the method and the `gpu` profile's longer sweep as the curve.
+# * Safety is the hard part at this size: compare refusal recall with the look-alikes refused in §6. A policy that
+#   refuses more harmful requests here also refuses more harmless look-alikes (`benchmarks/results/ppo_val.json`
+#   measures it on val, with the gold itself as the reward too), because the 135M model's refusal is one direction
+#   that rises for both kinds of prompt.
 #
 # ## What to try next
 #
