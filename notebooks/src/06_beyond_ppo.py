@@ -483,8 +483,8 @@ print(report.vs_reference("06", {f"win {m}": v["win_rate"] for m, v in figures["
 #   it can only pick among what the reference already says.
 # - **DPO** is the cheapest to set up — no reward model, no sampling, a classification loss on the pairs — and its
 #   implicit reward is a reward model you can evaluate. But it learns only from the answers in the data: it is
-#   never shown its own answers, so it cannot learn what this chapter's evaluation rewards most (ending inside a
-#   48-token budget, which chapter 4's PPO learned first), and its KL is set by β and the data, not controlled.
+#   never shown its own answers, so a mistake its own samples make and the data's answers do not (an answer cut off
+#   at the budget, a refusal nobody asked for) is never scored, and its KL is set by β and the data, not controlled.
 # - **RLOO / GRPO** and **PPO** optimise the same KL-regularised objective on the policy's own answers. The group
 #   baseline replaces the value network: less memory and code, but $G$ answers per prompt for one baseline, and
 #   one advantage for every token of an answer. With a frozen-trunk LoRA policy our PPO's extra epochs are cheap
