@@ -20,7 +20,7 @@ import argparse
 import json
 import sys
 
-from rlhf_lib import config, data, judge, launch, models, ppo, train_ppo
+from rlhf_lib import config, data, judge, launch, models, ppo, reward, train_ppo
 
 from .common import RESULTS
 from .seeds import train_and_judge
@@ -65,10 +65,7 @@ def run_variant(cfg, name: str, gold: bool, rm=None, times: dict[str, int] | Non
         reward_fn = judge.gold_reward_fn(s.tokenizer, *judge.reward_normaliser(ref["gold"]))
     elif rm is not None:
         mean, std = judge.reward_normaliser(rm([r["prompt"] for r in ref["records"]], ref["texts"]))
-
-        def reward_fn(meta, responses):
-            texts = [s.tokenizer.decode(r, skip_special_tokens=True).strip() for r in responses]
-            return [(x - mean) / std for x in rm([m["prompt"] for m in meta], texts)]
+        reward_fn = reward.scored_text_fn(rm, s.tokenizer, mean, std)
     out = train_and_judge(cfg, s, reward_fn, None, records=data.preference_prompts("val"))  # val only, never test
     paid = " (gold as reward)" if gold else f" ({rm.name} reward)" if rm is not None else ""
     return {"variant": name + variant_suffix(times) + paid, "oversampled": times or {}, "changes": parse_variant(name), "episodes": s.run.steps * s.run.batch_size,

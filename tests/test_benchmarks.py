@@ -100,3 +100,15 @@ def test_ppo_val_variant_names():
     assert ppo_val.parse_variant("k1 value") == {"samples_per_prompt": 1, "baseline": "value"}
     with pytest.raises(ValueError, match="unknown part 'fast'"):
         ppo_val.parse_variant("k4 fast")
+
+
+def test_ppo_val_oversamples_a_category_and_names_it():
+    from types import SimpleNamespace
+
+    from benchmarks import ppo_val
+
+    s = SimpleNamespace(prompts=[{"category": "harmful"}, {"category": "lookalike"}, {"category": "factual"}],
+                        ids=[[1], [2], [3]])
+    ppo_val.oversample(s, {"lookalike": 3})
+    assert s.ids == [[1], [2], [2], [2], [3]] and [p["category"] for p in s.prompts].count("lookalike") == 3
+    assert ppo_val.variant_suffix({"lookalike": 2}) == " lookalike x2" and ppo_val.variant_suffix(None) == ""
