@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import annotate, metrics, models, ppo
+from . import annotate, metrics, models, ppo, reward
 
 GoldFn = Callable[[dict, str, bool], float]  # (prompt record, answer text, finished) -> gold utility
 ScoreFn = Callable[[Sequence[str], Sequence[str]], Sequence[float]]  # (prompts, answers) -> reward-model scores
@@ -478,8 +478,6 @@ def normalised_text_reward(rm, rm_tokenizer, tokenizer, prompts: Sequence[str], 
     """PPO's reward set-up for a text policy, once for every caller (`train_ppo.prepare`, `iterate`): the reward
     model's scorer at `max_length`, the normaliser (`reward_normaliser`) of its scores of the reference answers `texts`
     to `prompts`, and the normalised `reward.text_reward_fn`. Returns (reward_fn, score(prompts, texts), (mean, std))."""
-    from . import reward
-
     def score(prompts_, texts_):
         return reward.score(rm, rm_tokenizer, prompts_, texts_, max_length=max_length)
 
@@ -507,7 +505,7 @@ def knowable_ceiling(rows, split, device: torch.device | str = "cpu", n_boot: in
     accuracy on the annotators' labels, with 95% CIs by prompt, and gold agreement by prompt category; plus how many
     checkable prompts the base model knows.
     """
-    from . import data, reward
+    from . import data
 
     records = {p["id"]: p for p in data.load_prompts()}
     flags = data.finished_flags()
