@@ -189,7 +189,8 @@ print(f"{len(pairs)} pairs x {len(panel)} raters: pairwise agreement {stats['agr
       f"Fleiss' kappa {stats['fleiss_kappa']:.2f}")
 train_pairs, val_pairs = pairs.split(int(0.85 * len(pairs)))
 i = int(np.argmax(pairs.weight))
-fig = sprites.grid_figure([pairs.a[i], pairs.b[i]], ncols=2, scale=1.8,
+side_a, side_b = pairs.sides()
+fig = sprites.grid_figure([side_a[i], side_b[i]], ncols=2, scale=1.8,
                           title=f"One comparison: votes {list(pairs.labels[i])}")
 plt.show()
 
