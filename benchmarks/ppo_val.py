@@ -67,13 +67,16 @@ def run_variant(cfg, name: str, gold: bool, rm=None, times: dict[str, int] | Non
         mean, std = judge.reward_normaliser(rm([r["prompt"] for r in ref["records"]], ref["texts"]))
         reward_fn = reward.scored_text_fn(rm, s.tokenizer, mean, std)
     out = train_and_judge(cfg, s, reward_fn, None, records=data.preference_prompts("val"))  # val only, never test
-    paid = " (gold as reward)" if gold else f" ({rm.name} reward)" if rm is not None else ""
-    return {"variant": name + variant_suffix(times) + paid, "oversampled": times or {}, "changes": parse_variant(name), "episodes": s.run.steps * s.run.batch_size,
+    return {"variant": variant_name(name, gold, rm.name if rm is not None else None, times),
+            "oversampled": times or {}, "changes": parse_variant(name), "episodes": s.run.steps * s.run.batch_size,
             "start": start_model(cfg), **out}
 
 
-def variant_suffix(times: dict[str, int] | None) -> str:
-    return "".join(f" {cat} x{n}" for cat, n in sorted((times or {}).items()))
+def variant_name(name: str, gold: bool, rm_name: str | None = None, times: dict[str, int] | None = None) -> str:
+    """The recorded name of a run: the variant, the categories it oversampled, and what paid it, e.g.
+    "k1 value lookalike x2 (gold as reward)"."""
+    paid = " (gold as reward)" if gold else f" ({rm_name} reward)" if rm_name else ""
+    return name + "".join(f" {cat} x{n}" for cat, n in sorted((times or {}).items())) + paid
 
 
 def start_model(cfg) -> str:
@@ -101,8 +104,7 @@ def main(argv=None) -> int:
             for gold in ((True,) if args.gold_only else (False, True) if args.gold else (False,))]
     runs = json.loads(out.read_text())["runs"] if out.is_file() else []  # earlier variants are kept, reruns replace
     times = {cat: int(n) for cat, n in (x.split("=") for x in args.oversample)}
-    paid = f" ({args.rm} reward)" if args.rm else ""
-    names = {n + variant_suffix(times) + (" (gold as reward)" if g else paid) for n, g in todo}
+    names = {variant_name(n, g, args.rm, times) for n, g in todo}
     runs = [r for r in runs if r["seed"] != cfg.seed  # RLHF_SEED=1 ... adds seeds beside the earlier ones
             or r.get("start", OLD_START) != start_model(cfg)  # ... and another SFT start beside the earlier one
             or r["variant"] not in names]

@@ -111,4 +111,6 @@ def test_ppo_val_oversamples_a_category_and_names_it():
                         ids=[[1], [2], [3]])
     ppo_val.oversample(s, {"lookalike": 3})
     assert s.ids == [[1], [2], [2], [2], [3]] and [p["category"] for p in s.prompts].count("lookalike") == 3
-    assert ppo_val.variant_suffix({"lookalike": 2}) == " lookalike x2" and ppo_val.variant_suffix(None) == ""
+    assert ppo_val.variant_name("k1 value", True, None, {"lookalike": 2}) == "k1 value lookalike x2 (gold as reward)"
+    assert ppo_val.variant_name("k1 value", False, "ffn_prompt") == "k1 value (ffn_prompt reward)"
+    assert ppo_val.variant_name("k4 loo", False) == "k4 loo"
